@@ -1,0 +1,1 @@
+"""The ``geo-sppa`` command line: a thin click layer over the library."""
