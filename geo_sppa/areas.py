@@ -1,0 +1,120 @@
+"""The bundled study areas (``--area``): which real files each one has.
+
+The catalogue is ``data/catalogue.csv`` in the repository; files live under ``data/`` and
+``boundaries/``. The repository root is found beside the installed package (an editable install
+from a clone) or through the ``GEO_SPPA_HOME`` environment variable.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geo_sppa.errors import InputError, MissingFileError
+
+__all__ = ["Area", "AREAS", "DEFAULT_AREA", "bundled_area", "catalogue", "project_root"]
+
+DEFAULT_AREA = "peterborough"
+AREAS = ("peterborough", "leeds-central")
+_TITLES = {"peterborough": "Peterborough (E06000031)", "leeds-central": "Central Leeds (2.5 km circle)"}
+
+
+def project_root() -> Path:
+    """Return the folder holding ``data/`` and ``boundaries/``.
+
+    Raises
+    ------
+    MissingFileError
+        Neither ``GEO_SPPA_HOME`` nor the folder above the package holds ``data/catalogue.csv``.
+    """
+    candidates = []
+    if os.environ.get("GEO_SPPA_HOME"):
+        candidates.append(Path(os.environ["GEO_SPPA_HOME"]))
+    candidates.append(Path(__file__).resolve().parents[1])
+    for root in candidates:
+        if (root / "data" / "catalogue.csv").is_file():
+            return root
+    raise MissingFileError(
+        f"bundled data not found (looked for data/catalogue.csv in {', '.join(map(str, candidates))}); "
+        "install from a clone with `pip install -e .` or set GEO_SPPA_HOME to the clone's folder"
+    )
+
+
+def catalogue() -> list[dict[str, str]]:
+    """Return the bundled-data catalogue rows (area, key, path, description, years, source, licence)."""
+    with open(project_root() / "data" / "catalogue.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@dataclass(frozen=True)
+class Area:
+    """A bundled study area: absolute paths of its files (None where the area has none).
+
+    Attributes
+    ----------
+    name, title
+        ``--area`` value and a human title.
+    collisions, incidents, roads, context_roads, lsoas, lsoa_lookup, population, count_points, study_area
+        Paths to the datasets, or None.
+    wards
+        Ward boundary files by ward set (``"2013"``, ``"2022"``).
+    imd
+        Deprivation files by IMD edition (``"2010"``, ``"2019"``).
+    default_ward_set, default_imd
+        The ward set and IMD edition commands use unless told otherwise.
+    """
+
+    name: str
+    title: str
+    collisions: Path | None = None
+    incidents: Path | None = None
+    roads: Path | None = None
+    context_roads: Path | None = None
+    lsoas: Path | None = None
+    lsoa_lookup: Path | None = None
+    population: Path | None = None
+    count_points: Path | None = None
+    study_area: Path | None = None
+    wards: dict[str, Path] = field(default_factory=dict)
+    imd: dict[str, Path] = field(default_factory=dict)
+    default_ward_set: str | None = None
+    default_imd: str | None = None
+
+    def require(self, key: str, *, option: str) -> Path:
+        """Return the path for dataset ``key`` or raise saying which option supplies it."""
+        value = getattr(self, key)
+        if value is None:
+            raise InputError(
+                f"the bundled area {self.name!r} has no {key.replace('_', ' ')} data; pass {option} PATH"
+            )
+        return value
+
+
+def bundled_area(name: str = DEFAULT_AREA) -> Area:
+    """Return the bundled area called ``name`` with the absolute paths of its files.
+
+    Raises
+    ------
+    InputError
+        Unknown area name (the message lists the known ones).
+    """
+    if name not in AREAS:
+        raise InputError(f"unknown area {name!r}; choose one of: {', '.join(AREAS)}")
+    root = project_root()
+    fields: dict[str, object] = {"wards": {}, "imd": {}}
+    for row in catalogue():
+        if row["area"] != name:
+            continue
+        key, path = row["key"], root / row["path"]
+        if key.startswith("wards_"):
+            fields["wards"][key.split("_", 1)[1]] = path  # type: ignore[index]
+        elif key.startswith("imd_"):
+            fields["imd"][key.split("_", 1)[1]] = path  # type: ignore[index]
+        elif key in Area.__dataclass_fields__:
+            fields[key] = path
+    wards, imd = fields["wards"], fields["imd"]
+    fields["default_ward_set"] = "2013" if "2013" in wards else next(iter(wards), None)  # type: ignore[arg-type]
+    fields["default_imd"] = "2010" if "2010" in imd else next(iter(imd), None)  # type: ignore[arg-type]
+    return Area(name=name, title=_TITLES[name], **fields)  # type: ignore[arg-type]

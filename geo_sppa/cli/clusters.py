@@ -1,0 +1,193 @@
+"""``geo-sppa clusters``: accident cluster sites, ranked, with a map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from geo_sppa.cli.options import (
+    area_option,
+    crs_option,
+    echo_summary,
+    echo_table,
+    output_dir_option,
+    set_aside_lines,
+    years_option,
+)
+
+
+def _clause(ctx, param, values):
+    from geo_sppa.rules import Clause
+
+    clauses = []
+    for value in values:
+        try:
+            total, ksi = (int(v) for v in value.split(":"))
+        except ValueError:
+            raise click.BadParameter(f"expected TOTAL:KSI such as 6:0 or 5:1, got {value!r}") from None
+        clauses.append(Clause(min_total=total, min_ksi=ksi))
+    return tuple(clauses)
+
+
+@click.command("clusters")
+@area_option
+@click.option("--collisions", type=click.Path(), default=None,
+              help="Collision CSV (DfT STATS19 of any vintage, council extract, or generic). Default: the area's.")
+@click.option("--roads", default=None, metavar="PATH|osm",
+              help="Road network line layer for the 100 m segment and junction scan, or 'osm' to fetch one. "
+                   "Without it: radius mode (50 m circles), unless the area bundles a network.")
+@click.option("--radius-mode", is_flag=True, help="Use radius mode even where the area bundles a road network.")
+@years_option
+@click.option("--rule", "rule_name", default="spp", show_default=True,
+              help="Rule preset: spp (6+ injury, or 3+ fatal/serious, or 5+ with 1+ fatal/serious) or wales-trunk.")
+@click.option("--clause", "clauses", multiple=True, callback=_clause, metavar="TOTAL:KSI",
+              help="Replace the rule's OR-clauses, e.g. --clause 6:0 --clause 0:3 --clause 5:1.")
+@click.option("--length-m", type=click.FloatRange(min=1), default=None, help="Link window length, metres (100).")
+@click.option("--radius-m", type=click.FloatRange(min=1), default=None, help="Radius-mode circle radius, metres (50).")
+@click.option("--junction-radius-m", type=click.FloatRange(min=0), default=None,
+              help="Collisions this close to a junction belong to it, metres (20).")
+@click.option("--snap-tolerance-m", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Collisions farther than this from every road are set aside.")
+@click.option("--price-year", type=int, default=None, help="Price year of the DfT value of prevention (default: latest).")
+@click.option("--study-area", type=click.Path(), default=None, help="Polygon layer; collisions outside it are set aside.")
+@crs_option
+@click.option("--id-column", default=None, help="Collision id column of a generic CSV.")
+@click.option("--x-column", default=None, help="Easting (or x) column of a generic CSV.")
+@click.option("--y-column", default=None, help="Northing (or y) column of a generic CSV.")
+@click.option("--date-column", default=None, help="Date column of a generic CSV.")
+@click.option("--severity-column", default=None, help="Severity column (1/2/3 or fatal/serious/slight).")
+@click.option("--no-map", is_flag=True, help="Skip the HTML map.")
+@output_dir_option
+def clusters(area, collisions, roads, radius_mode, years, rule_name, clauses, length_m, radius_m,
+             junction_radius_m, snap_tolerance_m, price_year, study_area, crs, id_column, x_column,
+             y_column, date_column, severity_column, no_map, output_dir) -> None:
+    """Find accident cluster sites: junctions and 100 m road lengths with too many injury collisions.
+
+    A site qualifies, in a 3-year window, under the rule (default spp): 6+ injury collisions, or
+    3+ fatal/serious, or 5+ injury collisions including 1+ fatal/serious. Sites are ranked by
+    casualty cost (DfT average value of prevention) and labelled new, persistent or resolved
+    against the previous 3-year window.
+
+    Writes clusters.csv, clusters.gpkg, clusters.geojson, clusters.html and
+    clusters_set_aside.csv into the output folder.
+
+    \b
+    Example:
+        geo-sppa clusters
+        geo-sppa clusters --area leeds-central --years 2017-2019
+        geo-sppa clusters --collisions dft-road-casualty-statistics-collision-2023.csv \\
+            --roads oproad_roadlink.gpkg --rule wales-trunk -o out/
+    """
+    from geo_sppa import io
+    from geo_sppa.areas import bundled_area
+    from geo_sppa.clusters import cluster_sites
+    from geo_sppa.rules import rule_named
+
+    bundle = bundled_area(area)
+    rule = rule_named(rule_name)
+    changes = {k: v for k, v in (("length_m", length_m), ("radius_m", radius_m),
+                                  ("junction_radius_m", junction_radius_m)) if v is not None}
+    if clauses:
+        changes["clauses"] = clauses
+        changes["name"] = f"{rule.name} (custom clauses)"
+    rule = rule.with_options(**changes) if changes else rule
+
+    own_collisions = collisions is not None
+    collisions_path = Path(collisions) if own_collisions else bundle.require("collisions", option="--collisions")
+    zone = None
+    if study_area:
+        zone = io.read_study_area(study_area, crs=crs)
+    elif not own_collisions and bundle.study_area:
+        zone = io.read_study_area(bundle.study_area)
+    columns = {k: v for k, v in (("id", id_column), ("x", x_column), ("y", y_column), ("date", date_column),
+                                 ("severity", severity_column)) if v}
+    loaded = io.read_collisions(collisions_path, columns=columns, crs=crs, study_area=zone)
+
+    network = None
+    notes = list(loaded.notes)
+    if roads == "osm":
+        from geo_sppa.io.osm import osm_roads
+
+        footprint = zone if zone is not None else _hull(loaded.data)
+        cache = Path(output_dir) / "osm_roads.gpkg"
+        network = io.read_roads(osm_roads(footprint, cache))
+        notes.append(f"road network: OpenStreetMap via osmnx, cached at {cache}")
+    elif roads:
+        network = io.read_roads(roads, crs=crs)
+    elif not own_collisions and bundle.roads and not radius_mode:
+        network = io.read_roads(bundle.roads)
+    if network is not None:
+        notes.extend(network.notes)
+
+    result = cluster_sites(
+        loaded.data, roads=None if network is None else network.data, rule=rule, years=years,
+        price_year=price_year, snap_tolerance_m=snap_tolerance_m,
+    )
+
+    out = io.output_dir(output_dir)
+    written = [
+        io.write_csv(result.sites, out / "clusters.csv"),
+        io.write_gpkg(result.sites, out / "clusters.gpkg", layer="clusters"),
+        io.write_geojson(result.sites, out / "clusters.geojson"),
+    ]
+    if len(result.resolved):
+        written.append(io.write_csv(result.resolved, out / "clusters_resolved.csv"))
+    import pandas as pd
+
+    set_aside = pd.concat([loaded.set_aside, result.set_aside], ignore_index=True)
+    written.append(io.write_csv(set_aside, out / "clusters_set_aside.csv"))
+    if not no_map:
+        from geo_sppa.maps import cluster_map, self_contained_html
+
+        context_roads = network.data if network is not None else (
+            io.read_roads(bundle.context_roads).data if (bundle.context_roads and not own_collisions) else None)
+        wards = io.read_wards(bundle.wards[bundle.default_ward_set]) if (bundle.wards and not own_collisions) else None
+        in_window = loaded.data[loaded.data["year"].between(*result.window)]
+        fmap = cluster_map(result.sites, in_window, roads=context_roads, wards=wards,
+                           title=f"Accident cluster sites {result.window[0]}-{result.window[1]}: {bundle.title if not own_collisions else collisions_path.name}")
+        written.append(io.write_text(self_contained_html(fmap), out / "clusters.html"))
+
+    _echo_result(result, loaded, set_aside, collisions_path, network, notes, written)
+
+
+def _hull(frame):
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(geometry=[frame.geometry.union_all().convex_hull.buffer(200)], crs=frame.crs)
+
+
+def _echo_result(result, loaded, set_aside, collisions_path, network, notes, written) -> None:
+    sites = result.sites
+    if len(sites):
+        table = sites.assign(cost=(sites["cost_gbp"] / 1000).round().astype("Int64"))
+        click.echo(f"Cluster sites {result.window[0]}-{result.window[1]}, ranked by casualty cost:")
+        echo_table(table, ["rank", "site_id", "site_type", "name", "fatal", "serious", "slight", "total",
+                           "cost", "previous_total", "status"], max_rows=25)
+        click.echo("(cost in £ thousands)")
+    else:
+        click.echo(f"No cluster sites in {result.window[0]}-{result.window[1]} under rule {result.rule.name}.")
+    if len(result.resolved):
+        click.echo(f"Resolved since {result.previous_window[0]}-{result.previous_window[1]}: "
+                   + "; ".join(result.resolved["name"].astype(str).head(10)))
+    click.echo("")
+    counts = result.counts
+    mode = ("network: 100 m road windows and junctions on " + (network.data.attrs.get("source", "") or "the road network")
+            if result.mode == "network" else
+            "radius: 50 m circles (no road network; pass --roads FILE for the 100 m segment and junction scan)")
+    lines = [("collisions file", collisions_path.name)]
+    lines += set_aside_lines(loaded.n_read, loaded.n_read - len(set_aside), set_aside)
+    prev = result.previous_window
+    lines += [
+        ("window", f"{result.window[0]}-{result.window[1]} ({counts.get('n_in_window', 0):,} collisions; "
+                   f"{counts.get('n_outside_window', 0):,} outside it)"),
+        ("previous window", f"{prev[0]}-{prev[1]}" if prev else "none (the data do not reach back)"),
+        ("mode", mode if result.mode == "network" else mode),
+        ("rule", result.rule.summary()),
+        ("sites", f"{len(sites):,} ({counts.get('n_in_sites', 0):,} collisions in sites), "
+                  f"{len(result.resolved):,} resolved"),
+        ("costs", result.cost_table),
+    ]
+    lines += [("note", n) for n in (*notes, *result.notes)]
+    lines += [("wrote", str(p)) for p in written]
+    echo_summary("Run summary", lines)

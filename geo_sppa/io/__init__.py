@@ -1,0 +1,42 @@
+"""Readers and writers: the only part of geo-sppa that touches paths.
+
+Every reader returns data in British National Grid (EPSG:27700) with normalised columns
+(``docs/architecture.md``) or raises :class:`geo_sppa.errors.InputError` with a one-line message.
+"""
+
+from geo_sppa.io._common import SET_ASIDE_COLUMNS, Loaded
+from geo_sppa.io.collisions import COLLISION_COLUMNS, read_collisions
+from geo_sppa.io.incidents import INCIDENT_COLUMNS, read_incidents
+from geo_sppa.io.layers import read_layer, read_lsoas, read_roads, read_study_area, read_wards
+from geo_sppa.io.tables import read_imd, read_lsoa_lookup, read_population
+from geo_sppa.io.writers import (
+    output_dir,
+    read_results,
+    write_csv,
+    write_geojson,
+    write_gpkg,
+    write_text,
+)
+
+__all__ = [
+    "Loaded",
+    "SET_ASIDE_COLUMNS",
+    "COLLISION_COLUMNS",
+    "INCIDENT_COLUMNS",
+    "read_collisions",
+    "read_incidents",
+    "read_layer",
+    "read_wards",
+    "read_lsoas",
+    "read_study_area",
+    "read_roads",
+    "read_imd",
+    "read_population",
+    "read_lsoa_lookup",
+    "output_dir",
+    "write_csv",
+    "write_gpkg",
+    "write_geojson",
+    "write_text",
+    "read_results",
+]

@@ -1,0 +1,87 @@
+"""Write results: CSV that opens cleanly in Excel, GeoPackage, GeoJSON, HTML and PNG files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from geo_sppa.errors import InputError
+
+__all__ = ["output_dir", "write_csv", "write_gpkg", "write_geojson", "write_text", "read_results", "LIST_SEPARATOR"]
+
+LIST_SEPARATOR = ";"
+
+
+def output_dir(path: str | Path) -> Path:
+    """Return ``path`` as an existing folder, creating it (and parents) if needed."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path}: the output folder is a file; pass another -o/--output-dir")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _flat(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy whose list-valued columns are joined into text (GPKG and CSV have no lists)."""
+    out = frame.copy()
+    for column in out.columns:
+        if column == getattr(out, "_geometry_column_name", None):
+            continue
+        if out[column].map(lambda v: isinstance(v, (list, tuple))).any():
+            out[column] = out[column].map(
+                lambda v: LIST_SEPARATOR.join(map(str, v)) if isinstance(v, (list, tuple)) else v
+            )
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as UTF-8 CSV with a byte-order mark (Excel reads accents right); drop geometry."""
+    path = Path(path)
+    table = pd.DataFrame(_flat(frame))
+    if isinstance(frame, gpd.GeoDataFrame):
+        table = table.drop(columns=[frame.geometry.name])
+    table.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    return path
+
+
+def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None) -> Path:
+    """Write ``frame`` to a GeoPackage (replacing the file), EPSG:27700 as given."""
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    _flat(frame).to_file(path, layer=layer or path.stem, driver="GPKG")
+    return path
+
+
+def write_geojson(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as RFC 7946 GeoJSON (EPSG:4326, as the format requires)."""
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    _flat(frame).to_crs(4326).to_file(path, driver="GeoJSON")
+    return path
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write ``text`` (an HTML page, a report) as UTF-8."""
+    path = Path(path)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def read_results(path: str | Path, *, list_columns: tuple[str, ...] = ("collision_ids",)) -> gpd.GeoDataFrame:
+    """Read a results layer written by :func:`write_gpkg` or :func:`write_geojson`, in EPSG:27700.
+
+    Joined list columns (``collision_ids``) are split back into lists.
+    """
+    from geo_sppa.io.layers import read_layer
+
+    frame, _ = read_layer(path, what="results")
+    for column in list_columns:
+        if column in frame:
+            frame[column] = frame[column].fillna("").astype(str).map(
+                lambda v: [x for x in v.split(LIST_SEPARATOR) if x]
+            )
+    return frame

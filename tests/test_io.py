@@ -1,0 +1,339 @@
+"""Loaders: every input format real users bring, normalised to the same columns in EPSG:27700."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, MultiLineString, Polygon, box
+
+from geo_sppa.errors import InputError, MissingFileError
+from geo_sppa.io import (
+    read_collisions,
+    read_imd,
+    read_incidents,
+    read_lsoa_lookup,
+    read_population,
+    read_results,
+    read_roads,
+    read_wards,
+    write_csv,
+    write_gpkg,
+)
+
+
+def write(path, text):
+    path.write_text(text.strip() + "\n", encoding="utf-8")
+    return path
+
+
+# STATS19 headers of three vintages, same two collisions. Old files (to 2018) use capitalised
+# headers with brackets; 2019-2023 files use accident_*; 2024 on use collision_*.
+STATS19_OLD = """
+Accident_Index,Location_Easting_OSGR,Location_Northing_OSGR,Longitude,Latitude,Police_Force,Accident_Severity,Number_of_Vehicles,Number_of_Casualties,Date,Day_of_Week,Time,Local_Authority_(District),1st_Road_Class,1st_Road_Number,Road_Type,Speed_limit,Junction_Detail,Junction_Control,2nd_Road_Class,2nd_Road_Number
+201035A00001,518382,301233,-0.253682,52.596011,35,2,2,3,01/01/2010,6,10:15,394,3,47,6,30,3,4,6,0
+201035A00002,520433,302401,-0.222995,52.606058,35,3,1,1,14/02/2010,1,20:45,394,6,0,6,30,0,-1,-1,0
+"""
+STATS19_2019 = STATS19_OLD.replace("Accident_Index", "accident_index").replace(
+    "Location_Easting_OSGR,Location_Northing_OSGR", "location_easting_osgr,location_northing_osgr"
+).replace("Accident_Severity", "accident_severity").replace("Number_of_Casualties", "number_of_casualties").replace(
+    "1st_Road_Class,1st_Road_Number", "first_road_class,first_road_number"
+).replace("Junction_Detail", "junction_detail").replace("Date,", "date,").replace(",Time,", ",time,")
+STATS19_2024 = STATS19_2019.replace("accident_index", "collision_index").replace("accident_severity", "collision_severity")
+CAMBS = """
+Reference,Date,Year,Time,Severity,Road_Class,Main_rd_no,Junction Detail,Location,Easting,Northing
+412,20120101,2012,1015,Slight,U,0,'T'/staggered junctn,THISTEMOOR RD OS 65 A JUNCTION BELHAM RD PETERBOROUGH,518382.7769,301233.5121
+712,20120101,2012,2045,Fatal,A,47,Roundabout,A47 EYE RD JUNCTION A16 CROWLAND BYPASS PETERBOROUGH,520433.6617,302401.7377
+"""
+LEEDS = """
+collision_id,collision_ref,year,date,time_24h,severity,n_casualty_rows,number_of_vehicles,easting,northing,lon,lat,road_class,road_class_and_number
+2009_3309,3309,2009,2009-01-01,0055,Slight,1,1,429093,436258,-1.559547,53.821787,Unclassified,
+2017_77,77,2017,2017-03-04,1745,Serious,5,2,431508,435120,-1.52298,53.811419,,A58(M)
+"""
+
+
+@pytest.mark.parametrize("text", [STATS19_OLD, STATS19_2019, STATS19_2024], ids=["stats19-old", "stats19-accident", "stats19-collision"])
+def test_stats19_vintages_normalise_identically(tmp_path, text):
+    loaded = read_collisions(write(tmp_path / "acc.csv", text))
+    d = loaded.data
+    assert loaded.n_read == 2 and len(d) == 2 and loaded.set_aside.empty
+    assert d.crs.to_epsg() == 27700
+    assert d["collision_id"].tolist() == ["201035A00001", "201035A00002"]
+    assert d["severity"].tolist() == ["serious", "slight"]
+    assert d["date"].dt.strftime("%Y-%m-%d").tolist() == ["2010-01-01", "2010-02-14"]
+    assert d["year"].tolist() == [2010, 2010]
+    assert d["time"].tolist() == ["10:15", "20:45"]
+    assert d["casualties"].tolist() == [3, 1]
+    assert d["road_class"].tolist() == ["A", "Unclassified"]
+    assert d["road_number"].iloc[0] == "A47" and pd.isna(d["road_number"].iloc[1])
+    assert d["junction_detail"].tolist() == ["T or staggered junction", "Not at junction or within 20 metres"]
+    assert d["at_junction"].tolist() == [True, False]
+    assert (d.geometry.x.tolist(), d.geometry.y.tolist()) == ([518382, 520433], [301233, 302401])
+
+
+def test_cambridgeshire_insight_layout(tmp_path):
+    d = read_collisions(write(tmp_path / "cambs.csv", CAMBS)).data
+    assert d["collision_id"].tolist() == ["412", "712"]
+    assert d["date"].dt.strftime("%Y-%m-%d").tolist() == ["2012-01-01", "2012-01-01"]
+    assert d["severity"].tolist() == ["slight", "fatal"]
+    assert d["road_number"].iloc[1] == "A47"
+    assert d["location"].iloc[0].startswith("THISTEMOOR RD")
+    assert d["at_junction"].tolist() == [True, True]
+    assert d["casualties"].isna().all()
+
+
+def test_leeds_council_layout_iso_dates_and_road_numbers(tmp_path):
+    d = read_collisions(write(tmp_path / "leeds.csv", LEEDS)).data
+    assert d["date"].dt.strftime("%Y-%m-%d").tolist() == ["2009-01-01", "2017-03-04"]
+    assert d["time"].tolist() == ["00:55", "17:45"]
+    assert d["casualties"].tolist() == [1, 5]
+    assert pd.isna(d["road_number"].iloc[0]) and d["road_number"].iloc[1] == "A58(M)"
+
+
+def test_generic_csv_with_named_columns_and_crs(tmp_path):
+    text = """
+ref,when,how_bad,lon_x,lat_y
+a,2020-05-01,1,-0.25,52.6
+b,2020-05-02,3,-0.26,52.61
+"""
+    loaded = read_collisions(
+        write(tmp_path / "mine.csv", text),
+        columns={"id": "ref", "date": "when", "severity": "how_bad", "x": "lon_x", "y": "lat_y"},
+        crs="EPSG:4326",
+    )
+    d = loaded.data
+    assert d["severity"].tolist() == ["fatal", "slight"]
+    assert 515000 < d.geometry.x.iloc[0] < 520000 and 295000 < d.geometry.y.iloc[0] < 305000
+    assert any("reprojected" in n for n in loaded.notes)
+
+
+def test_longitude_latitude_fill_missing_eastings(tmp_path):
+    text = STATS19_2019.replace("518382,301233", ",")
+    loaded = read_collisions(write(tmp_path / "acc.csv", text))
+    assert len(loaded.data) == 2
+    assert loaded.data.geometry.x.iloc[0] == pytest.approx(518382, abs=5)
+
+
+def test_rows_set_aside_with_reasons_nothing_lost(tmp_path):
+    text = """
+accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date
+A1,518382,301233,3,01/01/2020
+A2,,,3,02/01/2020
+A3,518382,301233,3,31/02/2020
+A4,518382,301233,7,03/01/2020
+A5,9518382,301233,3,04/01/2020
+A1,518382,301233,3,01/01/2020
+"""
+    loaded = read_collisions(write(tmp_path / "acc.csv", text))
+    assert loaded.data["collision_id"].tolist() == ["A1"]
+    aside = loaded.set_aside.set_index("record_id")["reason"].to_dict()
+    assert aside == {
+        "A2": "missing coordinates",
+        "A3": "unparseable date",
+        "A4": "unknown severity",
+        "A5": "outside Great Britain",
+        "A1": "duplicate row",
+    }
+    assert loaded.n_read == len(loaded.data) + len(loaded.set_aside) == 6
+    assert loaded.set_aside.set_index("record_id").loc["A3", "row"] == 3
+
+
+def test_outside_study_area_set_aside(tmp_path):
+    zone = gpd.GeoDataFrame(geometry=[box(518000, 301000, 519000, 302000)], crs=27700)
+    loaded = read_collisions(write(tmp_path / "cambs.csv", CAMBS), study_area=zone)
+    assert loaded.data["collision_id"].tolist() == ["412"]
+    assert loaded.set_aside["reason"].tolist() == ["outside study area"]
+    assert loaded.set_aside["detail"].iloc[0].endswith("m outside")
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("accident_index,accident_severity,date\nA1,3,01/01/2020", r"no coordinate columns"),
+        ("accident_index,location_easting_osgr,location_northing_osgr,date\nA1,1,1,01/01/2020", r"no severity column .*--severity-column"),
+        ("accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\nA1,518382,301233,3,soon", r"cannot read dates such as 'soon'"),
+        ("accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date", r"header but no rows"),
+        ("accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\nA1,1,2,3,01/01/2020\nA1,1,2,2,01/01/2020", r"appear on different rows"),
+        ("accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\nA1,52.6,-0.25,3,01/01/2020", r"outside Great Britain.*--crs"),
+    ],
+    ids=["no-coordinates", "no-severity", "bad-dates", "zero-rows", "duplicate-ids", "all-outside-gb"],
+)
+def test_file_level_problems_raise_one_line_errors(tmp_path, text, match):
+    with pytest.raises(InputError, match=match) as info:
+        read_collisions(write(tmp_path / "acc.csv", text))
+    assert "acc.csv" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_missing_file_names_it(tmp_path):
+    with pytest.raises(MissingFileError, match=r"nope.csv: no such collisions file"):
+        read_collisions(tmp_path / "nope.csv")
+
+
+POLICE = """
+Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context
+,2019-01,Cambridgeshire Constabulary,Cambridgeshire Constabulary,-0.2537,52.5960,On or near Main Street,E01015632,Peterborough 010C,Anti-social behaviour,,
+abc,2019-01,Cambridgeshire Constabulary,Cambridgeshire Constabulary,-0.2230,52.6061,On or near Eye Road,E01015657,Peterborough 007D,Burglary,Under investigation,
+def,2019-01,Cambridgeshire Constabulary,Cambridgeshire Constabulary,,,No location,,,Burglary,Under investigation,
+"""
+
+
+def test_police_uk_folder_and_glob(tmp_path):
+    for month in ("2019-01", "2019-02"):
+        folder = tmp_path / "downloads" / month
+        folder.mkdir(parents=True)
+        write(folder / f"{month}-cambridgeshire-street.csv", POLICE.replace("2019-01", month))
+    by_folder = read_incidents(tmp_path / "downloads")
+    by_glob = read_incidents(str(tmp_path / "downloads" / "*" / "*-street.csv"))
+    for loaded in (by_folder, by_glob):
+        assert loaded.n_read == 6 and len(loaded.data) == 4
+        assert loaded.set_aside["reason"].tolist() == ["no location (no coordinates, no LSOA code)"] * 2
+        assert sorted(loaded.data["month"].unique()) == ["2019-01", "2019-02"]
+        assert loaded.data.crs.to_epsg() == 27700
+        assert set(loaded.data["category"]) == {"Anti-social behaviour", "Burglary"}
+
+
+def test_generic_incidents_by_lsoa_code_only(tmp_path):
+    text = "id,month,category,lsoa_code\n1,2020-01,Domestic abuse,E01015632\n2,2020-02,Domestic abuse,E01015657\n"
+    loaded = read_incidents(write(tmp_path / "da.csv", text))
+    assert len(loaded.data) == 2 and loaded.data.geometry.isna().all()
+    assert loaded.data["lsoa_code"].tolist() == ["E01015632", "E01015657"]
+
+
+def _wards_frame(code="WD22CD", name="WD22NM", crs=27700):
+    return gpd.GeoDataFrame(
+        {code: ["E05000001", "E05000002"], name: ["North <b>", "South"]},
+        geometry=[box(0, 0, 1000, 1000), box(0, 1000, 1000, 2000)],
+        crs=crs,
+    ).set_geometry("geometry").pipe(lambda f: f.to_crs(27700) if crs else f)
+
+
+@pytest.mark.parametrize("ext, driver", [("geojson", "GeoJSON"), ("gpkg", "GPKG"), ("shp", "ESRI Shapefile")])
+def test_ward_boundaries_any_format(tmp_path, ext, driver):
+    path = tmp_path / f"wards.{ext}"
+    frame = gpd.GeoDataFrame(
+        {"WD13CD": ["E05000001", "E05000002"], "WD13NM": ["North <b>", "South"]},
+        geometry=[box(520000, 300000, 521000, 301000), box(520000, 301000, 521000, 302000)], crs=27700,
+    )
+    (frame.to_crs(4326) if ext == "geojson" else frame).to_file(path, driver=driver)
+    wards = read_wards(path)
+    assert wards.columns.tolist() == ["ward_code", "ward_name", "geometry"]
+    assert wards["ward_name"].tolist() == ["North <b>", "South"]
+    assert wards.crs.to_epsg() == 27700
+    assert wards.area.sum() == pytest.approx(2e6, rel=1e-3)
+
+
+def test_ward_layer_without_crs_needs_crs(tmp_path):
+    path = tmp_path / "wards.shp"
+    gpd.GeoDataFrame({"WD22CD": ["E1"], "WD22NM": ["A"]}, geometry=[box(0, 0, 1, 1)]).to_file(path)
+    with pytest.raises(InputError, match=r"wards.shp: the layer has no coordinate reference system; pass --crs"):
+        read_wards(path)
+    assert read_wards(path, crs="EPSG:27700").crs.to_epsg() == 27700
+
+
+def test_ward_columns_named_by_user(tmp_path):
+    path = tmp_path / "w.gpkg"
+    gpd.GeoDataFrame({"kode": ["E1"], "label": ["A"]}, geometry=[box(0, 0, 1, 1)], crs=27700).to_file(path)
+    with pytest.raises(InputError, match="no ward code column"):
+        read_wards(path)
+    assert read_wards(path, code_column="kode", name_column="label")["ward_code"].tolist() == ["E1"]
+
+
+def test_invalid_polygon_is_repaired(tmp_path):
+    path = tmp_path / "w.gpkg"
+    bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    gpd.GeoDataFrame({"WD22CD": ["E1"], "WD22NM": ["A"]}, geometry=[bowtie], crs=27700).to_file(path)
+    wards = read_wards(path)
+    assert wards.is_valid.all() and wards.area.iloc[0] == pytest.approx(50)
+
+
+IMD2010 = """
+lsoa01_code,lsoa01_name,IMD_score,Income_score,Crime_score,IMD_rank,IMD_decile
+E01000001,A,9.09,0.05,-1.0,25240,8
+E01000002,B,40.5,0.35,1.2,1200,1
+"""
+# Header layout of the official MHCLG IoD2019 File 7 (scores, ranks, deciles, denominators).
+IOD2019_FILE7 = """
+LSOA code (2011),LSOA name (2011),Local Authority District code (2019),Index of Multiple Deprivation (IMD) Score,Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived),Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs),Income Score (rate),Income Rank (where 1 is most deprived),Income Deprivation Affecting Children Index (IDACI) Score (rate),Crime Score,Barriers to Housing and Services Score,Living Environment Score,Total population: mid 2015 (excluding prisoners)
+E01015589,Peterborough 004A,E06000031,10.5,23577,8,0.06,27708,0.07,-0.9,35.1,20.2,1764
+"""
+
+
+def test_imd_2010_lsoa01_scores(tmp_path):
+    imd = read_imd(write(tmp_path / "imd2010_lsoa01.csv", IMD2010))
+    assert imd["vintage"].tolist() == [2001, 2001]
+    assert imd["imd_score"].tolist() == [9.09, 40.5]
+    assert imd["crime_score"].tolist() == [-1.0, 1.2]
+    assert imd["employment_score"].isna().all()
+
+
+def test_iod2019_official_file7_headers(tmp_path):
+    imd = read_imd(write(tmp_path / "File_7.csv", IOD2019_FILE7))
+    row = imd.iloc[0]
+    assert row["vintage"] == 2011
+    assert (row["imd_score"], row["imd_rank"], row["imd_decile"]) == (10.5, 23577, 8)
+    assert row["income_score"] == 0.06  # not the IDACI sub-domain
+    assert (row["housing_score"], row["environment_score"], row["crime_score"]) == (35.1, 20.2, -0.9)
+    pop = read_population(tmp_path / "File_7.csv")
+    assert pop["population"].tolist() == [1764]
+
+
+def test_imd_file_without_imd_columns(tmp_path):
+    with pytest.raises(InputError, match=r"no IMD score, rank or decile column"):
+        read_imd(write(tmp_path / "x.csv", "lsoa_code,foo\nE1,2"))
+
+
+def test_bundled_tables_read():
+    from geo_sppa.areas import bundled_area
+
+    area = bundled_area("peterborough")
+    assert len(read_imd(area.imd["2010"])) == 104
+    imd19 = read_imd(area.imd["2019"])
+    assert len(imd19) == 112 and imd19["imd_score"].isna().all() and imd19["imd_rank"].notna().all()
+    assert read_population(area.population)["population"].sum() == 192903
+    assert {"lsoa11_code", "lsoa01_code", "ward17_code"} <= set(read_lsoa_lookup(area.lsoa_lookup).columns)
+
+
+def test_roads_osm_and_os_open_roads(tmp_path):
+    osm = gpd.GeoDataFrame(
+        {"osm_id": ["1", "2"], "name": ["Lincoln Road", None], "ref": [None, "A15"], "highway": ["primary", "trunk"]},
+        geometry=[LineString([(0, 0), (100, 0)]), MultiLineString([[(0, 0), (0, 50)], [(0, 60), (0, 100)]])],
+        crs=27700,
+    )
+    osm.to_file(tmp_path / "osm.gpkg")
+    loaded = read_roads(tmp_path / "osm.gpkg")
+    assert loaded.data["road_id"].tolist() == ["1", "2/0", "2/1"]
+    assert (loaded.data.geom_type == "LineString").all()
+    # OS Open Roads: GeoPackage road_link columns, and the older Shapefile RoadLink columns.
+    line = [LineString([(0, 0), (100, 0)])]
+    gpd.GeoDataFrame(
+        {"id": ["X1"], "name_1": ["Bourges Boulevard"], "road_classification_number": ["A15"],
+         "road_classification": ["A Road"]}, geometry=line, crs=27700,
+    ).to_file(tmp_path / "oproad_gb.gpkg", layer="road_link")
+    gpd.GeoDataFrame(
+        {"identifier": ["X1"], "name1": ["Bourges Boulevard"], "roadNumber": ["A15"], "class": ["A Road"]},
+        geometry=line, crs=27700,
+    ).to_file(tmp_path / "RoadLink.shp")
+    for name in ("oproad_gb.gpkg", "RoadLink.shp"):
+        d = read_roads(tmp_path / name).data
+        assert d.iloc[0][["road_id", "name", "ref", "highway"]].tolist() == ["X1", "Bourges Boulevard", "A15", "A Road"]
+
+
+def test_roads_non_lines_set_aside(tmp_path):
+    frame = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[LineString([(0, 0), (1, 1)]), box(0, 0, 1, 1)], crs=27700)
+    frame.to_file(tmp_path / "r.gpkg")
+    loaded = read_roads(tmp_path / "r.gpkg")
+    assert len(loaded.data) == 1 and loaded.set_aside["reason"].tolist() == ["not a line"]
+
+
+def test_writers_round_trip_lists_and_excel_csv(tmp_path):
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["S1"], "name": ["Café junction"], "collision_ids": [["a", "b"]]},
+        geometry=gpd.points_from_xy([520000], [300000]), crs=27700,
+    )
+    write_gpkg(sites, tmp_path / "s.gpkg")
+    back = read_results(tmp_path / "s.gpkg")
+    assert back["collision_ids"].iloc[0] == ["a", "b"]
+    write_csv(sites, tmp_path / "s.csv")
+    raw = (tmp_path / "s.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "Café".encode() in raw and b"a;b" in raw
+    assert sites["collision_ids"].iloc[0] == ["a", "b"]  # caller's frame untouched
