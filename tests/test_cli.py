@@ -1,0 +1,123 @@
+"""The command line: help, version, the data listing, and every kind of bad input as a one-line error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import geopandas as gpd
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import LineString, box
+
+from geo_sppa.cli.main import COMMANDS, cli
+
+GOOD_HEADER = "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(map(str, args)))
+
+
+def test_help_lists_every_command_with_its_purpose():
+    result = run("--help")
+    assert result.exit_code == 0
+    for name, (_, _, purpose) in COMMANDS.items():
+        assert name in result.output and purpose in result.output
+
+
+def test_help_is_instant_no_heavy_imports():
+    code = "import sys; from geo_sppa.cli.main import cli; cli(['--help'], standalone_mode=False); " \
+           "heavy = [m for m in ('geopandas', 'pandas', 'folium', 'statsmodels', 'shapely') if m in sys.modules]; " \
+           "print('HEAVY', heavy)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out
+
+
+def test_version():
+    result = run("--version")
+    assert result.exit_code == 0 and result.output.startswith("geo-sppa, version ")
+
+
+def test_data_lists_bundled_datasets_with_rows_and_licences():
+    result = run("data")
+    assert result.exit_code == 0
+    assert "3329" in result.output and "5461" in result.output and "6733" in result.output
+    assert "OGL v3" in result.output and "ODbL" in result.output
+    assert "peterborough" in result.output and "leeds-central" in result.output
+
+
+def _csv(tmp_path, name, body):
+    path = tmp_path / name
+    path.write_text(body.strip() + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def bad_inputs(tmp_path):
+    """Each case: extra CLI arguments and the message the user must see."""
+    far = tmp_path / "far.gpkg"
+    gpd.GeoDataFrame(geometry=[box(100000, 100000, 100100, 100100)], crs=27700).to_file(far)
+    lines = tmp_path / "lines.gpkg"
+    gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1, 1)])], crs=27700).to_file(lines)
+    nocrs = tmp_path / "roads.shp"
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[LineString([(518000, 301000), (518100, 301000)])]).to_file(nocrs)
+    broken = _csv(tmp_path, "broken.geojson", '{"type": "FeatureCollection", "features": [')
+    good = _csv(tmp_path, "good.csv", GOOD_HEADER + "\nA1,518382,301233,3,01/01/2020\nA2,518390,301240,2,02/01/2020")
+    return {
+        "missing-file": (["--collisions", tmp_path / "nope.csv"], "nope.csv: no such collisions file"),
+        "missing-column": (
+            ["--collisions", _csv(tmp_path, "c1.csv", "accident_index,location_easting_osgr,location_northing_osgr,date\nA1,1,1,01/01/2020")],
+            "c1.csv: no severity column (looked for collision_severity, accident_severity, severity); pass --severity-column",
+        ),
+        "misnamed-column": (["--collisions", good, "--date-column", "when"], "good.csv: no column 'when'"),
+        "unparseable-date": (
+            ["--collisions", _csv(tmp_path, "c2.csv", GOOD_HEADER + "\nA1,518382,301233,3,someday")],
+            "c2.csv: column 'date': cannot read dates such as 'someday'",
+        ),
+        "outside-gb": (
+            ["--collisions", _csv(tmp_path, "c3.csv", GOOD_HEADER + "\nA1,-0.25,52.6,3,01/01/2020")],
+            "c3.csv: every row lies outside Great Britain",
+        ),
+        "outside-study-area": (["--collisions", good, "--study-area", far], "good.csv: no row lies inside the study area"),
+        "zero-rows": (["--collisions", _csv(tmp_path, "c4.csv", GOOD_HEADER)], "c4.csv: the file has a header but no rows"),
+        "duplicate-ids": (
+            ["--collisions", _csv(tmp_path, "c5.csv", GOOD_HEADER + "\nA1,518382,301233,3,01/01/2020\nA1,518000,301000,1,01/01/2020")],
+            "c5.csv: 1 id(s) in column 'accident_index' appear on different rows",
+        ),
+        "invalid-geometry": (["--collisions", good, "--study-area", lines], "lines.gpkg: expected study area polygons, found LineString"),
+        "unreadable-layer": (["--collisions", good, "--roads", broken], "broken.geojson: cannot read it as a road network layer"),
+        "no-crs": (["--collisions", good, "--roads", nocrs], "roads.shp: the layer has no coordinate reference system; pass --crs"),
+        "unknown-rule": (["--rule", "nonsense"], "no cluster rule named 'nonsense'; choose one of: spp, wales-trunk"),
+    }
+
+
+CASES = ["missing-file", "missing-column", "misnamed-column", "unparseable-date", "outside-gb", "outside-study-area",
+         "zero-rows", "duplicate-ids", "invalid-geometry", "unreadable-layer", "no-crs", "unknown-rule"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_is_one_line_error_exit_1(bad_inputs, tmp_path, case):
+    args, message = bad_inputs[case]
+    result = run("clusters", *args, "-o", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    error_lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1
+
+
+def test_real_process_prints_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "geo_sppa", "clusters", "--collisions", str(tmp_path / "nope.csv")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith("Error: ") and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [["--years", "2016-2014"], ["--years", "abc"], ["--area", "mars"]], ids=["reversed-years", "bad-years", "bad-area"])
+def test_usage_errors_exit_2(args):
+    result = run("clusters", *args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
