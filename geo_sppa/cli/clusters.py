@@ -105,6 +105,7 @@ def clusters(area, collisions, roads, radius_mode, years, rule_name, clauses, le
     loaded = io.read_collisions(collisions_path, columns=columns, crs=crs, study_area=zone)
 
     network = None
+    roads_source = None
     notes = list(loaded.notes)
     if roads == "osm":
         from geo_sppa.io.osm import osm_roads
@@ -112,11 +113,14 @@ def clusters(area, collisions, roads, radius_mode, years, rule_name, clauses, le
         footprint = zone if zone is not None else _hull(loaded.data)
         cache = Path(output_dir) / "osm_roads.gpkg"
         network = io.read_roads(osm_roads(footprint, cache))
+        roads_source = cache.name
         notes.append(f"road network: OpenStreetMap via osmnx, cached at {cache}")
     elif roads:
         network = io.read_roads(roads, crs=crs)
+        roads_source = Path(roads).name
     elif not own_collisions and bundle.roads and not radius_mode:
         network = io.read_roads(bundle.roads)
+        roads_source = bundle.roads.name
     if network is not None:
         notes.extend(network.notes)
 
@@ -126,11 +130,17 @@ def clusters(area, collisions, roads, radius_mode, years, rule_name, clauses, le
     )
 
     out = io.output_dir(output_dir)
+    in_window = loaded.data[loaded.data["year"].between(*result.window)].assign(
+        site_id=result.site_of.reindex(loaded.data.index)
+    )
     written = [
         io.write_csv(result.sites, out / "clusters.csv"),
         io.write_gpkg(result.sites, out / "clusters.gpkg", layer="clusters"),
         io.write_geojson(result.sites, out / "clusters.geojson"),
     ]
+    # The window's collisions ride along in the GeoPackage so `geo-sppa map clusters` can redraw.
+    io.write_gpkg(in_window.drop(columns=["date"]).assign(date=in_window["date"].dt.strftime("%Y-%m-%d")),
+                  out / "clusters.gpkg", layer="collisions", replace=False)
     if len(result.resolved):
         written.append(io.write_csv(result.resolved, out / "clusters_resolved.csv"))
     import pandas as pd
@@ -143,12 +153,11 @@ def clusters(area, collisions, roads, radius_mode, years, rule_name, clauses, le
         context_roads = network.data if network is not None else (
             io.read_roads(bundle.context_roads).data if (bundle.context_roads and not own_collisions) else None)
         wards = io.read_wards(bundle.wards[bundle.default_ward_set]) if (bundle.wards and not own_collisions) else None
-        in_window = loaded.data[loaded.data["year"].between(*result.window)]
         fmap = cluster_map(result.sites, in_window, roads=context_roads, wards=wards,
                            title=f"Accident cluster sites {result.window[0]}-{result.window[1]}: {bundle.title if not own_collisions else collisions_path.name}")
         written.append(io.write_text(self_contained_html(fmap), out / "clusters.html"))
 
-    _echo_result(result, loaded, set_aside, collisions_path, network, notes, written)
+    _echo_result(result, loaded, set_aside, collisions_path, roads_source, notes, written)
 
 
 def _hull(frame):
@@ -157,7 +166,7 @@ def _hull(frame):
     return gpd.GeoDataFrame(geometry=[frame.geometry.union_all().convex_hull.buffer(200)], crs=frame.crs)
 
 
-def _echo_result(result, loaded, set_aside, collisions_path, network, notes, written) -> None:
+def _echo_result(result, loaded, set_aside, collisions_path, roads_source, notes, written) -> None:
     sites = result.sites
     if len(sites):
         table = sites.assign(cost=(sites["cost_gbp"] / 1000).round().astype("Int64"))
@@ -172,9 +181,11 @@ def _echo_result(result, loaded, set_aside, collisions_path, network, notes, wri
                    + "; ".join(result.resolved["name"].astype(str).head(10)))
     click.echo("")
     counts = result.counts
-    mode = ("network: 100 m road windows and junctions on " + (network.data.attrs.get("source", "") or "the road network")
+    rule = result.rule
+    mode = (f"network: {rule.length_m:g} m road windows and junctions on {roads_source}"
             if result.mode == "network" else
-            "radius: 50 m circles (no road network; pass --roads FILE for the 100 m segment and junction scan)")
+            f"radius: {rule.radius_m:g} m circles (no road network; pass --roads FILE for the "
+            f"{rule.length_m:g} m segment and junction scan)")
     lines = [("collisions file", collisions_path.name)]
     lines += set_aside_lines(loaded.n_read, loaded.n_read - len(set_aside), set_aside)
     prev = result.previous_window
@@ -182,7 +193,7 @@ def _echo_result(result, loaded, set_aside, collisions_path, network, notes, wri
         ("window", f"{result.window[0]}-{result.window[1]} ({counts.get('n_in_window', 0):,} collisions; "
                    f"{counts.get('n_outside_window', 0):,} outside it)"),
         ("previous window", f"{prev[0]}-{prev[1]}" if prev else "none (the data do not reach back)"),
-        ("mode", mode if result.mode == "network" else mode),
+        ("mode", mode),
         ("rule", result.rule.summary()),
         ("sites", f"{len(sites):,} ({counts.get('n_in_sites', 0):,} collisions in sites), "
                   f"{len(result.resolved):,} resolved"),

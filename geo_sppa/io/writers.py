@@ -46,10 +46,15 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
-def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None) -> Path:
-    """Write ``frame`` to a GeoPackage (replacing the file), EPSG:27700 as given."""
+def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None,
+               replace: bool = True) -> Path:
+    """Write ``frame`` as a layer of a GeoPackage, EPSG:27700 as given.
+
+    With ``replace`` (the default) an existing file is replaced; otherwise the layer is added to it
+    (or replaces a layer of the same name).
+    """
     path = Path(path)
-    if path.exists():
+    if replace and path.exists():
         path.unlink()
     _flat(frame).to_file(path, layer=layer or path.stem, driver="GPKG")
     return path
@@ -71,14 +76,15 @@ def write_text(text: str, path: str | Path) -> Path:
     return path
 
 
-def read_results(path: str | Path, *, list_columns: tuple[str, ...] = ("collision_ids",)) -> gpd.GeoDataFrame:
+def read_results(path: str | Path, *, layer: str | None = None,
+                 list_columns: tuple[str, ...] = ("collision_ids",)) -> gpd.GeoDataFrame:
     """Read a results layer written by :func:`write_gpkg` or :func:`write_geojson`, in EPSG:27700.
 
     Joined list columns (``collision_ids``) are split back into lists.
     """
     from geo_sppa.io.layers import read_layer
 
-    frame, _ = read_layer(path, what="results")
+    frame, _ = read_layer(path, what="results", layer=layer)
     for column in list_columns:
         if column in frame:
             frame[column] = frame[column].fillna("").astype(str).map(

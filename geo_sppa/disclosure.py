@@ -1,0 +1,51 @@
+"""Disclosure control: suppress small counts in output tables, and what would reveal them.
+
+For sensitive categories (domestic abuse, sexual offences) counts below a threshold are shown as
+``<5`` (for threshold 5). The rate and the studentized residual of the same ward are blanked too,
+because the count could be worked back from them and the ward's population.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["SUPPRESSIBLE", "suppressed_mask", "suppress_small_counts"]
+
+#: Count columns shown as ``<N``.
+COUNT_COLUMNS = ("count", "observed")
+#: Columns that reveal the count given the population; blanked (NA) on suppressed rows.
+DERIVED_COLUMNS = (
+    "rate_per_1000",
+    "rate_per_1000_per_year",
+    "studentized_residual",
+    "funnel_z",
+    "cooks_distance",
+)
+SUPPRESSIBLE = COUNT_COLUMNS + DERIVED_COLUMNS
+
+
+def suppressed_mask(frame: pd.DataFrame, *, threshold: int) -> pd.Series:
+    """Return True for rows whose count (``count`` or ``observed``) is from 1 to threshold - 1."""
+    column = "count" if "count" in frame.columns else "observed"
+    counts = pd.to_numeric(frame[column], errors="coerce")
+    return ((counts > 0) & (counts < threshold)).rename("suppressed")
+
+
+def suppress_small_counts(frame: pd.DataFrame, *, threshold: int = 5) -> pd.DataFrame:
+    """Return a copy with counts 1..threshold-1 shown as ``<threshold``, derived values blanked.
+
+    Zero is shown as 0 (the usual convention: a zero discloses nothing about an individual). Count
+    columns become text; a ``suppressed`` boolean column says which rows were changed. The input is
+    not modified.
+    """
+    mask = suppressed_mask(frame, threshold=threshold)
+    out = frame.copy()
+    for column in COUNT_COLUMNS:
+        if column in out.columns:
+            text = out[column].astype("Int64").astype(str)
+            out[column] = text.where(~mask, f"<{threshold}")
+    for column in DERIVED_COLUMNS:
+        if column in out.columns:
+            out[column] = out[column].astype(float).where(~mask)
+    out["suppressed"] = mask.to_numpy()
+    return out

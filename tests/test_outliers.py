@@ -1,0 +1,340 @@
+"""Tests for geo_sppa.outliers, spatial, disclosure and charts: planted truths and known values."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from shapely.geometry import box
+
+from geo_sppa.disclosure import suppress_small_counts
+from geo_sppa.errors import InputError
+from geo_sppa.outliers import (
+    CIRCULARITY_WARNING,
+    deprivation_outliers,
+    fit_deprivation_model,
+    outlier_report,
+)
+from geo_sppa.spatial import benjamini_hochberg, hotspots, residual_moran
+from geo_sppa.wards import LABEL_OVER, LABEL_UNDER
+
+
+def grid(nx: int, ny: int) -> list:
+    """nx by ny 1 km squares in British National Grid; row-major from the south-west corner."""
+    return [
+        box(510_000 + i * 1000, 290_000 + j * 1000, 511_000 + i * 1000, 291_000 + j * 1000)
+        for j in range(ny)
+        for i in range(nx)
+    ]
+
+
+def ward_table(
+    n: int, seed: int, *, alpha: float = 0.03, nx: int | None = None
+) -> gpd.GeoDataFrame:
+    """n wards with IMD 5..50 and populations 5,000-15,000; counts NB (alpha) or Poisson (alpha=0)
+    around mu = population * exp(-5 + 0.04 * imd). ``mu`` holds the true mean."""
+    rng = np.random.default_rng(seed)
+    imd = np.linspace(5, 50, n)
+    pop = rng.integers(5000, 15000, n).astype(float)
+    mu = pop * np.exp(-5.0 + 0.04 * imd)
+    lam = rng.gamma(1 / alpha, alpha * mu) if alpha else mu
+    nx = nx or n
+    return gpd.GeoDataFrame(
+        {
+            "ward_code": [f"W{i:02d}" for i in range(n)],
+            "ward_name": [f"Ward {i}" for i in range(n)],
+            "population": pop,
+            "imd_score": imd,
+            "imd_no_crime_score": imd * 0.9,
+            "count": rng.poisson(lam),
+            "mu": mu,
+        },
+        geometry=grid(nx, int(np.ceil(n / nx)))[:n],
+        crs="EPSG:27700",
+    )
+
+
+@pytest.fixture
+def planted() -> gpd.GeoDataFrame:
+    """30 over-dispersed wards (NB alpha 0.03, seed 1); W05 given half its true mean, W20 double."""
+    table = ward_table(30, 1, nx=6)
+    table.loc[5, "count"] = round(table.loc[5, "mu"] * 0.5)
+    table.loc[20, "count"] = round(table.loc[20, "mu"] * 2)
+    return table
+
+
+# ---------------------------------------------------------------- planted truth
+
+
+def test_half_and_double_are_flagged(planted):
+    flagged = deprivation_outliers(planted).data.set_index("ward_code")
+    assert flagged.loc["W05", "label"] == LABEL_UNDER
+    assert flagged.loc["W20", "label"] == LABEL_OVER
+    assert flagged.loc["W05", "observed"] < flagged.loc["W05", "pi_low"]
+    assert flagged.loc["W20", "observed"] > flagged.loc["W20", "pi_high"]
+    assert (flagged["label"] != "").sum() == 2
+
+
+def test_ols_finds_the_double_but_misses_the_half_in_a_low_rate_ward(planted):
+    """Why NB is the default: OLS assumes one variance for every ward's rate, so the wide intervals
+    set by high-rate wards hide under-reporting in a low-rate (less deprived) ward."""
+    flagged = deprivation_outliers(planted, model="ols").data.set_index("ward_code")
+    assert flagged.loc["W20", "label"] == LABEL_OVER
+    assert flagged.loc["W05", "label"] == ""
+
+
+def test_output_columns_and_dataclass(planted):
+    result = deprivation_outliers(planted)
+    for column in (
+        "observed",
+        "expected",
+        "studentized_residual",
+        "cooks_distance",
+        "pi_low",
+        "pi_high",
+        "label",
+        "loo_expected",
+    ):
+        assert column in result.data.columns
+    assert result.fit.model == "nb" and result.fit.n == 30
+    assert 0.005 < result.fit.alpha < 0.2
+    assert set(result.fit.params) == {"const", "imd_score"}
+    assert result.fit.params["imd_score"] == pytest.approx(0.04, abs=0.02)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.fit.alpha = 1.0  # type: ignore[misc]
+    assert "mu" in result.data.columns and "geometry" in result.data.columns  # input columns kept
+    assert "observed" not in planted.columns  # input not modified
+
+
+def test_clean_poisson_data_flags_no_more_than_the_false_positive_rate():
+    """Ten seeds of 40 Poisson wards: a 95% interval may flag about 2 per seed by chance, no
+    more."""
+    flagged = {"poisson": 0, "nb": 0}
+    for seed in range(10):
+        table = ward_table(40, seed, alpha=0)
+        for model in flagged:
+            n = int(deprivation_outliers(table, model=model).data["outside_pi"].sum())
+            assert n <= 5, (seed, model, n)
+            flagged[model] += n
+    assert flagged["poisson"] <= 0.05 * 400
+    assert flagged["nb"] <= 0.05 * 400
+
+
+def test_nb_on_poisson_data_estimates_tiny_alpha():
+    assert fit_deprivation_model(ward_table(40, 3, alpha=0)).alpha < 0.01
+
+
+def test_poisson_loo_interval_is_the_refit_mean_quantiles(planted):
+    """Independent refit without W00 with statsmodels GLM, then Poisson 2.5%/97.5% quantiles."""
+    result = deprivation_outliers(planted, model="poisson").data
+    rest = planted.iloc[1:]
+    x = sm.add_constant(rest[["imd_score"]].to_numpy())
+    refit = sm.GLM(
+        rest["count"].to_numpy(), x, family=sm.families.Poisson(), offset=np.log(rest["population"])
+    ).fit()
+    mean = planted.loc[0, "population"] * np.exp(
+        refit.params[0] + refit.params[1] * planted.loc[0, "imd_score"]
+    )
+    assert result.loc[0, "loo_expected"] == pytest.approx(mean, rel=1e-6)
+    assert result.loc[0, "pi_low"] == stats.poisson.ppf(0.025, mean)
+    assert result.loc[0, "pi_high"] == stats.poisson.ppf(0.975, mean)
+
+
+def test_ols_loo_interval_from_the_textbook_formula(planted):
+    """yhat_(-i) +/- t_{n-3} s_(-i) sqrt(1 + x_i' (X'X)_(-i)^-1 x_i), on rates, times population /
+    1000."""
+    result = deprivation_outliers(planted, model="ols").data
+    i = 7
+    rate = 1000 * planted["count"].to_numpy() / planted["population"].to_numpy()
+    x = np.column_stack([np.ones(len(planted)), planted["imd_score"]])
+    keep = np.arange(len(planted)) != i
+    xk, yk = x[keep], rate[keep]
+    beta = np.linalg.solve(xk.T @ xk, xk.T @ yk)
+    resid = yk - xk @ beta
+    s2 = resid @ resid / (len(yk) - 2)
+    half = stats.t.ppf(0.975, len(yk) - 2) * np.sqrt(
+        s2 * (1 + x[i] @ np.linalg.inv(xk.T @ xk) @ x[i])
+    )
+    scale = planted.loc[i, "population"] / 1000
+    assert result.loc[i, "pi_low"] == pytest.approx((x[i] @ beta - half) * scale)
+    assert result.loc[i, "pi_high"] == pytest.approx((x[i] @ beta + half) * scale)
+
+
+def test_circularity_warning_only_for_overall_imd(planted):
+    assert CIRCULARITY_WARNING in deprivation_outliers(planted).notes
+    assert (
+        CIRCULARITY_WARNING not in deprivation_outliers(planted, measure="imd_no_crime_score").notes
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "n", "match"),
+    [
+        ("nb", 5, "nb model needs at least 6 wards .* found 5"),
+        ("poisson", 4, "poisson model needs at least 5 wards"),
+    ],
+    ids=["nb with 5", "poisson with 4"],
+)
+def test_fewer_wards_than_the_model_needs(planted, model, n, match):
+    with pytest.raises(InputError, match=match):
+        deprivation_outliers(planted.head(n), model=model)
+
+
+def test_unknown_measure_lists_those_present(planted):
+    with pytest.raises(
+        InputError,
+        match=r"no column health_score; deprivation measures present: imd_score, imd_no_crime",
+    ):
+        deprivation_outliers(planted, measure="health_score")
+
+
+def test_zero_population_ward_cannot_be_modelled(planted):
+    with pytest.raises(InputError, match="zero population cannot be modelled: Ward 3"):
+        deprivation_outliers(
+            planted.assign(population=lambda f: f["population"].where(f.index != 3, 0))
+        )
+
+
+def test_unknown_model(planted):
+    with pytest.raises(InputError, match="unknown model 'glm'; expected one of nb, poisson, ols"):
+        deprivation_outliers(planted, model="glm")
+
+
+# ---------------------------------------------------------------- spatial
+
+
+def test_moran_planted_pattern_vs_random():
+    """6 x 6 grid: west half +1, east half -1 (plus small noise) is strongly autocorrelated; a
+    random
+    permutation of the same values is not."""
+    wards = ward_table(36, 0, nx=6)
+    west = np.array([1.0 if i % 6 < 3 else -1.0 for i in range(36)])
+    values = west + np.random.default_rng(0).normal(0, 0.1, 36)
+    planted = residual_moran(wards, values, rng=42)
+    assert planted.i > 0.5 and planted.p_sim < 0.01
+    assert planted.expected == pytest.approx(-1 / 35)
+    shuffled = residual_moran(wards, np.random.default_rng(5).permutation(values), rng=42)
+    assert shuffled.p_sim > 0.05
+    assert residual_moran(wards, values, rng=42) == planted  # the seed fixes the permutation test
+
+
+def test_moran_i_matches_hand_formula():
+    """I = n / S0 * z'Wz / z'z with row-standardised queen weights on a 3 x 3 grid."""
+    wards = ward_table(9, 0, nx=3)
+    y = np.arange(9.0) ** 1.5
+    centroids = wards.geometry.centroid
+    dx = np.abs(centroids.x.to_numpy()[:, None] - centroids.x.to_numpy()[None, :])
+    dy = np.abs(centroids.y.to_numpy()[:, None] - centroids.y.to_numpy()[None, :])
+    w = ((dx <= 1000) & (dy <= 1000) & ((dx + dy) > 0)).astype(float)
+    w = w / w.sum(axis=1, keepdims=True)
+    z = y - y.mean()
+    expected = len(y) / w.sum() * (z @ w @ z) / (z @ z)
+    assert residual_moran(wards, y, permutations=0).i == pytest.approx(expected)
+
+
+def test_hotspots_find_a_planted_cluster_with_fdr():
+    """A 3 x 3 block of high values in the corner of a 7 x 7 grid is a hot spot after FDR."""
+    wards = ward_table(49, 0, nx=7)
+    values = np.random.default_rng(1).normal(0, 0.3, 49)
+    block = [r * 7 + c for r in range(3) for c in range(3)]
+    values[block] += 3.0
+    spots = hotspots(wards, values)
+    assert set(spots.index[spots["hotspot"] == "hot spot"]) >= {8}  # the block's centre
+    assert set(spots.index[spots["hotspot"] == "hot spot"]) <= set(block) | {
+        3,
+        10,
+        17,
+        21,
+        22,
+        23,
+        24,
+    }
+    assert (spots["gi_q"] >= spots["gi_p"]).all()
+    assert (spots["hotspot"] == "cold spot").sum() == 0
+
+
+def test_gi_star_z_matches_ord_getis_formula():
+    """z_i = (sum_j w_ij x_j - xbar W_i) / (S sqrt((n S1_i - W_i^2) / (n - 1))), binary queen
+    weights with
+    w_ii = 1 (Ord and Getis 1995), on a 4 x 4 grid."""
+    wards = ward_table(16, 0, nx=4)
+    y = np.sin(np.arange(16.0)) * 3 - 1  # negative values too: the z-score is shift-invariant
+    c = wards.geometry.centroid
+    dx = np.abs(c.x.to_numpy()[:, None] - c.x.to_numpy()[None, :])
+    dy = np.abs(c.y.to_numpy()[:, None] - c.y.to_numpy()[None, :])
+    w = ((dx <= 1000) & (dy <= 1000)).astype(float)
+    n, xbar, s = len(y), y.mean(), y.std()
+    wi, s1 = w.sum(axis=1), (w**2).sum(axis=1)
+    expected = (w @ y - xbar * wi) / (s * np.sqrt((n * s1 - wi**2) / (n - 1)))
+    np.testing.assert_allclose(hotspots(wards, y)["gi_z"], expected, rtol=1e-9)
+
+
+def test_benjamini_hochberg_known_values():
+    q = benjamini_hochberg([0.01, 0.04, 0.03, 0.2])
+    np.testing.assert_allclose(q, [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.2])
+
+
+def test_outlier_report_joins_funnel_and_hotspots(planted):
+    report = outlier_report(planted, rng=0, permutations=99)
+    for column in ("funnel_z", "low_95", "high_99.8", "funnel", "gi_z", "gi_q", "hotspot", "label"):
+        assert column in report.data.columns
+    assert report.moran is not None and report.moran.n == 30
+    assert report.overdispersion.tau2 > 0
+
+
+# ---------------------------------------------------------------- disclosure and charts
+
+
+def test_suppression_shows_less_than_five_and_blanks_derived_values():
+    frame = pd.DataFrame(
+        {"ward_name": list("abcde"), "count": [0, 3, 4, 5, 12], "population": [1000] * 5}
+    )
+    frame["rate_per_1000"] = frame["count"]
+    out = suppress_small_counts(frame, threshold=5)
+    assert out["count"].tolist() == ["0", "<5", "<5", "5", "12"]
+    assert out["rate_per_1000"].isna().tolist() == [False, True, True, False, False]
+    assert out["suppressed"].tolist() == [False, True, True, False, False]
+    assert frame["count"].tolist() == [0, 3, 4, 5, 12]
+
+
+def test_charts_do_not_label_suppressed_wards(planted, tmp_path):
+    from geo_sppa.charts import funnel_chart, outlier_scatter
+
+    planted = planted.copy()
+    planted.loc[2, "count"] = 3
+    report = outlier_report(planted, rng=0, permutations=0)
+    shown = suppress_small_counts(report.data, threshold=5).assign(
+        observed=report.data["observed"], count=report.data["count"]
+    )
+    fig = outlier_scatter(shown, report.fit)
+    labels = {t.get_text() for t in fig.axes[0].texts}
+    assert "Ward 2" not in labels and "Ward 5" in labels
+    fig.savefig(tmp_path / "scatter.png")
+    funnel = funnel_chart(shown, report.overdispersion)
+    assert "Ward 2" not in {t.get_text() for t in funnel.axes[0].texts}
+    funnel.savefig(tmp_path / "funnel.png")
+    assert (tmp_path / "scatter.png").stat().st_size > 1000
+
+
+@settings(max_examples=5, deadline=None)
+@given(order=st.permutations(list(range(30))))
+def test_ward_order_does_not_change_flags(order):
+    """Invariant: shuffling the wards changes no label, interval or residual."""
+    table = ward_table(30, 1, nx=6)
+    table.loc[5, "count"] = round(table.loc[5, "mu"] * 0.5)
+    base = deprivation_outliers(table).data.set_index("ward_code").sort_index()
+    shuffled = (
+        deprivation_outliers(table.iloc[list(order)]).data.set_index("ward_code").sort_index()
+    )
+    pd.testing.assert_series_equal(base["label"], shuffled["label"])
+    np.testing.assert_allclose(base[["pi_low", "pi_high"]], shuffled[["pi_low", "pi_high"]])
+    np.testing.assert_allclose(
+        base["studentized_residual"], shuffled["studentized_residual"], rtol=1e-4
+    )

@@ -1,0 +1,414 @@
+"""Tests for geo_sppa.wards: LSOA -> ward assignment, population-weighted IMD, incident counts and
+rates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Point, box
+
+from geo_sppa.errors import InputError
+from geo_sppa.wards import (
+    DOMAINS,
+    apportioned_counts,
+    exponential_transform,
+    incident_categories,
+    lsoa_deprivation,
+    lsoa_to_ward,
+    lsoa_ward_shares,
+    ward_deprivation,
+    ward_incident_counts,
+    ward_rates,
+)
+
+DATA = Path("/work/shared/data/peterborough")
+X0, Y0 = 510_000, 290_000
+
+
+# ---------------------------------------------------------------- synthetic fixtures
+
+
+def two_wards() -> gpd.GeoDataFrame:
+    """Two 1 km square wards side by side: W1 (west) and W2 (east)."""
+    return gpd.GeoDataFrame(
+        {"ward_code": ["W1", "W2"], "ward_name": ["West", "East"]},
+        geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000), box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)],
+        crs="EPSG:27700",
+    )
+
+
+def three_lsoas() -> gpd.GeoDataFrame:
+    """Three LSOAs: A fully in W1, B 70% in W1 and 30% in W2 (straddles), C fully in W2."""
+    return gpd.GeoDataFrame(
+        {"lsoa_code": ["A", "B", "C"], "lsoa_name": ["a", "b", "c"]},
+        geometry=[
+            box(X0, Y0, X0 + 500, Y0 + 1000),
+            box(X0 + 500, Y0, X0 + 1214.2857, Y0 + 1000),  # 500 m in W1, 214.3 m in W2
+            box(X0 + 1214.2857, Y0, X0 + 2000, Y0 + 1000),
+        ],
+        crs="EPSG:27700",
+    )
+
+
+def population() -> pd.DataFrame:
+    return pd.DataFrame({"lsoa_code": ["A", "B", "C"], "population": [1000, 3000, 2000]})
+
+
+def imd_2011() -> pd.DataFrame:
+    """IMD on LSOA 2011 with scores: A 10, B 30, C 50; domain scores too."""
+    frame = pd.DataFrame(
+        {"lsoa_code": ["A", "B", "C"], "vintage": 2011, "imd_score": [10.0, 30.0, 50.0]}
+    )
+    for domain in DOMAINS:
+        frame[f"{domain}_score"] = [0.1, 0.2, 0.3]
+        frame[f"{domain}_rank"] = [30000, 10000, 100]
+        frame[f"{domain}_decile"] = [10, 4, 1]
+    frame["imd_rank"] = [30000, 10000, 100]
+    frame["imd_decile"] = [10, 4, 1]
+    return frame
+
+
+def incidents(
+    points: list, categories: list[str] | None = None, lsoas: list | None = None
+) -> gpd.GeoDataFrame:
+    n = len(points)
+    return gpd.GeoDataFrame(
+        {
+            "incident_id": [f"i{k}" for k in range(n)],
+            "month": ["2019-01"] * (n - n // 2) + ["2019-02"] * (n // 2),
+            "category": categories or ["Anti-social behaviour"] * n,
+            "lsoa_code": lsoas or [pd.NA] * n,
+            "location": ["On or near X"] * n,
+        },
+        geometry=points,
+        crs="EPSG:27700",
+    )
+
+
+# ---------------------------------------------------------------- assignment
+
+
+def test_lsoa_to_ward_uses_matching_lookup_column():
+    """A lookup column whose codes equal the ward set is used as it stands (no geometry needed)."""
+    lookup = pd.DataFrame(
+        {
+            "lsoa11_code": ["A", "B", "C"],
+            "ward17_code": ["W1", "W2", "W2"],
+            "ward13_code_derived": ["X", "Y", "Y"],
+        }
+    )
+    table, method = lsoa_to_ward(two_wards(), lookup=lookup)
+    assert method == "ward17_code"
+    assert dict(zip(table["lsoa_code"], table["ward_code"], strict=True)) == {
+        "A": "W1",
+        "B": "W2",
+        "C": "W2",
+    }
+
+
+def test_lsoa_to_ward_falls_back_to_largest_area_share():
+    """B is 70% in W1: it goes to W1 with share 0.7 when the lookup's codes are another ward set."""
+    lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "ward17_code": ["Z1", "Z2", "Z2"]})
+    table, method = lsoa_to_ward(two_wards(), lookup=lookup, lsoas=three_lsoas())
+    assert method == "largest area share"
+    row = table.set_index("lsoa_code").loc["B"]
+    assert row["ward_code"] == "W1"
+    assert row["share"] == pytest.approx(0.7, abs=1e-4)
+
+
+def test_ward_codes_matching_no_lookup_is_an_error():
+    lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "ward17_code": ["Z1", "Z2", "Z2"]})
+    with pytest.raises(InputError, match=r"match no ward column of the LSOA lookup .*ward17_code"):
+        lsoa_to_ward(two_wards(), lookup=lookup)
+
+
+def test_lsoa_counts_apportioned_by_area_share():
+    """B (70% W1, 30% W2) has 10 incidents: 7 go to W1, 3 to W2; LSOA Z is in no ward."""
+    shares = lsoa_ward_shares(two_wards(), three_lsoas())
+    assert shares.groupby("lsoa_code")["share"].sum().tolist() == pytest.approx([1.0, 1.0, 1.0])
+    counts = pd.DataFrame({"lsoa_code": ["A", "B", "C", "Z"], "count": [4, 10, 6, 2]})
+    by_ward, unplaced = apportioned_counts(counts, shares)
+    assert by_ward["W1"] == pytest.approx(4 + 7, abs=1e-3)
+    assert by_ward["W2"] == pytest.approx(3 + 6, abs=1e-3)
+    assert unplaced.to_dict("records") == [
+        {"lsoa_code": "Z", "count": 2, "reason": "LSOA not in any ward"}
+    ]
+    assert by_ward.sum() + unplaced["count"].sum() == pytest.approx(counts["count"].sum())
+
+
+# ---------------------------------------------------------------- deprivation
+
+
+def test_population_weighted_imd_by_hand():
+    """W1 = A (10, pop 1000) + B (30, pop 3000): (10*1000 + 30*3000) / 4000 = 25; W2 = C = 50."""
+    assignment = pd.DataFrame({"lsoa_code": ["A", "B", "C"], "ward_code": ["W1", "W1", "W2"]})
+    out = ward_deprivation(assignment, population(), lsoa_deprivation(imd_2011()))
+    assert out.loc["W1", "imd_score"] == pytest.approx(25.0)
+    assert out.loc["W2", "imd_score"] == pytest.approx(50.0)
+    assert out.loc["W1", "income_score"] == pytest.approx((0.1 * 1000 + 0.2 * 3000) / 4000)
+    assert out["population"].to_dict() == {"W1": 4000, "W2": 2000}
+    assert out["n_lsoa"].to_dict() == {"W1": 2, "W2": 1}
+
+
+def test_imd_2001_joined_through_lookup_split_parent_inherits():
+    """P (2001) split into A and B: both children take P's score 20; C is unchanged (score 50)."""
+    imd = pd.DataFrame(
+        {
+            "lsoa_code": ["P", "C"],
+            "vintage": 2001,
+            "imd_score": [20.0, 50.0],
+            "imd_rank": [5000, 100],
+        }
+    )
+    lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "lsoa01_code": ["P", "P", "C"]})
+    by_lsoa = lsoa_deprivation(imd, lookup=lookup)
+    assert by_lsoa.loc[["A", "B", "C"], "imd_score"].tolist() == [20.0, 20.0, 50.0]
+    with pytest.raises(InputError, match="2001 LSOAs: pass the LSOA lookup"):
+        lsoa_deprivation(imd)
+
+
+def test_rank_only_imd_gives_rank_measure_not_score():
+    """IoD 2019 File 2 has ranks only: the ward measure is a population-weighted mean rank, named
+    so."""
+    imd = imd_2011().assign(imd_score=np.nan)
+    for domain in DOMAINS:
+        imd[f"{domain}_score"] = np.nan
+    assignment = pd.DataFrame({"lsoa_code": ["A", "B", "C"], "ward_code": ["W1", "W1", "W2"]})
+    out = ward_deprivation(assignment, population(), lsoa_deprivation(imd))
+    assert "imd_score" not in out.columns
+    assert out.loc["W1", "imd_rank_popweighted"] == pytest.approx(
+        (30000 * 1000 + 10000 * 3000) / 4000
+    )
+    assert out.loc["W2", "imd_pct_pop_decile1"] == pytest.approx(100.0)
+    assert out.loc["W1", "imd_pct_pop_decile1"] == pytest.approx(0.0)
+
+
+def test_exponential_transform_end_points():
+    """Rank 1 (most deprived) -> 100; rank n (least deprived) -> close to 0."""
+    values = exponential_transform(np.array([1, 32482]), n=32482)
+    assert values[0] == pytest.approx(100.0)
+    assert values[1] == pytest.approx(-23 * np.log(1 - (1 / 32482) * (1 - np.exp(-100 / 23))))
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def test_incident_buckets_outside_lsoa_only_and_no_location():
+    """Four points: in W1, in W2, outside both (set aside), plus one LSOA-only record (via LSOA C ->
+    W2)
+    and one record with neither point nor LSOA (set aside, no location)."""
+    points = [
+        Point(X0 + 100, Y0 + 100),
+        Point(X0 + 1500, Y0 + 500),
+        Point(X0 + 5000, Y0 + 5000),
+        None,
+        None,
+    ]
+    frame = incidents(points, lsoas=[pd.NA, pd.NA, pd.NA, "C", pd.NA])
+    assignment = pd.DataFrame({"lsoa_code": ["A", "B", "C"], "ward_code": ["W1", "W1", "W2"]})
+    counts, set_aside = ward_incident_counts(frame, two_wards(), assignment)
+    assert counts.to_dict() == {"W1": 1, "W2": 2}
+    assert sorted(set_aside["reason"]) == ["no location", "outside every ward"]
+    assert set(set_aside.columns) == {"source", "row", "record_id", "reason", "detail"}
+    assert counts.sum() + len(set_aside) == len(frame)
+
+
+def test_point_on_shared_boundary_counted_once():
+    """A point exactly on the W1/W2 boundary is counted in one ward only."""
+    frame = incidents([Point(X0 + 1000, Y0 + 500)])
+    counts, set_aside = ward_incident_counts(
+        frame, two_wards(), pd.DataFrame({"lsoa_code": [], "ward_code": []})
+    )
+    assert counts.sum() == 1 and set_aside.empty
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(-500, 2500), st.floats(-500, 1500), st.booleans()),
+        min_size=1,
+        max_size=30,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_every_incident_lands_in_exactly_one_bucket_and_order_does_not_matter(rows, random):
+    """Counted in one ward, or set aside with a reason; shuffling rows changes nothing."""
+    points = [None if missing else Point(X0 + x, Y0 + y) for x, y, missing in rows]
+    lsoas = ["A" if missing else pd.NA for _, _, missing in rows]
+    frame = incidents(points, lsoas=lsoas)
+    assignment = pd.DataFrame({"lsoa_code": ["A"], "ward_code": ["W1"]})
+    counts, set_aside = ward_incident_counts(frame, two_wards(), assignment)
+    assert counts.sum() + len(set_aside) == len(frame)
+    order = list(range(len(frame)))
+    random.shuffle(order)
+    shuffled, _ = ward_incident_counts(frame.iloc[order], two_wards(), assignment)
+    pd.testing.assert_series_equal(counts, shuffled)
+
+
+# ---------------------------------------------------------------- ward_rates
+
+
+def _rates(**kwargs):
+    points = (
+        [Point(X0 + 100, Y0 + 100)] * 4
+        + [Point(X0 + 1500, Y0 + 500)] * 2
+        + [Point(X0 + 1600, Y0 + 500)]
+    )
+    categories = ["Anti-social behaviour"] * 6 + ["Burglary"]
+    lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "ward17_code": ["W1", "W1", "W2"]})
+    options = dict(
+        population=population(),
+        incidents=incidents(points, categories),
+        imd=imd_2011(),
+        lookup=lookup,
+    )
+    options.update(kwargs)
+    return ward_rates(two_wards(), **options)
+
+
+def test_ward_rates_columns_counts_and_rates():
+    result = _rates()
+    data = result.data.set_index("ward_code")
+    for column in (
+        "ward_name",
+        "population",
+        "imd_score",
+        "income_score",
+        "count",
+        "rate_per_1000",
+        "geometry",
+    ):
+        assert column in result.data.columns
+    assert data["count"].to_dict() == {"W1": 4, "W2": 2}
+    assert data.loc["W1", "rate_per_1000"] == pytest.approx(1000 * 4 / 4000)
+    assert data.loc["W2", "rate_per_1000_per_year"] == pytest.approx(1000 * 2 / 2000 * 12 / 2)
+    assert result.months == ("2019-01", "2019-02")
+    assert (result.n_read, result.n_in_category, result.n_used) == (7, 6, 6)
+    assert any("2 month(s) 2019-01, 2019-02" in note for note in result.notes)
+    assert result.imd_measure == "imd_score"
+
+
+def test_ward_rates_all_categories():
+    assert _rates(category="all").data["count"].sum() == 7
+
+
+def test_unknown_category_lists_those_present_with_counts():
+    with pytest.raises(
+        InputError,
+        match=r"no incidents of category 'Domestic abuse'.*"
+        r"Anti-social behaviour \(6\); Burglary \(1\)",
+    ):
+        _rates(category="Domestic abuse")
+
+
+def test_ward_with_zero_population_is_an_error():
+    lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "ward17_code": ["W1", "W1", "W2"]})
+    pop = population().assign(population=[1000, 3000, 0])
+    with pytest.raises(InputError, match=r"1 ward\(s\) have zero population .*W2 East"):
+        _rates(population=pop, lookup=lookup)
+
+
+def test_incident_categories_counts():
+    frame = incidents([None, None, None], ["B", "A", "B"])
+    assert incident_categories(frame).to_dict() == {"B": 2, "A": 1}
+
+
+# ---------------------------------------------------------------- Peterborough known values
+
+
+def _imd(path: Path, code: str, vintage: int) -> pd.DataFrame:
+    raw = pd.read_csv(path)
+    names = {
+        "IMD": "imd",
+        "Income": "income",
+        "Employment": "employment",
+        "Education": "education",
+        "Health": "health",
+        "Crime": "crime",
+        "Housing_and_Access": "housing",
+        "Environment": "environment",
+    }
+    out = pd.DataFrame({"lsoa_code": raw[code], "vintage": vintage})
+    for source, name in names.items():
+        for kind in ("score", "rank", "decile"):
+            out[f"{name}_{kind}"] = raw.get(f"{source}_{kind}", np.nan)
+    return out
+
+
+@pytest.fixture(scope="module")
+def peterborough():
+    lookup = pd.read_csv(DATA / "peterborough_lsoa11_lookup.csv")
+    pop = pd.read_csv(DATA / "peterborough_population_lsoa11.csv")
+    pop = pd.DataFrame({"lsoa_code": pop["lsoa11_code"], "population": pop["pop_total_mid2015"]})
+    return {
+        "lookup": lookup,
+        "population": pop,
+        "imd2010": _imd(DATA / "peterborough_imd2010_lsoa01.csv", "lsoa01_code", 2001),
+        "imd2019": _imd(DATA / "peterborough_imd2019_lsoa11.csv", "lsoa11_code", 2011),
+    }
+
+
+@pytest.mark.parametrize(
+    ("ward_set", "column", "code"),
+    [("wd13", "ward13_code_derived", "WD13CD"), ("wd22", "ward17_code", "WD22CD")],
+    ids=["WD13 derived", "WD22 ONS best fit"],
+)
+def test_peterborough_popweighted_imd2010_matches_derived_table(
+    peterborough, ward_set, column, code
+):
+    """Cross-check (derived, not truth): the extract's own roll-up, rounded to 2 dp."""
+    derived = pd.read_csv(DATA / f"peterborough_ward_aggregates_{ward_set}_DERIVED.csv").set_index(
+        code
+    )
+    assignment = peterborough["lookup"][["lsoa11_code", column]].set_axis(
+        ["lsoa_code", "ward_code"], axis=1
+    )
+    lsoa_imd = lsoa_deprivation(peterborough["imd2010"], lookup=peterborough["lookup"])
+    out = ward_deprivation(assignment, peterborough["population"], lsoa_imd)
+    assert len(out) == len(derived)
+    np.testing.assert_allclose(
+        out.loc[derived.index, "imd_score"], derived["imd2010_score_popweighted"], atol=0.006
+    )
+    np.testing.assert_array_equal(
+        out.loc[derived.index, "population"], derived["pop_total_mid2015"]
+    )
+
+
+def test_exponential_recombination_reproduces_published_imd2010_scores(peterborough):
+    """The official IMD combination (exponentially transformed domain ranks, published weights)
+    reproduces the published IMD 2010 score of every Peterborough LSOA to within 0.01."""
+    lsoa = lsoa_deprivation(peterborough["imd2010"], lookup=peterborough["lookup"])
+    np.testing.assert_allclose(lsoa["imd_exp_score"], lsoa["imd_score"], atol=0.01)
+    assert (lsoa["imd_no_crime_score"] != lsoa["imd_exp_score"]).all()
+
+
+def test_imd2019_reconstruction_matches_published_la_average(peterborough):
+    """Published IMD 2019 LA summary for Peterborough: population-weighted average score 27.821."""
+    lsoa = lsoa_deprivation(peterborough["imd2019"])
+    pop = peterborough["population"].set_index("lsoa_code")["population"]
+    average = (lsoa["imd_exp_score"] * pop.reindex(lsoa.index)).sum() / pop.sum()
+    assert average == pytest.approx(27.821, abs=0.005)
+
+
+def test_largest_share_reproduces_the_derived_wd13_lookup():
+    """The lookup's ward13_code_derived was made by largest overlap in EPSG:27700; assigning the
+    same LSOAs to the same wards from geometry must give the same ward for all 112 LSOAs."""
+    wards = gpd.read_file(DATA / "peterborough_wards_2013_wd13.geojson").to_crs(27700)
+    wards = wards.rename(columns={"WD13CD": "ward_code", "WD13NM": "ward_name"})
+    lsoas = gpd.read_file(DATA / "peterborough_lsoa11.geojson").to_crs(27700)
+    lsoas = lsoas.rename(columns={"LSOA11CD": "lsoa_code"})
+    table, method = lsoa_to_ward(wards, lsoas=lsoas)
+    assert method == "largest area share"
+    lookup = pd.read_csv(DATA / "peterborough_lsoa11_lookup.csv").set_index("lsoa11_code")
+    got = table.set_index("lsoa_code")
+    assert len(got) == 112
+    assert (got["ward_code"] == lookup.loc[got.index, "ward13_code_derived"]).all()
+    np.testing.assert_allclose(
+        got["share"], lookup.loc[got.index, "ward13_overlap_share"], atol=0.002
+    )
