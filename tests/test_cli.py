@@ -121,3 +121,11 @@ def test_real_process_prints_no_traceback(tmp_path):
 def test_usage_errors_exit_2(args):
     result = run("clusters", *args)
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_flat_public_api_is_lazy_and_complete():
+    code = ("import sys, geo_sppa; assert 'geopandas' not in sys.modules; "
+            "[getattr(geo_sppa, n) for n in geo_sppa.__all__]; print('OK')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "OK" in out.stdout

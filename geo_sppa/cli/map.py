@@ -1,0 +1,72 @@
+"""``geo-sppa map``: re-render saved results as self-contained HTML maps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from geo_sppa.cli.options import area_option, echo_summary
+
+
+@click.group("map")
+def map_group() -> None:
+    """Re-render saved results (GeoPackage) as self-contained HTML maps, without re-running the analysis.
+
+    \b
+    Example:
+        geo-sppa map clusters maps/clusters.gpkg
+        geo-sppa map wards maps/outliers.gpkg
+    """
+
+
+@map_group.command("clusters")
+@click.argument("results", type=click.Path(), default="maps/clusters.gpkg")
+@area_option
+@click.option("--no-context", is_flag=True, help="Leave out the bundled area's roads and ward boundaries.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="HTML file to write (default: beside RESULTS, same name with .html).")
+def clusters_map(results: str, area: str, no_context: bool, output: str | None) -> None:
+    """Redraw the cluster map from a clusters.gpkg written by `geo-sppa clusters`.
+
+    \b
+    Example:
+        geo-sppa map clusters maps/clusters.gpkg -o cluster-sites.html
+    """
+    from geo_sppa import io
+    from geo_sppa.areas import bundled_area
+    from geo_sppa.maps import cluster_map, self_contained_html
+
+    sites = io.read_results(results, layer="clusters")
+    collisions = io.read_results(results, layer="collisions")
+    roads = wards = None
+    if not no_context:
+        bundle = bundled_area(area)
+        path = bundle.roads or bundle.context_roads
+        roads = io.read_roads(path).data if path else None
+        wards = io.read_wards(bundle.wards[bundle.default_ward_set]) if bundle.wards else None
+    html = self_contained_html(cluster_map(sites, collisions, roads=roads, wards=wards,
+                                           title=f"Accident cluster sites: {Path(results).name}"))
+    path = io.write_text(html, output or Path(results).with_suffix(".html"))
+    echo_summary("Map", [("sites", f"{len(sites):,}"), ("collisions", f"{len(collisions):,}"), ("wrote", str(path))])
+
+
+@map_group.command("wards")
+@click.argument("results", type=click.Path(), default="maps/outliers.gpkg")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="HTML file to write (default: beside RESULTS, same name with .html).")
+def wards_map(results: str, output: str | None) -> None:
+    """Redraw the ward map from a wards.gpkg or outliers.gpkg written by `geo-sppa wards`/`outliers`.
+
+    \b
+    Example:
+        geo-sppa map wards maps/wards.gpkg
+    """
+    from geo_sppa import io
+    from geo_sppa.maps import self_contained_html, ward_map
+
+    wards = io.read_results(results)
+    layers = tuple(c for c in ("imd_score", "imd_rank_popweighted", "rate_per_1000", "label") if c in wards)
+    html = self_contained_html(ward_map(wards, layers=layers, title=f"Wards: {Path(results).name}"))
+    path = io.write_text(html, output or Path(results).with_suffix(".html"))
+    echo_summary("Map", [("wards", f"{len(wards):,}"), ("layers", ", ".join(layers)), ("wrote", str(path))])
