@@ -1,0 +1,68 @@
+"""DfT value of prevention per reported injury collision: bundled table, lookup and errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from geo_sppa.costs import collision_costs, cost_table_note, value_of_prevention_table
+from geo_sppa.errors import InputError
+
+# Published per-collision values, GB, at each year's prices (sources in the table's header).
+PUBLISHED = {
+    2002: (1_447_490, 168_260, 16_750),
+    2009: (1_790_203, 205_056, 21_372),
+    2014: (2_066_732, 235_791, 24_887),
+}
+
+
+def test_table_holds_published_values_and_sources():
+    table = value_of_prevention_table()
+    assert table["price_year"].tolist() == sorted(PUBLISHED)
+    for year, values in PUBLISHED.items():
+        row = table.set_index("price_year").loc[year]
+        assert (row["fatal"], row["serious"], row["slight"]) == values
+        assert row["source"]
+
+
+@pytest.mark.parametrize("year", sorted(PUBLISHED), ids=[f"prices-{y}" for y in sorted(PUBLISHED)])
+def test_collision_costs_known_values(year):
+    severity = pd.Series(["fatal", "Serious", "slight", "slight"], index=[10, 11, 12, 13])
+    costs = collision_costs(severity, price_year=year)
+    fatal, serious, slight = PUBLISHED[year]
+    assert costs.name == "cost_gbp"
+    assert costs.index.tolist() == [10, 11, 12, 13]
+    assert costs.tolist() == pytest.approx([fatal, serious, slight, slight], abs=0)
+
+
+def test_default_price_year_is_latest():
+    costs = collision_costs(pd.Series(["fatal"]))
+    assert costs.iloc[0] == PUBLISHED[max(PUBLISHED)][0]
+    assert f"{max(PUBLISHED)} prices" in cost_table_note()
+
+
+def test_unknown_price_year_lists_available():
+    with pytest.raises(
+        InputError, match=r"price year 1990; available price years: 2002, 2009, 2014"
+    ):
+        collision_costs(pd.Series(["slight"]), price_year=1990)
+    with pytest.raises(ValueError, match="1990"):  # InputError is a ValueError
+        cost_table_note(1990)
+
+
+def test_user_table_replaces_bundled_one():
+    table = pd.DataFrame({"price_year": [2030], "fatal": [3.0], "serious": [2.0], "slight": [1.0]})
+    costs = collision_costs(pd.Series(["fatal", "slight"]), table=table)
+    assert costs.tolist() == [3.0, 1.0]
+    assert "user table" in cost_table_note(table=table)
+
+
+def test_user_table_missing_column():
+    table = pd.DataFrame({"price_year": [2030], "fatal": [3.0], "serious": [2.0]})
+    with pytest.raises(InputError, match="no column slight"):
+        collision_costs(pd.Series(["fatal"]), table=table)
+
+
+def test_unknown_severity_is_an_error():
+    with pytest.raises(InputError, match="found damage only"):
+        collision_costs(pd.Series(["fatal", "damage only"]))
