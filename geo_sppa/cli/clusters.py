@@ -37,6 +37,9 @@ def _clause(ctx, param, values):
 @click.option("--roads", default=None, metavar="PATH|osm",
               help="Road network line layer for the 100 m segment and junction scan, or 'osm' to fetch one. "
                    "Without it: radius mode (50 m circles), unless the area bundles a network.")
+@click.option("--keep-service-roads", is_flag=True,
+              help="Keep highway=service ways (car parks, alleys, private access) in the network scan; "
+                   "by default they are left out so they do not swallow collisions on the public road.")
 @click.option("--radius-mode", is_flag=True, help="Use radius mode even where the area bundles a road network.")
 @years_option
 @click.option("--rule", "rule_name", default="spp", show_default=True,
@@ -59,7 +62,7 @@ def _clause(ctx, param, values):
 @click.option("--severity-column", default=None, help="Severity column (1/2/3 or fatal/serious/slight).")
 @click.option("--no-map", is_flag=True, help="Skip the HTML map.")
 @output_dir_option
-def clusters(area, collisions, roads, radius_mode, years, rule_name, clauses, length_m, radius_m,
+def clusters(area, collisions, roads, keep_service_roads, radius_mode, years, rule_name, clauses, length_m, radius_m,
              junction_radius_m, snap_tolerance_m, price_year, study_area, crs, id_column, x_column,
              y_column, date_column, severity_column, no_map, output_dir) -> None:
     """Find accident cluster sites: junctions and 100 m road lengths with too many injury collisions.
@@ -121,11 +124,18 @@ def clusters(area, collisions, roads, radius_mode, years, rule_name, clauses, le
     elif not own_collisions and bundle.roads and not radius_mode:
         network = io.read_roads(bundle.roads)
         roads_source = bundle.roads.name
+    road_lines = None
     if network is not None:
         notes.extend(network.notes)
+        road_lines = network.data
+        service = road_lines["highway"].fillna("").str.lower().eq("service")
+        if service.any() and not keep_service_roads:
+            road_lines = road_lines[~service]
+            notes.append(f"{roads_source}: {int(service.sum()):,} highway=service ways left out of the scan "
+                         "(--keep-service-roads keeps them)")
 
     result = cluster_sites(
-        loaded.data, roads=None if network is None else network.data, rule=rule, years=years,
+        loaded.data, roads=road_lines, rule=rule, years=years,
         price_year=price_year, snap_tolerance_m=snap_tolerance_m,
     )
 
@@ -150,7 +160,7 @@ def clusters(area, collisions, roads, radius_mode, years, rule_name, clauses, le
     if not no_map:
         from geo_sppa.maps import cluster_map, self_contained_html
 
-        context_roads = network.data if network is not None else (
+        context_roads = road_lines if road_lines is not None else (
             io.read_roads(bundle.context_roads).data if (bundle.context_roads and not own_collisions) else None)
         wards = io.read_wards(bundle.wards[bundle.default_ward_set]) if (bundle.wards and not own_collisions) else None
         fmap = cluster_map(result.sites, in_window, roads=context_roads, wards=wards,

@@ -29,7 +29,7 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         if column == getattr(out, "_geometry_column_name", None):
             continue
-        if out[column].map(lambda v: isinstance(v, (list, tuple))).any():
+        if out[column].dtype == object and any(isinstance(v, (list, tuple)) for v in out[column]):
             out[column] = out[column].map(
                 lambda v: LIST_SEPARATOR.join(map(str, v)) if isinstance(v, (list, tuple)) else v
             )
