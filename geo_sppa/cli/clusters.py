@@ -164,6 +164,7 @@ def clusters(area, collisions, roads, keep_service_roads, radius_mode, years, ru
             io.read_roads(bundle.context_roads).data if (bundle.context_roads and not own_collisions) else None)
         wards = io.read_wards(bundle.wards[bundle.default_ward_set]) if (bundle.wards and not own_collisions) else None
         fmap = cluster_map(result.sites, in_window, roads=context_roads, wards=wards,
+                           radius_m=result.rule.radius_m if result.mode == "radius" else None,
                            title=f"Accident cluster sites {result.window[0]}-{result.window[1]}: {bundle.title if not own_collisions else collisions_path.name}")
         written.append(io.write_text(self_contained_html(fmap), out / "clusters.html"))
 
