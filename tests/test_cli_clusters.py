@@ -135,3 +135,29 @@ def test_user_collisions_with_rule_and_clauses(tmp_path):
     )
     assert custom.exit_code == 0, custom.output
     assert pd.read_csv(tmp_path / "b" / "clusters.csv", encoding="utf-8-sig").empty
+
+
+@pytest.mark.browser
+def test_leeds_cluster_map_from_the_cli_in_browser(leeds, chromium):
+    """The HTML the command writes: every site and collision drawn, offline, and the top site's popup."""
+    from browser import open_in_browser
+
+    result, out = leeds
+    table = pd.read_csv(out / "clusters.csv", encoding="utf-8-sig")
+    collisions = gpd.read_file(out / "clusters.gpkg", layer="collisions")
+    with open_in_browser(out / "clusters.html", browser=chromium) as view:
+        page = view.page
+        assert view.errors(ignore_blocked=("https://tile.openstreetmap.org",)) == []
+        assert all(url.startswith("https://tile.openstreetmap.org") and kind == "image"
+                   for url, kind in view.blocked_requests)
+        assert view.dialogs == []
+        assert page.locator("path.gs-site").count() == len(table)
+        assert page.locator("path.gs-site-link").count() == (table["site_type"] == "link").sum()
+        assert page.locator("path.gs-site-junction").count() == (table["site_type"] == "junction").sum()
+        assert page.locator("path.gs-collision").count() == len(collisions)
+        assert page.locator('.gs-legend[data-legend="cluster"]').is_visible()
+        page.locator("path.gs-site-i0").click(force=True)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        assert popup.locator(".gs-name").inner_text() == table.loc[table["rank"] == 1, "name"].iloc[0]
+        view.screenshot("leeds_cli_cluster_map")
