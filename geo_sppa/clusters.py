@@ -31,9 +31,6 @@ collision has a count. ``score`` weights collisions by :data:`SCORE_WEIGHTS`.
 
 from __future__ import annotations
 
-import heapq
-import re
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +42,9 @@ from shapely import STRtree, points
 
 from geo_sppa.costs import collision_costs, cost_table_note
 from geo_sppa.errors import InputError
+from geo_sppa.names import site_name, site_names, town_words
+from geo_sppa.radius import EPS_M as _EPS_M
+from geo_sppa.radius import radius_scan
 from geo_sppa.rules import RULES, Rule, rule_named
 
 __all__ = [
@@ -65,7 +65,6 @@ SITE_COLUMNS = [
     "collision_ids", "years_counts", "first_date", "last_date", "geometry",
 ]  # fmt: skip
 SET_ASIDE_COLUMNS = ["source", "row", "record_id", "reason", "detail"]
-_EPS_M = 1e-6  # edge tolerance: a collision exactly on a circle's edge is inside
 
 
 @dataclass(frozen=True)
@@ -188,293 +187,6 @@ def data_window(
         )
         return (y1, y2), None, notes
     return (y1, y2), previous, notes
-
-
-# --------------------------------------------------------------------------- radius scan
-
-
-def _members(tree: cKDTree, centres: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return (centre index, point index) pairs with the point within ``radius_m`` of the centre."""
-    if len(centres) == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    lists = tree.query_ball_point(centres, radius_m + _EPS_M)
-    lengths = np.fromiter((len(m) for m in lists), dtype=np.int64, count=len(lists))
-    pts = (
-        np.concatenate([np.asarray(m, dtype=np.int64) for m in lists])
-        if lengths.sum()
-        else (np.empty(0, dtype=np.int64))
-    )
-    return np.repeat(np.arange(len(centres)), lengths), pts
-
-
-def radius_scan(xy: np.ndarray, ksi: np.ndarray, rule: Rule) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Return the radius-mode sites as ``(centre_xy, member_positions)``, best first.
-
-    Parameters
-    ----------
-    xy
-        ``(n, 2)`` collision coordinates, EPSG:27700 metres, in a canonical order (the caller sorts
-        them, so that the result does not depend on row order).
-    ksi
-        Boolean, True for fatal or serious collisions.
-    rule
-        Cluster rule; ``rule.radius_m`` is the circle radius.
-
-    """
-    xy = np.asarray(xy, dtype=float)
-    ksi = np.asarray(ksi, dtype=bool)
-    radius = float(rule.radius_m)
-    if len(xy) < rule.min_collisions:
-        return []
-    tree = cKDTree(xy)
-    places = np.unique(xy, axis=0)
-    pairs = cKDTree(places).query_pairs(2 * radius + _EPS_M, output_type="ndarray")
-    mids = (places[pairs[:, 0]] + places[pairs[:, 1]]) / 2 if len(pairs) else np.empty((0, 2))
-    cands = np.unique(np.vstack([places, mids]), axis=0)
-    ci, pi = _members(tree, cands, radius)
-    total = np.bincount(ci, minlength=len(cands))
-    nksi = np.bincount(ci, weights=ksi[pi], minlength=len(cands))
-    good = np.flatnonzero(rule.qualifies(total, nksi))
-    if len(good) == 0:
-        return []
-    # re-centre each qualifying circle on its collisions' centroid, so the site sits on the cluster
-    keep = np.isin(ci, good)
-    cx = np.bincount(ci[keep], weights=xy[pi[keep], 0], minlength=len(cands))[good] / total[good]
-    cy = np.bincount(ci[keep], weights=xy[pi[keep], 1], minlength=len(cands))[good] / total[good]
-    cands = np.unique(np.vstack([cands[good], np.column_stack([cx, cy])]), axis=0)
-    ci, pi = _members(tree, cands, radius)
-    d2 = ((xy[pi] - cands[ci]) ** 2).sum(axis=1)
-    total = np.bincount(ci, minlength=len(cands))
-    nksi = np.bincount(ci, weights=ksi[pi], minlength=len(cands))
-    good = rule.qualifies(total, nksi)
-    entry = good[ci]
-    ci, pi, d2 = ci[entry], pi[entry], d2[entry]
-
-    return _greedy(cands, good, ci, pi, d2, ksi, rule)
-
-
-def _greedy(cands, good, ci, pi, d2, ksi, rule) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Take the best qualifying circle, drop its collisions and overlapping circles, repeat.
-
-    Lazy greedy: circles are popped smallest key first, the key being ``(-total, -ksi, spread,
-    x, y)`` (``spread``: sum of squared distances of the circle's collisions from its centre, so
-    the most compact of equally busy circles wins). A key only grows as collisions are taken, so
-    a popped key that is still current is the true best.
-    """
-    order = np.argsort(ci, kind="stable")
-    ci, pi, d2 = ci[order], pi[order], d2[order]
-    starts = np.searchsorted(ci, np.arange(len(cands) + 1))
-    alive_pt = np.ones(len(ksi), dtype=bool)
-    alive_cand = good.copy()
-    cand_tree = cKDTree(cands)
-    radius = float(rule.radius_m)
-
-    clauses = [(c.min_total, c.min_ksi) for c in rule.clauses]
-
-    def key(c: int) -> tuple | None:
-        members = pi[starts[c] : starts[c + 1]]
-        live = alive_pt[members]
-        total, nksi = int(live.sum()), int(ksi[members][live].sum())
-        if not any(total >= t and nksi >= k for t, k in clauses):
-            return None
-        spread = round(float(d2[starts[c] : starts[c + 1]][live].sum()), 6)
-        return (-total, -nksi, spread, float(cands[c, 0]), float(cands[c, 1]), c)
-
-    # first keys for all circles at once (a key recomputed later may differ by float rounding
-    # of ``spread``; it is then pushed again and accepted on its next pop)
-    total = np.diff(starts)
-    nksi = np.bincount(ci, weights=ksi[pi], minlength=len(cands)).astype(np.int64)
-    spread = np.round(np.bincount(ci, weights=d2, minlength=len(cands)), 6)
-    cand_ids = np.flatnonzero(good)
-    heap = list(zip(
-        (-total[cand_ids]).tolist(), (-nksi[cand_ids]).tolist(), spread[cand_ids].tolist(),
-        cands[cand_ids, 0].tolist(), cands[cand_ids, 1].tolist(), cand_ids.tolist(), strict=True,
-    ))  # fmt: skip
-    heapq.heapify(heap)
-    sites = []
-    while heap:
-        stale = heapq.heappop(heap)
-        c = stale[-1]
-        if not alive_cand[c]:
-            continue
-        fresh = key(c)
-        if fresh is None:
-            alive_cand[c] = False
-            continue
-        if fresh != stale:
-            heapq.heappush(heap, fresh)
-            continue
-        members = pi[starts[c] : starts[c + 1]]
-        members = np.sort(members[alive_pt[members]])
-        sites.append((cands[c].copy(), members))
-        alive_pt[members] = False
-        # circles overlap when their centres are closer than two radii; touching is allowed
-        alive_cand[cand_tree.query_ball_point(cands[c], 2 * radius - _EPS_M)] = False
-        alive_cand[c] = False
-    return sites
-
-
-# --------------------------------------------------------------------------- names
-
-_NOISE = re.compile(
-    r"\b(EXACT|SOME DETAILS|DETAILS|NO GRID|UNSPECIFIED|NOT KNOWN|LOCATION UNKNOWN|IN BUILT UP"
-    r"|NO OTHER|GRID REF|NO DIR\w*|DIRECTIONS? NOT|NK)\b.*$|\(.*?\)|\(.*$|\bAPPROX\b"
-)
-_HOUSE = re.compile(
-    r"\b(OS|O/S|OUTSIDE|OPP|OPPOSITE)\s*(HOUSE\s*)?(NO\.?|NUMBER|NUM)?\s*\d+[A-Z]?\b(\s+[A-Z]\b)?"
-)
-_NUMBER = re.compile(r"\b(NO\.?|NUMBER)\s*\d+[A-Z]?\b|^\d+[A-Z]?\s+")
-_DISTANCE = re.compile(
-    r"\b(JUST\s+)?\d+(\.\d+)?\s*(M|KM|METRES|METERS|YDS|YARDS|MILES?)\b\s*"
-    r"(NORTH|SOUTH|EAST|WEST|NORTH ?EAST|NORTH ?WEST|SOUTH ?EAST|SOUTH ?WEST|N|S|E|W|NE|NW|SE|SW)?"
-    r"\s*(OF|FROM)?\b"
-)
-_JUNCTION = re.compile(
-    r"\b(AT\s+)?(JUNCTION|JUNCTN|JUNC|JCT|JNCT|JN|JW|J/W|T-JUNCTION)\b(\s+(WITH|OF)\b)?"
-)
-_CARRIAGEWAY = re.compile(
-    r"\b(NBC|SBC|EBC|WBC|NBD|SBD|EBD|WBD|NB|SB|EB|WB|NORTHBOUND|SOUTHBOUND|EASTBOUND|WESTBOUND"
-    r"|LANE \d)\b"
-)
-_WORDS = {
-    "RD": "Road", "AVE": "Avenue", "AV": "Avenue", "LN": "Lane", "RBT": "Roundabout",
-    "RDBT": "Roundabout", "RDABT": "Roundabout", "RBOUT": "Roundabout", "R/BOUT": "Roundabout",
-    "R/A": "Roundabout", "NR": "near", "NEAR": "near", "O/S": "outside", "OS": "outside",
-    "OUTSIDE": "outside", "OPP": "opposite", "OPPOSITE": "opposite", "CL": "Close",
-    "CRES": "Crescent", "DR": "Drive", "GDNS": "Gardens", "GRN": "Green", "PK": "Park",
-    "PL": "Place", "SQ": "Square", "TCE": "Terrace", "BLVD": "Boulevard", "PWAY": "Parkway",
-    "PKWY": "Parkway", "BYP": "Bypass", "GT": "Great", "JUNCTION": "junction", "AT": "at",
-    "OF": "of", "WITH": "with", "TO": "to", "AND": "and", "THE": "the", "ON": "on", "BY": "by",
-    "FROM": "from", "TWDS": "towards", "TOWARDS": "towards", "OFF": "off", "IN": "in",
-}  # fmt: skip
-_COMPASS = {"N": "NORTH", "S": "SOUTH", "E": "EAST", "W": "WEST"}
-_CONNECTORS = {"junction", "near", "outside", "opposite", "at", "of", "with", "to", "and", "by",
-               "from", "towards", "off", "on", "in"}  # fmt: skip
-_ROAD_WORDS = {"RD", "ROAD", "ST", "STREET", "WAY", "AVE", "AVENUE", "LANE", "LN", "DRIVE", "DR",
-               "PARKWAY", "CLOSE", "CRESCENT", "BOULEVARD", "GATE", "WALK", "BYPASS"}  # fmt: skip
-_ROAD_NUMBER = re.compile(r"^(A|B|C|M)\d+[A-Z]?$|^A\(M\)\d*$|^A\d+\(M\)$")
-
-
-def _towns(locations: pd.Series) -> set[str]:
-    """Words that end at least a fifth of all location texts: place names to drop from names."""
-    last = locations.dropna().astype(str).str.upper().str.split().str[-1].dropna()
-    if len(last) < 5:  # too few texts to tell a town name from a road name
-        return set()
-    share = last.value_counts(normalize=True)
-    return {
-        w for w, s in share.items()
-        if s >= 0.2 and w.isalpha() and w not in _ROAD_WORDS and w not in _WORDS
-    }  # fmt: skip
-
-
-def site_name(
-    location: str | None, *, towns: frozenset[str] | set[str] = frozenset()
-) -> str | None:
-    """Return a clean, title-cased site name from free location text, or None if nothing is left.
-
-    ``THISTLEMOOR RD OS 65 A JUNCTION BELHAM RD PETERBOROUGH`` (with ``towns={"PETERBOROUGH"}``)
-    gives ``Thistlemoor Road junction Belham Road``: house numbers, distances, carriageway codes and
-    "exact location unknown" phrases are dropped, abbreviations expanded, road numbers kept.
-    """
-    if location is None or pd.isna(location):
-        return None
-    text = " " + re.sub(r"\s+", " ", str(location).upper()) + " "
-    text = _NOISE.sub(" ", text)
-    text = re.sub(r"\bBY ?PASS\b", "BYPASS", text)
-    text = re.sub(r"\b([NSEW]) OF\b", lambda m: f"{_COMPASS[m.group(1)]} OF", text)
-    text = _HOUSE.sub(" ", text)
-    text = _NUMBER.sub(" ", text.strip())
-    text = _DISTANCE.sub(" NEAR ", text)
-    text = _JUNCTION.sub(" JUNCTION ", text)
-    text = _CARRIAGEWAY.sub(" ", text)
-    tokens = [t for t in re.split(r"[\s,;]+|(?<=\w)/(?=\s)|\s/", text) if t]
-    kept: list[str] = []
-    for i, tok in enumerate(tokens):
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if tok in towns and (nxt is None or nxt not in _ROAD_WORDS):
-            continue
-        kept.append(tok)
-    if not kept:  # the text is only a place name: keep it
-        kept = tokens
-    words: list[str] = []
-    for i, tok in enumerate(kept):
-        nxt = kept[i + 1] if i + 1 < len(kept) else None
-        if tok == "ST":
-            after = _WORDS.get(nxt, "") if nxt else ""
-            words.append("Street" if nxt is None or after in _CONNECTORS else "St")
-        elif _ROAD_NUMBER.match(tok):
-            words.append(tok)
-        elif tok in _WORDS:
-            words.append(_WORDS[tok])
-        else:
-            words.append(tok.capitalize() if tok.isalpha() else tok.title())
-    # collapse repeated connectors ("near near", "junction junction") and trim dangling ones
-    out: list[str] = []
-    for w in words:
-        if out and w in _CONNECTORS and out[-1] in _CONNECTORS:
-            if out[-1] in {"near", "at"} and w == "junction":
-                out[-1] = w
-            continue
-        out.append(w)
-    while out and out[-1] in _CONNECTORS:
-        out.pop()
-    while out and out[0] in _CONNECTORS - {"junction"}:
-        out.pop(0)
-    if not out:
-        return None
-    name = " ".join(out)
-    return name[0].upper() + name[1:]
-
-
-def _place_key(name: str) -> str:
-    """Return a key under which ``"A junction B"`` and ``"B junction A"`` are the same place."""
-    parts = name.split(" junction ")
-    return " junction ".join(sorted(parts)) if len(parts) == 2 else name
-
-
-def _names(members: list[np.ndarray], frame: pd.DataFrame, towns: set[str]) -> list[str]:
-    """Name each site by its collisions' most common clean location, else its road number.
-
-    Two sites with the same best name (two places on one long road) take, where they have one,
-    their most common more specific location starting with that name ("Lincoln Road junction
-    Alma Road"); otherwise later ones get " (2)", " (3)".
-    """
-    wanted = np.unique(np.concatenate(members)) if members else np.empty(0, dtype=np.int64)
-    texts = frame["location"].iloc[wanted]
-    clean = np.full(len(frame), None, dtype=object)
-    clean[wanted] = [site_name(t, towns=towns) for t in texts]
-    roads = frame["road_number"].to_numpy(dtype=object)
-    ranked = []
-    for pos in members:
-        found = Counter(n for n in clean[pos] if isinstance(n, str))
-        if found:
-            places: Counter[str] = Counter()
-            for n, c in found.items():
-                places[_place_key(n)] += c
-            keys = sorted(places, key=lambda k: (-places[k], k))
-            spelt = [min((n for n in found if _place_key(n) == k), key=lambda n: (-found[n], n))
-                     for k in keys]  # fmt: skip
-            ranked.append(spelt)
-            continue
-        numbers = Counter(r for r in roads[pos] if isinstance(r, str) and _ROAD_NUMBER.match(r))
-        road = min(numbers, key=lambda r: (-numbers[r], r)) if numbers else "Unclassified road"
-        ranked.append([f"{road} (no location text)"])
-    names = [r[0] for r in ranked]
-    seen = Counter(names)
-    used = set(names)
-    for i, first in enumerate(names):
-        if seen[first] < 2:
-            continue
-        better = [n for n in ranked[i][1:] if n.startswith(first + " ") and n not in used]
-        if better:
-            names[i] = better[0]
-            used.add(better[0])
-    count: Counter[str] = Counter()
-    for i, name in enumerate(names):
-        count[name] += 1
-        if count[name] > 1:
-            names[i] = f"{name} ({count[name]})"
-    return names
 
 
 # --------------------------------------------------------------------------- inputs
@@ -676,7 +388,7 @@ def _site_frame(
     site_type = [
         t if isinstance(t, str) else i for t, i in zip(records["site_type"], inferred, strict=True)
     ]
-    names = _names(pos, frame, towns)
+    names = site_names(pos, frame, towns)
     names = [
         n if (n and "(no location text)" not in n) or not isinstance(k, str) or not k else k
         for n, k in zip(names, records.get("network_name", [None] * len(names)), strict=True)
@@ -800,7 +512,7 @@ def cluster_sites(
     prev_frame = placed[placed.index.isin(usable.index[in_prev])]
 
     records = engine.scan(cur_frame)
-    kw = dict(rule=rule, window=window, costs=costs, towns=_towns(usable["location"]))
+    kw = dict(rule=rule, window=window, costs=costs, towns=town_words(usable["location"]))
     sites = _site_frame(records, list(records["members"]), usable, **kw)
     keep = rule.qualifies(sites["total"].to_numpy(), (sites["fatal"] + sites["serious"]).to_numpy())
     sites, records = sites[keep].reset_index(drop=True), records[keep].reset_index(drop=True)

@@ -1,0 +1,176 @@
+"""Site names from collision location text and road numbers.
+
+Police location text (``THISTEMOOR RD OS 65 A JUNCTION BELHAM RD PETERBOROUGH``) is cleaned into a
+name an engineer recognises (``Thistlemoor Road junction Belham Road``): the town suffix, house
+numbers, distances and noise are dropped, abbreviations expanded and road numbers kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["site_name", "site_names", "town_words"]
+
+_NOISE = re.compile(
+    r"\b(EXACT|SOME DETAILS|DETAILS|NO GRID|UNSPECIFIED|NOT KNOWN|LOCATION UNKNOWN|IN BUILT UP"
+    r"|NO OTHER|GRID REF|NO DIR\w*|DIRECTIONS? NOT|NK)\b.*$|\(.*?\)|\(.*$|\bAPPROX\b"
+)
+_HOUSE = re.compile(
+    r"\b(OS|O/S|OUTSIDE|OPP|OPPOSITE)\s*(HOUSE\s*)?(NO\.?|NUMBER|NUM)?\s*\d+[A-Z]?\b(\s+[A-Z]\b)?"
+)
+_NUMBER = re.compile(r"\b(NO\.?|NUMBER)\s*\d+[A-Z]?\b|^\d+[A-Z]?\s+")
+_DISTANCE = re.compile(
+    r"\b(JUST\s+)?\d+(\.\d+)?\s*(M|KM|METRES|METERS|YDS|YARDS|MILES?)\b\s*"
+    r"(NORTH|SOUTH|EAST|WEST|NORTH ?EAST|NORTH ?WEST|SOUTH ?EAST|SOUTH ?WEST|N|S|E|W|NE|NW|SE|SW)?"
+    r"\s*(OF|FROM)?\b"
+)
+_JUNCTION = re.compile(
+    r"\b(AT\s+)?(JUNCTION|JUNCTN|JUNC|JCT|JNCT|JN|JW|J/W|T-JUNCTION)\b(\s+(WITH|OF)\b)?"
+)
+_CARRIAGEWAY = re.compile(
+    r"\b(NBC|SBC|EBC|WBC|NBD|SBD|EBD|WBD|NB|SB|EB|WB|NORTHBOUND|SOUTHBOUND|EASTBOUND|WESTBOUND"
+    r"|LANE \d)\b"
+)
+_WORDS = {
+    "RD": "Road", "AVE": "Avenue", "AV": "Avenue", "LN": "Lane", "RBT": "Roundabout",
+    "RDBT": "Roundabout", "RDABT": "Roundabout", "RBOUT": "Roundabout", "R/BOUT": "Roundabout",
+    "R/A": "Roundabout", "NR": "near", "NEAR": "near", "O/S": "outside", "OS": "outside",
+    "OUTSIDE": "outside", "OPP": "opposite", "OPPOSITE": "opposite", "CL": "Close",
+    "CRES": "Crescent", "DR": "Drive", "GDNS": "Gardens", "GRN": "Green", "PK": "Park",
+    "PL": "Place", "SQ": "Square", "TCE": "Terrace", "BLVD": "Boulevard", "PWAY": "Parkway",
+    "PKWY": "Parkway", "BYP": "Bypass", "GT": "Great", "JUNCTION": "junction", "AT": "at",
+    "OF": "of", "WITH": "with", "TO": "to", "AND": "and", "THE": "the", "ON": "on", "BY": "by",
+    "FROM": "from", "TWDS": "towards", "TOWARDS": "towards", "OFF": "off", "IN": "in",
+}  # fmt: skip
+_COMPASS = {"N": "NORTH", "S": "SOUTH", "E": "EAST", "W": "WEST"}
+_CONNECTORS = {"junction", "near", "outside", "opposite", "at", "of", "with", "to", "and", "by",
+               "from", "towards", "off", "on", "in"}  # fmt: skip
+_ROAD_WORDS = {"RD", "ROAD", "ST", "STREET", "WAY", "AVE", "AVENUE", "LANE", "LN", "DRIVE", "DR",
+               "PARKWAY", "CLOSE", "CRESCENT", "BOULEVARD", "GATE", "WALK", "BYPASS"}  # fmt: skip
+_ROAD_NUMBER = re.compile(r"^(A|B|C|M)\d+[A-Z]?$|^A\(M\)\d*$|^A\d+\(M\)$")
+
+
+def town_words(locations: pd.Series) -> set[str]:
+    """Words that end at least a fifth of all location texts: place names to drop from names."""
+    last = locations.dropna().astype(str).str.upper().str.split().str[-1].dropna()
+    if len(last) < 5:  # too few texts to tell a town name from a road name
+        return set()
+    share = last.value_counts(normalize=True)
+    return {
+        w for w, s in share.items()
+        if s >= 0.2 and w.isalpha() and w not in _ROAD_WORDS and w not in _WORDS
+    }  # fmt: skip
+
+
+def site_name(
+    location: str | None, *, towns: frozenset[str] | set[str] = frozenset()
+) -> str | None:
+    """Return a clean, title-cased site name from free location text, or None if nothing is left.
+
+    ``THISTLEMOOR RD OS 65 A JUNCTION BELHAM RD PETERBOROUGH`` (with ``towns={"PETERBOROUGH"}``)
+    gives ``Thistlemoor Road junction Belham Road``: house numbers, distances, carriageway codes and
+    "exact location unknown" phrases are dropped, abbreviations expanded, road numbers kept.
+    """
+    if location is None or pd.isna(location):
+        return None
+    text = " " + re.sub(r"\s+", " ", str(location).upper()) + " "
+    text = _NOISE.sub(" ", text)
+    text = re.sub(r"\bBY ?PASS\b", "BYPASS", text)
+    text = re.sub(r"\b([NSEW]) OF\b", lambda m: f"{_COMPASS[m.group(1)]} OF", text)
+    text = _HOUSE.sub(" ", text)
+    text = _NUMBER.sub(" ", text.strip())
+    text = _DISTANCE.sub(" NEAR ", text)
+    text = _JUNCTION.sub(" JUNCTION ", text)
+    text = _CARRIAGEWAY.sub(" ", text)
+    tokens = [t for t in re.split(r"[\s,;]+|(?<=\w)/(?=\s)|\s/", text) if t]
+    kept: list[str] = []
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok in towns and (nxt is None or nxt not in _ROAD_WORDS):
+            continue
+        kept.append(tok)
+    if not kept:  # the text is only a place name: keep it
+        kept = tokens
+    words: list[str] = []
+    for i, tok in enumerate(kept):
+        nxt = kept[i + 1] if i + 1 < len(kept) else None
+        if tok == "ST":
+            after = _WORDS.get(nxt, "") if nxt else ""
+            words.append("Street" if nxt is None or after in _CONNECTORS else "St")
+        elif _ROAD_NUMBER.match(tok):
+            words.append(tok)
+        elif tok in _WORDS:
+            words.append(_WORDS[tok])
+        else:
+            words.append(tok.capitalize() if tok.isalpha() else tok.title())
+    # collapse repeated connectors ("near near", "junction junction") and trim dangling ones
+    out: list[str] = []
+    for w in words:
+        if out and w in _CONNECTORS and out[-1] in _CONNECTORS:
+            if out[-1] in {"near", "at"} and w == "junction":
+                out[-1] = w
+            continue
+        out.append(w)
+    while out and out[-1] in _CONNECTORS:
+        out.pop()
+    while out and out[0] in _CONNECTORS - {"junction"}:
+        out.pop(0)
+    if not out:
+        return None
+    name = " ".join(out)
+    return name[0].upper() + name[1:]
+
+
+def _place_key(name: str) -> str:
+    """Return a key under which ``"A junction B"`` and ``"B junction A"`` are the same place."""
+    parts = name.split(" junction ")
+    return " junction ".join(sorted(parts)) if len(parts) == 2 else name
+
+
+def site_names(members: list[np.ndarray], frame: pd.DataFrame, towns: set[str]) -> list[str]:
+    """Name each site by its collisions' most common clean location, else its road number.
+
+    Two sites with the same best name (two places on one long road) take, where they have one,
+    their most common more specific location starting with that name ("Lincoln Road junction
+    Alma Road"); otherwise later ones get " (2)", " (3)".
+    """
+    wanted = np.unique(np.concatenate(members)) if members else np.empty(0, dtype=np.int64)
+    texts = frame["location"].iloc[wanted]
+    clean = np.full(len(frame), None, dtype=object)
+    clean[wanted] = [site_name(t, towns=towns) for t in texts]
+    roads = frame["road_number"].to_numpy(dtype=object)
+    ranked = []
+    for pos in members:
+        found = Counter(n for n in clean[pos] if isinstance(n, str))
+        if found:
+            places: Counter[str] = Counter()
+            for n, c in found.items():
+                places[_place_key(n)] += c
+            keys = sorted(places, key=lambda k: (-places[k], k))
+            spelt = [min((n for n in found if _place_key(n) == k), key=lambda n: (-found[n], n))
+                     for k in keys]  # fmt: skip
+            ranked.append(spelt)
+            continue
+        numbers = Counter(r for r in roads[pos] if isinstance(r, str) and _ROAD_NUMBER.match(r))
+        road = min(numbers, key=lambda r: (-numbers[r], r)) if numbers else "Unclassified road"
+        ranked.append([f"{road} (no location text)"])
+    names = [r[0] for r in ranked]
+    seen = Counter(names)
+    used = set(names)
+    for i, first in enumerate(names):
+        if seen[first] < 2:
+            continue
+        better = [n for n in ranked[i][1:] if n.startswith(first + " ") and n not in used]
+        if better:
+            names[i] = better[0]
+            used.add(better[0])
+    count: Counter[str] = Counter()
+    for i, name in enumerate(names):
+        count[name] += 1
+        if count[name] > 1:
+            names[i] = f"{name} ({count[name]})"
+    return names
