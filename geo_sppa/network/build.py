@@ -1,0 +1,561 @@
+"""Build a :class:`RoadNetwork`: noding, chains through degree-2 nodes, merged junctions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from geo_sppa.errors import InputError
+
+BNG = "EPSG:27700"
+_GRID = 100.0  # vertices are identified on a 1 cm grid
+#: Importance of a road by OSM ``highway`` (or OS Open Roads class); lower is more important.
+HIGHWAY_RANK: dict[str, float] = {
+    "motorway": 0, "motorway_link": 0.5, "trunk": 1, "trunk_link": 1.5, "a road": 1.5,
+    "primary": 2, "primary_link": 2.5, "secondary": 3, "secondary_link": 3.5, "b road": 3.5,
+    "tertiary": 4, "tertiary_link": 4.5, "classified unnumbered": 4.5, "unclassified": 6,
+    "residential": 7, "not classified": 7, "living_street": 8, "busway": 9, "service": 9,
+}  # fmt: skip
+_UNNAMED = "unnamed road"
+
+
+@dataclass(frozen=True)
+class RoadNetwork:
+    """A noded, chained road network with merged junctions, all in EPSG:27700.
+
+    Attributes
+    ----------
+    links
+        Noded pieces of the input lines, sorted along their chains: ``link_id`` (int, position in
+        this frame), ``chain_id``, ``start_m`` / ``end_m`` (measures along the chain),
+        ``forward`` (True when the link runs the same way as its chain), ``road_id``, ``name``,
+        ``ref``, ``highway``, ``geometry``.
+    chains
+        Maximal runs of links between junction or end nodes (through degree-2 nodes), running
+        from their south-west end, indexed by ``chain_id`` (``"<e>_<n>-<e>_<n>"``: rounded start
+        and end coordinates, metres; ``~k`` added for parallel chains with the same ends) and
+        sorted by those coordinates: ``name``, ``ref``, ``highway`` (of the longest link),
+        ``length_m``,
+        ``start_junction_id`` / ``end_junction_id`` (NA at dead ends), ``junction_id`` (set when
+        the chain lies inside one junction, e.g. a roundabout ring), ``geometry``.
+    junctions
+        One row per physical junction, indexed and sorted by ``junction_id`` (``"<e>_<n>"`` of its
+        south-west-most node): ``name`` (``"<road A> junction <road B>"``), ``roads`` (tuple of
+        road labels, most important first), ``n_nodes``, ``geometry`` (centroid of the nodes),
+        ``nodes`` (MultiPoint).
+
+    """
+
+    links: gpd.GeoDataFrame
+    chains: gpd.GeoDataFrame
+    junctions: gpd.GeoDataFrame
+
+
+def road_network(
+    roads: gpd.GeoDataFrame,
+    *,
+    junction_merge_m: float = 15.0,
+    roundabout_max_diameter_m: float = 60.0,
+) -> RoadNetwork:
+    """Return the noded, chained network of ``roads`` with merged junctions.
+
+    Parameters
+    ----------
+    roads
+        Lines in EPSG:27700 with columns ``road_id, name, ref, highway, geometry``
+        (LineString; MultiLineStrings are split into parts). Not modified.
+    junction_merge_m
+        Junction nodes closer than this, transitively, are one junction (dual carriageways,
+        staggered and compact junctions), metres.
+    roundabout_max_diameter_m
+        Every junction node on a round face of the network (circularity 4*pi*A/P**2 >= 0.85)
+        no wider than this is merged into one junction: a roundabout ring, metres.
+
+    Raises
+    ------
+    InputError
+        Wrong CRS, missing columns, or no usable line.
+
+    """
+    lines = _checked_roads(roads)
+    nodes = _noded(lines)
+    chain_of_link, (chain_geoms, first, last), measures = _chains(nodes)
+    junction_of_node = _junction_groups(
+        nodes, (chain_geoms, first, last), junction_merge_m, roundabout_max_diameter_m
+    )
+    junctions, id_of_group = _junction_frame(nodes, lines, junction_of_node)
+    chains, links = _chain_and_link_frames(nodes, lines, chain_of_link, (chain_geoms, first, last),
+                                           measures, junction_of_node, id_of_group,
+                                           roundabout_max_diameter_m)  # fmt: skip
+    return RoadNetwork(links=links, chains=chains, junctions=junctions)
+
+
+def _checked_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if not isinstance(roads, gpd.GeoDataFrame):
+        raise InputError(f"roads: expected a GeoDataFrame, got {type(roads).__name__}")
+    if roads.crs is None or not roads.crs.equals(BNG):
+        raise InputError(
+            f"roads: expected EPSG:27700 (British National Grid), found {roads.crs}; "
+            "reproject with geo_sppa.crs.to_british_national_grid"
+        )
+    missing = [c for c in ("road_id", "name", "ref", "highway") if c not in roads.columns]
+    if missing:
+        raise InputError(
+            f"roads: missing column(s) {', '.join(missing)}; the loader's "
+            "read_roads gives road_id, name, ref, highway, geometry"
+        )
+    lines = roads[["road_id", "name", "ref", "highway", roads.geometry.name]]
+    lines = lines.rename_geometry("geometry") if roads.geometry.name != "geometry" else lines
+    kind = shapely.get_type_id(lines.geometry.values)
+    lines = lines[(kind == 1) | (kind == 5)]
+    if (kind == 5).any():
+        lines = lines.explode(index_parts=False)
+    lines = lines.reset_index(drop=True)
+    lines = lines[~lines.geometry.is_empty & (lines.geometry.length > 0)].reset_index(drop=True)
+    if lines.empty:
+        raise InputError("roads: no LineString with a length; expected a road line layer")
+    return lines
+
+
+def _noded(lines: gpd.GeoDataFrame) -> dict:
+    """Split lines at shared vertices; return link geometries, their source rows and end nodes."""
+    coords, line = shapely.get_coordinates(lines.geometry.values, return_index=True)
+    coords = np.round(coords, 2)
+    same = np.r_[False, (line[1:] == line[:-1]) & (coords[1:] == coords[:-1]).all(axis=1)]
+    coords, line = coords[~same], line[~same]
+    keep = np.bincount(line, minlength=len(lines))[line] >= 2
+    coords, line = coords[keep], line[keep]
+    first = np.r_[True, line[1:] != line[:-1]]
+    last = np.r_[line[1:] != line[:-1], True]
+    keys, vid = _vertex_ids(coords)
+    end_any = np.zeros(len(keys), bool)
+    end_any[vid[first | last]] = True
+    is_node = end_any | (np.bincount(vid, minlength=len(keys)) >= 2)
+    split = is_node[vid] & ~first & ~last
+    rep = 1 + split.astype(np.int64)
+    c = np.cumsum(first.astype(np.int64) + split) - 1
+    piece = np.repeat(c - split, rep)
+    offsets = np.cumsum(rep) - rep
+    piece[offsets[split] + 1] += 1
+    pcoords = np.repeat(coords, rep, axis=0)
+    pvid = np.repeat(vid, rep)
+    starts = np.r_[True, piece[1:] != piece[:-1]]
+    ends = np.r_[piece[1:] != piece[:-1], True]
+    link_geoms = shapely.linestrings(pcoords, indices=piece)
+    node_xy = np.zeros((len(keys), 2))
+    node_xy[vid] = coords
+    start, end = pvid[starts], pvid[ends]
+    degree = np.bincount(np.r_[start, end], minlength=len(keys))
+    return {
+        "link_geoms": link_geoms, "link_line": np.repeat(line, rep)[starts],
+        "start": start, "end": end, "degree": degree, "keys": keys, "node_xy": node_xy,
+        "coords": pcoords, "offset": np.flatnonzero(starts),
+        "n_coords": np.diff(np.r_[np.flatnonzero(starts), len(piece)]),
+    }  # fmt: skip
+
+
+def _vertex_ids(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return sorted unique integer keys of 1 cm grid cells and each coordinate's key index."""
+    keys = _keys(coords)
+    uniq, vid = np.unique(keys, return_inverse=True)
+    return uniq, vid.ravel()
+
+
+def _keys(coords: np.ndarray) -> np.ndarray:
+    xi = np.rint(coords[:, 0] * _GRID).astype(np.int64) + (1 << 30)
+    yi = np.rint(coords[:, 1] * _GRID).astype(np.int64) + (1 << 30)
+    return (xi << 32) | yi
+
+
+def _chains(nodes: dict):
+    """Chain links through degree-2 nodes.
+
+    Each link is two half-edges (``i``: start to end, ``n + i``: end to start); a half-edge's
+    successor continues through a degree-2 node, so chains are paths of half-edges, ranked by
+    pointer jumping (O(log length) numpy passes). Of a path and its reverse, the one starting at
+    the south-west end is kept. Rings of degree-2 nodes only (no junction) are merged apart.
+
+    Returns
+    -------
+    tuple
+        Chain number per link; (chain geometries, first and last coordinates); (start measure
+        along the chain per link, NaN on rings, and whether the link runs the chain's way).
+
+    """
+    start, end, degree = nodes["start"], nodes["end"], nodes["degree"]
+    n = len(start)
+    node = np.r_[start, end]  # link end e: start side of link e, or end side of link e - n
+    at2 = np.flatnonzero(degree[node] == 2)
+    at2 = at2[np.argsort(node[at2], kind="stable")]
+    other = np.full(2 * n, -1, np.int64)
+    other[at2[0::2]], other[at2[1::2]] = at2[1::2], at2[0::2]
+    half = np.arange(2 * n)
+    succ = other[(half + n) % (2 * n)]  # leaves from the end its predecessor arrives at
+    ptr = np.where(succ >= 0, succ, half)
+    steps = (succ >= 0).astype(np.int64)
+    active = succ >= 0
+    for _ in range(int(np.ceil(np.log2(2 * n + 1))) + 2):  # rings never finish: capped
+        idx = np.flatnonzero(active)
+        if len(idx) == 0:
+            break
+        steps[idx] += steps[ptr[idx]]
+        ptr[idx] = ptr[ptr[idx]]
+        active[idx] = succ[ptr[idx]] >= 0
+    on_path = succ[ptr] < 0
+    return _path_chains(nodes, succ, ptr, steps, on_path)
+
+
+def _path_chains(nodes, succ, ptr, steps, on_path):
+    start, end, xy = nodes["start"], nodes["end"], nodes["node_xy"]
+    n = len(start)
+    half = np.arange(2 * n)
+    tail = np.where(half < n, start[half % n], end[half % n])
+    head = np.where(half < n, end[half % n], start[half % n])
+    length = shapely.length(nodes["link_geoms"])
+    is_first = on_path & (np.bincount(succ[succ >= 0], minlength=2 * n) == 0)
+    f = np.flatnonzero(is_first)
+    last = ptr[f]
+    keep = _south_west_first(xy[tail[f]], xy[head[last]], xy[head[f]], xy[tail[last]],
+                             length[f % n], length[last % n], f < n)  # fmt: skip
+    kept = np.zeros(2 * n, bool)
+    kept[last[keep]] = True
+    reverse_last = (f + n) % (2 * n)  # the last half-edge of the path run backwards
+    keep &= ~(kept[reverse_last] & (reverse_last < last))  # full ties: keep one of the two
+    chain_of_path = np.full(2 * n, -1, np.int64)
+    chain_of_path[last[keep]] = np.arange(int(keep.sum()))
+    member = np.flatnonzero(on_path & (chain_of_path[ptr] >= 0))
+    chain = chain_of_path[ptr[member]]
+    pos = -steps[member]
+    order = np.lexsort((pos, chain))
+    member, chain = member[order], chain[order]
+    link = member % n
+    new_chain = np.r_[True, chain[1:] != chain[:-1]][: len(chain)]
+    cum = np.cumsum(length[link])
+    before = cum - length[link]
+    start_m = before - before[new_chain][np.cumsum(new_chain) - 1]
+    geoms = (_joined(nodes, link, member < n, chain, new_chain) if len(member)
+             else np.empty(0, dtype=object))  # fmt: skip
+    chain_of_link = np.full(n, -1, np.int64)
+    chain_of_link[link] = chain
+    link_start = np.full(n, np.nan)
+    link_start[link] = start_m
+    forward = np.zeros(n, bool)
+    forward[link] = member < n
+    last_of_chain = np.r_[new_chain[1:], True][: len(chain)]
+    first_xy, last_xy = xy[tail[member[new_chain]]], xy[head[member[last_of_chain]]]
+    ring = chain_of_link < 0
+    if ring.any():  # closed loops of degree-2 nodes only: rare, merged by GEOS
+        geoms, first_xy, last_xy, chain_of_link = _rings(nodes, ring, chain_of_link, geoms,
+                                                         first_xy, last_xy)  # fmt: skip
+    return chain_of_link, (geoms, first_xy, last_xy), (link_start, forward)
+
+
+def _south_west_first(a, b, a2, b2, len_a, len_b, fwd) -> np.ndarray:
+    """True for the one path of each pair (a path and its reverse) that starts south-west."""
+
+    def less(p, q):
+        return (p[:, 0] < q[:, 0]) | ((p[:, 0] == q[:, 0]) & (p[:, 1] < q[:, 1]))
+
+    def same(p, q):
+        return (p == q).all(axis=1)
+
+    tie3 = (len_a == len_b) & fwd
+    tie2 = np.where(same(a2, b2), (len_a < len_b) | tie3, less(a2, b2))
+    return np.where(same(a, b), tie2, less(a, b))
+
+
+def _joined(nodes, link, fwd, chain, new_chain) -> np.ndarray:
+    """Chain geometries from their links' coordinates, in order, shared nodes once."""
+    off, cnt = nodes["offset"][link], nodes["n_coords"][link]
+    skip = (~new_chain).astype(np.int64)
+    use = cnt - skip
+    base = np.where(fwd, off + skip, off + cnt - 1 - skip)
+    rep = np.repeat(np.arange(len(link)), use)
+    within = np.arange(int(use.sum())) - np.repeat(np.cumsum(use) - use, use)
+    idx = np.where(fwd[rep], base[rep] + within, base[rep] - within)
+    return shapely.linestrings(nodes["coords"][idx], indices=chain[rep])
+
+
+def _rings(nodes, ring, chain_of_link, geoms, first_xy, last_xy):
+    """Append chains for rings with no junction: merged lines, canonical start and direction."""
+    links = np.flatnonzero(ring)
+    local = np.full(len(ring), -1, np.int64)
+    local[links] = np.arange(len(links))
+    node = np.r_[nodes["start"][links], nodes["end"][links]]
+    who = np.r_[np.arange(len(links)), np.arange(len(links))]
+    order = np.argsort(node, kind="stable")
+    a, b = who[order][0::2], who[order][1::2]
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(links), len(links)))
+    k, comp = connected_components(graph, directed=False)
+    o = np.argsort(comp, kind="stable")
+    merged = shapely.line_merge(shapely.multilinestrings(nodes["link_geoms"][links][o],
+                                                         indices=comp[o]))  # fmt: skip
+    merged, f, l_ = _canonical(merged)
+    chain_of_link = chain_of_link.copy()
+    chain_of_link[links] = len(geoms) + comp
+    return np.r_[geoms, merged], np.r_[first_xy, f], np.r_[last_xy, l_], chain_of_link
+
+
+def _ends(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last coordinates of each line."""
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    n = np.bincount(idx, minlength=len(geoms))
+    off = np.cumsum(n) - n
+    return coords[off], coords[off + n - 1]
+
+
+def _canonical(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orient lines from their south-west end; closed lines start at their lowest vertex.
+
+    Returns the lines and their first and last coordinates.
+    """
+    geoms = geoms.copy()
+    first, last = _ends(geoms)
+    flip = (first[:, 0] > last[:, 0]) | ((first[:, 0] == last[:, 0]) & (first[:, 1] > last[:, 1]))
+    geoms[flip] = shapely.reverse(geoms[flip])
+    first[flip], last[flip] = last[flip], first[flip].copy()
+    for i in np.flatnonzero((first == last).all(axis=1)):
+        geoms[i] = _canonical_ring(geoms[i])
+        first[i] = last[i] = shapely.get_coordinates(geoms[i])[0]
+    return geoms, first, last
+
+
+def _canonical_ring(ring: shapely.LineString) -> shapely.LineString:
+    xy = shapely.get_coordinates(ring)[:-1]
+    k = np.lexsort((xy[:, 1], xy[:, 0]))[0]
+    xy = np.roll(xy, -k, axis=0)
+    if len(xy) > 2 and tuple(xy[-1]) < tuple(xy[1]):
+        xy = np.r_[xy[:1], xy[1:][::-1]]
+    return shapely.LineString(np.r_[xy, xy[:1]])
+
+
+def _junction_groups(nodes, chains, merge_m, ring_d) -> np.ndarray:
+    """Return, per node, its junction number (-1 for nodes that are not junctions)."""
+    jn = np.flatnonzero(nodes["degree"] >= 3)
+    out = np.full(len(nodes["degree"]), -1, np.int64)
+    if len(jn) == 0:
+        return out
+    pts = shapely.points(nodes["node_xy"][jn])
+    tree = shapely.STRtree(pts)
+    a, b = tree.query(pts, predicate="dwithin", distance=merge_m)
+    ring_a, ring_b = _roundabout_pairs(tree, chains, ring_d)
+    a, b = np.r_[a, ring_a], np.r_[b, ring_b]
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(jn), len(jn)))
+    _, group = connected_components(graph, directed=False)
+    out[jn] = group
+    return out
+
+
+def _roundabout_pairs(tree, chains, ring_d) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of junction nodes (positions in the tree) on one small round face of the network."""
+    chain_geoms, first, last = chains
+    length = shapely.length(chain_geoms)
+    chord = np.hypot(*(last - first).T)
+    cand = chain_geoms[(length <= np.pi * ring_d) & (chord <= ring_d)]
+    if len(cand) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    faces = shapely.get_parts(shapely.polygonize(cand))
+    faces = shapely.polygons(shapely.get_exterior_ring(faces))
+    round_ = 4 * np.pi * shapely.area(faces) / np.maximum(shapely.length(faces), 1e-9) ** 2
+    small = shapely.minimum_bounding_radius(faces) * 2 <= ring_d
+    faces = faces[(round_ >= 0.85) & small]
+    face, node = tree.query(faces, predicate="dwithin", distance=0.05)
+    if len(face) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    first = pd.Series(node).groupby(face).transform("min").to_numpy()
+    return first, node
+
+
+def _junction_frame(nodes, lines, junction_of_node) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """One row per junction: id, name, roads, n_nodes, centroid and nodes."""
+    jn = np.flatnonzero(junction_of_node >= 0)
+    group = junction_of_node[jn]
+    xy = nodes["node_xy"][jn]
+    frame = pd.DataFrame({"group": group, "x": xy[:, 0], "y": xy[:, 1]})
+    first = frame.sort_values(["group", "x", "y"]).drop_duplicates("group").set_index("group")
+    ids = _xy_ids(first["x"].to_numpy(), first["y"].to_numpy())
+    id_of_group = pd.Series(ids, index=first.index)
+    order = np.argsort(group, kind="stable")
+    mp = shapely.multipoints(shapely.points(xy[order]), indices=group[order])
+    centre = frame.groupby("group")[["x", "y"]].mean()
+    roads = _junction_roads(nodes, lines, junction_of_node)
+    out = gpd.GeoDataFrame(
+        {
+            "junction_id": id_of_group.sort_index().to_numpy(),
+            "n_nodes": np.bincount(group),
+            "nodes": gpd.GeoSeries(mp, crs=BNG),
+        },
+        geometry=shapely.points(centre.sort_index().to_numpy()),
+        crs=BNG,
+    )
+    out["roads"] = pd.Series(roads, index=out.index, dtype=object)
+    out["name"] = [_junction_name(r) for r in out["roads"]]
+    id_of_group = out["junction_id"].to_numpy(dtype=object)
+    out = out.set_index("junction_id", drop=False).sort_index()
+    out.index.name = None
+    return out[["junction_id", "name", "roads", "n_nodes", "geometry", "nodes"]], id_of_group
+
+
+def _xy_ids(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    xs, ys = np.rint(x).astype(np.int64).tolist(), np.rint(y).astype(np.int64).tolist()
+    return np.array([f"{a}_{b}" for a, b in zip(xs, ys)], dtype=object)
+
+
+def _labels(lines: gpd.GeoDataFrame) -> pd.Series:
+    """A road's label: its name, else its ref, else NA."""
+    return pd.Series(_label_values(lines["name"]), index=lines.index).fillna(
+        pd.Series(_label_values(lines["ref"]), index=lines.index)
+    )
+
+
+def _label_values(values: pd.Series) -> np.ndarray:
+    """Stripped non-empty strings, NA elsewhere (computed once per distinct value)."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    clean = np.array([v.strip() or None if isinstance(v, str) else None for v in uniq] + [None],
+                     dtype=object)  # fmt: skip
+    return clean[codes]
+
+
+def _ranks(highway: pd.Series) -> np.ndarray:
+    codes, uniq = pd.factorize(highway, use_na_sentinel=True)
+    rank = np.array([HIGHWAY_RANK.get(str(v).strip().lower(), 10.0) for v in uniq] + [10.0])
+    return rank[codes]
+
+
+def _junction_roads(nodes, lines, junction_of_node) -> list[tuple]:
+    """Per junction number, the tuple of road labels meeting there, most important first.
+
+    Named roads come before ``unnamed road``, then by highway rank, then by how many link ends
+    carry the label, then alphabetically.
+    """
+    code, uniq = pd.factorize(_labels(lines).fillna(_UNNAMED), use_na_sentinel=False)
+    uniq = np.asarray(uniq, dtype=object)
+    alpha = np.empty(len(uniq), np.int64)
+    alpha[np.argsort(uniq.astype(str), kind="stable")] = np.arange(len(uniq))
+    row = np.r_[nodes["link_line"], nodes["link_line"]]
+    jun = junction_of_node[np.r_[nodes["start"], nodes["end"]]]
+    at = jun >= 0
+    j, lab, rank = jun[at], code[row[at]], _ranks(lines["highway"])[row[at]]
+    order = np.lexsort((rank, lab, j))
+    j, lab, rank = j[order], lab[order], rank[order]
+    new = np.r_[True, (j[1:] != j[:-1]) | (lab[1:] != lab[:-1])][: len(j)]
+    starts = np.flatnonzero(new)
+    count = np.diff(np.r_[starts, len(j)])
+    j, lab, rank = j[new], lab[new], rank[new]  # rank: the group's minimum (sorted)
+    order = np.lexsort((alpha[lab], -count, rank, uniq[lab] == _UNNAMED, j))
+    n_groups = int(junction_of_node.max()) + 1
+    return _split_by(j[order], uniq[lab[order]], n_groups)
+
+
+def _split_by(keys: np.ndarray, values: np.ndarray, n_groups: int, kind=tuple) -> list:
+    """``values`` grouped by sorted integer ``keys`` in ``0 .. n_groups - 1``, one entry each."""
+    bounds = np.searchsorted(keys, np.arange(n_groups + 1))
+    return [kind(values[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _junction_name(roads: tuple) -> str:
+    if not roads:
+        return f"{_UNNAMED} junction"
+    if len(roads) == 1:
+        return f"{roads[0]} junction" if roads[0] != _UNNAMED else f"{_UNNAMED} junction"
+    return f"{roads[0]} junction {roads[1]}"
+
+
+def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, junction_of_node,
+                           id_of_group, ring_d):  # fmt: skip
+    """Build the chains frame (sorted by end coordinates) and the links frame (along chains)."""
+    geoms, first, last = chains
+    length = shapely.length(geoms)
+    ends = np.rint(np.c_[first, last]).astype(np.int64)
+    order = _chain_order(geoms, ends, length)
+    geoms, first, last = geoms[order], first[order], last[order]
+    length, ends = length[order], ends[order]
+    new_pos = np.empty_like(order)
+    new_pos[order] = np.arange(len(order))
+    chain_of_link = new_pos[chain_of_link]
+    same = np.r_[False, (ends[1:] == ends[:-1]).all(axis=1)]
+    group_start = np.maximum.accumulate(np.where(same, 0, np.arange(len(same))))
+    rank = np.arange(len(same)) - group_start
+    ids = np.array([f"{a}_{b}-{c}_{d}" + (f"~{r}" if r else "") for (a, b, c, d), r in
+                    zip(ends.tolist(), rank.tolist())], dtype=object)  # fmt: skip
+    jid = np.r_[id_of_group, None]  # group -1 (no junction) maps to None
+    sj = jid[junction_of_node[_node_at(nodes, first)]]
+    ej = jid[junction_of_node[_node_at(nodes, last)]]
+    inside = (sj == ej) & pd.notna(sj) & (length <= np.pi * ring_d)
+    links, longest = _link_frame(nodes, lines, chain_of_link, (geoms, first, last), measures, ids)
+    frame = gpd.GeoDataFrame(
+        {"chain_id": ids, "name": links["name"].to_numpy()[longest],
+         "ref": links["ref"].to_numpy()[longest], "highway": links["highway"].to_numpy()[longest],
+         "length_m": length, "start_junction_id": sj, "end_junction_id": ej,
+         "junction_id": np.where(inside, sj, None)},
+        geometry=geoms, crs=BNG, index=pd.Index(ids),
+    )  # fmt: skip
+    return frame, links
+
+
+def _chain_order(geoms, ends, length) -> np.ndarray:
+    """Order chains by rounded end coordinates, then length, then midpoint (parallel chains)."""
+    mx = my = np.zeros(len(geoms))
+    key = (ends[:, 0] << 42) ^ (ends[:, 1] << 21) ^ (ends[:, 2] << 10) ^ ends[:, 3]
+    dup = pd.Series(key).duplicated(keep=False).to_numpy()
+    if dup.any():
+        mid = shapely.get_coordinates(
+            shapely.line_interpolate_point(geoms[dup], 0.5, normalized=True)
+        )
+        mx, my = mx.copy(), my.copy()
+        mx[dup], my[dup] = mid[:, 0], mid[:, 1]
+    return np.lexsort((my, mx, np.round(length, 3), ends[:, 3], ends[:, 2], ends[:, 1],
+                       ends[:, 0]))  # fmt: skip
+
+
+def _node_at(nodes, xy: np.ndarray) -> np.ndarray:
+    return np.searchsorted(nodes["keys"], _keys(np.round(xy, 2)))
+
+
+def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
+    """Links with their chain, measures along it and direction, sorted along chains.
+
+    Returns the frame and, per chain, the row of its longest link.
+    """
+    geoms = chains[0]
+    link_geoms = nodes["link_geoms"]
+    length = shapely.length(link_geoms)
+    chain_len = shapely.length(geoms)[chain_of_link]
+    start_m, forward = measures[0].copy(), measures[1].copy()
+    ring = np.isnan(start_m)
+    if ring.any():  # a ring: the link's midpoint is unique on it, its ends are not
+        g = geoms[chain_of_link[ring]]
+        lg = link_geoms[ring]
+        mid = shapely.line_locate_point(g, shapely.line_interpolate_point(lg, 0.5, normalized=True))
+        quarter = shapely.line_locate_point(
+            g, shapely.line_interpolate_point(lg, 0.25, normalized=True)
+        )
+        start_m[ring], forward[ring] = mid - length[ring] / 2, quarter <= mid
+    start_m = np.maximum(start_m, 0.0)
+    order = np.lexsort((start_m, chain_of_link))
+    row = nodes["link_line"][order]
+    links = gpd.GeoDataFrame(
+        {
+            "link_id": np.arange(len(order)),
+            "chain_id": chain_ids[chain_of_link[order]],
+            "start_m": start_m[order],
+            "end_m": np.minimum(start_m + length, chain_len)[order],
+            "forward": forward[order],
+            "road_id": lines["road_id"].to_numpy()[row],
+            "name": lines["name"].to_numpy()[row],
+            "ref": lines["ref"].to_numpy()[row],
+            "highway": lines["highway"].to_numpy()[row],
+        },
+        geometry=link_geoms[order],
+        crs=BNG,
+    )
+    by_length = np.lexsort((-length[order], chain_of_link[order]))
+    owner = chain_of_link[order][by_length]
+    firsts = np.r_[True, owner[1:] != owner[:-1]]
+    return links, by_length[firsts]
