@@ -1,0 +1,108 @@
+"""``geo-sppa risk``: the partnership risk matrix (harm x partnership gaps), ranked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from geo_sppa.cli.options import area_option, echo_summary, echo_table, output_dir_option
+
+__all__ = ["risk", "bundled_table", "default_themes", "read_table"]
+
+
+def bundled_table(area: str, key: str) -> Path | None:
+    """Return the path of the bundled catalogue entry ``key`` of ``area`` (e.g. risk_matrix_2012)."""
+    from geo_sppa.areas import catalogue, project_root
+
+    for row in catalogue():
+        if row["area"] == area and row["key"] == key:
+            return project_root() / row["path"]
+    return None
+
+
+def default_themes(area: str) -> Path:
+    """The area's bundled risk matrix, else the 2012 Peterborough matrix (the example input)."""
+    from geo_sppa.errors import MissingFileError
+
+    path = bundled_table(area, "risk_matrix_2012") or bundled_table("peterborough", "risk_matrix_2012")
+    if path is None:  # pragma: no cover - the catalogue ships it
+        raise MissingFileError("no bundled risk matrix in data/catalogue.csv; pass --themes PATH")
+    return path
+
+
+def read_table(path: str | Path, *, what: str, option: str):
+    """Read a small CSV table as text through geo_sppa.io's CSV reader (one-line errors)."""
+    from geo_sppa.io._common import existing_file, read_csv_text
+
+    return read_csv_text(existing_file(path, what=what, option=option))
+
+
+@click.command("risk")
+@area_option
+@click.option(
+    "--themes",
+    "themes_path",
+    type=click.Path(),
+    default=None,
+    help="CSV of themes: theme, [group], impact and frequency (or harm_score), "
+    "partnership_gaps_score. Default: the 2012 Peterborough matrix.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Themes with risk (harm x gaps) at or above this are priorities.",
+)
+@output_dir_option
+def risk(area, themes_path, threshold, output_dir) -> None:
+    """Partnership risk matrix: harm = impact x frequency, risk = harm x gaps, ranked.
+
+    Each theme is scored for impact and frequency (harm is their product; a theme may give its
+    harm score directly) and for the gaps in the partnership's response. Themes at or above
+    --threshold are the priorities. With no --themes the 2012 Safer Peterborough Partnership
+    matrix is used, and its published risk scores are checked.
+
+    Writes risk_matrix.csv and risk_matrix.png into the output folder.
+
+    \b
+    Example:
+        geo-sppa risk
+        geo-sppa risk --themes our_themes_2025.csv --threshold 40 -o out/
+    """  # noqa: D301
+    from geo_sppa import io
+    from geo_sppa.risk import risk_chart, risk_matrix
+
+    path = Path(themes_path) if themes_path else default_themes(area)
+    raw = read_table(path, what="risk matrix", option="--themes")
+    matrix = risk_matrix(raw, threshold=threshold, source=path.name)
+    out = io.output_dir(output_dir)
+    written = [io.write_csv(matrix, out / "risk_matrix.csv")]
+    figure = risk_chart(matrix, threshold=threshold, title=f"Risk matrix: {path.name}")
+    figure.savefig(out / "risk_matrix.png", dpi=150)
+    written.append(out / "risk_matrix.png")
+
+    click.echo(f"Risk matrix ({path.name}), ranked; priority: risk >= {threshold:g}:")
+    echo_table(
+        matrix.assign(priority=matrix["priority"].map({True: "PRIORITY", False: ""})),
+        ["rank", "group", "theme", "harm", "gaps", "risk", "priority"],
+        max_rows=100,
+        formats={"harm": "g", "gaps": "g", "risk": "g"},
+    )
+    click.echo("")
+    lines: list[tuple[str, object]] = [
+        ("themes file", path.name),
+        ("records read", f"{len(raw):,}"),
+        ("records used", f"{len(matrix):,}"),
+        ("set aside", "0 (none)"),
+        ("priorities", f"{int(matrix['priority'].sum())} themes with risk >= {threshold:g}"),
+    ]
+    if "risk_score_published" in matrix.columns:
+        published = matrix["risk_score_published"].astype(float)
+        differ = int((published - matrix["risk"]).abs().gt(1e-9).sum())
+        lines.append(
+            ("published scores", "all reproduced" if differ == 0 else f"{differ} differ from harm x gaps")
+        )
+    lines += [("wrote", str(p)) for p in written]
+    echo_summary("Run summary", lines)

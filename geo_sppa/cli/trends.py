@@ -1,0 +1,152 @@
+"""``geo-sppa trends``: collisions by year and severity, change on a baseline, rolling rates, seasonality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from geo_sppa.cli.options import (
+    area_option,
+    crs_option,
+    echo_summary,
+    echo_table,
+    output_dir_option,
+    set_aside_lines,
+    years_option,
+)
+
+__all__ = ["trends", "load_trends"]
+
+
+def read_flags(path: Path, id_column: str | None):
+    """Road-user Y/N flags of a council extract, keyed by collision id (None when it has none).
+
+    ``geo_sppa.io.read_collisions`` does not carry these columns, so the file is read a second
+    time, as text, through io's CSV reader; rows are matched to the loaded collisions by id.
+    """
+    from geo_sppa.io import COLLISION_COLUMNS
+    from geo_sppa.io._common import find_column, read_csv_text
+    from geo_sppa.trends import road_user_flags
+
+    raw = read_csv_text(path)
+    column = find_column(raw, COLLISION_COLUMNS["id"], override=id_column, source=path.name, what="id")
+    return road_user_flags(raw, id_column=column)
+
+
+def load_trends(*, area, collisions, population, years, baseline_year, end_date, crs, id_column=None):
+    """Read the inputs and return ``(TrendResult, Loaded collisions, paths dict)``."""
+    import pandas as pd
+
+    from geo_sppa import io
+    from geo_sppa.areas import bundled_area
+    from geo_sppa.trends import collision_trends
+
+    bundle = bundled_area(area)
+    own = collisions is not None
+    path = Path(collisions) if own else bundle.require("collisions", option="--collisions")
+    columns = {"id": id_column} if id_column else None
+    loaded = io.read_collisions(path, columns=columns, crs=crs)
+    data = loaded.data
+    if years:
+        data = data[data["year"].between(*years)]
+    pop_path = Path(population) if population else (None if own else bundle.population)
+    people = float(io.read_population(pop_path)["population"].sum()) if pop_path else None
+    if end_date is None and not own and area == "peterborough":
+        end_date = "2017-10-31"  # the extract stops on 31 Oct 2017 (data/catalogue.csv)
+    start_date = None
+    if years:
+        start_date = f"{years[0]}-01-01"
+        last = pd.Timestamp(f"{years[1]}-12-31")
+        if end_date is None and len(data):  # never past the data's last month
+            end_date = data["date"].max().to_period("M").end_time.normalize()
+        end_date = min(pd.Timestamp(end_date), last) if end_date else last
+    result = collision_trends(
+        data, population=people, baseline_year=baseline_year,
+        flags=read_flags(path, id_column), start_date=start_date, end_date=end_date,
+    )
+    return result, loaded, {"collisions": path, "population": pop_path, "n_used": len(data)}
+
+
+@click.command("trends")
+@area_option
+@click.option("--collisions", type=click.Path(), default=None, help="Collision CSV (default: the area's).")
+@click.option("--population", type=click.Path(), default=None,
+              help="LSOA population CSV for rates per 1,000 (default: the area's, mid-2015; none with your own collisions).")
+@years_option
+@click.option("--baseline-year", type=int, default=None, help="Year the % changes compare with (default: first complete year).")
+@click.option("--end-date", default=None, metavar="YYYY-MM-DD",
+              help="Last day the data cover, if not the end of the last collision's month.")
+@click.option("--id-column", default=None, help="Collision id column of a generic CSV.")
+@crs_option
+@output_dir_option
+def trends(area, collisions, population, years, baseline_year, end_date, id_column, crs, output_dir) -> None:
+    """Collision trends: by year and severity, % change on a baseline, rolling 12-month rate, seasonality.
+
+    Counts injury collisions (and casualties where the data have them) by year and severity
+    (fatal, serious, slight, KSI, total) with the percentage change against a baseline year; a
+    rolling 12-month count and rate per 1,000 residents by month (the partnership's performance
+    measure); which months of the year run above average; and, where the file has Y/N flags
+    (Cambridgeshire Insight: Ped, Cycle, TWMV, Child), collisions involving pedestrians, cyclists,
+    motorcyclists and children. Partial years are labelled and not compared.
+
+    Writes trends_by_year.csv, trends_monthly.csv, trends_seasonality.csv, trends_road_users.csv and
+    a PNG chart for each into the output folder.
+
+    \b
+    Example:
+        geo-sppa trends
+        geo-sppa trends --baseline-year 2014 -o out/
+        geo-sppa trends --collisions dft-road-casualty-statistics-collision-2023.csv --population pop.csv
+    """  # noqa: D301
+    from geo_sppa import io
+    from geo_sppa.trends import trend_charts
+
+    result, loaded, paths = load_trends(area=area, collisions=collisions, population=population, years=years,
+                                        baseline_year=baseline_year, end_date=end_date, crs=crs, id_column=id_column)
+    out = io.output_dir(output_dir)
+    written = [
+        io.write_csv(result.by_year, out / "trends_by_year.csv"),
+        io.write_csv(result.monthly, out / "trends_monthly.csv"),
+        io.write_csv(result.seasonality, out / "trends_seasonality.csv"),
+    ]
+    if result.road_users is not None:
+        written.append(io.write_csv(result.road_users, out / "trends_road_users.csv"))
+    for name, figure in trend_charts(result, title=paths["collisions"].name).items():
+        figure.savefig(out / name, dpi=150)
+        written.append(out / name)
+
+    by_year = result.by_year
+    click.echo(f"Injury collisions by year (baseline {result.baseline_year}):")
+    shown = by_year.assign(change=[f"{v:+.1f}%" if v == v else "-" for v in by_year["total_change_pct"]],
+                           ksi_change=[f"{v:+.1f}%" if v == v else "-" for v in by_year["ksi_change_pct"]])
+    echo_table(shown, ["label", "fatal", "serious", "slight", "ksi", "total", "change", "ksi_change"], max_rows=50)
+    click.echo("")
+    if result.road_users is not None:
+        click.echo("Collisions involving road users:")
+        users = [c for c in ("pedestrian", "cyclist", "motorcyclist", "child") if c in result.road_users.columns]
+        echo_table(result.road_users, ["label", *users], max_rows=50)
+        click.echo("")
+    season = result.seasonality
+    above = ", ".join(season.loc[season["above_average"], "name"])
+    latest = result.monthly.dropna(subset=["rolling_12"]).tail(1)
+    lines = [("collisions file", paths["collisions"].name)]
+    lines += set_aside_lines(loaded.n_read, paths["n_used"], loaded.set_aside)
+    if paths["n_used"] < len(loaded.data):
+        lines.append(("  outside --years", f"{len(loaded.data) - paths['n_used']:,} (not counted)"))
+    lines += [
+        ("period", f"{result.start:%d %b %Y} to {result.end:%d %b %Y}"),
+        ("trend", result.direction),
+        ("months above average", above or "none"),
+    ]
+    if len(latest):
+        row = latest.iloc[0]
+        rate = f", {row['rolling_12_rate_per_1000']:.2f} per 1,000" if result.population else ""
+        lines.append(("rolling 12 months", f"to {row['month']}: {int(row['rolling_12'])} collisions{rate}"))
+    if paths["population"]:
+        lines.append(("population", f"{paths['population'].name}: {result.population:,.0f}"))
+    lines += [("note", n) for n in (*loaded.notes, *result.notes)]
+    if result.road_users is not None and not collisions:
+        lines.append(("note", "road-user flags read from the file's Y/N columns (Ped, Cycle, TWMV, Child), matched by Reference"))
+    lines += [("wrote", str(p)) for p in written]
+    echo_summary("Run summary", lines)

@@ -1,0 +1,327 @@
+"""The strategic assessment as one self-contained HTML page.
+
+Every script and stylesheet is inline, charts are PNG ``data:`` URIs and the folium maps (already
+self-contained, :func:`geo_sppa.maps.self_contained_html`) are embedded as ``<iframe srcdoc>``
+with their HTML escaped, so the file opens offline from an email. All text that comes from data
+(site and ward names, themes, categories, file names) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import numbers
+import io as _bytes_io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ReportInputs", "SECTIONS", "figure_data_uri", "executive_summary", "assessment_report"]
+
+#: Section ids, in page order (each is an ``<section id=...>``).
+SECTIONS = ("summary", "clusters", "outliers", "trends", "costs", "risk")
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:0;color:#222;background:#fafafa}
+header{background:#0b3c5d;color:#fff;padding:1.2em 2em}header h1{margin:0 0 .2em;font-size:1.6em}
+main{max-width:1100px;margin:0 auto;padding:1em 2em 3em}section{background:#fff;border:1px solid #ddd;
+border-radius:6px;padding:1em 1.5em;margin:1.2em 0}h2{color:#0b3c5d;margin-top:.2em}
+p.data{font-size:.9em;color:#555;border-left:3px solid #0b3c5d;padding-left:.7em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .6em}
+th{background:#eef3f7;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.priority td{background:#fbe3e3}img.chart{max-width:100%;height:auto;margin:.5em 0;border:1px solid #eee}
+iframe.map{width:100%;height:520px;border:1px solid #ccc}nav a{color:#fff;margin-right:1em}
+ul.summary li{margin:.3em 0}.note{font-size:.85em;color:#666}
+"""
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """The results a report assembles; any may be None (the section then says it is missing).
+
+    Attributes
+    ----------
+    title, area
+        Page title and the study area's name.
+    clusters
+        :class:`geo_sppa.clusters.ClusterResult`; ``cluster_map_html`` its self-contained map.
+    outliers
+        :class:`geo_sppa.outliers.OutlierReport`; ``outlier_charts`` ``{caption: Figure or PNG
+        bytes}`` (scatter, funnel); ``ward_map_html`` the ward map.
+    trends
+        :class:`geo_sppa.trends.TrendResult`; ``trend_charts`` ``{caption: Figure or bytes}``.
+    costs
+        :class:`geo_sppa.crime_costs.CostResult`; ``cost_chart`` a Figure or bytes.
+    risk
+        :func:`geo_sppa.risk.risk_matrix` frame; ``risk_chart`` a Figure or bytes;
+        ``risk_threshold`` the priority threshold.
+    sources
+        Section id -> one line saying which data and years the section used.
+    road_period
+        The dates the collision costs cover, e.g. ``01 Jan 2012 to 31 Oct 2017``.
+    crime_period
+        The months the crime counts cover, e.g. ``7 months, 2018-10 to 2021-01``.
+    """
+
+    title: str = "Strategic assessment"
+    area: str = ""
+    clusters: object | None = None
+    cluster_map_html: str | None = None
+    outliers: object | None = None
+    outlier_charts: Mapping[str, object] = field(default_factory=dict)
+    ward_map_html: str | None = None
+    trends: object | None = None
+    trend_charts: Mapping[str, object] = field(default_factory=dict)
+    costs: object | None = None
+    cost_chart: object | None = None
+    risk: pd.DataFrame | None = None
+    risk_chart: object | None = None
+    risk_threshold: float | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+    road_period: str = ""
+    crime_period: str = ""
+    generated: str = ""
+
+
+def figure_data_uri(figure: object) -> str:
+    """Return a ``data:image/png;base64,...`` URI for a matplotlib Figure or PNG bytes."""
+    if isinstance(figure, (bytes, bytearray)):
+        data = bytes(figure)
+    else:
+        buffer = _bytes_io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110)
+        data = buffer.getvalue()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None or (isinstance(value, float) and value != value) else str(value), quote=True)
+
+
+def _money(value: float) -> str:
+    if value != value:
+        return "-"
+    return f"£{value / 1e6:,.1f}m" if abs(value) >= 1e6 else f"£{value:,.0f}"
+
+
+def _pounds(value: float) -> str:
+    return "-" if value != value else f"£{value:,.0f}"
+
+
+def _table(frame: pd.DataFrame, columns: Mapping[str, str], *, formats: Mapping[str, object] | None = None,
+           row_class=None) -> str:
+    """Return an HTML table of ``frame``: ``columns`` maps column -> header; every cell escaped."""
+    formats = formats or {}
+    head = "".join(f"<th>{_e(h)}</th>" for h in columns.values())
+    rows = []
+    for _, row in frame.iterrows():
+        cells = []
+        for column in columns:
+            value = row[column]
+            fmt = formats.get(column)
+            missing = value is None or value is pd.NA or (isinstance(value, float) and value != value)
+            text = "-" if missing else (fmt(value) if callable(fmt) else format(value, fmt) if fmt else str(value))
+            numeric = not missing and isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
+            cells.append(("<td class=\"n\">" if numeric else "<td>") + f"{_e(text)}</td>")
+        cls = f' class="{_e(row_class(row))}"' if row_class and row_class(row) else ""
+        rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _img(figure: object, caption: str) -> str:
+    return f'<figure><img class="chart" alt="{_e(caption)}" src="{figure_data_uri(figure)}"><figcaption class="note">{_e(caption)}</figcaption></figure>'
+
+
+def _iframe(page: str, title: str) -> str:
+    return f'<iframe class="map" title="{_e(title)}" srcdoc="{html.escape(page, quote=True)}"></iframe>'
+
+
+def _flagged(outliers) -> pd.DataFrame:
+    data = outliers.data
+    return data[data["label"].astype("string").fillna("") != ""]
+
+
+def executive_summary(inputs: ReportInputs) -> list[str]:
+    """Return the executive summary as plain-text bullet points generated from the results."""
+    points: list[str] = []
+    clusters = inputs.clusters
+    if clusters is not None:
+        sites = clusters.sites
+        window = f"{clusters.window[0]}-{clusters.window[1]}"
+        if len(sites):
+            top = "; ".join(f"{r['name']} ({int(r['total'])} collisions)" for _, r in sites.head(3).iterrows())
+            points.append(f"{len(sites)} accident cluster sites in {window}; the top three by casualty cost: {top}.")
+        else:
+            points.append(f"No accident cluster sites in {window}.")
+    if inputs.outliers is not None:
+        flagged = _flagged(inputs.outliers)
+        if len(flagged):
+            words = {"over": "more incidents than deprivation predicts", "under": "fewer than deprivation predicts"}
+            names = "; ".join(
+                f"{r['ward_name']} ({words.get(r.get('direction', ''), r['label'])})" for _, r in flagged.iterrows()
+            )
+            points.append(f"{len(flagged)} wards flagged against deprivation: {names}.")
+        else:
+            points.append("No ward is outside its deprivation-based prediction interval.")
+    if inputs.trends is not None:
+        t = inputs.trends
+        partial = t.by_year[t.by_year["partial"]]
+        extra = f" ({'; '.join(partial['label'])} not compared)" if len(partial) else ""
+        points.append(f"Road collisions: {t.direction}{extra}.")
+        latest = t.monthly.dropna(subset=["rolling_12"]).tail(1)
+        if len(latest) and t.population:
+            row = latest.iloc[0]
+            points.append(
+                f"Rolling 12 months to {row['month']}: {int(row['rolling_12'])} injury collisions, "
+                f"{row['rolling_12_rate_per_1000']:.2f} per 1,000 residents."
+            )
+    if inputs.costs is not None:
+        c = inputs.costs
+        if c.road is not None:
+            total = c.road.iloc[-1]
+            road_period = f" from {inputs.road_period}" if inputs.road_period else ""
+            points.append(
+                f"Road collisions{road_period} cost {_money(total['cost_gbp'])} ({int(total['collisions']):,} collisions, "
+                f"{int(total['price_year'])} prices)."
+            )
+        if c.crime is not None:
+            costed = c.crime.dropna(subset=["cost_gbp"])
+            period = f" over {inputs.crime_period}" if inputs.crime_period else ""
+            points.append(
+                f"Recorded crime cost {_money(costed['cost_gbp'].sum())}{period} ({int(costed['count'].sum()):,} costed "
+                f"incidents; indicative: police.uk categories mapped to Home Office unit costs)."
+            )
+    if inputs.risk is not None:
+        top = inputs.risk.head(3)
+        points.append("Top risks: " + "; ".join(f"{r['theme']} (risk {r['risk']:g})" for _, r in top.iterrows()) + ".")
+    return points
+
+
+def _data_line(inputs: ReportInputs, key: str) -> str:
+    text = inputs.sources.get(key)
+    return f'<p class="data">Data: {_e(text)}</p>' if text else ""
+
+
+def _missing(what: str) -> str:
+    return f'<p class="note">No {_e(what)} for this report.</p>'
+
+
+def _clusters_section(inputs: ReportInputs) -> str:
+    c = inputs.clusters
+    if c is None:
+        return _missing("cluster sites")
+    sites = c.sites
+    body = [f"<p>{len(sites)} sites meet the rule ({_e(c.rule.summary())}) in {c.window[0]}-{c.window[1]}; "
+            f"{_e(c.mode)} mode. {_e(c.cost_table)}.</p>"]
+    if len(sites):
+        body.append(_table(
+            sites.head(20),
+            {"rank": "Rank", "name": "Site", "site_type": "Type", "fatal": "Fatal", "serious": "Serious",
+             "slight": "Slight", "total": "Total", "cost_gbp": "Cost", "status": "Status"},
+            formats={"cost_gbp": _money, "rank": "g"},
+        ))
+    if inputs.cluster_map_html:
+        body.append(_iframe(inputs.cluster_map_html, "Cluster sites map"))
+    return "".join(body)
+
+
+def _outliers_section(inputs: ReportInputs) -> str:
+    o = inputs.outliers
+    if o is None:
+        return _missing("ward outliers")
+    flagged = _flagged(o)
+    body = [f"<p>{len(flagged)} of {len(o.data)} wards are outside their 95% leave-one-out prediction interval "
+            f"(model: {_e(o.fit.model)}).</p>"]
+    if len(flagged):
+        cols = {"ward_name": "Ward", "observed": "Observed", "expected": "Expected", "label": "Flag"}
+        if "funnel" in flagged.columns:
+            cols["funnel"] = "Funnel"
+        body.append(_table(flagged, cols, formats={"expected": ".1f", "observed": "g"}))
+    body += [_img(fig, caption) for caption, fig in inputs.outlier_charts.items()]
+    if inputs.ward_map_html:
+        body.append(_iframe(inputs.ward_map_html, "Ward outliers map"))
+    return "".join(body)
+
+
+def _trends_section(inputs: ReportInputs) -> str:
+    t = inputs.trends
+    if t is None:
+        return _missing("trends")
+    pct = lambda v: f"{v:+.1f}%"  # noqa: E731
+    cols = {"label": "Year", "fatal": "Fatal", "serious": "Serious", "slight": "Slight", "ksi": "KSI",
+            "total": "Total", "ksi_change_pct": "KSI change", "total_change_pct": "Change"}
+    body = [f"<p>Baseline year {_e(t.baseline_year)}; period {t.start:%d %b %Y} to {t.end:%d %b %Y}. "
+            "Partial years are labelled and not compared.</p>",
+            _table(t.by_year, cols, formats={"ksi_change_pct": pct, "total_change_pct": pct})]
+    season = t.seasonality
+    above = ", ".join(season.loc[season["above_average"], "name"])
+    body.append(f"<p>Months above the average month: {_e(above or 'none')}.</p>")
+    if t.road_users is not None:
+        users = [c for c in ("pedestrian", "cyclist", "motorcyclist", "child") if c in t.road_users.columns]
+        body.append(_table(t.road_users, {"label": "Year", **{u: f"{u.title()} collisions" for u in users}}))
+    body += [_img(fig, caption) for caption, fig in inputs.trend_charts.items()]
+    body += [f'<p class="note">{_e(n)}</p>' for n in t.notes]
+    return "".join(body)
+
+
+def _costs_section(inputs: ReportInputs) -> str:
+    c = inputs.costs
+    if c is None:
+        return _missing("costs")
+    body = []
+    if c.road is not None:
+        body.append("<h3>Road collisions</h3>")
+        body.append(_table(c.road, {"severity": "Severity", "collisions": "Collisions", "unit_cost_gbp": "Value per collision",
+                                    "cost_gbp": "Cost"}, formats={"unit_cost_gbp": _pounds, "cost_gbp": _money}))
+        body.append(f'<p class="note">{_e(c.road_note)}</p>')
+    if c.crime is not None:
+        body.append("<h3>Recorded crime</h3>")
+        body.append(_table(c.crime, {"category": "police.uk category", "count": "Crimes", "unit_cost_category": "Unit cost class",
+                                     "unit_cost_gbp": "Unit cost", "cost_gbp": "Cost"},
+                           formats={"unit_cost_gbp": _pounds, "cost_gbp": _money}))
+        body.append(f'<p class="note">{_e(c.crime_note)}</p>')
+    if inputs.cost_chart is not None:
+        body.append(_img(inputs.cost_chart, "Costs by severity and by crime category"))
+    body += [f'<p class="note">{_e(n)}</p>' for n in c.notes]
+    return "".join(body)
+
+
+def _risk_section(inputs: ReportInputs) -> str:
+    r = inputs.risk
+    if r is None:
+        return _missing("risk matrix")
+    threshold = inputs.risk_threshold
+    body = [f"<p>Risk = harm x partnership gaps; priorities: risk at or above {threshold:g}.</p>" if threshold is not None else ""]
+    body.append(_table(r, {"rank": "Rank", "group": "Group", "theme": "Theme", "harm": "Harm", "gaps": "Gaps", "risk": "Risk"},
+                       formats={"harm": "g", "gaps": "g", "risk": "g"},
+                       row_class=lambda row: "priority" if row["priority"] else ""))
+    if inputs.risk_chart is not None:
+        body.append(_img(inputs.risk_chart, "Risk by theme"))
+    return "".join(body)
+
+
+def assessment_report(inputs: ReportInputs) -> str:
+    """Return the report as one self-contained HTML page (no external requests)."""
+    titles = {
+        "summary": "Executive summary", "clusters": "Accident cluster sites", "outliers": "Ward outliers",
+        "trends": "Road collision trends", "costs": "Costs", "risk": "Partnership risk matrix",
+    }
+    summary = "<ul class=\"summary\">" + "".join(f"<li>{_e(p)}</li>" for p in executive_summary(inputs)) + "</ul>"
+    bodies = {
+        "summary": summary, "clusters": _clusters_section(inputs), "outliers": _outliers_section(inputs),
+        "trends": _trends_section(inputs), "costs": _costs_section(inputs), "risk": _risk_section(inputs),
+    }
+    nav = "".join(f'<a href="#{s}">{_e(titles[s])}</a>' for s in SECTIONS)
+    sections = "".join(
+        f'<section id="{s}"><h2>{_e(titles[s])}</h2>{_data_line(inputs, s)}{bodies[s]}</section>' for s in SECTIONS
+    )
+    subtitle = " · ".join(_e(x) for x in (inputs.area, inputs.generated) if x)
+    return (
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        f"<title>{_e(inputs.title)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{_e(inputs.title)}</h1><div>{subtitle}</div><nav>{nav}</nav></header>"
+        f"<main>{sections}</main></body></html>"
+    )

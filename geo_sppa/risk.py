@@ -1,0 +1,166 @@
+"""The partnership risk matrix: harm = impact x frequency, risk = harm x partnership gaps, ranked.
+
+A strategic assessment scores each theme (dwelling burglary, domestic abuse, KSI collisions...) for
+impact and frequency (their product is the *harm* score) and for the gaps in the partnership's
+response; risk = harm x gaps. Themes may give the harm score directly (the 2012 Peterborough matrix
+does). The bundled example is ``data/peterborough/spp2012_risk_matrix.csv``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from geo_sppa.errors import InputError
+from geo_sppa.io._common import header_key
+
+__all__ = ["RISK_COLUMNS", "DEFAULT_PRIORITY_THRESHOLD", "risk_matrix", "risk_chart"]
+
+#: Normalised field -> accepted headers (any case and punctuation).
+RISK_COLUMNS: dict[str, tuple[str, ...]] = {
+    "theme": ("theme", "name", "issue"),
+    "group": ("group", "category", "strand"),
+    "impact": ("impact", "impact_score"),
+    "frequency": ("frequency", "frequency_score", "likelihood"),
+    "harm": ("harm_score", "harm"),
+    "gaps": ("partnership_gaps_score", "partnership_gaps", "gaps_score", "gaps", "gap"),
+}
+#: Themes with risk at or above this are priorities. A toolkit default (e.g. harm 10 x gaps 3), not a
+#: published rule: pass the threshold your partnership agreed.
+DEFAULT_PRIORITY_THRESHOLD = 30.0
+
+
+def _columns(frame: pd.DataFrame, source: str) -> dict[str, str | None]:
+    keys = {header_key(c): c for c in frame.columns}
+    found = {
+        field: next((keys[header_key(c)] for c in cands if header_key(c) in keys), None)
+        for field, cands in RISK_COLUMNS.items()
+    }
+    has_harm = found["harm"] is not None or (found["impact"] and found["frequency"])
+    names = {"theme": "theme", "gaps": "partnership_gaps_score"}
+    missing = [names[f] for f in ("theme", "gaps") if found[f] is None]
+    if not has_harm:
+        missing.append("harm_score (or impact and frequency)")
+    if missing:
+        raise InputError(
+            f"{source}: no column {', '.join(missing)} (expected theme, impact and frequency or "
+            f"harm_score, partnership_gaps_score); found {', '.join(map(str, frame.columns))}; "
+            "rename the columns"
+        )
+    return found
+
+
+def _scores(frame: pd.DataFrame, column: str, themes: pd.Series, source: str, *, required: bool) -> pd.Series:
+    text = frame[column].astype("string").str.strip().replace("", pd.NA)
+    values = pd.to_numeric(text, errors="coerce")
+    bad = (text.notna() & values.isna()) | (values < 0)
+    if required:
+        bad |= text.isna()
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(
+            f"{source}: column {column!r} row {i + 1} ({themes.iloc[i]}) has "
+            f"{frame[column].iloc[i]!r}; expected a number of 0 or more; fix the score"
+        )
+    return values.astype(float)
+
+
+def risk_matrix(
+    themes: pd.DataFrame,
+    *,
+    threshold: float = DEFAULT_PRIORITY_THRESHOLD,
+    source: str = "risk matrix",
+) -> pd.DataFrame:
+    """Return the ranked risk matrix of ``themes``.
+
+    Parameters
+    ----------
+    themes
+        One row per theme with ``theme``, ``partnership_gaps_score`` (or ``gaps``) and either
+        ``impact`` and ``frequency`` or ``harm_score`` (or both: a row with impact and frequency
+        takes harm = impact x frequency, and a row with only a harm score keeps it). Optional
+        ``group``; other columns (e.g. ``risk_score_published``) are carried along. Values may be
+        text (as read from a CSV).
+    threshold
+        Themes with risk >= threshold are flagged ``priority``.
+    source
+        File name used in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rank, group, theme, impact, frequency, harm, gaps, risk, priority`` plus the carried
+        columns, sorted by risk (highest first; ties share a rank and keep the input order).
+
+    Raises
+    ------
+    InputError
+        No rows, a missing column, or a missing, non-numeric or negative score (the message names
+        the column, the 1-based data row and the theme).
+    """
+    if themes.empty:
+        raise InputError(f"{source}: no rows; expected one row per theme")
+    col = _columns(themes, source)
+    theme = themes[col["theme"]].astype("string").str.strip()
+    if theme.isna().any():
+        i = int(theme.isna().to_numpy().nonzero()[0][0])
+        raise InputError(f"{source}: column {col['theme']!r} row {i + 1} is empty; name every theme")
+    labels = theme.reset_index(drop=True)
+    frame = themes.reset_index(drop=True)
+    impact = frequency = pd.Series(float("nan"), index=frame.index)
+    both = col["impact"] is not None and col["frequency"] is not None
+    if both:
+        need = col["harm"] is None
+        impact = _scores(frame, col["impact"], labels, source, required=need)
+        frequency = _scores(frame, col["frequency"], labels, source, required=need)
+    given_harm = (
+        _scores(frame, col["harm"], labels, source, required=not both)
+        if col["harm"]
+        else pd.Series(float("nan"), index=frame.index)
+    )
+    harm = (impact * frequency).fillna(given_harm)
+    if harm.isna().any():
+        i = int(harm.isna().to_numpy().nonzero()[0][0])
+        raise InputError(
+            f"{source}: row {i + 1} ({labels.iloc[i]}) has neither impact and frequency nor a harm "
+            "score; fill them in"
+        )
+    gaps = _scores(frame, col["gaps"], labels, source, required=True)
+    risk = harm * gaps
+    out = pd.DataFrame(
+        {
+            "group": frame[col["group"]].astype("string") if col["group"] else pd.Series(pd.NA, index=frame.index, dtype="string"),
+            "theme": labels,
+            "impact": impact,
+            "frequency": frequency,
+            "harm": harm,
+            "gaps": gaps,
+            "risk": risk,
+            "priority": risk >= float(threshold),
+        }
+    )
+    used = {c for c in col.values() if c}
+    for column in frame.columns:
+        if column not in used and column not in out.columns:
+            out[column] = frame[column]
+    out.insert(0, "rank", risk.rank(method="min", ascending=False).astype(int))
+    return out.sort_values(["rank"], kind="stable", ignore_index=True)
+
+
+def risk_chart(matrix: pd.DataFrame, *, threshold: float = DEFAULT_PRIORITY_THRESHOLD, title: str = ""):
+    """Return a horizontal bar chart (matplotlib ``Figure``, Agg) of risk by theme, priorities in red."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    shown = matrix.sort_values("risk", kind="stable")
+    fig = Figure(figsize=(8, 0.3 * len(shown) + 1.5), layout="constrained")
+    ax = fig.subplots()
+    colours = ["#b2182b" if p else "#777777" for p in shown["priority"]]
+    ax.barh(shown["theme"].astype(str), shown["risk"], color=colours)
+    ax.axvline(threshold, color="#b2182b", linestyle="--", linewidth=1, label=f"priority threshold {threshold:g}")
+    ax.set_xlabel("risk = harm x partnership gaps")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title or "Partnership risk matrix", fontsize=10)
+    ax.tick_params(axis="y", labelsize=8)
+    return fig

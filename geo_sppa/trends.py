@@ -1,0 +1,320 @@
+"""Collision trends: counts by year and severity, change against a baseline, rolling 12-month rates,
+seasonality and road-user breakdowns (the tables a partnership board reads).
+
+The period the data cover runs from the first day of the month of the earliest collision to the last
+day of the month of the latest one (or ``end_date``); a calendar year only partly inside it is
+*partial* and is neither given a percentage change nor used as a baseline. Months with no
+collisions count as zero. Counts are collisions; casualties are summed where the source has them
+(STATS19 ``number_of_casualties``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from geo_sppa.errors import InputError
+from geo_sppa.io._common import header_key
+
+__all__ = [
+    "ROAD_USER_FLAGS",
+    "TrendResult",
+    "road_user_flags",
+    "collision_trends",
+    "trend_charts",
+]
+
+#: road user -> flag headers (Y/N) in council extracts such as Cambridgeshire Insight.
+ROAD_USER_FLAGS: dict[str, tuple[str, ...]] = {
+    "pedestrian": ("Ped", "pedestrian"),
+    "cyclist": ("Cycle", "cyclist", "pedal_cycle"),
+    "motorcyclist": ("TWMV", "motorcycle", "two_wheeled_motor_vehicle"),
+    "child": ("Child", "child_casualty"),
+}
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def road_user_flags(raw: pd.DataFrame, *, id_column: str) -> pd.DataFrame | None:
+    """Return ``collision_id`` and boolean ``pedestrian, cyclist, motorcyclist, child`` from Y/N columns.
+
+    ``raw`` is the collision CSV as text (every column); flags missing from it are left out. Returns
+    None when the file has none of the flag columns (e.g. a STATS19 collision file, whose road
+    users are in the separate casualty and vehicle files).
+    """
+    keys = {header_key(c): c for c in raw.columns}
+    out = {"collision_id": raw[id_column].astype("string").str.strip()}
+    for user, names in ROAD_USER_FLAGS.items():
+        column = next((keys[header_key(n)] for n in names if header_key(n) in keys), None)
+        if column is not None:
+            out[user] = raw[column].astype("string").str.strip().str.upper().isin(["Y", "YES", "1", "TRUE"])
+    if len(out) == 1:
+        return None
+    return pd.DataFrame(out).drop_duplicates("collision_id")
+
+
+@dataclass(frozen=True)
+class TrendResult:
+    """Collision trend tables.
+
+    Attributes
+    ----------
+    by_year
+        ``year, label, partial, months, fatal, serious, slight, ksi, total, casualties`` and
+        ``<measure>_change_pct`` against the baseline (NaN for partial years).
+    monthly
+        ``month`` (``YYYY-MM``), ``total, ksi``, ``rolling_12`` (sum of the 12 months ending
+        there, NaN before 12 months of data) and ``rolling_12_rate_per_1000``.
+    seasonality
+        ``month_of_year`` (1-12), ``name``, ``years`` (complete months of that name in the data),
+        ``mean``, ``index`` (100 = the average month), ``above_average``.
+    road_users
+        ``year, label, partial, pedestrian, cyclist, motorcyclist, child`` (collisions involving
+        each), or None without flags.
+    baseline_year, start, end, population
+        The baseline, the period covered, and the population for rates (None: no rates).
+    notes
+        One-line notes for the summary and report.
+    """
+
+    by_year: pd.DataFrame
+    monthly: pd.DataFrame
+    seasonality: pd.DataFrame
+    road_users: pd.DataFrame | None
+    baseline_year: int | None
+    start: pd.Timestamp
+    end: pd.Timestamp
+    population: float | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def direction(self) -> str:
+        """One phrase on the latest complete year's change in all collisions against the baseline."""
+        complete = self.by_year[~self.by_year["partial"]]
+        if self.baseline_year is None or len(complete) < 2:
+            return "not enough complete years to compare"
+        last = complete.iloc[-1]
+        change = last["total_change_pct"]
+        word = "down" if change < 0 else "up" if change > 0 else "unchanged"
+        return f"{int(last['year'])}: {int(last['total'])} collisions, {word} {abs(change):.1f}% on {self.baseline_year}"
+
+
+def _period(dates: pd.Series, start_date, end_date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    if start_date is not None:
+        start = pd.Timestamp(start_date).normalize()
+    else:
+        start = dates.min().to_period("M").start_time.normalize()
+    end = pd.Timestamp(end_date).normalize() if end_date is not None else dates.max().to_period("M").end_time.normalize()
+    return start, end
+
+
+def _year_table(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, columns: list[str]) -> pd.DataFrame:
+    years = range(start.year, end.year + 1)
+    table = frame.groupby("year")[columns].sum().reindex(years, fill_value=0)
+    table = table.rename_axis("year").reset_index()
+    first = [max(pd.Timestamp(y, 1, 1), start) for y in years]
+    last = [min(pd.Timestamp(y, 12, 31), end) for y in years]
+    table["partial"] = [(f != pd.Timestamp(y, 1, 1)) or (lt != pd.Timestamp(y, 12, 31)) for y, f, lt in zip(years, first, last)]
+    table["months"] = [(lt.year - f.year) * 12 + lt.month - f.month + 1 for f, lt in zip(first, last)]
+    table["label"] = [
+        f"{y} ({f:%d %b} to {lt:%d %b}, partial)" if p else str(y)
+        for y, f, lt, p in zip(years, first, last, table["partial"])
+    ]
+    return table
+
+
+def _baseline(by_year: pd.DataFrame, baseline_year: int | None, start, end) -> int | None:
+    complete = by_year.loc[~by_year["partial"], "year"].tolist()
+    known = ", ".join(map(str, complete)) or "none"
+    if baseline_year is None:
+        return complete[0] if complete else None
+    if baseline_year not in by_year["year"].tolist():
+        raise InputError(f"baseline year {baseline_year} is outside the data ({start.year}-{end.year}); "
+                         f"pass one of the complete years: {known}")
+    if baseline_year not in complete:
+        raise InputError(f"baseline year {baseline_year} is only partly covered by the data; "
+                         f"pass a complete year ({known})")
+    return baseline_year
+
+
+def _with_changes(by_year: pd.DataFrame, measures: list[str], baseline_year: int | None) -> pd.DataFrame:
+    """Add ``<measure>_change_pct`` against the baseline; NaN for partial years and a zero baseline."""
+    out = by_year.copy()
+    base = out.set_index("year").loc[baseline_year] if baseline_year is not None else None
+    for m in measures:
+        if base is None or base[m] == 0:
+            change = np.full(len(out), np.nan)
+        else:
+            change = (out[m] - base[m]) / base[m] * 100
+        out[f"{m}_change_pct"] = np.where(out["partial"], np.nan, change)
+    return out[["year", "label", "partial", "months", *measures, *[f"{m}_change_pct" for m in measures]]]
+
+
+def _monthly(frame: pd.DataFrame, start, end, population: float | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (every month's counts with rolling 12-month sums and rates, the fully covered months)."""
+    months = pd.period_range(start, end, freq="M")
+    monthly = frame.assign(month=frame["date"].dt.to_period("M")).groupby("month")[["total", "ksi"]].sum()
+    monthly = monthly.reindex(months, fill_value=0).rename_axis("month").reset_index()
+    monthly["rolling_12"] = monthly["total"].rolling(12, min_periods=12).sum()
+    monthly["rolling_12_ksi"] = monthly["ksi"].rolling(12, min_periods=12).sum()
+    monthly["rolling_12_rate_per_1000"] = monthly["rolling_12"] / population * 1000 if population else np.nan
+    month_end = end.to_period("M").end_time.normalize()
+    last_full = end if end == month_end else (end.to_period("M") - 1).end_time.normalize()
+    full = monthly[monthly["month"].dt.end_time.dt.normalize() <= last_full]
+    monthly["month"] = monthly["month"].astype(str)
+    return monthly, full
+
+
+def _seasonality(full: pd.DataFrame) -> pd.DataFrame:
+    """Mean collisions per calendar month over fully covered months; index 100 = the average month."""
+    per_month = full.assign(moy=full["month"].dt.month).groupby("moy")["total"].agg(["mean", "size"])
+    per_month = per_month.reindex(range(1, 13))
+    overall = full["total"].mean() if len(full) else np.nan
+    out = pd.DataFrame({
+        "month_of_year": range(1, 13),
+        "name": _MONTHS,
+        "years": per_month["size"].fillna(0).astype(int).to_numpy(),
+        "mean": per_month["mean"].to_numpy(),
+    })
+    out["index"] = out["mean"] / overall * 100
+    out["above_average"] = out["index"] > 100
+    return out
+
+
+def collision_trends(
+    collisions: pd.DataFrame,
+    *,
+    population: float | None = None,
+    baseline_year: int | None = None,
+    flags: pd.DataFrame | None = None,
+    start_date: str | pd.Timestamp | None = None,
+    end_date: str | pd.Timestamp | None = None,
+) -> TrendResult:
+    """Return the trend tables of ``collisions`` (normalised collisions: ``date``, ``severity``...).
+
+    Parameters
+    ----------
+    population
+        Residents, for the rolling 12-month rate per 1,000 (e.g. the area's LSOA population total).
+    baseline_year
+        Year the percentage changes are measured against; default the first complete year. A partial
+        year cannot be the baseline.
+    flags
+        :func:`road_user_flags` output, joined on ``collision_id``.
+    start_date, end_date
+        First and last day the data cover, when they are not the first day of the earliest
+        collision's month and the last day of the latest collision's month.
+
+    Raises
+    ------
+    InputError
+        No collisions, or a baseline year outside the data or partial.
+    """
+    if len(collisions) == 0:
+        raise InputError("no collisions to analyse; check the file and the --years window")
+    dates = pd.to_datetime(collisions["date"])
+    start, end = _period(dates, start_date, end_date)
+    if dates.min() < start or dates.max() > end:
+        raise InputError(
+            f"collisions run from {dates.min():%d %b %Y} to {dates.max():%d %b %Y}, outside the period "
+            f"{start:%d %b %Y} to {end:%d %b %Y}; widen the start/end date or filter the collisions first"
+        )
+    frame = pd.DataFrame({"date": dates, "year": dates.dt.year})
+    severity = collisions["severity"].astype("string").str.lower()
+    for s in ("fatal", "serious", "slight"):
+        frame[s] = (severity == s).astype(int).to_numpy()
+    frame["ksi"] = frame["fatal"] + frame["serious"]
+    frame["total"] = 1
+    casualties = pd.to_numeric(collisions.get("casualties"), errors="coerce") if "casualties" in collisions else None
+    has_casualties = casualties is not None and casualties.notna().any()
+    measures = ["fatal", "serious", "slight", "ksi", "total"]
+    notes: list[str] = []
+    if has_casualties:
+        frame["casualties"] = casualties.fillna(0).to_numpy()
+        measures.append("casualties")
+    else:
+        notes.append("the data have no casualty counts: figures are injury collisions, not casualties")
+    by_year = _year_table(frame, start, end, measures)
+    baseline_year = _baseline(by_year, baseline_year, start, end)
+    by_year = _with_changes(by_year, measures, baseline_year)
+    for _, row in by_year[by_year["partial"]].iterrows():
+        notes.append(f"{row['label']}: {int(row['months'])} months only; not compared with complete years")
+    monthly, full = _monthly(frame, start, end, population)
+    seasonality = _seasonality(full)
+    if population:
+        notes.append(f"rates per 1,000 residents use a population of {population:,.0f}")
+
+    road_users = None
+    if flags is not None:
+        joined = pd.DataFrame({"collision_id": collisions["collision_id"].astype("string").to_numpy(), "year": frame["year"].to_numpy()})
+        joined = joined.merge(flags, on="collision_id", how="left")
+        users = [u for u in ROAD_USER_FLAGS if u in joined.columns]
+        joined[users] = joined[users].fillna(False).astype(int)
+        road_users = _year_table(joined, start, end, users)[["year", "label", "partial", *users]]
+    return TrendResult(
+        by_year=by_year, monthly=monthly, seasonality=seasonality, road_users=road_users,
+        baseline_year=baseline_year, start=start, end=end, population=population, notes=tuple(notes),
+    )
+
+
+def trend_charts(result: TrendResult, *, title: str = "") -> dict[str, object]:
+    """Return ``{file name: matplotlib Figure}`` for the year, rolling, seasonality and road-user charts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    charts: dict[str, object] = {}
+    by_year = result.by_year
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.subplots()
+    labels = [f"{y}*" if p else str(y) for y, p in zip(by_year["year"], by_year["partial"])]
+    bottom = np.zeros(len(by_year))
+    for s, colour in (("fatal", "#67001f"), ("serious", "#d6604d"), ("slight", "#f4a582")):
+        ax.bar(labels, by_year[s], bottom=bottom, color=colour, label=s,
+               hatch=None, edgecolor=["#333333" if p else colour for p in by_year["partial"]])
+        bottom += by_year[s].to_numpy()
+    ax.set_ylabel("injury collisions")
+    ax.legend(fontsize=8)
+    ax.set_title((title + ": " if title else "") + "collisions by year and severity (* partial year)", fontsize=10)
+    charts["trends_by_year.png"] = fig
+
+    monthly = result.monthly
+    fig = Figure(figsize=(9, 4), layout="constrained")
+    ax = fig.subplots()
+    x = pd.to_datetime(monthly["month"])
+    ax.bar(x, monthly["total"], width=25, color="#bbbbbb", label="collisions in month")
+    ax.plot(x, monthly["rolling_12"] / 12, color="#b2182b", label="rolling 12-month count / 12")
+    ax.set_ylabel("collisions per month")
+    if result.population:
+        right = ax.twinx()
+        right.plot(x, monthly["rolling_12_rate_per_1000"], color="#2166ac", linestyle="--", label="rolling 12-month rate per 1,000")
+        right.set_ylabel("rolling 12-month rate per 1,000 residents")
+        right.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title("Monthly collisions and the rolling 12-month measure", fontsize=10)
+    charts["trends_rolling.png"] = fig
+
+    season = result.seasonality
+    fig = Figure(figsize=(8, 3.5), layout="constrained")
+    ax = fig.subplots()
+    ax.bar(season["name"], season["index"], color=["#b2182b" if a else "#2166ac" for a in season["above_average"]])
+    ax.axhline(100, color="#333333", linewidth=1)
+    ax.set_ylabel("index (100 = average month)")
+    ax.set_title("Seasonality: collisions by month of year (red: above average)", fontsize=10)
+    charts["trends_seasonality.png"] = fig
+
+    if result.road_users is not None:
+        users = [c for c in ROAD_USER_FLAGS if c in result.road_users.columns]
+        fig = Figure(figsize=(8, 4), layout="constrained")
+        ax = fig.subplots()
+        ru = result.road_users
+        labels = [f"{y}*" if p else str(y) for y, p in zip(ru["year"], ru["partial"])]
+        for user in users:
+            ax.plot(labels, ru[user], marker="o", label=user)
+        ax.set_ylabel("collisions involving")
+        ax.legend(fontsize=8)
+        ax.set_title("Collisions by road user involved (* partial year)", fontsize=10)
+        charts["trends_road_users.png"] = fig
+    return charts

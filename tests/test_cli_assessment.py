@@ -1,0 +1,57 @@
+"""The assessment commands (risk, costs, trends, report) as registered in the CLI group."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from geo_sppa.cli.main import COMMANDS, cli
+
+ASSESSMENT = ("risk", "costs", "trends", "report")
+
+
+def test_commands_listed_with_one_line_purpose():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in ASSESSMENT:
+        assert name in COMMANDS and len(COMMANDS[name][2]) < 100
+        assert f"  {name} " in result.output
+
+
+@pytest.mark.parametrize("name", ASSESSMENT)
+def test_each_command_has_help_with_example(name):
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output and "--output-dir" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trends", "--baseline-year", "2017"], "baseline year 2017 is only partly covered"),
+        (["trends", "--collisions", "nope.csv"], "nope.csv: no such collisions file"),
+        (["costs", "--unit-costs", "nope.csv"], "nope.csv: no such unit-cost file"),
+        (["risk", "--themes", "nope.csv"], "nope.csv: no such risk matrix file"),
+    ],
+    ids=["partial-baseline", "missing-collisions", "missing-unit-costs", "missing-themes"],
+)
+def test_bad_input_is_one_line_error(tmp_path, args, message):
+    result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_report_on_user_collisions(tmp_path):
+    """A user STATS19-style file: no cluster sites, counts with casualties, the rest bundled."""
+    path = tmp_path / "stats19.csv"
+    path.write_text(
+        "accident_index,location_easting_osgr,location_northing_osgr,date,accident_severity,number_of_casualties\n"
+        "A1,518000,301000,01/01/2019,3,1\nA2,518100,301000,31/12/2019,2,2\nA3,518200,301000,01/01/2020,1,3\n"
+        "A4,518300,301000,31/12/2020,3,1\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["report", "--collisions", str(path), "-o", str(tmp_path / "out"), "--name", "mine.html"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "out" / "mine.html").read_text(encoding="utf-8")
+    assert "No accident cluster sites in 2019-2020." in page
+    assert "stats19.csv" in page and "2020: 4 collisions" not in page and "2020: 2 collisions, unchanged" in page

@@ -1,0 +1,167 @@
+"""Collision trends: year and month boundaries, % change, rolling 12-month rates, seasonality, flags."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from geo_sppa.cli.main import cli
+from geo_sppa.errors import InputError
+from geo_sppa.trends import collision_trends, road_user_flags
+
+
+def collisions(rows: list[tuple[str, str]], casualties: list[int] | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame({
+        "collision_id": [f"c{i}" for i in range(len(rows))],
+        "date": pd.to_datetime([d for d, _ in rows]),
+        "severity": [s for _, s in rows],
+    })
+    if casualties is not None:
+        frame["casualties"] = pd.array(casualties, dtype="Int64")
+    return frame
+
+
+#: Two complete years. 2015: 4 collisions (one on 31 Dec); 2016: 5 (one on 1 Jan); no collision
+#: at all in March 2016 or in any May; KSI: 1 fatal + 1 serious in 2015, 1 serious in 2016.
+TWO_YEARS = collisions([
+    ("2015-01-10", "slight"), ("2015-06-01", "fatal"), ("2015-11-05", "serious"), ("2015-12-31", "slight"),
+    ("2016-01-01", "slight"), ("2016-01-20", "slight"), ("2016-04-02", "serious"), ("2016-11-30", "slight"),
+    ("2016-12-01", "slight"),
+])
+
+
+def test_31_december_and_1_january_fall_in_their_own_years():
+    result = collision_trends(TWO_YEARS, population=2000)
+    by_year = result.by_year.set_index("year")
+    assert by_year.loc[2015, ["fatal", "serious", "slight", "ksi", "total"]].tolist() == [1, 1, 2, 2, 4]
+    assert by_year.loc[2016, ["fatal", "serious", "slight", "ksi", "total"]].tolist() == [0, 1, 4, 1, 5]
+    assert not by_year["partial"].any() and by_year["months"].tolist() == [12, 12]
+
+
+def test_percentage_change_against_baseline():
+    """2016 against 2015: total 4 -> 5 is +25%; KSI 2 -> 1 is -50%; baseline row is 0%."""
+    by_year = collision_trends(TWO_YEARS).by_year.set_index("year")
+    assert by_year.loc[2016, "total_change_pct"] == pytest.approx(25.0)
+    assert by_year.loc[2016, "ksi_change_pct"] == pytest.approx(-50.0)
+    assert by_year.loc[2015, "total_change_pct"] == 0
+    reverse = collision_trends(TWO_YEARS, baseline_year=2016).by_year.set_index("year")
+    assert reverse.loc[2015, "total_change_pct"] == pytest.approx(-20.0)
+
+
+def test_rolling_12_months_across_the_year_boundary_and_an_empty_month():
+    """Rolling sum is NaN for the first 11 months, 4 at Dec 2015, then 4 - 1 (Jan 15) + 2 (Jan 16) = 5."""
+    result = collision_trends(TWO_YEARS, population=2000)
+    monthly = result.monthly.set_index("month")
+    assert len(monthly) == 24  # every month, including ones with no collision
+    assert monthly.loc["2016-03", "total"] == 0
+    assert monthly["rolling_12"].iloc[:11].isna().all()
+    assert monthly.loc["2015-12", "rolling_12"] == 4
+    assert monthly.loc["2016-01", "rolling_12"] == 5
+    assert monthly.loc["2016-03", "rolling_12"] == 5  # an empty month: nothing added, nothing dropped
+    assert monthly.loc["2016-06", "rolling_12"] == 5  # June 2015's fatal drops out, no June 2016 one
+    assert monthly.loc["2016-12", "rolling_12"] == 5
+    # rate per 1,000 residents: 5 / 2000 * 1000
+    assert monthly.loc["2016-01", "rolling_12_rate_per_1000"] == pytest.approx(2.5)
+
+
+def test_seasonality_index():
+    """January: (1 + 2) / 2 years = 1.5 a year; average month 9 / 24 = 0.375; index 400."""
+    season = collision_trends(TWO_YEARS).seasonality.set_index("name")
+    assert season.loc["Jan", "mean"] == pytest.approx(1.5)
+    assert season.loc["Jan", "index"] == pytest.approx(400.0)
+    assert season.loc["May", "mean"] == 0 and not season.loc["May", "above_average"]
+    assert season.loc["Nov", "above_average"] and season.loc["Nov", "years"] == 2
+    assert set(season.index[season["above_average"]]) == {"Jan", "Apr", "Jun", "Nov", "Dec"}
+
+
+def test_partial_year_is_labelled_and_not_compared():
+    """Data to 31 Oct 2017: 2017 is partial (10 months), has no % change and cannot be the baseline."""
+    frame = pd.concat([TWO_YEARS, collisions([("2017-02-01", "slight"), ("2017-10-15", "fatal")])], ignore_index=True)
+    frame["collision_id"] = [f"c{i}" for i in range(len(frame))]
+    result = collision_trends(frame, end_date="2017-10-31")
+    row = result.by_year.set_index("year").loc[2017]
+    assert row["partial"] and row["months"] == 10 and "partial" in row["label"]
+    assert np.isnan(row["total_change_pct"])
+    assert any("10 months only" in n for n in result.notes)
+    assert result.direction == "2016: 5 collisions, up 25.0% on 2015"
+    with pytest.raises(InputError, match="baseline year 2017 is only partly covered"):
+        collision_trends(frame, end_date="2017-10-31", baseline_year=2017)
+    with pytest.raises(InputError, match="baseline year 2010 is outside the data"):
+        collision_trends(frame, baseline_year=2010)
+
+
+def test_first_year_starting_mid_year_is_partial():
+    frame = collisions([("2015-03-10", "slight"), ("2016-12-01", "slight")])
+    by_year = collision_trends(frame).by_year.set_index("year")
+    assert by_year.loc[2015, "partial"] and by_year.loc[2015, "months"] == 10
+    assert not by_year.loc[2016, "partial"]
+
+
+def test_casualties_summed_where_present_and_said_when_absent():
+    with_casualties = collisions([("2015-01-01", "slight"), ("2015-12-31", "serious")], casualties=[1, 3])
+    result = collision_trends(with_casualties)
+    assert result.by_year.loc[0, "casualties"] == 4
+    assert not any("no casualty" in n for n in result.notes)
+    assert any("no casualty counts" in n for n in collision_trends(TWO_YEARS).notes)
+
+
+def test_road_user_flags_from_y_n_columns():
+    raw = pd.DataFrame({"Reference": ["c0", "c1", "c4"], "Ped": ["Y", "N", "N"], "Cycle": ["N", "Y", "N"],
+                        "TWMV": ["N", "N", "N"], "Child": ["Y", "N", "N"]})
+    flags = road_user_flags(raw, id_column="Reference")
+    result = collision_trends(TWO_YEARS, flags=flags)
+    users = result.road_users.set_index("year")
+    assert users.loc[2015, ["pedestrian", "cyclist", "motorcyclist", "child"]].tolist() == [1, 1, 0, 1]
+    assert users.loc[2016, ["pedestrian", "cyclist", "motorcyclist", "child"]].tolist() == [0, 0, 0, 0]
+    assert road_user_flags(raw[["Reference"]], id_column="Reference") is None
+
+
+def test_no_collisions_is_an_error():
+    with pytest.raises(InputError, match="no collisions"):
+        collision_trends(TWO_YEARS.iloc[0:0])
+
+
+def test_cli_bundled_peterborough(tmp_path):
+    result = CliRunner().invoke(cli, ["trends", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    by_year = pd.read_csv(tmp_path / "trends_by_year.csv", encoding="utf-8-sig").set_index("year")
+    assert by_year["total"].sum() == 3329
+    assert by_year.loc[2017, "partial"] and "31 Oct" in by_year.loc[2017, "label"]
+    assert "no casualty counts" in result.output and "records read" in result.output
+    for name in ("trends_by_year", "trends_rolling", "trends_seasonality", "trends_road_users"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
+    users = pd.read_csv(tmp_path / "trends_road_users.csv", encoding="utf-8-sig")
+    assert {"pedestrian", "cyclist", "motorcyclist", "child"} <= set(users.columns)
+
+
+def test_cli_user_stats19_file(tmp_path):
+    """A STATS19-style file with casualties and no road-user flags, no population: counts only."""
+    path = tmp_path / "stats19.csv"
+    path.write_text(
+        "accident_index,location_easting_osgr,location_northing_osgr,date,accident_severity,number_of_casualties\n"
+        "A1,518000,301000,01/01/2019,3,1\nA2,518100,301000,31/12/2019,2,2\nA3,518200,301000,01/01/2020,1,3\n"
+        "A4,518300,301000,31/12/2020,3,1\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["trends", "--collisions", str(path), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    by_year = pd.read_csv(tmp_path / "out" / "trends_by_year.csv", encoding="utf-8-sig").set_index("year")
+    assert by_year.loc[2019, "casualties"] == 3 and by_year.loc[2020, "casualties"] == 4
+    assert by_year.loc[2020, "casualties_change_pct"] == pytest.approx(100 / 3)
+    assert not (tmp_path / "out" / "trends_road_users.csv").exists()
+
+
+def test_cli_years_window_keeps_partial_label(tmp_path):
+    """--years 2013-2016 on Peterborough: four complete years; --years 2015-2019 stops at 31 Oct 2017."""
+    runner = CliRunner()
+    result = runner.invoke(cli, ["trends", "--years", "2013-2016", "--baseline-year", "2014", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    by_year = pd.read_csv(tmp_path / "trends_by_year.csv", encoding="utf-8-sig").set_index("year")
+    assert list(by_year.index) == [2013, 2014, 2015, 2016] and not by_year["partial"].any()
+    assert by_year.loc[2016, "total_change_pct"] == pytest.approx((599 - 503) / 503 * 100)
+    result = runner.invoke(cli, ["trends", "--years", "2015-2019", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    by_year = pd.read_csv(tmp_path / "trends_by_year.csv", encoding="utf-8-sig").set_index("year")
+    assert list(by_year.index) == [2015, 2016, 2017] and by_year.loc[2017, "partial"]
