@@ -20,9 +20,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "outliers": ("outliers", "outliers", "Wards far from what their deprivation predicts."),
     "map": ("map", "map_group", "Re-render saved results as self-contained HTML maps."),
     "data": ("data", "data", "List the bundled datasets: area, rows, years, source, licence."),
-    "risk": ("risk", "risk", "Partnership risk matrix: harm x partnership gaps, ranked, with priorities."),
-    "costs": ("costs", "costs", "Cost of road collisions (DfT) and recorded crime (Home Office unit costs)."),
-    "trends": ("trends", "trends", "Collisions by year and severity, % change, rolling 12-month rates, seasonality."),
+    "risk": ("risk", "risk", "Partnership risk matrix: harm x gaps, ranked by priority."),
+    "costs": ("costs", "costs", "Cost of road collisions and of recorded crime."),
+    "trends": ("trends", "trends", "Collision trends: by year, rolling 12 months, season."),
     "report": ("report", "report", "The strategic assessment as one self-contained HTML report."),
 }
 
