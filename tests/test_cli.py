@@ -89,17 +89,35 @@ def bad_inputs(tmp_path):
         "unreadable-layer": (["--collisions", good, "--roads", broken], "broken.geojson: cannot read it as a road network layer"),
         "no-crs": (["--collisions", good, "--roads", nocrs], "roads.shp: the layer has no coordinate reference system; pass --crs"),
         "unknown-rule": (["--rule", "nonsense"], "no cluster rule named 'nonsense'; choose one of: spp, wales-trunk"),
+        "semicolons": (
+            ["--collisions", _csv(tmp_path, "semi.csv", "accident_index;date;accident_severity\nA1;01/01/2020;3")],
+            "semi.csv: the columns are separated by semicolons; save the file as comma-separated CSV",
+        ),
+        "excel-workbook": (["--collisions", _xlsx(tmp_path)], "book.csv: this is an Excel workbook or zip archive, not a CSV"),
+        "unwritable-output": (["--collisions", good, "-o", "/proc/geo-sppa-out"], "/proc/geo-sppa-out: cannot write results there"),
     }
 
 
+def _xlsx(tmp_path):
+    import zipfile
+
+    path = tmp_path / "book.csv"  # a workbook saved under a .csv name, as happens
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    return path
+
+
 CASES = ["missing-file", "missing-column", "misnamed-column", "unparseable-date", "outside-gb", "outside-study-area",
-         "zero-rows", "duplicate-ids", "invalid-geometry", "unreadable-layer", "no-crs", "unknown-rule"]
+         "zero-rows", "duplicate-ids", "invalid-geometry", "unreadable-layer", "no-crs", "unknown-rule",
+         "semicolons", "excel-workbook", "unwritable-output"]
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_one_line_error_exit_1(bad_inputs, tmp_path, case):
     args, message = bad_inputs[case]
-    result = run("clusters", *args, "-o", tmp_path / "out")
+    if "-o" not in args:
+        args = [*args, "-o", tmp_path / "out"]
+    result = run("clusters", *args)
     assert result.exit_code == 1, result.output
     assert message in result.output
     assert "Traceback" not in result.output
@@ -129,3 +147,49 @@ def test_flat_public_api_is_lazy_and_complete():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "OK" in out.stdout
+
+
+@pytest.fixture
+def bad_ward_inputs(tmp_path):
+    bowtie = gpd.GeoDataFrame({"WD22CD": ["E1", "E2"], "WD22NM": ["Good", "Bad"]},
+                              geometry=[box(518000, 300000, 519000, 301000),
+                                        __import__("shapely").geometry.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])],
+                              crs=27700)
+    bowtie.to_file(tmp_path / "bowtie.gpkg")
+    nulls = gpd.GeoDataFrame({"WD22CD": ["E1", "E2"], "WD22NM": ["Good", "Central"]},
+                             geometry=[box(518000, 300000, 519000, 301000), None], crs=27700)
+    nulls.to_file(tmp_path / "nulls.gpkg")
+    return {
+        "missing-incidents": (["--incidents", tmp_path / "none.csv"], "none.csv: no such incidents file"),
+        "invalid-ward-geometry": (["--wards", tmp_path / "bowtie.gpkg"], "bowtie.gpkg: ward E2 (Bad) has invalid geometry"),
+        "null-ward-geometry": (["--wards", tmp_path / "nulls.gpkg"], "nulls.gpkg: ward E2 (Central) has no geometry"),
+        "unknown-category": (["--category", "Piracy"], "Piracy"),
+    }
+
+
+@pytest.mark.parametrize("command", ["wards", "outliers"])
+@pytest.mark.parametrize("case", ["missing-incidents", "invalid-ward-geometry", "null-ward-geometry", "unknown-category"])
+def test_ward_commands_bad_input_is_one_line_error(bad_ward_inputs, tmp_path, command, case):
+    args, message = bad_ward_inputs[case]
+    result = run(command, *args, "-o", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("Error:")]) == 1
+
+
+def test_bad_crs_is_a_usage_error(tmp_path):
+    result = run("clusters", "--crs", "EPSG:99999", "-o", tmp_path)
+    assert result.exit_code == 2 and "is not a coordinate reference system pyproj knows" in result.output
+
+
+def test_unexpected_bug_is_still_one_line(monkeypatch, tmp_path):
+    import geo_sppa.clusters
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(geo_sppa.clusters, "cluster_sites", broken)
+    result = run("clusters", "--no-map", "-o", tmp_path)
+    assert result.exit_code == 1
+    assert "Error: unexpected RuntimeError: boom (this is a geo-sppa bug" in result.output
+    assert "second line" not in result.output and "Traceback" not in result.output

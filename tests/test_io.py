@@ -192,6 +192,14 @@ def test_police_uk_folder_and_glob(tmp_path):
         assert set(loaded.data["category"]) == {"Anti-social behaviour", "Burglary"}
 
 
+def test_police_uk_repeated_crime_id_set_aside_but_blank_asb_ids_kept(tmp_path):
+    text = POLICE.strip() + "\n" + POLICE.strip().splitlines()[2] + "\n" + POLICE.strip().splitlines()[1]
+    loaded = read_incidents(write(tmp_path / "street.csv", text))
+    assert loaded.n_read == 5
+    assert sorted(loaded.set_aside["reason"]) == ["duplicate id", "no location (no coordinates, no LSOA code)"]
+    assert (loaded.data["category"] == "Anti-social behaviour").sum() == 2  # blank ids are not duplicates
+
+
 def test_generic_incidents_by_lsoa_code_only(tmp_path):
     text = "id,month,category,lsoa_code\n1,2020-01,Domestic abuse,E01015632\n2,2020-02,Domestic abuse,E01015657\n"
     loaded = read_incidents(write(tmp_path / "da.csv", text))
@@ -238,12 +246,52 @@ def test_ward_columns_named_by_user(tmp_path):
     assert read_wards(path, code_column="kode", name_column="label")["ward_code"].tolist() == ["E1"]
 
 
-def test_invalid_polygon_is_repaired(tmp_path):
+def test_invalid_polygon_is_an_error_naming_the_ward(tmp_path):
+    """A self-intersecting ward would cover the wrong area and move incidents silently."""
     path = tmp_path / "w.gpkg"
     bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
-    gpd.GeoDataFrame({"WD22CD": ["E1"], "WD22NM": ["A"]}, geometry=[bowtie], crs=27700).to_file(path)
-    wards = read_wards(path)
-    assert wards.is_valid.all() and wards.area.iloc[0] == pytest.approx(50)
+    gpd.GeoDataFrame({"WD22CD": ["E1", "E2"], "WD22NM": ["Good", "Bad"]}, geometry=[box(20, 20, 30, 30), bowtie],
+                     crs=27700).to_file(path)
+    with pytest.raises(InputError, match=r"w.gpkg: ward E2 \(Bad\) has invalid geometry \(Self-intersection.*repair it"):
+        read_wards(path)
+
+
+def test_null_geometry_is_an_error_naming_the_ward(tmp_path):
+    path = tmp_path / "w.gpkg"
+    gpd.GeoDataFrame({"WD22CD": ["E1", "E2"], "WD22NM": ["Good", "Central"]}, geometry=[box(0, 0, 1, 1), None],
+                     crs=27700).to_file(path)
+    with pytest.raises(InputError, match=r"w.gpkg: ward E2 \(Central\) has no geometry"):
+        read_wards(path)
+
+
+def test_stats19_2024_prefers_historic_junction_codes_and_reads_second_road(tmp_path):
+    """2024 files recode junction_detail (roundabouts become 0); the historic column keeps the old codes."""
+    text = """
+collision_index,collision_year,location_easting_osgr,location_northing_osgr,collision_severity,number_of_casualties,date,first_road_class,first_road_number,junction_detail,junction_detail_historic,second_road_class,second_road_number
+2024A1,2024,518382,301233,3,-1,05/01/2024,3,1139,0,1,3,1260
+2024A2,2024,518382,301300,3,2,06/01/2024,3,1139,13,-1,-1,-1
+"""
+    d = read_collisions(write(tmp_path / "c.csv", text)).data
+    assert d["junction_detail"].iloc[0] == "Roundabout" and d["at_junction"].iloc[0]
+    assert pd.isna(d["junction_detail"].iloc[1]) and pd.isna(d["at_junction"].iloc[1])
+    assert d["road_number"].tolist() == ["A1139", "A1139"]
+    assert d["road_number_2"].iloc[0] == "A1260" and pd.isna(d["road_number_2"].iloc[1])
+    assert pd.isna(d["casualties"].iloc[0]) and d["casualties"].iloc[1] == 2  # -1 means missing
+    assert d["source_row"].tolist() == [1, 2]
+
+
+def test_unknown_junction_codes_are_kept_not_guessed(tmp_path):
+    text = "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date,junction_detail\n" \
+           "A1,518382,301233,3,01/01/2020,17\n"
+    d = read_collisions(write(tmp_path / "c.csv", text)).data
+    assert d["junction_detail"].iloc[0] == "code 17" and pd.isna(d["at_junction"].iloc[0])
+
+
+def test_single_letter_severity_is_not_guessed(tmp_path):
+    text = "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\n" \
+           "A1,518382,301233,S,01/01/2020\nA2,518382,301233,3,01/01/2020\n"
+    loaded = read_collisions(write(tmp_path / "c.csv", text))
+    assert loaded.set_aside["reason"].tolist() == ["unknown severity"]
 
 
 IMD2010 = """

@@ -87,6 +87,7 @@ def clusters(area, collisions, roads, keep_service_roads, radius_mode, years, ru
     from geo_sppa.clusters import cluster_sites
     from geo_sppa.rules import rule_named
 
+    out = io.output_dir(output_dir)  # fail before the work, not after it
     bundle = bundled_area(area)
     rule = rule_named(rule_name)
     changes = {k: v for k, v in (("length_m", length_m), ("radius_m", radius_m),
@@ -139,7 +140,6 @@ def clusters(area, collisions, roads, keep_service_roads, radius_mode, years, ru
         price_year=price_year, snap_tolerance_m=snap_tolerance_m,
     )
 
-    out = io.output_dir(output_dir)
     in_window = loaded.data[loaded.data["year"].between(*result.window)].assign(
         site_id=result.site_of.reindex(loaded.data.index)
     )
@@ -151,6 +151,10 @@ def clusters(area, collisions, roads, keep_service_roads, radius_mode, years, ru
     # The window's collisions ride along in the GeoPackage so `geo-sppa map clusters` can redraw.
     io.write_gpkg(in_window.drop(columns=["date"]).assign(date=in_window["date"].dt.strftime("%Y-%m-%d")),
                   out / "clusters.gpkg", layer="collisions", replace=False)
+    title = (f"Accident cluster sites {result.window[0]}-{result.window[1]}: "
+             f"{collisions_path.name if own_collisions else bundle.title}")
+    io.write_run_info({"area": "" if own_collisions else bundle.name, "title": title, "mode": result.mode,
+                       "radius_m": result.rule.radius_m, "roads": roads_source or ""}, out / "clusters.gpkg")
     if len(result.resolved):
         written.append(io.write_csv(result.resolved, out / "clusters_resolved.csv"))
     import pandas as pd
@@ -164,8 +168,7 @@ def clusters(area, collisions, roads, keep_service_roads, radius_mode, years, ru
             io.read_roads(bundle.context_roads).data if (bundle.context_roads and not own_collisions) else None)
         wards = io.read_wards(bundle.wards[bundle.default_ward_set]) if (bundle.wards and not own_collisions) else None
         fmap = cluster_map(result.sites, in_window, roads=context_roads, wards=wards,
-                           radius_m=result.rule.radius_m if result.mode == "radius" else None,
-                           title=f"Accident cluster sites {result.window[0]}-{result.window[1]}: {bundle.title if not own_collisions else collisions_path.name}")
+                           radius_m=result.rule.radius_m if result.mode == "radius" else None, title=title)
         written.append(io.write_text(self_contained_html(fmap), out / "clusters.html"))
 
     _echo_result(result, loaded, set_aside, collisions_path, roads_source, notes, written)
@@ -188,8 +191,10 @@ def _echo_result(result, loaded, set_aside, collisions_path, roads_source, notes
     else:
         click.echo(f"No cluster sites in {result.window[0]}-{result.window[1]} under rule {result.rule.name}.")
     if len(result.resolved):
-        click.echo(f"Resolved since {result.previous_window[0]}-{result.previous_window[1]}: "
-                   + "; ".join(result.resolved["name"].astype(str).head(10)))
+        names = result.resolved["name"].astype(str)
+        more = f"; and {len(names) - 10} more (see clusters_resolved.csv)" if len(names) > 10 else ""
+        click.echo(f"Resolved since {result.previous_window[0]}-{result.previous_window[1]} "
+                   f"({len(names)}): " + "; ".join(names.head(10)) + more)
     click.echo("")
     counts = result.counts
     rule = result.rule

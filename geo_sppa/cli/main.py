@@ -50,6 +50,16 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except GeoSppaError as exc:
             raise click.ClickException(str(exc)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug, not bad input: still one line, the traceback on request
+            if logging.getLogger().isEnabledFor(logging.DEBUG):
+                raise
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {first} (this is a geo-sppa bug; run again with -vv "
+                "for the traceback and report it with the command you ran)"
+            ) from None
 
 
 def _module_exists(module: str) -> bool:

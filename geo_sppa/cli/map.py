@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from geo_sppa.cli.options import area_option, echo_summary
+from geo_sppa.cli.options import echo_summary
 
 
 @click.group("map")
@@ -22,11 +22,12 @@ def map_group() -> None:
 
 @map_group.command("clusters")
 @click.argument("results", type=click.Path(), default="maps/clusters.gpkg")
-@area_option
+@click.option("--area", type=click.Choice(["peterborough", "leeds-central"]), default=None,
+              help="Bundled area for context layers (default: the area the results were made for).")
 @click.option("--no-context", is_flag=True, help="Leave out the bundled area's roads and ward boundaries.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="HTML file to write (default: beside RESULTS, same name with .html).")
-def clusters_map(results: str, area: str, no_context: bool, output: str | None) -> None:
+def clusters_map(results: str, area: str | None, no_context: bool, output: str | None) -> None:
     """Redraw the cluster map from a clusters.gpkg written by `geo-sppa clusters`.
 
     \b
@@ -39,14 +40,17 @@ def clusters_map(results: str, area: str, no_context: bool, output: str | None) 
 
     sites = io.read_results(results, layer="clusters")
     collisions = io.read_results(results, layer="collisions")
+    run = io.read_run_info(results)
+    area = area or run.get("area") or None
     roads = wards = None
-    if not no_context:
+    if not no_context and area:
         bundle = bundled_area(area)
         path = bundle.roads or bundle.context_roads
         roads = io.read_roads(path).data if path else None
         wards = io.read_wards(bundle.wards[bundle.default_ward_set]) if bundle.wards else None
-    html = self_contained_html(cluster_map(sites, collisions, roads=roads, wards=wards,
-                                           title=f"Accident cluster sites: {Path(results).name}"))
+    radius_m = run.get("radius_m") if run.get("mode") == "radius" else None
+    title = run.get("title") or f"Accident cluster sites: {Path(results).name}"
+    html = self_contained_html(cluster_map(sites, collisions, roads=roads, wards=wards, radius_m=radius_m, title=title))
     path = io.write_text(html, output or Path(results).with_suffix(".html"))
     echo_summary("Map", [("sites", f"{len(sites):,}"), ("collisions", f"{len(collisions):,}"), ("wrote", str(path))])
 

@@ -31,9 +31,25 @@ output_dir_option = click.option(
     show_default=True,
     help="Folder for the CSV, GeoPackage, GeoJSON and HTML outputs (created if missing).",
 )
+def _checked_crs(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> str | None:
+    """Return ``value`` if pyproj knows it as a CRS, else a usage error naming it."""
+    if value is None:
+        return None
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        CRS.from_user_input(value)
+    except CRSError:
+        raise click.BadParameter(f"{value!r} is not a coordinate reference system pyproj knows; "
+                                 "use an EPSG code such as EPSG:27700 or EPSG:4326") from None
+    return value
+
+
 crs_option = click.option(
     "--crs",
     default=None,
+    callback=_checked_crs,
     metavar="CRS",
     help="CRS of input coordinates/layers that do not declare one (e.g. EPSG:27700).",
 )

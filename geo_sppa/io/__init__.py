@@ -12,9 +12,11 @@ from geo_sppa.io.tables import read_imd, read_lsoa_lookup, read_population
 from geo_sppa.io.writers import (
     output_dir,
     read_results,
+    read_run_info,
     write_csv,
     write_geojson,
     write_gpkg,
+    write_run_info,
     write_text,
 )
 
@@ -39,4 +41,6 @@ __all__ = [
     "write_geojson",
     "write_text",
     "read_results",
+    "write_run_info",
+    "read_run_info",
 ]

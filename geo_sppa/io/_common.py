@@ -66,7 +66,27 @@ def existing_file(path: str | Path, *, what: str, option: str | None = None) -> 
 
 
 def read_csv_text(path: Path) -> pd.DataFrame:
-    """Read a CSV with every column as text, trying UTF-8 (with or without BOM) then Latin-1."""
+    """Read a CSV with every column as text, trying UTF-8 (with or without BOM) then Latin-1.
+
+    Raises
+    ------
+    InputError
+        The file is a spreadsheet or archive, is empty, or is not comma-separated.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError(
+            f"{path.name}: this is an Excel workbook or zip archive, not a CSV; "
+            "save the sheet as 'CSV UTF-8 (comma delimited)' (or unzip it) and pass that file"
+        )
+    first_line = head.split(b"\n", 1)[0]
+    if first_line.count(b";") >= 2 and b"," not in first_line:
+        raise InputError(
+            f"{path.name}: the columns are separated by semicolons; save the file as comma-separated CSV"
+        )
+    if first_line.count(b"\t") >= 2 and b"," not in first_line:
+        raise InputError(f"{path.name}: the columns are separated by tabs; save the file as comma-separated CSV")
     for encoding in ("utf-8-sig", "latin-1"):
         try:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
@@ -76,7 +96,10 @@ def read_csv_text(path: Path) -> pd.DataFrame:
         except pd.errors.EmptyDataError:
             raise InputError(f"{path.name}: the file is empty; expected a CSV with a header row") from None
         except pd.errors.ParserError as exc:
-            raise InputError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+            raise InputError(
+                f"{path.name}: not a readable CSV ({str(exc).splitlines()[0].strip()}); check that every row has "
+                "as many comma-separated fields as the header and that text with commas is quoted"
+            ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.replace({"": pd.NA, "NULL": pd.NA, "NA": pd.NA, "null": pd.NA})
 

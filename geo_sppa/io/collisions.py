@@ -43,7 +43,10 @@ COLLISION_COLUMNS: dict[str, list[str]] = {
     "road_class": ["first_road_class", "1st_road_class", "road_class"],
     "road_number": ["first_road_number", "1st_road_number", "main_rd_no", "road_class_and_number",
                     "road_number"],
-    "junction_detail": ["junction_detail", "junction_detail_historic"],
+    "road_class_2": ["second_road_class", "2nd_road_class"],
+    "road_number_2": ["second_road_number", "2nd_road_number"],
+    # From 2024 DfT recodes junction_detail and keeps the old coding as junction_detail_historic.
+    "junction_detail": ["junction_detail_historic", "junction_detail"],
     "location": ["location", "location_text", "description"],
 }
 
@@ -51,7 +54,7 @@ _OPTIONS = {"id": "--id-column", "x": "--x-column", "y": "--y-column", "date": "
             "severity": "--severity-column"}
 
 _SEVERITY_CODES = {"1": "fatal", "2": "serious", "3": "slight", "fatal": "fatal", "serious": "serious",
-                   "slight": "slight", "f": "fatal", "s": "serious", "sl": "slight"}
+                   "slight": "slight"}
 _ROAD_CLASS = {"1": "Motorway", "2": "A(M)", "3": "A", "4": "B", "5": "C", "6": "Unclassified",
                "m": "Motorway", "motorway": "Motorway", "a(m)": "A(M)", "am": "A(M)", "a": "A", "b": "B",
                "c": "C", "u": "Unclassified", "unclassified": "Unclassified"}
@@ -111,10 +114,18 @@ def _road_numbers(road_class: pd.Series, number: pd.Series) -> pd.Series:
 
 
 def _decoded_junctions(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return junction detail as text and whether it names a junction (NA where unknown).
+
+    Codes outside the STATS19 0-9 table (missing -1/99, or another coding) are kept as
+    ``code N`` with ``at_junction`` NA, never guessed.
+    """
     text = values.astype("string").str.strip()
     decoded = text.map(lambda v: _JUNCTION_CODES.get(v, v) if isinstance(v, str) else pd.NA).astype("string")
-    known = decoded.notna() & ~decoded.isin(["-1", "99"])
-    decoded[~known] = pd.NA
+    missing = decoded.isin(["-1", "99"]) | decoded.isna()
+    other_code = ~missing & decoded.str.fullmatch(r"-?\d+").fillna(False)
+    decoded[other_code] = "code " + decoded[other_code]
+    decoded[missing] = pd.NA
+    known = ~missing & ~other_code
     lower = decoded.str.lower()
     at = pd.Series(pd.NA, index=values.index, dtype="boolean")
     at[known] = ~lower[known].str.contains("|".join(_NOT_JUNCTION), regex=True)
@@ -227,6 +238,12 @@ def read_collisions(
                   if col["road_class"] else pd.Series(pd.NA, index=raw.index))
     road_number = (_road_numbers(road_class, raw[col["road_number"]]) if col["road_number"]
                    else pd.Series(pd.NA, index=raw.index, dtype="string"))
+    if col["road_number_2"]:
+        class_2 = (raw[col["road_class_2"]].astype("string").str.strip().str.lower().map(_ROAD_CLASS)
+                   if col["road_class_2"] else pd.Series(pd.NA, index=raw.index))
+        road_number_2 = _road_numbers(class_2, raw[col["road_number_2"]])
+    else:
+        road_number_2 = pd.Series(pd.NA, index=raw.index, dtype="string")
     if col["junction_detail"]:
         junction, at_junction = _decoded_junctions(raw[col["junction_detail"]])
     else:
@@ -238,6 +255,7 @@ def read_collisions(
     time = time.str.slice(0, 2) + ":" + time.str.slice(2, 4)
     casualties = (pd.to_numeric(raw[col["casualties"]], errors="coerce").astype("Int64") if col["casualties"]
                   else pd.Series(pd.NA, index=raw.index, dtype="Int64"))
+    casualties = casualties.where(casualties >= 0)  # STATS19 codes missing values as -1
     location = raw[col["location"]].astype("string").str.strip() if col["location"] else pd.Series(pd.NA, index=raw.index, dtype="string")
 
     data = gpd.GeoDataFrame(
@@ -250,9 +268,11 @@ def read_collisions(
             "casualties": casualties,
             "road_class": road_class.astype("string"),
             "road_number": road_number.astype("string"),
+            "road_number_2": road_number_2.astype("string"),
             "junction_detail": junction.astype("string"),
             "at_junction": at_junction,
             "location": location,
+            "source_row": pd.Series(rows, index=raw.index),
         },
         geometry=geometry,
     ).loc[keep_index].reset_index(drop=True)

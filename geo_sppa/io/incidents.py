@@ -100,7 +100,9 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
     label = ids.fillna(source + ":" + pd.Series(rows, index=raw.index).astype(str))
     parts = []
     keep = pd.Series(True, index=raw.index)
+    repeated = ids.notna() & ids.str.strip().ne("") & ids.duplicated(keep="first")
     for mask, reason, detail in (
+        (repeated, "duplicate id", "the same Crime ID appears earlier in the file"),
         (month.isna(), "unparseable month", raw[col["month"]].astype("string").fillna("(empty)")),
         (category.isna(), "missing category", ""),
         (geometry.isna() & lsoa.isna(), "no location (no coordinates, no LSOA code)", ""),

@@ -53,16 +53,31 @@ def read_layer(path: str | Path, *, what: str, option: str | None = None, layer:
     return frame, (note,) if note else ()
 
 
-def _polygons(frame: gpd.GeoDataFrame, source: str, what: str) -> gpd.GeoDataFrame:
+def _polygons(frame: gpd.GeoDataFrame, source: str, what: str, label: pd.Series | None = None) -> gpd.GeoDataFrame:
+    """Return ``frame`` if every feature is a valid polygon; else raise naming the first bad one.
+
+    Invalid polygons are not repaired silently: a self-intersecting boundary can cover the wrong
+    area and move incidents between wards without any sign in the results.
+    """
+    names = label if label is not None else pd.Series(np.arange(1, len(frame) + 1), index=frame.index).map(
+        lambda i: f"feature {i}")
+    missing = frame.geometry.isna() | frame.geometry.is_empty
+    if missing.any():
+        raise InputError(
+            f"{source}: {what} {names[missing].iloc[0]} has no geometry; "
+            "fix or remove that feature (every boundary needs a polygon)"
+        )
     kinds = set(frame.geom_type.dropna())
     if not kinds <= {"Polygon", "MultiPolygon"}:
         raise InputError(f"{source}: expected {what} polygons, found {', '.join(sorted(kinds))} geometries")
     invalid = ~frame.geometry.is_valid
     if invalid.any():
-        # Boundaries from generalised sources often self-touch; make_valid keeps the area, which is what counts.
-        frame = frame.copy()
-        frame.loc[invalid, "geometry"] = shapely.make_valid(frame.geometry[invalid].to_numpy())
-        frame.geometry = frame.geometry.buffer(0)
+        first = invalid[invalid].index[0]
+        reason = shapely.is_valid_reason(frame.geometry[first])
+        raise InputError(
+            f"{source}: {what} {names[first]} has invalid geometry ({reason}); "
+            "repair it (e.g. QGIS 'Fix geometries' or shapely.make_valid) and check its area"
+        )
     return frame
 
 
@@ -83,7 +98,7 @@ def read_wards(path: str | Path, *, code_column: str | None = None, name_column:
                        option="--ward-code-column")
     name = find_column(frame, _WARD_NAMES, override=name_column, source=source, what="ward name",
                        option="--ward-name-column")
-    frame = _polygons(frame, source, "ward")
+    frame = _polygons(frame, source, "ward", frame[code].astype(str) + " (" + frame[name].astype(str) + ")")
     out = gpd.GeoDataFrame(
         {"ward_code": frame[code].astype(str).str.strip(), "ward_name": frame[name].astype(str).str.strip()},
         geometry=frame.geometry.values, crs=frame.crs,
@@ -105,7 +120,7 @@ def read_lsoas(path: str | Path, *, crs: str | int | None = None) -> gpd.GeoData
                        what="LSOA code")
     name = find_column(frame, ["LSOA21NM", "LSOA11NM", "LSOA01NM", "lsoa_name", "name"], source=source,
                        what="LSOA name", required=False)
-    frame = _polygons(frame, source, "LSOA")
+    frame = _polygons(frame, source, "LSOA", frame[code].astype(str))
     return gpd.GeoDataFrame(
         {"lsoa_code": frame[code].astype(str), "lsoa_name": frame[name].astype(str) if name else frame[code].astype(str)},
         geometry=frame.geometry.values, crs=frame.crs,

@@ -9,7 +9,8 @@ import pandas as pd
 
 from geo_sppa.errors import InputError
 
-__all__ = ["output_dir", "write_csv", "write_gpkg", "write_geojson", "write_text", "read_results", "LIST_SEPARATOR"]
+__all__ = ["output_dir", "write_csv", "write_gpkg", "write_geojson", "write_text", "read_results",
+           "write_run_info", "read_run_info", "LIST_SEPARATOR"]
 
 LIST_SEPARATOR = ";"
 
@@ -19,7 +20,13 @@ def output_dir(path: str | Path) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise InputError(f"{path}: the output folder is a file; pass another -o/--output-dir")
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".geo-sppa-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write results there ({exc.strerror}); pass another -o/--output-dir") from None
     return path
 
 
@@ -91,3 +98,22 @@ def read_results(path: str | Path, *, layer: str | None = None,
                 lambda v: [x for x in v.split(LIST_SEPARATOR) if x]
             )
     return frame
+
+
+def write_run_info(info: dict[str, object], path: str | Path) -> Path:
+    """Add a one-row ``run`` table (area, window, mode...) to a GeoPackage, for redrawing later."""
+    import pyogrio
+
+    pyogrio.write_dataframe(pd.DataFrame({k: [v] for k, v in info.items()}), Path(path), layer="run")
+    return Path(path)
+
+
+def read_run_info(path: str | Path) -> dict[str, object]:
+    """Return the ``run`` table of a results GeoPackage as a dict ({} when it has none)."""
+    import pyogrio
+
+    path = Path(path)
+    if not path.is_file() or "run" not in {str(name) for name, _ in pyogrio.list_layers(path)}:
+        return {}
+    table = pyogrio.read_dataframe(path, layer="run", read_geometry=False)
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in table.iloc[0].items()} if len(table) else {}
