@@ -38,7 +38,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
-from shapely import STRtree, points
+from shapely import points
 
 from geo_sppa.costs import collision_costs, cost_table_note
 from geo_sppa.errors import InputError
@@ -65,6 +65,10 @@ SITE_COLUMNS = [
     "collision_ids", "years_counts", "first_date", "last_date", "geometry",
 ]  # fmt: skip
 SET_ASIDE_COLUMNS = ["source", "row", "record_id", "reason", "detail"]
+#: Largest radius-mode circle and network-mode link window, metres: a cluster site is a place an
+#: engineer can treat, and the scans' memory grows with the square of the radius.
+MAX_RADIUS_M = 500.0
+MAX_LENGTH_M = 1000.0
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,11 @@ def data_window(
         y1, y2 = (int(window[0]), int(window[1]))
         if y2 < y1:
             raise InputError(f"years: first year {y1} is after last year {y2}; give (first, last)")
+        if y2 < first.year or y1 > last.year:
+            raise InputError(
+                f"years {y1}-{y2}: no collisions in that window; the data run {first:%d %b %Y} "
+                f"to {last:%d %b %Y}; choose years within {first.year}-{last.year}"
+            )
         if y2 - y1 + 1 != years:
             notes.append(
                 f"Window {y1}-{y2} spans {y2 - y1 + 1} years, not the rule's {years}: counts are "
@@ -229,7 +238,7 @@ def _usable(collisions: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFram
     set_aside = pd.DataFrame(
         {
             "source": "collisions",
-            "row": np.flatnonzero(out) + 1,
+            "row": _source_rows(frame, out),
             "record_id": frame["collision_id"].to_numpy()[out],
             "reason": reasons[out],
             "detail": [
@@ -245,6 +254,40 @@ def _usable(collisions: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFram
     usable["_y"] = usable.geometry.y.to_numpy()
     usable = usable.sort_values(["_x", "_y", "collision_id", "date"], kind="mergesort")
     return usable, set_aside
+
+
+def _source_rows(frame: pd.DataFrame, which: np.ndarray | pd.Index) -> pd.array:
+    """File rows (1-based) of the selected rows: the loader's ``source_row`` column, else NA.
+
+    A position in ``frame`` is not a file row (the loader has already set rows aside), so
+    without ``source_row`` the row is unknown.
+    """
+    picked = frame.loc[which] if isinstance(which, pd.Index) else frame[which]
+    if "source_row" not in frame.columns:
+        return pd.array([pd.NA] * len(picked), dtype="Int64")
+    return pd.array(pd.to_numeric(picked["source_row"], errors="coerce"), dtype="Int64")
+
+
+def _check_rule(rule: Rule) -> None:
+    """Refuse rules whose sites are not cluster sites (and whose scans would exhaust memory)."""
+    if rule.radius_m > MAX_RADIUS_M:
+        raise InputError(
+            f"radius {rule.radius_m:g} m is larger than a cluster site (at most "
+            f"{MAX_RADIUS_M:g} m); pass a radius of {MAX_RADIUS_M:g} m or less (e.g. 50)"
+        )
+    if rule.length_m > MAX_LENGTH_M:
+        raise InputError(
+            f"link length {rule.length_m:g} m is longer than a cluster site (at most "
+            f"{MAX_LENGTH_M:g} m); pass a length of {MAX_LENGTH_M:g} m or less (e.g. 100)"
+        )
+    for clause in rule.clauses:
+        if max(clause.min_total, clause.min_ksi) < 2:
+            which = "fatal/serious collision" if clause.min_ksi >= 1 else "collision"
+            raise InputError(
+                f"a cluster needs at least 2 collisions; clause {clause.min_total}:"
+                f"{clause.min_ksi} would make every {which} a site; give each clause a total "
+                "or fatal/serious count of 2 or more (e.g. 6:0 or 0:3)"
+            )
 
 
 # --------------------------------------------------------------------------- site geometry per mode
@@ -288,12 +331,16 @@ class _Radius:
         hits = tree.query_ball_point(sites[["x", "y"]].to_numpy(), self.radius + _EPS_M)
         return [frame.index[np.sort(np.asarray(h, dtype=np.int64))] for h in hits]
 
-    def overlapping(self, previous: pd.DataFrame, current: pd.DataFrame) -> np.ndarray:
+    def overlaps(self, current: pd.DataFrame, previous: pd.DataFrame) -> tuple[np.ndarray, ...]:
+        """Return (current position, previous position) pairs of circles that overlap."""
         if len(current) == 0 or len(previous) == 0:
-            return np.zeros(len(previous), dtype=bool)
-        tree = cKDTree(current[["x", "y"]].to_numpy())
-        hits = tree.query_ball_point(previous[["x", "y"]].to_numpy(), 2 * self.radius - _EPS_M)
-        return np.array([len(h) > 0 for h in hits], dtype=bool)
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        tree = cKDTree(previous[["x", "y"]].to_numpy())
+        hits = tree.query_ball_point(current[["x", "y"]].to_numpy(), 2 * self.radius - _EPS_M)
+        sizes = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+        flat = [np.asarray(h, dtype=np.int64) for h in hits]
+        prev = np.concatenate(flat) if sizes.sum() else np.empty(0, dtype=np.int64)
+        return np.repeat(np.arange(len(current)), sizes), prev
 
 
 class _Network:
@@ -327,17 +374,26 @@ class _Network:
         raw = gpd.GeoDataFrame(sites.drop(columns=["members"]), geometry="geometry", crs=27700)
         return [pd.Index(m) for m in self.net.members_of_sites(frame, raw)]
 
-    def overlapping(self, previous: pd.DataFrame, current: pd.DataFrame) -> np.ndarray:
-        if len(current) == 0 or len(previous) == 0:
-            return np.zeros(len(previous), dtype=bool)
-        same = previous["site_id"].isin(current["site_id"]).to_numpy()
-        tree = STRtree(np.asarray(current["geometry"]))
-        prev_idx, _ = tree.query(
-            np.asarray(previous["geometry"]), predicate="dwithin", distance=1.0
-        )
-        touched = np.zeros(len(previous), dtype=bool)
-        touched[prev_idx] = True
-        return same | touched
+    def overlaps(self, current: pd.DataFrame, previous: pd.DataFrame) -> tuple[np.ndarray, ...]:
+        """Return (current, previous) position pairs: same junction, or overlapping stretches
+        (open intervals of ``start_m``-``end_m``) of the same chain."""
+        keys = []
+        for frame in (current, previous):
+            keys.append(pd.DataFrame({
+                "pos": np.arange(len(frame)),
+                "site_id": frame["site_id"].astype(str).to_numpy(),
+                "link": (frame["site_type"] == "link").to_numpy(dtype=bool),
+                "chain": frame["chain_id"].astype(str).to_numpy() if "chain_id" in frame else "",
+                "start": frame["start_m"].to_numpy(dtype=float) if "start_m" in frame else np.nan,
+                "end": frame["end_m"].to_numpy(dtype=float) if "end_m" in frame else np.nan,
+            }))  # fmt: skip
+        cur, old = keys
+        same = cur.merge(old, on="site_id", suffixes=("_c", "_p"))
+        links = cur[cur["link"]].merge(old[old["link"]], on="chain", suffixes=("_c", "_p"))
+        links = links[(links["start_c"] < links["end_p"]) & (links["start_p"] < links["end_c"])]
+        pairs = pd.concat([same[["pos_c", "pos_p"]], links[["pos_c", "pos_p"]]])
+        pairs = pairs.drop_duplicates().sort_values(["pos_c", "pos_p"])
+        return pairs["pos_c"].to_numpy(dtype=np.int64), pairs["pos_p"].to_numpy(dtype=np.int64)
 
 
 # --------------------------------------------------------------------------- site frame
@@ -489,6 +545,7 @@ def cluster_sites(
 
     """
     rule = rule_named(rule) if isinstance(rule, str) else rule
+    _check_rule(rule)
     usable, set_aside = _usable(collisions)
     window, previous, notes = data_window(usable["date"], years=rule.years, window=years)
     cost_note = cost_table_note(price_year, table=cost_table)
@@ -508,6 +565,11 @@ def cluster_sites(
         n_prev_lost = len(lost) - len(lost_cur)
         set_aside = pd.concat([set_aside, _snap_set_aside(usable, lost_cur, lost)])
         notes.append(f"Network mode: collisions snapped to roads within {snap_tolerance_m:g} m")
+        if previous is not None and n_prev_lost:
+            notes.append(
+                f"previous window {previous[0]}-{previous[1]}: {n_prev_lost} collisions beyond "
+                "the snap tolerance not counted in previous_total"
+            )
     cur_frame = placed[placed.index.isin(usable.index[in_cur])]
     prev_frame = placed[placed.index.isin(usable.index[in_prev])]
 
@@ -518,9 +580,14 @@ def cluster_sites(
     sites, records = sites[keep].reset_index(drop=True), records[keep].reset_index(drop=True)
     resolved = _site_frame(records.iloc[0:0], [], usable, **kw)
     if previous is not None:
-        sites = _with_previous(sites, engine.footprint(prev_frame, records), usable, rule)
         old = engine.scan(prev_frame)
-        old = old[~engine.overlapping(old, records)].reset_index(drop=True)
+        cur_pos, old_pos = engine.overlaps(records, old)
+        ids = _inherited_ids(records, old, cur_pos, old_pos)
+        records = records.assign(site_id=ids)
+        overlapped = np.isin(np.arange(len(records)), cur_pos)
+        prev_members = engine.footprint(prev_frame, records)
+        sites = _with_previous(sites.assign(site_id=ids), prev_members, usable, rule, overlapped)
+        old = old[~np.isin(np.arange(len(old)), old_pos)].reset_index(drop=True)
         resolved = _resolved(_site_frame(old, engine.footprint(cur_frame, old), usable, **kw), old)
 
     site_of = np.full(len(collisions), None, dtype=object)
@@ -589,10 +656,46 @@ def _resolved(frame: gpd.GeoDataFrame, old: pd.DataFrame) -> gpd.GeoDataFrame:
     return out.reset_index(drop=True)
 
 
+def _inherited_ids(
+    current: pd.DataFrame, old: pd.DataFrame, cur_pos: np.ndarray, old_pos: np.ndarray
+) -> np.ndarray:
+    """Return the current sites' ids, each taking the id of the nearest previous site it overlaps.
+
+    Pairs are matched nearest first (then by id), one to one, so no two current sites take the
+    same id; a current site whose own id an earlier match took gets the suffix ``-2``.
+    """
+    ids = current["site_id"].astype(str).to_numpy(dtype=object).copy()
+    old_ids = old["site_id"].astype(str).to_numpy(dtype=object)
+    if len(cur_pos) == 0:
+        return ids
+    cxy, oxy = current[["x", "y"]].to_numpy(dtype=float), old[["x", "y"]].to_numpy(dtype=float)
+    dist = np.hypot(*(cxy[cur_pos] - oxy[old_pos]).T)
+    order = np.lexsort((old_ids[old_pos].astype(str), ids[cur_pos].astype(str), dist))
+    matched_cur: set[int] = set()
+    matched_old: set[int] = set()
+    for k in order:
+        c, o = int(cur_pos[k]), int(old_pos[k])
+        if c in matched_cur or o in matched_old:
+            continue
+        ids[c] = old_ids[o]
+        matched_cur.add(c)
+        matched_old.add(o)
+    taken = {ids[c] for c in matched_cur}
+    for c in range(len(ids)):
+        if c not in matched_cur and ids[c] in taken:
+            ids[c] = f"{ids[c]}-2"
+    return ids
+
+
 def _with_previous(
-    sites: gpd.GeoDataFrame, members: list[pd.Index], frame: pd.DataFrame, rule: Rule
+    sites: gpd.GeoDataFrame,
+    members: list[pd.Index],
+    frame: pd.DataFrame,
+    rule: Rule,
+    overlapped: np.ndarray,
 ) -> gpd.GeoDataFrame:
-    """Add previous_total and status (persistent when the footprint met the rule then too)."""
+    """Add previous_total and status: persistent when a previous-window site overlaps the site
+    or its footprint's previous-window collisions met the rule, else new."""
     sev = frame["severity"]
     total = np.array([len(m) for m in members], dtype=np.int64)
     ksi = np.array(
@@ -600,7 +703,7 @@ def _with_previous(
     )
     out = sites.copy()
     out["previous_total"] = pd.array(total, dtype="Int64")
-    out["status"] = np.where(rule.qualifies(total, ksi), "persistent", "new")
+    out["status"] = np.where(rule.qualifies(total, ksi) | overlapped, "persistent", "new")
     return out
 
 
@@ -609,7 +712,7 @@ def _snap_set_aside(usable: pd.DataFrame, lost: pd.Index, detail: pd.DataFrame) 
     return pd.DataFrame(
         {
             "source": "collisions",
-            "row": np.asarray(lost, dtype=np.int64) + 1,
+            "row": _source_rows(usable, lost),
             "record_id": usable.loc[lost, "collision_id"].astype(str).to_numpy(),
             "reason": "beyond snap tolerance",
             "detail": detail.loc[lost, "detail"].to_numpy(),

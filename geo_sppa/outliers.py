@@ -38,6 +38,8 @@ from geo_sppa.wards import LABEL_OVER, LABEL_UNDER
 
 __all__ = [
     "CIRCULARITY_WARNING",
+    "CIRCULARITY_WARNING_NO_DOMAINS",
+    "MIN_WARDS_WITH_INCIDENTS",
     "MODELS",
     "ModelFit",
     "OutlierReport",
@@ -50,10 +52,20 @@ __all__ = [
 MODELS = ("nb", "poisson", "ols")
 #: Fewest wards each model can be fitted to (parameters + 3, so a leave-one-out refit keeps 2 df).
 MIN_WARDS = {"nb": 6, "poisson": 5, "ols": 5}
+#: Fewest wards with a non-zero count: with fewer, a count model's likelihood has no interior
+#: maximum (statsmodels fails with NaN deviance) and no model says anything about deprivation.
+MIN_WARDS_WITH_INCIDENTS = 3
 CIRCULARITY_WARNING = (
     "the IMD crime domain is built from recorded crime, so regressing crime or ASB on the "
     "overall IMD is partly circular; consider --measure imd_no_crime_score "
     "(the IMD recombined without the crime domain)"
+)
+#: The same warning when the ward table has no ``imd_no_crime_score`` to recommend.
+CIRCULARITY_WARNING_NO_DOMAINS = (
+    "the IMD crime domain is built from recorded crime, so regressing crime or ASB on the "
+    "overall IMD is partly circular; the IMD without the crime domain needs the seven domain "
+    "ranks, which this IMD file does not have: pass an Indices of Deprivation file with the "
+    "domain ranks (e.g. IoD 2019 File 2) to model on imd_no_crime_score"
 )
 _ALPHA_FLOOR = 1e-8
 
@@ -163,7 +175,34 @@ def _fit(model: str, y: np.ndarray, x: pd.DataFrame, population: np.ndarray):
     return glm, alpha, notes
 
 
-def _check(wards: pd.DataFrame, measure: str, model: str) -> None:
+def _fit_or_explain(
+    model: str, y: np.ndarray, x: pd.DataFrame, population: np.ndarray, *, what: str, measure: str
+):
+    """Return :func:`_fit`, turning any statsmodels or linear-algebra failure into InputError."""
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError
+
+    try:
+        with np.errstate(all="ignore"):
+            results, alpha, notes = _fit(model, y, x, population)
+        params = np.asarray(results.params, dtype=float)
+        if not np.isfinite(params).all():
+            raise ValueError("the coefficients are not finite")
+    except InputError:
+        raise
+    except (PerfectSeparationError, np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(". ")
+        raise InputError(
+            f"outliers: the {model} model of {what} on {measure} could not be fitted ({reason}); "
+            "try --model ols, a broader --category or more months"
+        ) from exc
+    return results, alpha, notes
+
+
+def _incidents_label(category: str | None) -> str:
+    return f"{category!r} incidents" if category and category != "all" else "incidents"
+
+
+def _check(wards: pd.DataFrame, measure: str, model: str, *, category: str | None = None) -> None:
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
     missing = [c for c in ("count", "population", measure) if c not in wards.columns]
@@ -190,22 +229,46 @@ def _check(wards: pd.DataFrame, measure: str, model: str) -> None:
             f"{measure} is missing for {int(wards[measure].isna().sum())} ward(s); "
             "every ward needs a value"
         )
+    with_incidents = int((pd.to_numeric(wards["count"], errors="coerce") > 0).sum())
+    if with_incidents < MIN_WARDS_WITH_INCIDENTS:
+        if with_incidents == 0:
+            wards_text = "no ward has"
+        else:
+            wards_text = f"only {with_incidents} ward{'s have' if with_incidents > 1 else ' has'}"
+        raise InputError(
+            f"outliers: {wards_text} any {_incidents_label(category)}; a model needs at least "
+            f"{MIN_WARDS_WITH_INCIDENTS} wards with incidents to relate counts to {measure}: "
+            "choose a broader --category or more months"
+        )
 
 
 def fit_deprivation_model(
-    wards: pd.DataFrame, *, measure: str = "imd_score", model: str = "nb"
+    wards: pd.DataFrame,
+    *,
+    measure: str = "imd_score",
+    model: str = "nb",
+    category: str | None = None,
 ) -> ModelFit:
-    """Return the model of incidents on ``measure`` fitted to every ward (see module docstring)."""
-    _check(wards, measure, model)
-    fit, _, _ = _fit_all(wards, measure, model)
+    """Return the model of incidents on ``measure`` fitted to every ward (see module docstring).
+
+    ``category`` only names the incidents in error messages.
+    """
+    _check(wards, measure, model, category=category)
+    fit, _, _ = _fit_all(wards, measure, model, what=_incidents_label(category))
     return fit
 
 
-def _fit_all(wards: pd.DataFrame, measure: str, model: str):
+def _circularity_note(wards: pd.DataFrame) -> str:
+    column = "imd_no_crime_score"
+    has_no_crime = column in wards.columns and bool(wards[column].notna().all())
+    return CIRCULARITY_WARNING if has_no_crime else CIRCULARITY_WARNING_NO_DOMAINS
+
+
+def _fit_all(wards: pd.DataFrame, measure: str, model: str, *, what: str):
     y = wards["count"].to_numpy(dtype=float)
     pop = wards["population"].to_numpy(dtype=float)
     x = _design(wards, measure).reset_index(drop=True)
-    results, alpha, notes = _fit(model, y, x, pop)
+    results, alpha, notes = _fit_or_explain(model, y, x, pop, what=what, measure=measure)
     if model == "ols":
         dispersion = float(results.scale)
         aic = float(results.aic)
@@ -213,7 +276,7 @@ def _fit_all(wards: pd.DataFrame, measure: str, model: str):
         dispersion = float(results.pearson_chi2 / results.df_resid)
         aic = float(results.aic) + (2.0 if model == "nb" else 0.0)
     if measure in ("imd_score", "imd_exp_score", "imd_rank_popweighted"):
-        notes = [*notes, CIRCULARITY_WARNING]
+        notes = [*notes, _circularity_note(wards)]
     fit = ModelFit(
         model=model,
         measure=measure,
@@ -244,6 +307,7 @@ def deprivation_outliers(
     measure: str = "imd_score",
     model: str = "nb",
     level: float = 0.95,
+    category: str | None = None,
 ) -> Outliers:
     """Return each ward's observed and expected count, LOO prediction interval and outlier label.
 
@@ -260,12 +324,21 @@ def deprivation_outliers(
         ``nb`` (default), ``poisson`` or ``ols``.
     level
         Level of the leave-one-out prediction interval.
+    category
+        The incident category, used only to name the incidents in error messages.
 
     Returns
     -------
     Outliers
         ``data`` adds ``observed, expected, expected_rate_per_1000, loo_expected, pi_low, pi_high,
         studentized_residual, cooks_distance, outside_pi, large_residual, direction, label``.
+
+    Raises
+    ------
+    InputError
+        Missing columns or values, too few wards, fewer than :data:`MIN_WARDS_WITH_INCIDENTS` wards
+        with any incident, or a fit (of every ward or a leave-one-out refit) that statsmodels
+        cannot complete; never a raw statsmodels or numpy error.
 
     Notes
     -----
@@ -281,8 +354,9 @@ def deprivation_outliers(
     every ward; ``loo_expected`` the mean predicted for the ward by the refit without it.
 
     """
-    _check(wards, measure, model)
-    fit, results, x = _fit_all(wards, measure, model)
+    _check(wards, measure, model, category=category)
+    what = _incidents_label(category)
+    fit, results, x = _fit_all(wards, measure, model, what=what)
     y = wards["count"].to_numpy(dtype=float)
     pop = wards["population"].to_numpy(dtype=float)
     expected = np.asarray(results.fittedvalues, dtype=float)
@@ -296,7 +370,7 @@ def deprivation_outliers(
         influence = results.get_influence()
         studentized = np.asarray(influence.resid_studentized)
     cooks = np.asarray(influence.cooks_distance[0])
-    loo_mean, low, high = _leave_one_out(model, y, x, pop, level)
+    loo_mean, low, high = _leave_one_out(model, y, x, pop, level, what=what, measure=measure)
     out = wards.copy()
     out["observed"] = y.astype(int)
     out["expected"] = expected
@@ -325,7 +399,16 @@ def deprivation_outliers(
     return Outliers(data=out, fit=fit, level=level, notes=tuple(notes))
 
 
-def _leave_one_out(model: str, y: np.ndarray, x: pd.DataFrame, pop: np.ndarray, level: float):
+def _leave_one_out(
+    model: str,
+    y: np.ndarray,
+    x: pd.DataFrame,
+    pop: np.ndarray,
+    level: float,
+    *,
+    what: str,
+    measure: str,
+):
     n = len(y)
     mean = np.empty(n)
     low = np.empty(n)
@@ -334,7 +417,9 @@ def _leave_one_out(model: str, y: np.ndarray, x: pd.DataFrame, pop: np.ndarray, 
     for i in range(n):
         keep[:] = True
         keep[i] = False
-        results, alpha, _ = _fit(model, y[keep], x[keep].reset_index(drop=True), pop[keep])
+        results, alpha, _ = _fit_or_explain(
+            model, y[keep], x[keep].reset_index(drop=True), pop[keep], what=what, measure=measure
+        )
         xi = x.iloc[[i]]
         if model == "ols":
             frame = results.get_prediction(xi).summary_frame(alpha=1 - level)
@@ -385,17 +470,22 @@ def outlier_report(
     fdr: float = 0.05,
     permutations: int = 999,
     rng: np.random.Generator | int | None = None,
+    category: str | None = None,
+    source: str = "wards",
 ) -> OutlierReport:
     """Return model outliers, funnel position and residual hot spots for a ward table in one frame.
 
     See :func:`deprivation_outliers` (flag rule), :func:`geo_sppa.funnel.funnel_table` and
     :func:`geo_sppa.spatial.hotspots` / :func:`geo_sppa.spatial.residual_moran` (rng seeds the
-    Moran permutations).
+    Moran permutations); ``category`` names the incidents and ``source`` the ward file in error
+    messages.
     """
     from geo_sppa.funnel import funnel_table
     from geo_sppa.spatial import hotspots, residual_moran
 
-    result = deprivation_outliers(wards, measure=measure, model=model, level=level)
+    result = deprivation_outliers(
+        wards, measure=measure, model=model, level=level, category=category
+    )
     data, od = funnel_table(result.data)
     notes = list(result.notes)
     notes.append(
@@ -407,8 +497,10 @@ def outlier_report(
     geometry = getattr(data, "geometry", None) if "geometry" in data.columns else None
     if geometry is not None and len(data) >= 3:
         residual = data["studentized_residual"]
-        moran = residual_moran(data, residual, permutations=permutations, rng=rng)
-        spots = hotspots(data, residual, fdr=fdr)
+        moran = residual_moran(
+            data, residual, permutations=permutations, rng=rng, source=source
+        )
+        spots = hotspots(data, residual, fdr=fdr, source=source)
         data = data.join(spots)
         notes.append(
             f"Moran's I of studentized residuals = {moran.i:.3f} (expected {moran.expected:.3f}, "

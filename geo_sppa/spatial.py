@@ -55,14 +55,29 @@ class MoranResult:
     n_islands: int
 
 
-def queen_weights(wards: gpd.GeoDataFrame):
-    """Return row-standardised queen-contiguity weights (libpysal ``W``), in row order."""
+def queen_weights(wards: gpd.GeoDataFrame, *, source: str = "wards"):
+    """Return row-standardised queen-contiguity weights (libpysal ``W``), in row order.
+
+    ``source`` (the ward file name) prefixes error messages.
+    """
     from libpysal.weights import Queen
 
     if len(wards) < 3:
-        raise InputError(f"spatial checks need at least 3 wards; found {len(wards)}")
-    if not wards.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        raise InputError("spatial checks need ward polygons; some geometries are not polygons")
+        raise InputError(
+            f"{source}: spatial checks need at least 3 wards; found {len(wards)}: "
+            "pass a boundary layer with more wards"
+        )
+    polygon = wards.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    if not polygon.all():
+        bad = wards.loc[~polygon]
+        names = bad["ward_name"] if "ward_name" in bad.columns else bad.index.to_series()
+        kinds = bad.geom_type.fillna("no geometry")
+        listed = ", ".join(f"{n} ({k})" for n, k in list(zip(names, kinds, strict=True))[:3])
+        raise InputError(
+            f"{source}: spatial checks need ward polygons; {int((~polygon).sum())} ward(s) are "
+            f"not polygons: {listed}{', ...' if len(bad) > 3 else ''}; "
+            "pass a polygon boundary layer (--wards)"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         w = Queen.from_dataframe(
@@ -79,11 +94,15 @@ def residual_moran(
     permutations: int = 999,
     rng: np.random.Generator | int | None = None,
     variable: str = "studentized_residual",
+    source: str = "wards",
 ) -> MoranResult:
-    """Return Moran's I of ``values`` (indexed like ``wards``) with a seeded permutation test."""
+    """Return Moran's I of ``values`` (indexed like ``wards``) with a seeded permutation test.
+
+    ``source`` (the ward file name) prefixes error messages.
+    """
     from esda.moran import Moran
 
-    w = queen_weights(wards)
+    w = queen_weights(wards, source=source)
     y = np.asarray(values, dtype=float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -138,6 +157,7 @@ def hotspots(
     values: pd.Series | np.ndarray,
     *,
     fdr: float = 0.05,
+    source: str = "wards",
 ) -> pd.DataFrame:
     """Return Getis-Ord Gi* hot and cold spots of ``values``, with a false discovery rate control.
 
@@ -146,7 +166,8 @@ def hotspots(
     z-score does not change under a shift; G's ratio form needs a positive sum). Binary, not
     row-standardised, weights: esda's Gi* z-score with row-standardised weights does not match the
     Ord-Getis variance and badly understates clusters. p-values are two-sided from the analytic
-    z-score, adjusted with Benjamini-Hochberg.
+    z-score, adjusted with Benjamini-Hochberg. ``source`` (the ward file name) prefixes error
+    messages.
 
     Returns
     -------
@@ -157,7 +178,7 @@ def hotspots(
     """
     from esda.getisord import G_Local
 
-    w = queen_weights(wards)
+    w = queen_weights(wards, source=source)
     w.transform = "b"
     y = np.asarray(values, dtype=float)
     shifted = y - y.min() + 1.0

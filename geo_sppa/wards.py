@@ -10,6 +10,8 @@ Everything here is a pure function on in-memory frames in EPSG:27700 (see ``docs
 - :func:`ward_deprivation` aggregates LSOA values to wards, weighted by population.
 - :func:`ward_incident_counts` counts incidents by ward (points by spatial join, points without
   geometry through their LSOA), setting aside, with a reason, every record it cannot place.
+- :func:`ward_overlaps` finds wards whose polygons overlap (a point there would be counted in
+  one of them only, silently); :func:`ward_rates` refuses a layer whose overlaps are material.
 - :func:`ward_rates` joins it all into the ward table.
 """
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo_sppa.crs import BNG
 from geo_sppa.errors import InputError
@@ -31,15 +34,18 @@ __all__ = [
     "IMD_WEIGHTS",
     "LABEL_OVER",
     "LABEL_UNDER",
+    "OVERLAP_TOLERANCE",
     "WardRates",
     "exponential_transform",
     "incident_categories",
+    "matching_category",
     "apportioned_counts",
     "lsoa_deprivation",
     "lsoa_to_ward",
     "lsoa_ward_shares",
     "ward_deprivation",
     "ward_incident_counts",
+    "ward_overlaps",
     "ward_rates",
 ]
 
@@ -65,6 +71,9 @@ LABEL_OVER = (
 )
 
 _WARD_SET_COLUMNS = ("ward17_code", "ward22_code_derived", "ward13_code_derived")
+#: Share of a ward's area that may overlap other wards (digitising slivers) before the layer is
+#: refused: beyond it, incidents in the overlap would be counted in one ward arbitrarily.
+OVERLAP_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,98 @@ def incident_categories(incidents: pd.DataFrame) -> pd.Series:
     counts = incidents["category"].value_counts(dropna=False)
     counts.index.name = "category"
     return counts.rename("count")
+
+
+def _category_key(text: object) -> str:
+    return " ".join(str(text).split()).casefold()
+
+
+def matching_category(category: str, present: pd.Series) -> str | None:
+    """Return the category of ``present`` that ``category`` names, in the data's spelling.
+
+    Matching ignores case and surrounding or repeated white space (``" anti-social  behaviour"``
+    names ``"Anti-social behaviour"``). An exact match wins; when several spellings in the data
+    match, the most frequent is returned. None when nothing matches.
+
+    Parameters
+    ----------
+    category
+        The category asked for.
+    present
+        Counts by category, as from :func:`incident_categories` (largest first).
+
+    """
+    if category in present.index:
+        return category
+    key = _category_key(category)
+    hits = [name for name in present.index if _category_key(name) == key]
+    return str(hits[0]) if hits else None
+
+
+def ward_overlaps(wards: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Return every pair of wards whose polygons overlap, with the overlap area.
+
+    Pairs come from one vectorised ``STRtree`` query; wards that only share a boundary have a zero
+    area and are left out.
+
+    Returns
+    -------
+    DataFrame
+        ``ward_code_a, ward_name_a, ward_code_b, ward_name_b, overlap_m2, share_a, share_b``
+        (area in EPSG:27700 square metres; shares of each ward's own area), largest first.
+
+    """
+    geoms = np.asarray(wards.geometry.to_crs(BNG).values, dtype=object)
+    fixed = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
+    left, right = shapely.STRtree(fixed).query(fixed, predicate="intersects")
+    pair = left < right
+    left, right = left[pair], right[pair]
+    area = shapely.area(shapely.intersection(fixed[left], fixed[right]))
+    own = shapely.area(fixed)
+    codes = wards["ward_code"].astype(str).to_numpy()
+    names = wards["ward_name"].astype(str).to_numpy()
+    out = pd.DataFrame(
+        {
+            "ward_code_a": codes[left],
+            "ward_name_a": names[left],
+            "ward_code_b": codes[right],
+            "ward_name_b": names[right],
+            "overlap_m2": area,
+            "share_a": area / own[left],
+            "share_b": area / own[right],
+        }
+    )
+    out = out[out["overlap_m2"] > 0]
+    return out.sort_values("overlap_m2", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _check_no_overlap(wards: gpd.GeoDataFrame, *, source: str) -> None:
+    pairs = ward_overlaps(wards)
+    if pairs.empty:
+        return
+    shares = pd.concat(
+        [
+            pairs[["ward_code_a", "share_a"]].set_axis(["ward_code", "share"], axis=1),
+            pairs[["ward_code_b", "share_b"]].set_axis(["ward_code", "share"], axis=1),
+        ]
+    )
+    total = shares.groupby("ward_code")["share"].sum()
+    bad = set(total[total > OVERLAP_TOLERANCE].index)
+    if not bad:
+        return
+    worst = pairs[pairs["ward_code_a"].isin(bad) | pairs["ward_code_b"].isin(bad)].iloc[0]
+    others = (
+        f"; {len(bad)} wards overlap others by more than {OVERLAP_TOLERANCE:.0%} of their area"
+        if len(bad) > 2
+        else ""
+    )
+    raise InputError(
+        f"{source}: wards {worst['ward_code_a']} {worst['ward_name_a']} and "
+        f"{worst['ward_code_b']} {worst['ward_name_b']} overlap by "
+        f"{worst['overlap_m2'] / 10_000:,.1f} ha "
+        f"({max(worst['share_a'], worst['share_b']):.1%} of the smaller ward{others}); "
+        "the boundary layer must not overlap (fix the geometry or pass a clean layer)"
+    )
 
 
 def lsoa_to_ward(
@@ -463,18 +564,15 @@ def ward_incident_counts(
     return counts.astype(int).rename("count"), set_aside.reset_index(drop=True)
 
 
-def _detail(rows: gpd.GeoDataFrame, has_point: pd.Series) -> list[str]:
-    out = []
-    for (_, row), point in zip(rows.iterrows(), has_point, strict=True):
-        if point:
-            out.append(f"point at ({row.geometry.x:.0f}, {row.geometry.y:.0f})")
-        else:
-            out.append(
-                f"LSOA {row.get('lsoa_code')}"
-                if pd.notna(row.get("lsoa_code"))
-                else "no point, no LSOA code"
-            )
-    return out
+def _detail(rows: gpd.GeoDataFrame, has_point: pd.Series) -> np.ndarray:
+    """Return the set-aside detail of each row: its point, its LSOA code, or neither."""
+    geoms = np.asarray(rows.geometry.values, dtype=object)
+    x = pd.Series(shapely.get_x(geoms), index=rows.index).map("{:.0f}".format)
+    y = pd.Series(shapely.get_y(geoms), index=rows.index).map("{:.0f}".format)
+    lsoa = rows["lsoa_code"] if "lsoa_code" in rows else pd.Series(pd.NA, index=rows.index)
+    by_lsoa = ("LSOA " + lsoa.astype(str)).where(lsoa.notna(), "no point, no LSOA code")
+    point = "point at (" + x + ", " + y + ")"
+    return np.where(np.asarray(has_point, dtype=bool), point, by_lsoa).astype(object)
 
 
 def ward_rates(
