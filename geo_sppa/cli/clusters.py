@@ -83,104 +83,68 @@ def clusters(area, collisions, roads, keep_service_roads, radius_mode, years, ru
             --roads oproad_roadlink.gpkg --rule wales-trunk -o out/
     """
     from geo_sppa import io
-    from geo_sppa.areas import bundled_area
     from geo_sppa.clusters import cluster_sites
-    from geo_sppa.rules import rule_named
+    from geo_sppa.io.bundle import cluster_inputs
 
     out = io.output_dir(output_dir)  # fail before the work, not after it
-    bundle = bundled_area(area)
-    rule = rule_named(rule_name)
-    changes = {k: v for k, v in (("length_m", length_m), ("radius_m", radius_m),
-                                  ("junction_radius_m", junction_radius_m)) if v is not None}
-    if clauses:
-        changes["clauses"] = clauses
-        changes["name"] = f"{rule.name} (custom clauses)"
-    rule = rule.with_options(**changes) if changes else rule
-
-    own_collisions = collisions is not None
-    collisions_path = Path(collisions) if own_collisions else bundle.require("collisions", option="--collisions")
-    zone = None
-    if study_area:
-        zone = io.read_study_area(study_area, crs=crs)
-    elif not own_collisions and bundle.study_area:
-        zone = io.read_study_area(bundle.study_area)
+    rule = _rule(rule_name, clauses, length_m=length_m, radius_m=radius_m, junction_radius_m=junction_radius_m)
     columns = {k: v for k, v in (("id", id_column), ("x", x_column), ("y", y_column), ("date", date_column),
                                  ("severity", severity_column)) if v}
-    loaded = io.read_collisions(collisions_path, columns=columns, crs=crs, study_area=zone)
+    inputs = cluster_inputs(area, collisions=collisions, roads=roads, study_area=study_area, crs=crs,
+                            columns=columns, radius_mode=radius_mode, keep_service_roads=keep_service_roads,
+                            cache_dir=out, with_context=not no_map)
+    result = cluster_sites(inputs.collisions.data, roads=inputs.roads, rule=rule, years=years,
+                           price_year=price_year, snap_tolerance_m=snap_tolerance_m)
+    written, set_aside = _written(result, inputs, out, with_map=not no_map)
+    _echo_result(result, inputs, set_aside, written)
 
-    network = None
-    roads_source = None
-    notes = list(loaded.notes)
-    if roads == "osm":
-        from geo_sppa.io.osm import osm_roads
 
-        footprint = zone if zone is not None else _hull(loaded.data)
-        cache = Path(output_dir) / "osm_roads.gpkg"
-        network = io.read_roads(osm_roads(footprint, cache))
-        roads_source = cache.name
-        notes.append(f"road network: OpenStreetMap via osmnx, cached at {cache}")
-    elif roads:
-        network = io.read_roads(roads, crs=crs)
-        roads_source = Path(roads).name
-    elif not own_collisions and bundle.roads and not radius_mode:
-        network = io.read_roads(bundle.roads)
-        roads_source = bundle.roads.name
-    road_lines = None
-    if network is not None:
-        notes.extend(network.notes)
-        road_lines = network.data
-        service = road_lines["highway"].fillna("").str.lower().eq("service")
-        if service.any() and not keep_service_roads:
-            road_lines = road_lines[~service]
-            notes.append(f"{roads_source}: {int(service.sum()):,} highway=service ways left out of the scan "
-                         "(--keep-service-roads keeps them)")
+def _rule(name, clauses, **lengths):
+    """Return the preset rule with any clauses or lengths the user changed."""
+    from geo_sppa.rules import rule_named
 
-    result = cluster_sites(
-        loaded.data, roads=road_lines, rule=rule, years=years,
-        price_year=price_year, snap_tolerance_m=snap_tolerance_m,
-    )
+    rule = rule_named(name)
+    changes = {k: v for k, v in lengths.items() if v is not None}
+    if clauses:
+        changes.update(clauses=clauses, name=f"{rule.name} (custom clauses)")
+    return rule.with_options(**changes) if changes else rule
 
-    in_window = loaded.data[loaded.data["year"].between(*result.window)].assign(
-        site_id=result.site_of.reindex(loaded.data.index)
-    )
+
+def _written(result, inputs, out: Path, *, with_map: bool):
+    """Write every output file; return their paths and all set-aside records."""
+    import pandas as pd
+
+    from geo_sppa import io
+
+    data = inputs.collisions.data
+    in_window = data[data["year"].between(*result.window)].assign(site_id=result.site_of.reindex(data.index))
+    title = f"Accident cluster sites {result.window[0]}-{result.window[1]}: {inputs.place}"
     written = [
         io.write_csv(result.sites, out / "clusters.csv"),
         io.write_gpkg(result.sites, out / "clusters.gpkg", layer="clusters"),
         io.write_geojson(result.sites, out / "clusters.geojson"),
     ]
-    # The window's collisions ride along in the GeoPackage so `geo-sppa map clusters` can redraw.
-    io.write_gpkg(in_window.drop(columns=["date"]).assign(date=in_window["date"].dt.strftime("%Y-%m-%d")),
-                  out / "clusters.gpkg", layer="collisions", replace=False)
-    title = (f"Accident cluster sites {result.window[0]}-{result.window[1]}: "
-             f"{collisions_path.name if own_collisions else bundle.title}")
-    io.write_run_info({"area": "" if own_collisions else bundle.name, "title": title, "mode": result.mode,
-                       "radius_m": result.rule.radius_m, "roads": roads_source or ""}, out / "clusters.gpkg")
+    # The window's collisions and the run's facts ride along so `geo-sppa map clusters` can redraw.
+    io.write_gpkg(in_window.assign(date=in_window["date"].dt.strftime("%Y-%m-%d")), out / "clusters.gpkg",
+                  layer="collisions", replace=False)
+    io.write_run_info({"area": inputs.area, "title": title, "mode": result.mode, "radius_m": result.rule.radius_m,
+                       "roads": inputs.roads_source or ""}, out / "clusters.gpkg")
     if len(result.resolved):
         written.append(io.write_csv(result.resolved, out / "clusters_resolved.csv"))
-    import pandas as pd
-
-    set_aside = pd.concat([loaded.set_aside, result.set_aside], ignore_index=True)
+    set_aside = pd.concat([inputs.collisions.set_aside, result.set_aside], ignore_index=True)
     written.append(io.write_csv(set_aside, out / "clusters_set_aside.csv"))
-    if not no_map:
+    if with_map:
         from geo_sppa.maps import cluster_map, self_contained_html
 
-        context_roads = road_lines if road_lines is not None else (
-            io.read_roads(bundle.context_roads).data if (bundle.context_roads and not own_collisions) else None)
-        wards = io.read_wards(bundle.wards[bundle.default_ward_set]) if (bundle.wards and not own_collisions) else None
-        fmap = cluster_map(result.sites, in_window, roads=context_roads, wards=wards,
-                           radius_m=result.rule.radius_m if result.mode == "radius" else None, title=title)
+        fmap = cluster_map(result.sites, in_window, roads=inputs.context_roads, wards=inputs.wards, title=title,
+                           radius_m=result.rule.radius_m if result.mode == "radius" else None)
         written.append(io.write_text(self_contained_html(fmap), out / "clusters.html"))
-
-    _echo_result(result, loaded, set_aside, collisions_path, roads_source, notes, written)
-
-
-def _hull(frame):
-    import geopandas as gpd
-
-    return gpd.GeoDataFrame(geometry=[frame.geometry.union_all().convex_hull.buffer(200)], crs=frame.crs)
+    return written, set_aside
 
 
-def _echo_result(result, loaded, set_aside, collisions_path, roads_source, notes, written) -> None:
+def _echo_result(result, inputs, set_aside, written) -> None:
+    """Print the ranked table and the run summary."""
+    loaded, roads_source = inputs.collisions, inputs.roads_source
     sites = result.sites
     if len(sites):
         table = sites.assign(cost=(sites["cost_gbp"] / 1000).round().astype("Int64"))
@@ -202,7 +166,7 @@ def _echo_result(result, loaded, set_aside, collisions_path, roads_source, notes
             if result.mode == "network" else
             f"radius: {rule.radius_m:g} m circles (no road network; pass --roads FILE for the "
             f"{rule.length_m:g} m segment and junction scan)")
-    lines = [("collisions file", collisions_path.name)]
+    lines = [("collisions file", inputs.collisions_path.name)]
     lines += set_aside_lines(loaded.n_read, loaded.n_read - len(set_aside), set_aside)
     prev = result.previous_window
     lines += [
@@ -215,6 +179,6 @@ def _echo_result(result, loaded, set_aside, collisions_path, roads_source, notes
                   f"{len(result.resolved):,} resolved"),
         ("costs", result.cost_table),
     ]
-    lines += [("note", n) for n in (*notes, *result.notes)]
+    lines += [("note", n) for n in (*inputs.notes, *result.notes)]
     lines += [("wrote", str(p)) for p in written]
     echo_summary("Run summary", lines)

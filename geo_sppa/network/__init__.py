@@ -32,7 +32,7 @@ Design choices (see also each function):
   gives several non-overlapping sites rather than one.
 """
 
-from geo_sppa.network.build import HIGHWAY_RANK, RoadNetwork, road_network
+from geo_sppa.network.build import HIGHWAY_RANK, RoadNetwork, public_roads, road_network
 from geo_sppa.network.sites import members_of_sites, network_sites
 from geo_sppa.network.snap import SnappedCollisions, snapped_collisions
 
@@ -44,4 +44,5 @@ __all__ = [
     "network_sites",
     "members_of_sites",
     "HIGHWAY_RANK",
+    "public_roads",
 ]

@@ -559,3 +559,16 @@ def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
     owner = chain_of_link[order][by_length]
     firsts = np.r_[True, owner[1:] != owner[:-1]]
     return links, by_length[firsts]
+
+
+def public_roads(roads: gpd.GeoDataFrame, *, keep_service: bool = False) -> tuple[gpd.GeoDataFrame, int]:
+    """Return the roads a cluster scan should use and how many ways were left out.
+
+    OSM ``highway=service`` ways (car parks, alleys, private access) crowd city centres with
+    junctions that swallow collisions on the public road, so they are left out unless
+    ``keep_service``. The caller's frame is not modified.
+    """
+    if keep_service or "highway" not in roads:
+        return roads, 0
+    service = roads["highway"].astype("string").str.lower().eq("service").fillna(False).to_numpy()
+    return roads[~service], int(service.sum())
