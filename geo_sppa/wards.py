@@ -567,8 +567,8 @@ def ward_incident_counts(
 def _detail(rows: gpd.GeoDataFrame, has_point: pd.Series) -> np.ndarray:
     """Return the set-aside detail of each row: its point, its LSOA code, or neither."""
     geoms = np.asarray(rows.geometry.values, dtype=object)
-    x = pd.Series(shapely.get_x(geoms), index=rows.index).map("{:.0f}".format)
-    y = pd.Series(shapely.get_y(geoms), index=rows.index).map("{:.0f}".format)
+    x = pd.Series(shapely.get_x(geoms), index=rows.index).map("{:.0f}".format).astype(str)
+    y = pd.Series(shapely.get_y(geoms), index=rows.index).map("{:.0f}".format).astype(str)
     lsoa = rows["lsoa_code"] if "lsoa_code" in rows else pd.Series(pd.NA, index=rows.index)
     by_lsoa = ("LSOA " + lsoa.astype(str)).where(lsoa.notna(), "no point, no LSOA code")
     point = "point at (" + x + ", " + y + ")"
@@ -585,6 +585,7 @@ def ward_rates(
     lsoas: gpd.GeoDataFrame | None = None,
     category: str = DEFAULT_CATEGORY,
     source: str = "incidents",
+    ward_source: str = "wards",
 ) -> WardRates:
     """Return the ward table: population, IMD, incident count and rate per 1,000 residents.
 
@@ -604,29 +605,38 @@ def ward_rates(
         LSOA 2011 boundaries, used when the lookup's ward codes do not match ``wards``.
     category
         A police.uk ``Crime type`` (default ``"Anti-social behaviour"``, as the 2012 assessment), or
-        ``"all"``.
+        ``"all"``; matched ignoring case and extra white space (see :func:`matching_category`):
+        records of every spelling that matches are counted, reported in the data's spelling.
     source
         Incident file name for the set-aside table.
+    ward_source
+        Ward boundary file name (or label), named in error messages about the wards.
 
     Raises
     ------
     InputError
-        The category does not exist (the message lists those that do, with counts), a ward has no
-        population, or the LSOA-to-ward assignment is impossible.
+        The category does not exist (the message lists those that do, with counts), wards overlap
+        by more than :data:`OVERLAP_TOLERANCE` of a ward's area, a ward has no population, or the
+        LSOA-to-ward assignment is impossible.
 
     """
     notes: list[str] = []
-    if category != ALL_CATEGORIES:
+    if _category_key(category) != ALL_CATEGORIES:
         present = incident_categories(incidents)
-        if category not in present.index:
+        found = matching_category(category, present)
+        if found is None:
             listing = "; ".join(f"{name} ({n})" for name, n in present.items())
             raise InputError(
                 f"no incidents of category {category!r}; the categories present are: {listing}; "
                 f"or pass 'all'"
             )
-        chosen = incidents[incidents["category"] == category]
+        key = _category_key(found)
+        chosen = incidents[incidents["category"].map(_category_key) == key]
+        category = found
     else:
         chosen = incidents
+        category = ALL_CATEGORIES
+    _check_no_overlap(wards, source=ward_source)
     assignment, method = lsoa_to_ward(wards, lookup=lookup, lsoas=lsoas)
     notes.append(
         f"LSOAs assigned to wards by {method}"
@@ -644,9 +654,10 @@ def ward_rates(
         names = wards.set_index("ward_code").loc[empty[empty].index, "ward_name"]
         listed = ", ".join(f"{code} {name}" for code, name in names.items())
         raise InputError(
-            f"{int(empty.sum())} ward(s) have zero population "
-            "(no LSOA with residents is assigned to "
-            f"them): {listed}; use the ward set that matches the LSOA lookup or merge these wards"
+            f"{ward_source}: {int(empty.sum())} ward(s) have zero population "
+            f"(no LSOA with residents is assigned to them): {listed}; use the ward set that "
+            "matches the LSOA lookup (--ward-set), pass the LSOA boundaries (--lsoas) and the "
+            "population of every LSOA (--population), or merge these wards into their neighbours"
         )
     counts, set_aside = ward_incident_counts(chosen, wards, assignment, source=source)
     months = tuple(sorted(chosen["month"].dropna().astype(str).unique()))

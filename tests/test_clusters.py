@@ -17,6 +17,7 @@ import geo_sppa
 from geo_sppa.clusters import SITE_COLUMNS, cluster_sites, data_window, site_name
 from geo_sppa.costs import collision_costs
 from geo_sppa.errors import InputError
+from geo_sppa.rules import RULES, Clause
 
 X0, Y0 = 518_000.0, 301_000.0
 WINDOW = (2014, 2016)
@@ -450,15 +451,15 @@ def test_network_mode_orchestration(monkeypatch):
     monkeypatch.setattr(geo_sppa, "network", net, raising=False)
     rows = group(0, 0, ["slight"] * 5 + ["serious"], location="A47 JUNCTION A15")
     rows += [(5000, 0, "slight", "2015-01-01"), (200, 0, "slight", "2015-01-01")]
-    result = cluster_sites(
-        collisions(rows), roads=gpd.GeoDataFrame(geometry=[], crs=27700), years=WINDOW
-    )
+    frame = collisions(rows)
+    frame["source_row"] = np.arange(len(frame)) + 51  # file rows, after 50 the loader set aside
+    result = cluster_sites(frame, roads=gpd.GeoDataFrame(geometry=[], crs=27700), years=WINDOW)
     assert result.mode == "network"
     site = result.sites.iloc[0]
     assert (site.site_id, site.site_type, site.total) == ("J1", "junction", 6)
     assert site["name"] == "A47 junction A15"
     assert result.set_aside["reason"].tolist() == ["beyond snap tolerance"]
-    assert result.set_aside["row"].tolist() == [7]
+    assert result.set_aside["row"].tolist() == [57]
     assert result.set_aside["detail"].tolist() == ["1000 m from a road"]
     c = result.counts
     assert (c["n_set_aside"], c["n_in_sites"], c["n_not_in_sites"]) == (1, 6, 1)
@@ -527,13 +528,16 @@ def test_rule_by_name_and_unknown_rule():
 
 
 def test_set_aside_rows_name_the_file_row_and_reason():
-    """Row numbers are 1-based positions in the input, whatever its index labels."""
+    """Row numbers come from the loader's ``source_row`` (file rows), whatever the index labels;
+    without that column they are NA, never a position in the frame."""
     frame = collisions(group(0, 0, ["slight"] * 6) + [(0, 0, "damage only", "2015-01-01")])
     frame.index = frame.index + 100
     frame.loc[101, "geometry"] = None
+    assert cluster_sites(frame, years=WINDOW).set_aside["row"].isna().all()
+    frame["source_row"] = [10, 12, 13, 14, 15, 16, 40]
     result = cluster_sites(frame, years=WINDOW)
     aside = result.set_aside.sort_values("row")
-    assert aside["row"].tolist() == [2, 7]
+    assert aside["row"].tolist() == [12, 40]
     assert aside["reason"].tolist() == ["missing coordinates", "unknown severity"]
     assert aside["detail"].tolist() == ["", "severity 'damage only'"]
     assert result.sites.empty  # five placeable slight collisions are not enough
@@ -600,3 +604,108 @@ def test_input_frame_is_not_modified():
     before = frame.copy()
     cluster_sites(frame, years=WINDOW)
     pd.testing.assert_frame_equal(pd.DataFrame(frame), pd.DataFrame(before))
+
+
+# --------------------------------------------------------------------------- regressions
+
+
+def test_site_keeps_its_id_across_windows_when_its_centre_shifts():
+    """Regression: radius-mode ids were the centre rounded to 10 m, so a cluster whose centre
+    moved 9 m between windows changed id, and one 60 m from a previous site was "new" while the
+    previous site was neither persistent nor resolved. A: six collisions at the origin in
+    2012, six 9 m east in 2015. B: five (not a site then) 60 m from a 2012 site of six. C: six in
+    2012 only (resolved). D: six in 2015 only, far from everything (new)."""
+    rows = group(0, 0, ["slight"] * 6, date="2012-05-01")
+    rows += group(9, 0, ["slight"] * 6, date="2015-05-01")
+    rows += group(1000, 0, ["slight"] * 6, date="2012-05-01")
+    rows += group(1060, 0, ["slight"] * 6, date="2015-05-01", spread_m=3.0)
+    rows += group(3000, 0, ["slight"] * 6, date="2012-05-01")
+    rows += group(5000, 0, ["slight"] * 6, date="2015-05-01")
+    rows += [(9000, 9000, "slight", "2011-01-03"), (9000, 9000, "slight", "2016-12-31")]
+    result = cluster_sites(collisions(rows))
+    assert result.previous_window == (2011, 2013)
+    sites = result.sites.set_index("site_id")
+    assert sites.loc["R518000N301000", "x"] == pytest.approx(X0 + 9)
+    assert sites.loc["R518000N301000", "status"] == "persistent"
+    assert sites.loc["R518000N301000", "previous_total"] == 6
+    assert sites.loc["R519000N301000", "x"] == pytest.approx(X0 + 1060)
+    assert sites.loc["R519000N301000", "status"] == "persistent"  # overlaps the 2012 site
+    assert sites.loc["R523000N301000", "status"] == "new"
+    assert result.resolved["site_id"].tolist() == ["R521000N301000"]
+    assert set(result.site_of.dropna()) == set(sites.index)
+
+
+def test_two_current_sites_overlapping_one_previous_site_keep_unique_ids():
+    """Two 2015 sites 125 m apart both overlap one 2012 site between them: the nearer takes
+    its id, the other keeps its own."""
+    rows = group(0, 0, ["slight"] * 6, date="2012-05-01")
+    rows += group(-55, 0, ["slight"] * 6, date="2015-05-01", spread_m=2.0)
+    rows += group(70, 0, ["slight"] * 6, date="2015-05-01", spread_m=2.0)
+    rows += [(9000, 9000, "slight", "2011-01-03"), (9000, 9000, "slight", "2016-12-31")]
+    sites = cluster_sites(collisions(rows)).sites.set_index("site_id")
+    assert sorted(sites.index) == ["R518000N301000", "R518070N301000"]
+    assert sites.loc["R518000N301000", "x"] == pytest.approx(X0 - 55)
+    assert (sites["status"] == "persistent").all()
+
+
+def _crossroads():
+    from shapely.geometry import LineString
+
+    arms = [((-500, 0), (0, 0)), ((0, 0), (500, 0)), ((0, -500), (0, 0)), ((0, 0), (0, 500))]
+    return gpd.GeoDataFrame(
+        {"road_id": ["w", "e", "s", "n"], "name": ["Main Road"] * 2 + ["Cross Street"] * 2,
+         "ref": [None] * 4, "highway": ["primary"] * 2 + ["residential"] * 2},
+        geometry=[LineString([(X0 + a, Y0 + b), (X0 + c, Y0 + d)]) for (a, b), (c, d) in arms],
+        crs=27700,
+    )  # fmt: skip
+
+
+def test_network_link_site_keeps_its_id_when_its_window_shifts():
+    """A link site on the east arm at 300-350 m in 2012 and 330-380 m in 2015: the stretches
+    overlap on the same chain, so the 2015 site takes the 2012 id and is persistent; one
+    previous-window collision 200 m off every road is counted and noted."""
+    rows = [(300 + 10 * i, 2, "slight", "2012-05-01", False) for i in range(6)]
+    rows += [(330 + 10 * i, 2, "slight", "2015-05-01", False) for i in range(6)]
+    rows += [(200, 200, "slight", "2012-05-01")]
+    rows += [(-480, 0, "slight", "2011-01-03"), (-480, 0, "slight", "2016-12-31")]
+    result = cluster_sites(collisions(rows), roads=_crossroads())
+    assert result.previous_window == (2011, 2013)
+    old = cluster_sites(collisions(rows), roads=_crossroads(), years=(2012, 2012))
+    assert len(result.sites) == 1 and result.resolved.empty
+    site = result.sites.iloc[0]
+    assert site.status == "persistent" and site.previous_total >= 3
+    assert site.site_id in set(old.sites["site_id"])
+    assert site.x == pytest.approx(X0 + 355, abs=30)
+    assert result.counts["n_previous_set_aside"] == 1
+    assert "previous window 2011-2013: 1 collisions beyond the snap tolerance not counted in " \
+        "previous_total" in result.notes  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"radius_m": 1000.0}, r"radius 1000 m is larger than a cluster site \(at most 500 m\)"),
+        ({"length_m": 2000.0}, r"link length 2000 m is longer than a cluster site"),
+        ({"clauses": (Clause(0, 0),)}, "at least 2 collisions; clause 0:0 would make every"),
+        ({"clauses": (Clause(-1, 0),)}, "clause -1:0 would make every collision a site"),
+        ({"clauses": (Clause(6, 0), Clause(1, 0))}, "clause 1:0 would make every collision a"),
+        ({"clauses": (Clause(0, 1),)}, "clause 0:1 would make every fatal/serious collision"),
+    ],
+    ids=["radius-1000", "length-2000", "clause-0-0", "clause-minus-1", "clause-1-0", "clause-0-1"],
+)
+def test_rules_that_are_not_cluster_sites_are_refused(rule, message):
+    """Regression: radius 1000 m took 5 GB on 1,659 collisions; 1:0 made every collision a site."""
+    bad = RULES["spp"].with_options(**rule)
+    with pytest.raises(InputError, match=message):
+        cluster_sites(collisions(group(0, 0, ["slight"] * 6)), years=WINDOW, rule=bad)
+
+
+def test_radius_500_m_is_allowed():
+    rule = RULES["spp"].with_options(radius_m=500.0)
+    assert len(cluster_sites(collisions(group(0, 0, ["slight"] * 6)), years=WINDOW, rule=rule).sites)
+
+
+def test_window_outside_the_data_is_an_error():
+    """Regression: years=(1990, 1992) for data of 2015 gave an empty result, not an error."""
+    with pytest.raises(InputError, match=r"years 1990-1992: no collisions.*01 Jun 2015 to 01 Jun"):
+        cluster_sites(collisions(group(0, 0, ["slight"] * 6)), years=(1990, 1992))

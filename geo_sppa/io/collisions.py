@@ -132,6 +132,75 @@ def _decoded_junctions(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return decoded, at
 
 
+def _collision_columns(raw: pd.DataFrame, columns: dict[str, str], source: str) -> dict[str, str | None]:
+    """Return the file's column for each normalised field (None where the file has none)."""
+    unknown = set(columns) - set(COLLISION_COLUMNS)
+    if unknown:
+        raise InputError(f"unknown collision field(s) {sorted(unknown)}; fields are {sorted(COLLISION_COLUMNS)}")
+    col = {
+        field: find_column(
+            raw, cands, override=columns.get(field), source=source, what=field.replace("_", " "),
+            option=_OPTIONS.get(field), required=field in ("id", "date", "severity"),
+        )
+        for field, cands in COLLISION_COLUMNS.items()
+    }
+    if not (col["x"] and col["y"]) and not (col["lon"] and col["lat"]):
+        raise InputError(
+            f"{source}: no coordinate columns (looked for location_easting_osgr/easting and "
+            "longitude/latitude); pass --x-column and --y-column"
+        )
+    return col
+
+
+def _duplicate_rows(raw: pd.DataFrame, ids: pd.Series, id_column: str, source: str) -> pd.Series:
+    """Return True on exact repeats of an earlier row; raise when one id labels different rows."""
+    # Exact duplicate rows (a file concatenated twice) are set aside; one id on different rows is an error.
+    dup_rows = raw.duplicated(keep="first")
+    dup_ids = ids.duplicated(keep=False) & ~raw.duplicated(keep=False)
+    if dup_ids.any():
+        bad = ids[dup_ids]
+        raise InputError(
+            f"{source}: {bad.nunique()} id(s) in column {id_column!r} appear on different rows "
+            f"(e.g. {bad.iloc[0]!r}); ids must be unique: remove the duplicates or name another id column with --id-column"
+        )
+    return dup_rows
+
+
+def _descriptive_fields(raw: pd.DataFrame, col: dict[str, str | None]) -> dict[str, pd.Series]:
+    """Return the decoded descriptive columns (time, casualties, roads, junction, location)."""
+    def text(field: str) -> pd.Series:
+        return (raw[col[field]].astype("string").str.strip() if col[field]
+                else pd.Series(pd.NA, index=raw.index, dtype="string"))
+
+    road_class = (raw[col["road_class"]].astype("string").str.strip().str.lower().map(_ROAD_CLASS)
+                  if col["road_class"] else pd.Series(pd.NA, index=raw.index))
+    road_number = (_road_numbers(road_class, raw[col["road_number"]]) if col["road_number"]
+                   else pd.Series(pd.NA, index=raw.index, dtype="string"))
+    if col["road_number_2"]:
+        class_2 = (raw[col["road_class_2"]].astype("string").str.strip().str.lower().map(_ROAD_CLASS)
+                   if col["road_class_2"] else pd.Series(pd.NA, index=raw.index))
+        road_number_2 = _road_numbers(class_2, raw[col["road_number_2"]])
+    else:
+        road_number_2 = pd.Series(pd.NA, index=raw.index, dtype="string")
+    if col["junction_detail"]:
+        junction, at_junction = _decoded_junctions(raw[col["junction_detail"]])
+    else:
+        junction = pd.Series(pd.NA, index=raw.index, dtype="string")
+        at_junction = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+    time = text("time")
+    time = time.str.replace(":", "", regex=False).str.zfill(4)
+    time = time.where(time.str.match(r"^\d{4}$").fillna(False))
+    time = time.str.slice(0, 2) + ":" + time.str.slice(2, 4)
+    casualties = (pd.to_numeric(raw[col["casualties"]], errors="coerce").astype("Int64") if col["casualties"]
+                  else pd.Series(pd.NA, index=raw.index, dtype="Int64"))
+    casualties = casualties.where(casualties >= 0)  # STATS19 codes missing values as -1
+    return {
+        "time": time.astype("string"), "casualties": casualties, "road_class": road_class.astype("string"),
+        "road_number": road_number.astype("string"), "road_number_2": road_number_2.astype("string"),
+        "junction_detail": junction.astype("string"), "at_junction": at_junction, "location": text("location"),
+    }
+
+
 def read_collisions(
     path: str | Path,
     *,
@@ -171,35 +240,12 @@ def read_collisions(
     raw = read_csv_text(path)
     if raw.empty:
         raise InputError(f"{source}: the file has a header but no rows; expected one row per collision")
-    columns = columns or {}
-    unknown = set(columns) - set(COLLISION_COLUMNS)
-    if unknown:
-        raise InputError(f"unknown collision field(s) {sorted(unknown)}; fields are {sorted(COLLISION_COLUMNS)}")
-    col = {
-        field: find_column(
-            raw, cands, override=columns.get(field), source=source, what=field.replace("_", " "),
-            option=_OPTIONS.get(field), required=field in ("id", "date", "severity"),
-        )
-        for field, cands in COLLISION_COLUMNS.items()
-    }
-    if not (col["x"] and col["y"]) and not (col["lon"] and col["lat"]):
-        raise InputError(
-            f"{source}: no coordinate columns (looked for location_easting_osgr/easting and "
-            "longitude/latitude); pass --x-column and --y-column"
-        )
+    col = _collision_columns(raw, columns or {}, source)
     n_read = len(raw)
     rows = np.arange(1, n_read + 1)
     ids = raw[col["id"]].astype("string").str.strip()
 
-    # Exact duplicate rows (a file concatenated twice) are set aside; one id on different rows is an error.
-    dup_rows = raw.duplicated(keep="first")
-    dup_ids = ids.duplicated(keep=False) & ~raw.duplicated(keep=False)
-    if dup_ids.any():
-        bad = ids[dup_ids]
-        raise InputError(
-            f"{source}: {bad.nunique()} id(s) in column {col['id']!r} appear on different rows "
-            f"(e.g. {bad.iloc[0]!r}); ids must be unique: remove the duplicates or name another id column with --id-column"
-        )
+    dup_rows = _duplicate_rows(raw, ids, col["id"], source)
     parts = []
     keep = ~dup_rows
     if dup_rows.any():
@@ -234,44 +280,21 @@ def read_collisions(
         parts.append(located_aside)
     keep_index = located[located].index
 
-    road_class = (raw[col["road_class"]].astype("string").str.strip().str.lower().map(_ROAD_CLASS)
-                  if col["road_class"] else pd.Series(pd.NA, index=raw.index))
-    road_number = (_road_numbers(road_class, raw[col["road_number"]]) if col["road_number"]
-                   else pd.Series(pd.NA, index=raw.index, dtype="string"))
-    if col["road_number_2"]:
-        class_2 = (raw[col["road_class_2"]].astype("string").str.strip().str.lower().map(_ROAD_CLASS)
-                   if col["road_class_2"] else pd.Series(pd.NA, index=raw.index))
-        road_number_2 = _road_numbers(class_2, raw[col["road_number_2"]])
-    else:
-        road_number_2 = pd.Series(pd.NA, index=raw.index, dtype="string")
-    if col["junction_detail"]:
-        junction, at_junction = _decoded_junctions(raw[col["junction_detail"]])
-    else:
-        junction = pd.Series(pd.NA, index=raw.index, dtype="string")
-        at_junction = pd.Series(pd.NA, index=raw.index, dtype="boolean")
-    time = raw[col["time"]].astype("string").str.strip() if col["time"] else pd.Series(pd.NA, index=raw.index, dtype="string")
-    time = time.str.replace(":", "", regex=False).str.zfill(4)
-    time = time.where(time.str.match(r"^\d{4}$").fillna(False))
-    time = time.str.slice(0, 2) + ":" + time.str.slice(2, 4)
-    casualties = (pd.to_numeric(raw[col["casualties"]], errors="coerce").astype("Int64") if col["casualties"]
-                  else pd.Series(pd.NA, index=raw.index, dtype="Int64"))
-    casualties = casualties.where(casualties >= 0)  # STATS19 codes missing values as -1
-    location = raw[col["location"]].astype("string").str.strip() if col["location"] else pd.Series(pd.NA, index=raw.index, dtype="string")
-
+    fields = _descriptive_fields(raw, col)
     data = gpd.GeoDataFrame(
         {
             "collision_id": ids,
             "date": dates,
             "year": dates.dt.year.astype("Int64"),
-            "time": time.astype("string"),
+            "time": fields["time"],
             "severity": severity.astype("string"),
-            "casualties": casualties,
-            "road_class": road_class.astype("string"),
-            "road_number": road_number.astype("string"),
-            "road_number_2": road_number_2.astype("string"),
-            "junction_detail": junction.astype("string"),
-            "at_junction": at_junction,
-            "location": location,
+            "casualties": fields["casualties"],
+            "road_class": fields["road_class"],
+            "road_number": fields["road_number"],
+            "road_number_2": fields["road_number_2"],
+            "junction_detail": fields["junction_detail"],
+            "at_junction": fields["at_junction"],
+            "location": fields["location"],
             "source_row": pd.Series(rows, index=raw.index),
         },
         geometry=geometry,
