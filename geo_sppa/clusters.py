@@ -16,14 +16,21 @@ Two ways to draw a site:
 
 Sites are counted over a window of whole calendar years (default: the latest ``rule.years``
 complete years in the data, see :func:`data_window`) and compared with the preceding window of
-the same length, when the data cover it: a site is ``persistent`` when the previous window's
-collisions in its footprint also met the rule, else ``new``; previous-window sites that no current
-site overlaps are listed as ``resolved``. Without a previous window, ``previous_total`` is NA and
-every site is ``new`` (a note says so).
+the same length, when the data cover it. The previous window is scanned the same way, and each
+current site is matched to the previous-window sites it overlaps (radius mode: centres closer
+than two radii; network mode: the same junction, or overlapping stretches of the same chain). A
+site is ``persistent`` when a previous-window site overlaps it or the previous window's
+collisions in its footprint (``previous_total``) also met the rule, else ``new``; previous-window
+sites that no current site overlaps are listed as ``resolved``. Without a previous window,
+``previous_total`` is NA and every site is ``new`` (a note says so).
 
-Site frame conventions: radius-mode ``site_id`` is ``R<easting>N<northing>`` of the centre rounded
-to 10 m (sites are at least 100 m apart, so ids are unique, and the same place keeps its id across
-runs and windows); network-mode ``site_id`` is the network's ``site_key``. Radius-mode
+Site ids: a site's own id is, in radius mode, ``R<easting>N<northing>`` of its centre rounded to
+10 m, and in network mode the network's ``site_key`` (``J<junction>`` or ``L<chain>@<start_m>``).
+A current site that overlaps previous-window sites takes the id of the nearest of them (pairs
+matched one to one, nearest first), so the same place keeps its id when its centre or window
+shifts a few metres between windows: a site carries the id the previous window's own scan gave
+it (one step back: that scan keeps its own ids, not those of the window before it). Ids are unique within a run (a site whose own id was taken by such a
+match gets the suffix ``-2``). Radius-mode
 ``site_type`` is ``junction`` when at least half of the collisions with a known ``at_junction``
 were at a junction, else ``link`` (also when none is known). ``casualties`` is NA unless every
 collision has a count. ``score`` weights collisions by :data:`SCORE_WEIGHTS`.
@@ -79,19 +86,26 @@ class ClusterResult:
     ----------
     sites
         One row per site (columns :data:`SITE_COLUMNS`), EPSG:27700, ordered by ``rank``.
+        ``status`` is ``persistent`` when a previous-window site overlaps the site (the site then
+        carries the nearest one's ``site_id``) or ``previous_total`` meets the rule, else ``new``.
     resolved
-        Sites of the previous window's scan that no current site overlaps, same columns:
+        Sites of the previous window's scan that no current site overlaps (radius mode: centres
+        at least two radii apart; network mode: another junction and no overlapping stretch of
+        the same chain), same columns:
         ``total`` etc. count the current window inside the old footprint, ``previous_total`` the
         previous window; ``status`` is ``"resolved"`` and ``rank`` is NA.
     set_aside
         Collisions that could not be placed (``source, row, record_id, reason, detail``): no
         coordinates, no date, unknown severity, or (network mode) beyond the snap tolerance.
+        ``row`` is the 1-based file row from the input's ``source_row`` column (added by
+        :func:`geo_sppa.io.read_collisions`), NA when the input has no such column.
     counts
         ``n_read``, ``n_set_aside``, ``n_used`` (read less set aside), ``n_outside_window``,
         ``n_in_window``, ``n_in_sites``, ``n_not_in_sites``, ``n_sites``, ``n_resolved``,
         ``n_previous_window`` (placed collisions in the previous window),
         ``n_previous_set_aside`` (network mode: previous-window collisions beyond the snap
-        tolerance, not listed in ``set_aside``). Always
+        tolerance, not counted in ``previous_total`` nor listed in ``set_aside``; a note gives
+        the number). Always
         ``n_read == n_set_aside + n_outside_window + n_in_sites + n_not_in_sites``.
     mode
         ``"radius"`` or ``"network"``.
@@ -157,7 +171,7 @@ def data_window(
         if last_complete < first_complete:
             raise InputError(
                 f"collisions: data run {first:%d %b %Y} to {last:%d %b %Y}, which holds no "
-                "complete calendar year; pass years=(first, last) to choose a window"
+                "complete calendar year; choose a window with --years FIRST-LAST (years=(first, last) in Python)"
             )
         y2 = last_complete
         y1 = max(first_complete, y2 - years + 1)
@@ -444,11 +458,14 @@ def _site_frame(
     site_type = [
         t if isinstance(t, str) else i for t, i in zip(records["site_type"], inferred, strict=True)
     ]
-    names = site_names(pos, frame, towns)
-    names = [
-        n if (n and "(no location text)" not in n) or not isinstance(k, str) or not k else k
-        for n, k in zip(names, records.get("network_name", [None] * len(names)), strict=True)
-    ]
+    names = site_names(
+        pos,
+        frame,
+        towns,
+        junction=[t == "junction" for t in site_type],
+        centres=records[["x", "y"]].to_numpy(dtype=float),
+        fallback=list(records.get("network_name", [None] * n)),
+    )
     ids = by["collision_id"].agg(list).reindex(range(n))
     per_year = long.groupby(["site", "year"]).size()
     years = range(window[0], window[1] + 1)
@@ -541,7 +558,9 @@ def cluster_sites(
     Raises
     ------
     InputError
-        Missing columns, wrong CRS, no dated collisions, unknown rule or price year.
+        Missing columns, wrong CRS, no dated collisions, a window outside the data's years,
+        unknown rule or price year, a radius over 500 m or link length over 1000 m, or a rule
+        clause met by a single collision.
 
     """
     rule = rule_named(rule) if isinstance(rule, str) else rule

@@ -3,6 +3,11 @@
 Police location text (``THISTEMOOR RD OS 65 A JUNCTION BELHAM RD PETERBOROUGH``) is cleaned into a
 name an engineer recognises (``Thistlemoor Road junction Belham Road``): the town suffix, house
 numbers, distances and noise are dropped, abbreviations expanded and road numbers kept.
+
+Sites with no location text (DfT STATS19 files have none) are named from the road numbers the
+collisions record: ``A1139 junction A1260`` (junction sites: the most common first and second road
+pair), ``A1139 nr A1260`` (link sites whose collisions name a second road), else the road and the
+site's grid reference rounded to 10 m (``A1139 at E517890 N301230``).
 """
 
 from __future__ import annotations
@@ -67,13 +72,20 @@ def town_words(locations: pd.Series) -> set[str]:
 
 
 def site_name(
-    location: str | None, *, towns: frozenset[str] | set[str] = frozenset()
+    location: str | None,
+    *,
+    towns: frozenset[str] | set[str] = frozenset(),
+    truncated: bool = False,
 ) -> str | None:
     """Return a clean, title-cased site name from free location text, or None if nothing is left.
 
     ``THISTLEMOOR RD OS 65 A JUNCTION BELHAM RD PETERBOROUGH`` (with ``towns={"PETERBOROUGH"}``)
     gives ``Thistlemoor Road junction Belham Road``: house numbers, distances, carriageway codes and
     "exact location unknown" phrases are dropped, abbreviations expanded, road numbers kept.
+    ``truncated``: the text was cut at the source's field width, so a last word that begins a
+    town name (``PETERBORO``) is dropped, and so is a junction with a single word after it that
+    is no road number or road type (``... 50 METRES SOUTH OF JUNCTION WITH BELLE`` names the
+    road before it only).
     """
     if location is None or pd.isna(location):
         return None
@@ -95,6 +107,8 @@ def site_name(
         kept.append(tok)
     if not kept:  # the text is only a place name: keep it
         kept = tokens
+    if truncated:
+        kept = _untruncated(kept, towns)
     words: list[str] = []
     for i, tok in enumerate(kept):
         nxt = kept[i + 1] if i + 1 < len(kept) else None
@@ -125,26 +139,126 @@ def site_name(
     return name[0].upper() + name[1:]
 
 
+def _untruncated(tokens: list[str], towns: frozenset[str] | set[str]) -> list[str]:
+    """Drop a cut-off last word: the start of a town name, or a lone word after JUNCTION."""
+    out = list(tokens)
+    if len(out) > 1 and any(t != out[-1] and t.startswith(out[-1]) for t in towns):
+        out.pop()
+    if len(out) > 2 and out[-2] == "JUNCTION":
+        last = out[-1]
+        if not _ROAD_NUMBER.match(last) and last not in _ROAD_WORDS and last not in _WORDS:
+            del out[-2:]
+    return out
+
+
+def _truncated_at(texts: pd.Series) -> int | None:
+    """The source's field width when texts pile up at their longest length, else None.
+
+    A field cut at, say, 60 characters holds many texts of exactly 60 and far fewer of 59. A
+    text one shorter than the width is taken as cut too (cut at a space, then stripped).
+    """
+    lengths = texts.dropna().astype(str).str.len()
+    if lengths.empty:
+        return None
+    width = int(lengths.max())
+    at, below = int((lengths == width).sum()), int((lengths == width - 1).sum())
+    return width if at >= 5 and at >= 2 * below else None
+
+
+def _road_name(
+    pos: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    junction: bool,
+    centre: tuple[float, float],
+) -> tuple[str, str]:
+    """Return a name from road numbers, and the grid-reference form used to tell duplicates."""
+    pairs: Counter[tuple[str, str]] = Counter()
+    for a, b in zip(first[pos], second[pos], strict=True):
+        if _is_number(a) and _is_number(b) and a != b:
+            pairs[(a, b)] += 1
+    numbers = Counter(r for r in first[pos] if _is_number(r))
+    road = min(numbers, key=lambda r: (-numbers[r], r)) if numbers else "Unclassified road"
+    grid = f"{road} at E{round(centre[0], -1):.0f} N{round(centre[1], -1):.0f}"
+    if junction and pairs:
+        places: Counter[tuple[str, ...]] = Counter()
+        for pair, c in pairs.items():
+            places[tuple(sorted(pair))] += c
+        key = min(places, key=lambda k: (-places[k], k))
+        a, b = min((p for p in pairs if tuple(sorted(p)) == key), key=lambda p: (-pairs[p], p))
+        return f"{a} junction {b}", grid
+    near = Counter(b for a, b in zip(first[pos], second[pos], strict=True)
+                   if _is_number(b) and b != road and (a == road or not numbers))  # fmt: skip
+    if not junction and numbers and near:
+        return f"{road} nr {min(near, key=lambda r: (-near[r], r))}", grid
+    return grid, grid
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, str) and bool(_ROAD_NUMBER.match(value))
+
+
 def _place_key(name: str) -> str:
     """Return a key under which ``"A junction B"`` and ``"B junction A"`` are the same place."""
     parts = name.split(" junction ")
     return " junction ".join(sorted(parts)) if len(parts) == 2 else name
 
 
-def site_names(members: list[np.ndarray], frame: pd.DataFrame, towns: set[str]) -> list[str]:
-    """Name each site by its collisions' most common clean location, else its road number.
+def site_names(
+    members: list[np.ndarray],
+    frame: pd.DataFrame,
+    towns: set[str],
+    *,
+    junction: list[bool] | None = None,
+    centres: np.ndarray | None = None,
+    fallback: list[str | None] | None = None,
+) -> list[str]:
+    """Name each site by its collisions' most common clean location, else by its road numbers.
+
+    Parameters
+    ----------
+    members
+        Per site, positions in ``frame`` of its collisions.
+    frame
+        Collisions with ``location``, ``road_number`` and optionally ``road_number_2``.
+    towns
+        Place names to drop from location texts (see :func:`town_words`).
+    junction
+        Per site, True for a junction site (names ``A1139 junction A1260``); default all False.
+    centres
+        ``(n, 2)`` site centres, EPSG:27700 metres, for ``A1139 at E517890 N301230`` names;
+        default the mean of each site's collisions.
+    fallback
+        Per site, a name to use when no collision has location text (e.g. the road network's).
 
     Two sites with the same best name (two places on one long road) take, where they have one,
     their most common more specific location starting with that name ("Lincoln Road junction
-    Alma Road"); otherwise later ones get " (2)", " (3)".
+    Alma Road"); otherwise later ones get " (2)", " (3)". Two sites named from the same road
+    numbers take their grid-reference names instead.
     """
     wanted = np.unique(np.concatenate(members)) if members else np.empty(0, dtype=np.int64)
+    width = _truncated_at(frame["location"])
     texts = frame["location"].iloc[wanted]
     clean = np.full(len(frame), None, dtype=object)
-    clean[wanted] = [site_name(t, towns=towns) for t in texts]
-    roads = frame["road_number"].to_numpy(dtype=object)
+    cut_at = np.inf if width is None else width - 1
+    clean[wanted] = [
+        site_name(t, towns=towns, truncated=not pd.isna(t) and len(str(t)) >= cut_at)
+        for t in texts
+    ]
+    first = frame["road_number"].astype(object).to_numpy(dtype=object)
+    if "road_number_2" in frame.columns:
+        second = frame["road_number_2"].astype(object).to_numpy(dtype=object)
+    else:
+        second = np.full(len(frame), None, dtype=object)
+    if centres is None:
+        geom = frame.geometry
+        xy = np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])
+        centres = np.array([xy[p].mean(axis=0) if len(p) else (np.nan, np.nan) for p in members])
+    junction = junction if junction is not None else [False] * len(members)
+    fallback = fallback if fallback is not None else [None] * len(members)
     ranked = []
-    for pos in members:
+    grids: dict[int, str] = {}
+    for i, pos in enumerate(members):
         found = Counter(n for n in clean[pos] if isinstance(n, str))
         if found:
             places: Counter[str] = Counter()
@@ -155,10 +269,16 @@ def site_names(members: list[np.ndarray], frame: pd.DataFrame, towns: set[str]) 
                      for k in keys]  # fmt: skip
             ranked.append(spelt)
             continue
-        numbers = Counter(r for r in roads[pos] if isinstance(r, str) and _ROAD_NUMBER.match(r))
-        road = min(numbers, key=lambda r: (-numbers[r], r)) if numbers else "Unclassified road"
-        ranked.append([f"{road} (no location text)"])
+        if isinstance(fallback[i], str) and fallback[i]:
+            ranked.append([fallback[i]])
+            continue
+        name, grids[i] = _road_name(pos, first, second, bool(junction[i]), tuple(centres[i]))
+        ranked.append([name])
     names = [r[0] for r in ranked]
+    seen = Counter(names)
+    for i, grid in grids.items():
+        if seen[names[i]] > 1:
+            names[i] = grid
     seen = Counter(names)
     used = set(names)
     for i, first in enumerate(names):

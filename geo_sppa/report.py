@@ -213,7 +213,7 @@ def _clusters_section(inputs: ReportInputs) -> str:
     if c is None:
         return _missing("cluster sites")
     sites = c.sites
-    body = [f"<p>{len(sites)} sites meet the rule ({_e(c.rule.summary())}) in {c.window[0]}-{c.window[1]}; "
+    body = [f"<p>{len(sites)} sites meet the rule ({_e(c.rule.summary(c.mode))}) in {c.window[0]}-{c.window[1]}; "
             f"{_e(c.mode)} mode. {_e(c.cost_table)}.</p>"]
     if len(sites):
         body.append(_table(

@@ -102,14 +102,25 @@ class Rule:
         """The fewest collisions any clause can be met with (a lower bound used to prune scans)."""
         return min(max(c.min_total, c.min_ksi, 1) for c in self.clauses)
 
-    def summary(self) -> str:
-        """One line: the rule's name, clauses, geometry and window."""
+    def summary(self, mode: str | None = None) -> str:
+        """One line: the rule's name, clauses, window and the site geometry of ``mode``.
+
+        ``mode`` is ``"network"`` (junctions and lengths of road), ``"radius"`` (circles) or
+        None (both, as when the mode is not yet known).
+        """
         clauses = "; or ".join(c.label for c in self.clauses)
-        return (
-            f"{self.name}: {clauses}, in {self.years} years, per junction "
-            f"(radius {self.junction_radius_m:g} m) or {self.length_m:g} m of road "
-            f"(radius mode: {self.radius_m:g} m circles)"
+        network = (
+            f"per junction (radius {self.junction_radius_m:g} m) or {self.length_m:g} m of road"
         )
+        radius = f"per {self.radius_m:g} m-radius circle"
+        where = {
+            "network": network,
+            "radius": radius,
+            None: f"{network} (radius mode: {self.radius_m:g} m circles)",
+        }
+        if mode not in where:
+            raise InputError(f"summary mode {mode!r}: expected 'network', 'radius' or None")
+        return f"{self.name}: {clauses}, in {self.years} years, {where[mode]}"
 
     def with_options(self, **changes: object) -> "Rule":
         """Return a copy with some fields changed (e.g. ``length_m=200``)."""

@@ -401,7 +401,7 @@ def test_name_falls_back_to_road_number_and_type_to_link():
     frame = collisions(group(0, 0, ["slight"] * 6, junction=False))
     frame["road_number"] = pd.array(["A47"] * 6, dtype="string")
     site = cluster_sites(frame, years=WINDOW).sites.iloc[0]
-    assert site["name"] == "A47 (no location text)"
+    assert site["name"] == "A47 at E518000 N301000"
     assert site.site_type == "link"
 
 
@@ -702,10 +702,98 @@ def test_rules_that_are_not_cluster_sites_are_refused(rule, message):
 
 def test_radius_500_m_is_allowed():
     rule = RULES["spp"].with_options(radius_m=500.0)
-    assert len(cluster_sites(collisions(group(0, 0, ["slight"] * 6)), years=WINDOW, rule=rule).sites)
+    result = cluster_sites(collisions(group(0, 0, ["slight"] * 6)), years=WINDOW, rule=rule)
+    assert len(result.sites) == 1
 
 
 def test_window_outside_the_data_is_an_error():
     """Regression: years=(1990, 1992) for data of 2015 gave an empty result, not an error."""
     with pytest.raises(InputError, match=r"years 1990-1992: no collisions.*01 Jun 2015 to 01 Jun"):
         cluster_sites(collisions(group(0, 0, ["slight"] * 6)), years=(1990, 1992))
+
+
+def _stats19(rows, pairs):
+    """Collisions with no location text (DfT STATS19) and (road_number, road_number_2) pairs."""
+    frame = collisions(rows)
+    frame["road_number"] = pd.array([a for a, _ in pairs], dtype="string")
+    frame["road_number_2"] = pd.array([b for _, b in pairs], dtype="string")
+    return frame
+
+
+def test_stats19_sites_are_named_from_road_numbers_or_grid_reference():
+    """Regression: DfT files have no location text and sites were all named "Unclassified road
+    (no location text) (9)". A: a junction of A1139 and A1260 (one collision records them the
+    other way round); B: a link on the A47 whose collisions name the A15; C and D: two links on
+    the A605 with no second road; E: a junction with no road numbers at all."""
+    pairs = [("A1139", "A1260")] * 4 + [("A1260", "A1139"), ("A1139", None)]
+    pairs += [("A47", None)] * 4 + [("A47", "A15")] * 2
+    pairs += [("A605", None)] * 12 + [(None, None)] * 6
+    rows = group(0, 0, ["slight"] * 6, junction=True) + group(1000, 0, ["slight"] * 6)
+    rows += group(2000, 0, ["slight"] * 6) + group(3000, 500, ["slight"] * 6)
+    rows += group(-2000, 0, ["slight"] * 6, junction=True)
+    names = cluster_sites(_stats19(rows, pairs), years=WINDOW).sites.set_index("site_id")["name"]
+    assert names["R518000N301000"] == "A1139 junction A1260"
+    assert names["R519000N301000"] == "A47 nr A15"
+    assert names["R520000N301000"] == "A605 at E520000 N301000"
+    assert names["R521000N301500"] == "A605 at E521000 N301500"
+    assert names["R516000N301000"] == "Unclassified road at E516000 N301000"
+
+
+def test_two_junctions_of_the_same_roads_take_grid_references():
+    pairs = [("A1139", "A1260")] * 12
+    rows = group(0, 0, ["slight"] * 6, junction=True) + group(800, 0, ["slight"] * 6, junction=True)
+    names = cluster_sites(_stats19(rows, pairs), years=WINDOW).sites["name"]
+    assert sorted(names) == ["A1139 at E518000 N301000", "A1139 at E518800 N301000"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("A605 WHITTLESEY ROAD 50 METRES SOUTH OF JUNCTION WITH BELLE", "A605 Whittlesey Road"),
+        ("A47 SOKE PARKWAY BRETTON 100M WEST OF BRETTON WAY PETERBOROU",
+         "A47 Soke Parkway Bretton near Bretton Way"),
+        ("A15 BOURGES BOULEVARD JUNCTION C61 MAYORS WALK PETERBOROUGH",
+         "A15 Bourges Boulevard junction C61 Mayors Walk"),
+        ("THISTLEMOOR RD JUNCTION BELHAM RD", "Thistlemoor Road junction Belham Road"),
+    ],
+    ids=["lone-word-after-junction", "cut-town", "junction-with-road-number", "road-type-kept"],
+)  # fmt: skip
+def test_truncated_location_text(text, name):
+    """Regression: "... 50 METRES SOUTH OF JUNCTION WITH BELLE" (cut at 60 characters) gave
+    "... junction Belle"; a cut text keeps only the road before a lone word after JUNCTION."""
+    assert site_name(text, towns={"PETERBOROUGH"}, truncated=True) == name
+
+
+def test_truncated_texts_are_detected_by_their_pile_up_at_the_field_width():
+    """Twelve texts of the longest length, 60 characters, and six of 59: a field cut at 60 (the
+    BELLE text was cut at a space, then stripped), so the site is named by its road only."""
+    cut = "A605 WHITTLESEY ROAD 50 METRES SOUTH OF JUNCTION WITH BELLE"
+    assert len(cut) == 59
+    rows = group(0, 0, ["slight"] * 6, location=cut)
+    rows += [(3000 + 100 * i, 0, "slight", "2015-01-01", None, "X" * 60) for i in range(12)]
+    sites = cluster_sites(collisions(rows), years=WINDOW).sites
+    assert sites.iloc[0]["name"] == "A605 Whittlesey Road"
+
+
+@pytest.mark.parametrize(
+    ("mode", "text"),
+    [
+        ("network", "spp: 6+ injury collisions; or 3+ fatal/serious; or 5+ injury collisions "
+                    "incl. 1+ fatal/serious, in 3 years, per junction (radius 20 m) or 100 m "
+                    "of road"),
+        ("radius", "spp: 6+ injury collisions; or 3+ fatal/serious; or 5+ injury collisions "
+                   "incl. 1+ fatal/serious, in 3 years, per 50 m-radius circle"),
+        (None, "spp: 6+ injury collisions; or 3+ fatal/serious; or 5+ injury collisions incl. "
+               "1+ fatal/serious, in 3 years, per junction (radius 20 m) or 100 m of road "
+               "(radius mode: 50 m circles)"),
+    ],
+    ids=["network", "radius", "both"],
+)  # fmt: skip
+def test_rule_summary_names_only_the_mode_in_use(mode, text):
+    """Regression: the network-mode summary line said "(radius mode: 50 m circles)"."""
+    assert RULES["spp"].summary(mode) == text
+
+
+def test_rule_summary_unknown_mode():
+    with pytest.raises(InputError, match="summary mode 'circles': expected 'network', 'radius'"):
+        RULES["spp"].summary("circles")

@@ -174,7 +174,7 @@ def _echo_result(result, inputs, set_aside, written) -> None:
                    f"{counts.get('n_outside_window', 0):,} outside it)"),
         ("previous window", f"{prev[0]}-{prev[1]}" if prev else "none (the data do not reach back)"),
         ("mode", mode),
-        ("rule", result.rule.summary()),
+        ("rule", result.rule.summary(result.mode)),
         ("sites", f"{len(sites):,} ({counts.get('n_in_sites', 0):,} collisions in sites), "
                   f"{len(result.resolved):,} resolved"),
         ("costs", result.cost_table),
