@@ -3,13 +3,24 @@
 For sensitive categories (domestic abuse, sexual offences) counts below a threshold are shown as
 ``<5`` (for threshold 5). The rate and the studentized residual of the same ward are blanked too,
 because the count could be worked back from them and the ward's population.
+
+Totals are the other leak: the total of records used minus the visible counts is the sum of the
+suppressed counts (exactly one ward's count when one ward is suppressed). When any count is
+suppressed, :func:`withheld_total_text` gives the total to print instead: the sum of the visible
+counts and how many are suppressed, with the exact total withheld. Rounding the total was rejected:
+a rounded total still bounds the suppressed sum more tightly than ``<N`` does, and any other exact
+figure it can be derived from (records in other categories) must be withheld with it.
+
+Not covered: model fits on the exact counts (expected counts, coefficients, the funnel's overall
+rate) are printed as they are; with a Poisson model the expected counts sum to the total, so
+publish only the suppressed ward table when the category is sensitive.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["SUPPRESSIBLE", "suppressed_mask", "suppress_small_counts"]
+__all__ = ["SUPPRESSIBLE", "suppressed_mask", "suppress_small_counts", "withheld_total_text"]
 
 #: Count columns shown as ``<N``.
 COUNT_COLUMNS = ("count", "observed")
@@ -49,3 +60,23 @@ def suppress_small_counts(frame: pd.DataFrame, *, threshold: int = 5) -> pd.Data
             out[column] = out[column].astype(float).where(~mask)
     out["suppressed"] = mask.to_numpy()
     return out
+
+
+def withheld_total_text(counts: pd.Series, *, threshold: int, what: str = "wards") -> str:
+    """Return the total of ``counts`` as it may be printed beside counts suppressed below threshold.
+
+    Without suppressed counts this is the exact total. Otherwise it is the sum of the visible counts
+    and the number of suppressed ones, e.g. ``"2,700 in the wards shown; 3 more with counts 1-4
+    (shown as <5); exact total withheld (with the visible counts it would reveal the suppressed
+    ones)"``.
+    """
+    values = pd.to_numeric(counts, errors="coerce").fillna(0)
+    mask = (values > 0) & (values < threshold)
+    if not mask.any():
+        return f"{int(round(values.sum())):,}"
+    visible = int(round(values[~mask].sum()))
+    return (
+        f"{visible:,} in the {what} shown; {int(mask.sum())} more with counts 1-{threshold - 1} "
+        f"(shown as <{threshold}); exact total withheld "
+        "(with the visible counts it would reveal the suppressed ones)"
+    )

@@ -432,8 +432,9 @@ def _collision_layers(m, collisions: gpd.GeoDataFrame) -> dict:
     return data
 
 
-def _cluster_legend(radius_m: float | None) -> str:
-    bands = [(label, colour) for _, label, colour in RANK_BANDS] + [_RESOLVED]
+def _cluster_legend(radius_m: float | None, *, unranked: bool = False) -> str:
+    """Return the cluster legend HTML; the grey resolved entry only when such a site is drawn."""
+    bands = [(label, colour) for _, label, colour in RANK_BANDS] + ([_RESOLVED] if unranked else [])
     outlines = [
         ("Fatal collision at site", "#000000"),
         ("Serious (worst)", "#4d4d4d"),
@@ -517,9 +518,34 @@ def cluster_map(
     context = _context_layers(m, roads, wards)
     drawn = _collision_layers(m, collisions)
     site_data = _site_layers(m, sites, collisions, radius_m)
-    _Legend("cluster", _cluster_legend(radius_m)).add_to(m)
+    unranked = sites["rank"].isna() | (sites["status"].astype(str) == "resolved")
+    _Legend("cluster", _cluster_legend(radius_m, unranked=bool(unranked.any()))).add_to(m)
     bounds = _bounds(site_data, drawn) or _bounds(*context)
     return _finish(m, bounds)
+
+
+#: Decimals of the legend numbers of known columns (others: see :func:`_legend_decimals`).
+_LEGEND_DECIMALS = {
+    "rate_per_1000": 2, "rate_per_1000_per_year": 2, "imd_score": 1, "imd_no_crime_score": 1,
+    "imd_exp_score": 1, "imd_rank_popweighted": 0, "population": 0, "count": 0, "observed": 0,
+}  # fmt: skip
+
+
+def _legend_decimals(column: str, values: np.ndarray, edges: list[float]) -> int:
+    """Return the decimals for legend numbers: 0 for whole numbers and large values (ranks,
+    populations), 1 for values from 100, else 2 (rates, scores); more only when needed to keep
+    adjacent class edges apart."""
+    if column in _LEGEND_DECIMALS:
+        decimals = _LEGEND_DECIMALS[column]
+    elif np.all(np.equal(np.mod(values, 1), 0)):
+        decimals = 0
+    else:
+        top = float(np.max(np.abs(values)))
+        decimals = 0 if top >= 1000 else 1 if top >= 100 else 2
+    unique = sorted(set(edges))
+    while decimals < 4 and len({f"{e:.{decimals}f}" for e in unique}) < len(unique):
+        decimals += 1
+    return decimals
 
 
 def _classify(values: pd.Series, *, k: int, scheme: str) -> tuple[np.ndarray, list[str]]:
@@ -533,7 +559,8 @@ def _classify(values: pd.Series, *, k: int, scheme: str) -> tuple[np.ndarray, li
     k = int(min(k, len(distinct)))
     if k < 2:
         out[valid] = 0
-        return out, [f"{distinct[0]:,.4g}"]
+        decimals = _legend_decimals(str(values.name), y, [float(distinct[0])])
+        return out, [f"{distinct[0]:,.{decimals}f}"]
     if scheme == "quantiles":
         classifier = mapclassify.Quantiles(y, k=k)
     elif scheme == "naturalbreaks":
@@ -544,9 +571,15 @@ def _classify(values: pd.Series, *, k: int, scheme: str) -> tuple[np.ndarray, li
         raise InputError(f"scheme={scheme!r}: expected 'naturalbreaks' or 'quantiles'")
     out[valid] = classifier.yb
     lows = [float(y.min())] + [float(b) for b in classifier.bins[:-1]]
+    highs = [float(b) for b in classifier.bins]
+    decimals = _legend_decimals(str(values.name), y, lows + highs)
+
+    def number(value: float) -> str:
+        return f"{value:,.{decimals}f}"
+
     labels = [
-        f"{lo:,.4g}" if f"{lo:,.4g}" == f"{hi:,.4g}" else f"{lo:,.4g} \u2013 {hi:,.4g}"
-        for lo, hi in zip(lows, classifier.bins, strict=True)
+        number(lo) if number(lo) == number(hi) else f"{number(lo)} \u2013 {number(hi)}"
+        for lo, hi in zip(lows, highs, strict=True)
     ]
     return out, labels
 

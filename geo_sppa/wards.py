@@ -187,6 +187,8 @@ def ward_overlaps(wards: gpd.GeoDataFrame) -> pd.DataFrame:
     left, right = shapely.STRtree(fixed).query(fixed, predicate="intersects")
     pair = left < right
     left, right = left[pair], right[pair]
+    crossing = ~shapely.touches(fixed[left], fixed[right])  # neighbours only share a boundary
+    left, right = left[crossing], right[crossing]
     area = shapely.area(shapely.intersection(fixed[left], fixed[right]))
     own = shapely.area(fixed)
     codes = wards["ward_code"].astype(str).to_numpy()

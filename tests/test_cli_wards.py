@@ -141,3 +141,91 @@ def test_own_wards_with_unknown_codes_use_area_shares(tmp_path):
     table = pd.read_csv(tmp_path / "out" / "wards.csv", encoding="utf-8-sig")
     assert len(table) == 24 and table["ward_code"].str.startswith("X").all()
     assert table["count"].sum() == 2735
+
+
+STREET = "peterborough_policeuk_street_crime_7months_2018_2021.csv"
+
+
+def one_ward_incidents(path, n: int):
+    """The bundled street file cut to ``n`` ASB records, all in LSOA E01015589 (one ward), plus 40
+    records of other categories."""
+    from geo_sppa.areas import bundled_area
+
+    source = bundled_area("peterborough").incidents
+    raw = pd.read_csv(source, dtype=str, keep_default_na=False)
+    asb = raw[(raw["Crime type"] == "Anti-social behaviour") & (raw["LSOA code"] == "E01015589")]
+    other = raw[raw["Crime type"] != "Anti-social behaviour"].head(40)
+    pd.concat([asb.head(n), other]).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("n", [1, 3], ids=["1 incident", "3 incidents"])
+@pytest.mark.parametrize("model", ["nb", "poisson"])
+def test_outliers_with_every_incident_in_one_ward_is_an_error_not_a_traceback(tmp_path, model, n):
+    """Regression: statsmodels' 'first guess on the deviance function returned a nan' reached the
+    user as a Python traceback."""
+    incidents = one_ward_incidents(tmp_path / "one.csv", n)
+    result = CliRunner().invoke(
+        cli, ["outliers", "--incidents", str(incidents), "--model", model, "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert (
+        "Error: outliers: only 1 ward has any 'Anti-social behaviour' incidents; "
+        "a model needs at least 3 wards" in result.output
+    )
+    assert "choose a broader --category or more months" in result.output
+
+
+def test_category_is_matched_ignoring_case_and_space(tmp_path):
+    """Regression: --category "anti-social behaviour" was rejected."""
+    result = run("wards", "--category", "  anti-social  BEHAVIOUR ", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "Anti-social behaviour by ward" in result.output
+    assert "category            Anti-social behaviour" in result.output
+    assert pd.read_csv(tmp_path / "wards.csv", encoding="utf-8-sig")["count"].sum() == 2735
+
+
+def test_suppression_withholds_the_exact_total(tmp_path):
+    """Regression: 'records used 2,735' minus the visible ward counts gave the suppressed total."""
+    result = run("wards", "--suppress-below", "25", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "wards.csv", encoding="utf-8-sig", dtype=str)
+    shown = pd.to_numeric(table["count"], errors="coerce")
+    hidden = int(shown.isna().sum())
+    assert hidden > 0
+    used = next(line for line in result.output.splitlines() if "records used" in line)
+    assert "2,735" not in used and "2735" not in used
+    assert f"{int(shown.sum()):,} in the wards shown; {hidden} more with counts 1-24" in used
+    assert "exact total withheld" in used
+    assert "11,724" not in result.output  # other categories: read - other - set aside = used
+    assert "counts below 25 suppressed" in result.output
+
+
+@pytest.mark.parametrize("command", ["wards", "outliers"])
+def test_output_dir_help_does_not_promise_geojson(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "GeoJSON" not in result.output
+    assert "GeoPackage" in result.output
+
+
+def test_overlapping_ward_layer_is_an_error(tmp_path):
+    """Regression: overlapping ward polygons counted each incident in the overlap in one ward."""
+    from geo_sppa.areas import bundled_area
+
+    own = gpd.read_file(bundled_area("peterborough").wards["2013"]).to_crs(27700)
+    central = own["WD13NM"] == "Central"
+    own.loc[central, "geometry"] = own.loc[central].buffer(300)
+    own.to_file(tmp_path / "overlap.gpkg", driver="GPKG")
+    result = CliRunner().invoke(
+        cli, ["wards", "--wards", str(tmp_path / "overlap.gpkg"), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: overlap.gpkg: wards ")
+    assert "Central" in result.output and " ha (" in result.output
+    assert (
+        "the boundary layer must not overlap (fix the geometry or pass a clean layer)"
+        in result.output
+    )

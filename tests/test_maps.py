@@ -244,6 +244,60 @@ def test_missing_chromium_fails_loudly_unless_skip_is_set(monkeypatch):
             pass
 
 
+def legend_classes(page: str, column: str) -> list[str]:
+    """The class labels in the legend of ward layer ``column`` (its HTML is a JSON string)."""
+    import json
+
+    start = page.index(f'data-legend\', "ward:{column}"')
+    text = re.search(r'innerHTML = ("(?:[^"\\]|\\.)*")', page[start:]).group(1)
+    return re.findall(r"</span>([^<]+)</div>", json.loads(text))
+
+
+def six_wards(**columns) -> gpd.GeoDataFrame:
+    """Six 1 km square wards in a row, with the given columns."""
+    boxes = [Polygon([(x, 298000), (x + 1000, 298000), (x + 1000, 299000), (x, 299000)])
+             for x in range(515000, 521000, 1000)]  # fmt: skip
+    return gpd.GeoDataFrame(
+        {"ward_name": [f"Ward {i}" for i in range(6)], **columns}, geometry=boxes, crs=27700
+    )
+
+
+def test_legend_numbers_have_separators_and_sensible_decimals():
+    """Regression: the IMD rank legend read '1.402e+04 – 2.001e+04'."""
+    wards = six_wards(
+        imd_rank_popweighted=[4064.9, 4788.2, 9217.5, 14022.6, 20013.3, 24314.1],
+        rate_per_1000=[2.9, 4.093, 10.04, 15.871, 23.35, 44.214],
+        count=[3, 12, 150, 1520, 2400, 12000],
+    )
+    page = self_contained_html(
+        ward_map(wards, layers=("imd_rank_popweighted", "rate_per_1000", "count"), tiles=None)
+    )
+    assert "e+0" not in page
+    ranks = legend_classes(page, "imd_rank_popweighted")
+    assert ranks and all(re.fullmatch(r"[\d,]+( \u2013 [\d,]+)?", r) for r in ranks), ranks
+    assert any("14,023" in r or "20,013" in r for r in ranks), ranks
+    rates = legend_classes(page, "rate_per_1000")
+    assert rates and all(re.fullmatch(r"\d+\.\d\d( \u2013 \d+\.\d\d)?", r) for r in rates), rates
+    counts = legend_classes(page, "count")
+    assert counts and all("." not in c for c in counts), counts
+    assert any("12,000" in c for c in counts), counts
+
+
+@pytest.mark.parametrize(
+    ("status", "rank", "shown"),
+    [("persistent", 12, False), ("resolved", None, True), ("new", None, True)],
+    ids=["all ranked", "a resolved site", "an unranked site"],
+)
+def test_resolved_legend_entry_only_when_such_a_site_is_drawn(status, rank, shown):
+    """Regression: the grey 'Resolved / not ranked' entry was in every legend though no resolved
+    or unranked site was ever drawn."""
+    sites = make_sites()
+    sites.loc[2, "status"] = status
+    sites["rank"] = pd.array([1, 2, rank], dtype="Int64")
+    page = self_contained_html(cluster_map(sites, make_collisions(), tiles=None))
+    assert ("Resolved / not ranked" in page) is shown
+
+
 def test_cluster_map_with_no_collisions_still_renders():
     m = cluster_map(make_sites(), make_collisions().iloc[0:0], tiles=None)
     counts = map_layer_counts(m)

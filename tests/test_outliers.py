@@ -12,17 +12,19 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
-from shapely.geometry import box
+from shapely.geometry import Point, box
+from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
-from geo_sppa.disclosure import suppress_small_counts
+from geo_sppa.disclosure import suppress_small_counts, withheld_total_text
 from geo_sppa.errors import InputError
 from geo_sppa.outliers import (
     CIRCULARITY_WARNING,
+    CIRCULARITY_WARNING_NO_DOMAINS,
     deprivation_outliers,
     fit_deprivation_model,
     outlier_report,
 )
-from geo_sppa.spatial import benjamini_hochberg, hotspots, residual_moran
+from geo_sppa.spatial import benjamini_hochberg, hotspots, queen_weights, residual_moran
 from geo_sppa.wards import LABEL_OVER, LABEL_UNDER
 
 
@@ -174,6 +176,101 @@ def test_circularity_warning_only_for_overall_imd(planted):
     )
 
 
+def test_circularity_warning_without_domain_ranks_does_not_recommend_a_missing_column(planted):
+    """Regression: the note recommended --measure imd_no_crime_score for an IMD file without domain
+    ranks (IoD 2019 ranks only, a user file), where that column does not exist."""
+    notes = deprivation_outliers(planted.drop(columns="imd_no_crime_score")).notes
+    assert CIRCULARITY_WARNING_NO_DOMAINS in notes
+    assert CIRCULARITY_WARNING not in notes
+    assert not any("consider --measure imd_no_crime_score" in note for note in notes)
+    assert "needs the seven domain ranks" in CIRCULARITY_WARNING_NO_DOMAINS
+
+
+def one_ward_table(incidents: int) -> gpd.GeoDataFrame:
+    """24 wards and every incident (1 or 3) in one of them: a count model has no finite maximum
+    (statsmodels: 'first guess on the deviance function returned a nan')."""
+    table = ward_table(24, 1)
+    table["count"] = 0
+    table.loc[7, "count"] = incidents
+    return table
+
+
+@pytest.mark.parametrize("incidents", [1, 3], ids=["1 incident", "3 incidents"])
+@pytest.mark.parametrize("model", ["nb", "poisson", "ols"])
+def test_incidents_in_one_ward_is_an_input_error_not_a_statsmodels_crash(model, incidents):
+    """Regression: a Python traceback from statsmodels reached the user."""
+    with pytest.raises(
+        InputError,
+        match=r"^outliers: only 1 ward has any 'Anti-social behaviour' incidents; a model needs "
+        r"at least 3 wards with incidents .*choose a broader --category or more months$",
+    ):
+        deprivation_outliers(
+            one_ward_table(incidents), model=model, category="Anti-social behaviour"
+        )
+
+
+def test_no_incidents_at_all_is_an_input_error():
+    with pytest.raises(InputError, match=r"^outliers: no ward has any incidents; a model needs"):
+        outlier_report(one_ward_table(0), permutations=0)
+
+
+def test_three_wards_with_incidents_can_be_modelled():
+    table = one_ward_table(1)
+    table.loc[[2, 15], "count"] = [2, 4]
+    assert deprivation_outliers(table, model="poisson").fit.n == 24
+
+
+def _raises(exc: Exception, *, after: int = 0):
+    """A stand-in for outliers._fit that works ``after`` times and then raises ``exc``."""
+    from geo_sppa import outliers
+
+    real = outliers._fit
+    calls = {"n": 0}
+
+    def fit(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > after:
+            raise exc
+        return real(*args, **kwargs)
+
+    return fit
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ValueError("The first guess on the deviance function returned a nan.  This could be"),
+        np.linalg.LinAlgError("Singular matrix"),
+        PerfectSeparationError("Perfect separation detected, results not available"),
+    ],
+    ids=["nan deviance", "singular", "perfect separation"],
+)
+@pytest.mark.parametrize("after", [0, 3], ids=["full fit", "leave-one-out refit"])
+def test_any_fit_failure_is_one_line_input_error(planted, monkeypatch, exc, after):
+    """Regression: statsmodels and numpy errors during a fit (of every ward or a LOO refit) must
+    reach the user as one line that says what to try, never as a traceback."""
+    monkeypatch.setattr("geo_sppa.outliers._fit", _raises(exc, after=after))
+    match = r"^outliers: the nb model of 'Drugs' incidents on imd_score could not be fitted \("
+    with pytest.raises(InputError, match=match) as err:
+        deprivation_outliers(planted, category="Drugs")
+    message = str(err.value)
+    assert "could not be fitted" in message and "\n" not in message
+    assert message.endswith("try --model ols, a broader --category or more months")
+    assert isinstance(err.value.__cause__, type(exc))
+
+
+def test_non_finite_coefficients_are_an_input_error(planted, monkeypatch):
+    """A fit that 'succeeds' with NaN coefficients is refused, not carried into the table."""
+    from types import SimpleNamespace
+
+    def nan_fit(*args, **kwargs):
+        return SimpleNamespace(params=pd.Series([np.nan, np.nan])), 0.0, []
+
+    monkeypatch.setattr("geo_sppa.outliers._fit", nan_fit)
+    with pytest.raises(InputError, match=r"fitted \(the coefficients are not finite\); try"):
+        deprivation_outliers(planted, model="poisson")
+
+
 @pytest.mark.parametrize(
     ("model", "n", "match"),
     [
@@ -208,6 +305,29 @@ def test_unknown_model(planted):
 
 
 # ---------------------------------------------------------------- spatial
+
+
+@pytest.mark.parametrize(
+    ("geometry", "kind"), [(None, "no geometry"), (Point(510_500, 290_500), "Point")],
+    ids=["null", "point"],
+)
+def test_spatial_checks_name_the_ward_file_and_the_fix(geometry, kind):
+    """Regression: 'spatial checks need ward polygons' named no file and gave no fix."""
+    wards = ward_table(6, 1)
+    wards.loc[2, "geometry"] = geometry
+    match = (
+        r"^own\.gpkg: spatial checks need ward polygons; 1 ward\(s\) are not polygons: "
+        rf"Ward 2 \({kind}\); pass a polygon boundary layer \(--wards\)$"
+    )
+    with pytest.raises(InputError, match=match):
+        queen_weights(wards, source="own.gpkg")
+    with pytest.raises(InputError, match=match):
+        outlier_report(wards, permutations=0, source="own.gpkg")
+
+
+def test_spatial_checks_need_three_wards_names_the_file():
+    with pytest.raises(InputError, match=r"^own\.gpkg: spatial checks need at least 3 wards"):
+        residual_moran(ward_table(2, 1), [1.0, -1.0], source="own.gpkg")
 
 
 def test_moran_planted_pattern_vs_random():
@@ -302,6 +422,17 @@ def test_suppression_shows_less_than_five_and_blanks_derived_values():
     assert out["rate_per_1000"].isna().tolist() == [False, True, True, False, False]
     assert out["suppressed"].tolist() == [False, True, True, False, False]
     assert frame["count"].tolist() == [0, 3, 4, 5, 12]
+
+
+def test_withheld_total_does_not_allow_differencing():
+    """Regression: with --suppress-below the exact total minus the visible counts gave the
+    suppressed ward's count."""
+    counts = pd.Series([0, 3, 10, 30])
+    text = withheld_total_text(counts, threshold=5)
+    assert text.startswith("40 in the wards shown; 1 more with counts 1-4 (shown as <5); ")
+    assert "exact total withheld" in text
+    assert "43" not in text
+    assert withheld_total_text(pd.Series([0, 5, 10]), threshold=5) == "15"
 
 
 def test_charts_do_not_label_suppressed_wards(planted, tmp_path):

@@ -24,6 +24,7 @@ from geo_sppa.wards import (
     lsoa_ward_shares,
     ward_deprivation,
     ward_incident_counts,
+    ward_overlaps,
     ward_rates,
 )
 
@@ -219,6 +220,26 @@ def test_incident_buckets_outside_lsoa_only_and_no_location():
     assert counts.sum() + len(set_aside) == len(frame)
 
 
+def test_set_aside_detail_names_the_point_or_lsoa():
+    """Regression (detail was built with iterrows): a point outside every ward gives its rounded
+    coordinates, an LSOA-only record its LSOA code, a record with neither says so."""
+    frame = incidents([Point(X0 + 5000.4, Y0 + 4999.6), None, None], lsoas=[pd.NA, "Z9", pd.NA])
+    assignment = pd.DataFrame({"lsoa_code": ["A"], "ward_code": ["W1"]})
+    _, set_aside = ward_incident_counts(frame, two_wards(), assignment, source="street.csv")
+    assert set_aside["detail"].tolist() == [
+        f"point at ({X0 + 5000}, {Y0 + 5000})",
+        "LSOA Z9",
+        "no point, no LSOA code",
+    ]
+    assert set_aside["reason"].tolist() == [
+        "outside every ward",
+        "LSOA not in the ward lookup",
+        "no location",
+    ]
+    assert set_aside["row"].tolist() == [1, 2, 3]
+    assert (set_aside["source"] == "street.csv").all()
+
+
 def test_point_on_shared_boundary_counted_once():
     """A point exactly on the W1/W2 boundary is counted in one ward only."""
     frame = incidents([Point(X0 + 1000, Y0 + 500)])
@@ -312,6 +333,97 @@ def test_ward_with_zero_population_is_an_error():
     pop = population().assign(population=[1000, 3000, 0])
     with pytest.raises(InputError, match=r"1 ward\(s\) have zero population .*W2 East"):
         _rates(population=pop, lookup=lookup)
+
+
+def test_zero_population_error_names_the_ward_file_and_the_fix():
+    """Regression: the message had no file name and no way out but merging wards."""
+    lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "ward17_code": ["W1", "W1", "W2"]})
+    pop = population().assign(population=[1000, 3000, 0])
+    with pytest.raises(
+        InputError,
+        match=r"^own_wards\.gpkg: 1 ward\(s\) have zero population .*W2 East; .*--ward-set.*"
+        r"--lsoas.*--population.*merge these wards",
+    ):
+        _rates(population=pop, lookup=lookup, ward_source="own_wards.gpkg")
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "anti-social behaviour",
+        "ANTI-SOCIAL BEHAVIOUR",
+        "  Anti-social   behaviour ",
+        "aNti-Social behaviour",
+    ],
+    ids=["lower", "upper", "extra-space", "mixed"],
+)
+def test_category_matches_ignoring_case_and_space_and_keeps_the_data_spelling(asked):
+    """Regression: --category "anti-social behaviour" was rejected as unknown."""
+    result = _rates(category=asked)
+    assert result.category == "Anti-social behaviour"
+    assert result.data["count"].sum() == 6
+    assert any("category 'Anti-social behaviour'" in note for note in result.notes)
+
+
+def test_category_all_ignores_case():
+    assert _rates(category=" ALL ").category == "all"
+
+
+def test_unknown_category_after_normalising_is_still_an_error():
+    with pytest.raises(InputError, match=r"no incidents of category 'anti social behaviour'"):
+        _rates(category="anti social behaviour")
+
+
+def overlapping_wards(overlap_m: float) -> gpd.GeoDataFrame:
+    """W1 and W2 are 1 km squares; W2 is moved west so the two overlap by a strip ``overlap_m``
+    wide and 1 km tall (123 m = 12.3 ha = 12.3% of each ward), W3 only touches W2."""
+    return gpd.GeoDataFrame(
+        {"ward_code": ["W1", "W2", "W3"], "ward_name": ["West", "East", "Far East"]},
+        geometry=[
+            box(X0, Y0, X0 + 1000, Y0 + 1000),
+            box(X0 + 1000 - overlap_m, Y0, X0 + 2000 - overlap_m, Y0 + 1000),
+            box(X0 + 2000 - overlap_m, Y0, X0 + 3000 - overlap_m, Y0 + 1000),
+        ],
+        crs="EPSG:27700",
+    )
+
+
+def test_ward_overlaps_lists_overlapping_pairs_not_touching_ones():
+    pairs = ward_overlaps(overlapping_wards(123))
+    assert pairs[["ward_code_a", "ward_code_b"]].values.tolist() == [["W1", "W2"]]
+    assert pairs.loc[0, "overlap_m2"] == pytest.approx(123_000)
+    assert pairs.loc[0, "share_a"] == pytest.approx(0.123)
+    assert ward_overlaps(two_wards()).empty
+
+
+def test_overlapping_wards_are_an_error_naming_both_and_the_fix():
+    """Regression: an incident in the overlap was silently counted in one ward of the two."""
+    lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "ward17_code": ["W1", "W2", "W3"]})
+    with pytest.raises(
+        InputError,
+        match=r"^bad\.gpkg: wards W1 West and W2 East overlap by 12\.3 ha "
+        r"\(12\.3% of the smaller ward\); the boundary layer must not overlap "
+        r"\(fix the geometry or pass a clean layer\)$",
+    ):
+        ward_rates(
+            overlapping_wards(123),
+            population=population(),
+            incidents=incidents([Point(X0 + 100, Y0 + 100)]),
+            lookup=lookup,
+            ward_source="bad.gpkg",
+        )
+
+
+def test_sliver_overlap_under_one_percent_is_accepted():
+    """A 5 m digitising sliver (0.5% of each ward) is tolerated."""
+    lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "ward17_code": ["W1", "W2", "W3"]})
+    result = ward_rates(
+        overlapping_wards(5),
+        population=population(),
+        incidents=incidents([Point(X0 + 100, Y0 + 100)]),
+        lookup=lookup,
+    )
+    assert result.data["count"].sum() == 1
 
 
 def test_incident_categories_counts():

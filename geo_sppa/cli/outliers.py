@@ -34,25 +34,7 @@ __all__ = ["outliers"]
     show_default=True,
     help="Seed of the Moran's I permutation test.",
 )
-def outliers(
-    area,
-    wards_path,
-    ward_code_column,
-    ward_name_column,
-    ward_set,
-    incidents,
-    category,
-    imd_choice,
-    population_path,
-    lsoas_path,
-    lookup_path,
-    suppress_below,
-    crs,
-    output_dir,
-    model,
-    measure,
-    seed,
-) -> None:
+def outliers(suppress_below, output_dir, model, measure, seed, **inputs) -> None:
     """Wards with more or fewer incidents than their deprivation predicts.
 
     Fits incidents against deprivation across wards and flags each ward whose count is outside its
@@ -75,20 +57,7 @@ def outliers(
     from geo_sppa.disclosure import suppress_small_counts
     from geo_sppa.outliers import outlier_report
 
-    loaded_all = load_ward_rates(
-        area=area,
-        wards_path=wards_path,
-        ward_code_column=ward_code_column,
-        ward_name_column=ward_name_column,
-        ward_set=ward_set,
-        incidents=incidents,
-        category=category,
-        imd_choice=imd_choice,
-        population_path=population_path,
-        lsoas_path=lsoas_path,
-        lookup_path=lookup_path,
-        crs=crs,
-    )
+    loaded_all = load_ward_rates(**inputs)
     if loaded_all is None:
         return
     result, loaded, described = loaded_all
@@ -97,7 +66,14 @@ def outliers(
         from geo_sppa.errors import InputError
 
         raise InputError("outliers need a deprivation measure; pass --imd 2010|2019|PATH")
-    report = outlier_report(result.data, measure=measure, model=model, rng=seed)
+    report = outlier_report(
+        result.data,
+        measure=measure,
+        model=model,
+        rng=seed,
+        category=result.category,
+        source=described["ward_source"],
+    )
     frame = report.data
     if suppress_below:
         frame = suppress_small_counts(frame, threshold=suppress_below)
@@ -160,7 +136,7 @@ def outliers(
         click.echo(f"{row['ward_name']}: {row['label']}")
     click.echo("")
     fit = report.fit
-    lines = summary_lines(result, loaded, described)
+    lines = summary_lines(result, loaded, described, suppress_below=suppress_below)
     slope = fit.params[measure]
     if fit.model == "ols":
         sign = "-" if slope < 0 else "+"
@@ -186,8 +162,10 @@ def outliers(
         lines.append(
             (
                 "disclosure",
-                f"counts 1-{suppress_below - 1} shown as <{suppress_below}; their rates "
-                "and residuals blanked and not labelled on charts",
+                f"counts below {suppress_below} suppressed: 1-{suppress_below - 1} shown as "
+                f"<{suppress_below}, their rates and residuals blanked and not labelled on "
+                "charts, the exact total withheld; model fits (expected counts, coefficients) "
+                "use the exact counts",
             )
         )
     lines += [("note", n) for n in report.notes]

@@ -11,15 +11,29 @@ from geo_sppa.cli.options import (
     crs_option,
     echo_summary,
     echo_table,
-    output_dir_option,
     set_aside_lines,
 )
 
 __all__ = ["wards", "ward_input_options", "load_ward_rates", "summary_lines"]
 
+# The shared -o option promises GeoJSON, which neither ward command writes.
+_output_dir_option = click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default="maps",
+    show_default=True,
+    help="Folder for the CSV, GeoPackage and HTML outputs (outliers also writes PNG charts); "
+    "created if missing.",
+)
+
 
 def ward_input_options(func):
-    """Add the input options shared by ``wards`` and ``outliers`` (defined once, here)."""
+    """Add the options shared by ``wards`` and ``outliers`` (defined once, here).
+
+    The command receives ``suppress_below``, ``output_dir`` and the inputs of
+    :func:`load_ward_rates`, which it passes on unchanged as ``load_ward_rates(**inputs)``.
+    """
     options = [
         area_option,
         click.option(
@@ -99,7 +113,7 @@ def ward_input_options(func):
             help="Show counts from 1 to N-1 as '<N' in every output (for sensitive categories).",
         ),
         crs_option,
-        output_dir_option,
+        _output_dir_option,
     ]
     for option in reversed(options):
         func = option(func)
@@ -167,6 +181,7 @@ def load_ward_rates(
     ward_frame = io.read_wards(
         wards_file, code_column=ward_code_column, name_column=ward_name_column, crs=crs
     )
+    ward_source = Path(wards_file).name
     imd_key = imd_choice or bundle.default_imd
     if imd_key in bundle.imd:
         imd_file, imd_label = bundle.imd[imd_key], f"IMD {imd_key}"
@@ -193,21 +208,42 @@ def load_ward_rates(
         lsoas=lsoas,
         category=category,
         source=incidents_path.name,
+        ward_source=ward_source,
     )
-    described = {"incidents": incidents_path.name, "wards": ward_label, "imd": imd_label}
+    described = {
+        "incidents": incidents_path.name,
+        "wards": ward_label,
+        "ward_source": ward_source,
+        "imd": imd_label,
+    }
     return result, loaded, described
 
 
-def summary_lines(result, loaded, described) -> list[tuple[str, object]]:
-    """Run-summary lines: records read / used / set aside by reason, months, ward set, IMD."""
+def summary_lines(
+    result, loaded, described, *, suppress_below: int | None = None
+) -> list[tuple[str, object]]:
+    """Run-summary lines: records read / used / set aside by reason, months, ward set, IMD.
+
+    With ``suppress_below`` the exact number of records used, and the number in other categories
+    (from which it follows by differencing with the records read and set aside), are withheld:
+    with the visible ward counts they would give the suppressed counts away
+    (:func:`geo_sppa.disclosure.withheld_total_text`).
+    """
     import pandas as pd
 
     set_aside = pd.concat([loaded.set_aside, result.set_aside], ignore_index=True)
     lines: list[tuple[str, object]] = [("incidents file", described["incidents"])]
     lines += set_aside_lines(loaded.n_read, result.n_used, set_aside)
-    lines.insert(
-        3, ("  other categories", f"{result.n_read - result.n_in_category:,} (not counted)")
-    )
+    other = f"{result.n_read - result.n_in_category:,} (not counted)"
+    from geo_sppa.disclosure import suppressed_mask, withheld_total_text
+
+    if suppress_below and suppressed_mask(result.data, threshold=suppress_below).any():
+        lines[2] = (
+            "records used",
+            withheld_total_text(result.data["count"], threshold=suppress_below, what="wards"),
+        )
+        other = "not shown (with the records read and set aside it would give the total used)"
+    lines.insert(3, ("  other categories", other))
     lines += [
         ("category", result.category),
         ("months", f"{len(result.months)}: {', '.join(result.months)}"),
@@ -241,22 +277,7 @@ def write_ward_map(frame, path: Path, *, layers: tuple[str, ...], title: str) ->
 
 @click.command("wards")
 @ward_input_options
-def wards(
-    area,
-    wards_path,
-    ward_code_column,
-    ward_name_column,
-    ward_set,
-    incidents,
-    category,
-    imd_choice,
-    population_path,
-    lsoas_path,
-    lookup_path,
-    suppress_below,
-    crs,
-    output_dir,
-) -> None:
+def wards(suppress_below, output_dir, **inputs) -> None:
     """Ward table: population, deprivation (IMD) and incidents per 1,000 residents.
 
     Incidents are counted by ward (points by location, records with only an LSOA through the LSOA's
@@ -277,20 +298,7 @@ def wards(
     from geo_sppa import io
     from geo_sppa.disclosure import suppress_small_counts
 
-    loaded_all = load_ward_rates(
-        area=area,
-        wards_path=wards_path,
-        ward_code_column=ward_code_column,
-        ward_name_column=ward_name_column,
-        ward_set=ward_set,
-        incidents=incidents,
-        category=category,
-        imd_choice=imd_choice,
-        population_path=population_path,
-        lsoas_path=lsoas_path,
-        lookup_path=lookup_path,
-        crs=crs,
-    )
+    loaded_all = load_ward_rates(**inputs)
     if loaded_all is None:
         return
     result, loaded, described = loaded_all
@@ -327,12 +335,13 @@ def wards(
         formats={measure or "": ".1f", "rate_per_1000": ".2f", "population": ",.0f"},
     )
     click.echo("")
-    lines = summary_lines(result, loaded, described)
+    lines = summary_lines(result, loaded, described, suppress_below=suppress_below)
     if suppress_below:
         lines.append(
             (
                 "disclosure",
-                f"counts 1-{suppress_below - 1} shown as <{suppress_below}; their rates blanked",
+                f"counts below {suppress_below} suppressed: 1-{suppress_below - 1} shown as "
+                f"<{suppress_below}, their rates blanked, the exact total withheld",
             )
         )
     lines += [("wrote", str(p)) for p in written]
