@@ -506,6 +506,12 @@ def cluster_sites(
         engine, placed, lost = _snapped(usable[in_cur | in_prev], roads, rule, snap_tolerance_m,
                                         junction_merge_m)  # fmt: skip
         lost_cur = lost.index[in_cur.loc[lost.index].to_numpy()]
+        if len(lost_cur) and len(lost_cur) == int(in_cur.sum()):
+            raise InputError(
+                f"roads: none of the {len(lost_cur):,} collisions in {window[0]}-{window[1]} lies within "
+                f"{snap_tolerance_m:g} m of a road; check that the road layer covers the same area (and "
+                "declares the right CRS), or raise --snap-tolerance-m"
+            )
         n_prev_lost = len(lost) - len(lost_cur)
         set_aside = pd.concat([set_aside, _snap_set_aside(usable, lost_cur, lost)])
         notes.append(f"Network mode: collisions snapped to roads within {snap_tolerance_m:g} m")

@@ -161,3 +161,15 @@ def test_leeds_cluster_map_from_the_cli_in_browser(leeds, chromium):
         popup.wait_for()
         assert popup.locator(".gs-name").inner_text() == table.loc[table["rank"] == 1, "name"].iloc[0]
         view.screenshot("leeds_cli_cluster_map")
+
+
+def test_roads_far_from_every_collision_is_one_line_error(tmp_path):
+    """A road layer of another area (or a wrong CRS) must not quietly give zero sites."""
+    from shapely.geometry import LineString
+
+    far = tmp_path / "far_roads.gpkg"
+    gpd.GeoDataFrame({"name": ["Elsewhere Road"], "highway": ["primary"]},
+                     geometry=[LineString([(400000, 200000), (400500, 200000)])], crs=27700).to_file(far)
+    result = CliRunner().invoke(cli, ["clusters", "--roads", str(far), "--no-map", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "none of the 1,659 collisions in 2014-2016 lies within 30 m of a road" in result.output
