@@ -20,8 +20,11 @@ def data(area: str | None) -> None:
     from geo_sppa.datasets import bundled_datasets
 
     table = bundled_datasets(area)
-    echo_table(table, ["area", "name", "rows", "years", "description"], max_rows=100)
+    table = table.assign(licence_short=table["licence"].str.split(";").str[0].str.replace(" © OpenStreetMap contributors", ""))
+    shown = table.rename(columns={"licence_short": "licence "})
+    echo_table(shown, ["area", "name", "rows", "years", "licence ", "description"], max_rows=100)
     click.echo("")
+    click.echo("Sources and attribution:")
     for source, licence in table[["source", "licence"]].drop_duplicates().itertuples(index=False):
-        click.echo(f"{source}: {licence}")
+        click.echo(f"  {source}: {licence}")
     click.echo("Files and PROVENANCE notes: data/ and boundaries/ (see data/README.md).")

@@ -52,6 +52,12 @@ class LazyGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+            import os
+            import sys
+
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python's documented SIGPIPE handling
+            raise click.exceptions.Exit(1) from None
         except Exception as exc:  # a bug, not bad input: still one line, the traceback on request
             if logging.getLogger().isEnabledFor(logging.DEBUG):
                 raise
