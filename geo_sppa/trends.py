@@ -16,42 +16,15 @@ import numpy as np
 import pandas as pd
 
 from geo_sppa.errors import InputError
-from geo_sppa.io._common import header_key
+from geo_sppa.io.collisions import ROAD_USERS
 
 __all__ = [
-    "ROAD_USER_FLAGS",
     "TrendResult",
-    "road_user_flags",
     "collision_trends",
     "trend_charts",
 ]
 
-#: road user -> flag headers (Y/N) in council extracts such as Cambridgeshire Insight.
-ROAD_USER_FLAGS: dict[str, tuple[str, ...]] = {
-    "pedestrian": ("Ped", "pedestrian"),
-    "cyclist": ("Cycle", "cyclist", "pedal_cycle"),
-    "motorcyclist": ("TWMV", "motorcycle", "two_wheeled_motor_vehicle"),
-    "child": ("Child", "child_casualty"),
-}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def road_user_flags(raw: pd.DataFrame, *, id_column: str) -> pd.DataFrame | None:
-    """Return ``collision_id`` and boolean ``pedestrian, cyclist, motorcyclist, child`` from Y/N columns.
-
-    ``raw`` is the collision CSV as text (every column); flags missing from it are left out. Returns
-    None when the file has none of the flag columns (e.g. a STATS19 collision file, whose road
-    users are in the separate casualty and vehicle files).
-    """
-    keys = {header_key(c): c for c in raw.columns}
-    out = {"collision_id": raw[id_column].astype("string").str.strip()}
-    for user, names in ROAD_USER_FLAGS.items():
-        column = next((keys[header_key(n)] for n in names if header_key(n) in keys), None)
-        if column is not None:
-            out[user] = raw[column].astype("string").str.strip().str.upper().isin(["Y", "YES", "1", "TRUE"])
-    if len(out) == 1:
-        return None
-    return pd.DataFrame(out).drop_duplicates("collision_id")
 
 
 @dataclass(frozen=True)
@@ -70,8 +43,9 @@ class TrendResult:
         ``month_of_year`` (1-12), ``name``, ``years`` (complete months of that name in the data),
         ``mean``, ``index`` (100 = the average month), ``above_average``.
     road_users
-        ``year, label, partial, pedestrian, cyclist, motorcyclist, child`` (collisions involving
-        each), or None without flags.
+        ``year, label, partial`` and, for each road-user flag the collisions carry
+        (``pedestrian, cyclist, motorcyclist, child``; see ``geo_sppa.io.ROAD_USERS``), the
+        collisions involving them; None when the data have no such flags.
     baseline_year, start, end, population
         The baseline, the period covered, and the population for rates (None: no rates).
     notes
@@ -187,7 +161,6 @@ def collision_trends(
     *,
     population: float | None = None,
     baseline_year: int | None = None,
-    flags: pd.DataFrame | None = None,
     start_date: str | pd.Timestamp | None = None,
     end_date: str | pd.Timestamp | None = None,
 ) -> TrendResult:
@@ -200,8 +173,6 @@ def collision_trends(
     baseline_year
         Year the percentage changes are measured against; default the first complete year. A partial
         year cannot be the baseline.
-    flags
-        :func:`road_user_flags` output, joined on ``collision_id``.
     start_date, end_date
         First and last day the data cover, when they are not the first day of the earliest
         collision's month and the last day of the latest collision's month.
@@ -246,12 +217,12 @@ def collision_trends(
         notes.append(f"rates per 1,000 residents use a population of {population:,.0f}")
 
     road_users = None
-    if flags is not None:
-        joined = pd.DataFrame({"collision_id": collisions["collision_id"].astype("string").to_numpy(), "year": frame["year"].to_numpy()})
-        joined = joined.merge(flags, on="collision_id", how="left")
-        users = [u for u in ROAD_USER_FLAGS if u in joined.columns]
-        joined[users] = joined[users].fillna(False).astype(int)
-        road_users = _year_table(joined, start, end, users)[["year", "label", "partial", *users]]
+    users = [u for u in ROAD_USERS if u in collisions and collisions[u].notna().any()]
+    if users:
+        flagged = pd.DataFrame({"date": dates, "year": frame["year"]})
+        for user in users:
+            flagged[user] = collisions[user].astype("boolean").fillna(False).astype(int).to_numpy()
+        road_users = _year_table(flagged, start, end, users)[["year", "label", "partial", *users]]
     return TrendResult(
         by_year=by_year, monthly=monthly, seasonality=seasonality, road_users=road_users,
         baseline_year=baseline_year, start=start, end=end, population=population, notes=tuple(notes),
@@ -306,7 +277,7 @@ def trend_charts(result: TrendResult, *, title: str = "") -> dict[str, object]:
     charts["trends_seasonality.png"] = fig
 
     if result.road_users is not None:
-        users = [c for c in ROAD_USER_FLAGS if c in result.road_users.columns]
+        users = [c for c in ROAD_USERS if c in result.road_users.columns]
         fig = Figure(figsize=(8, 4), layout="constrained")
         ax = fig.subplots()
         ru = result.road_users

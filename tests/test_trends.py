@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from geo_sppa.cli.main import cli
 from geo_sppa.errors import InputError
-from geo_sppa.trends import collision_trends, road_user_flags
+from geo_sppa.trends import collision_trends
 
 
 def collisions(rows: list[tuple[str, str]], casualties: list[int] | None = None) -> pd.DataFrame:
@@ -107,15 +107,22 @@ def test_casualties_summed_where_present_and_said_when_absent():
     assert any("no casualty counts" in n for n in collision_trends(TWO_YEARS).notes)
 
 
-def test_road_user_flags_from_y_n_columns():
-    raw = pd.DataFrame({"Reference": ["c0", "c1", "c4"], "Ped": ["Y", "N", "N"], "Cycle": ["N", "Y", "N"],
-                        "TWMV": ["N", "N", "N"], "Child": ["Y", "N", "N"]})
-    flags = road_user_flags(raw, id_column="Reference")
-    result = collision_trends(TWO_YEARS, flags=flags)
+def test_road_user_flags_from_y_n_columns(tmp_path):
+    """Y/N flags come through the collision loader; a file without them gives no road-user table."""
+    from geo_sppa.io import read_collisions
+
+    rows = ["Reference,Date,Severity,Easting,Northing,Ped,Cycle,TWMV,Child"]
+    ped, cyc, child = {"c0"}, {"c1"}, {"c0"}
+    for cid, (day, sev) in zip(TWO_YEARS["collision_id"], zip(TWO_YEARS["date"], TWO_YEARS["severity"])):
+        yn = ["Y" if cid in s else "N" for s in (ped, cyc, set(), child)]
+        rows.append(f"{cid},{day:%Y%m%d},{sev},518000,301000," + ",".join(yn))
+    (tmp_path / "cambs.csv").write_text("\n".join(rows) + "\n")
+    loaded = read_collisions(tmp_path / "cambs.csv").data
+    result = collision_trends(loaded)
     users = result.road_users.set_index("year")
     assert users.loc[2015, ["pedestrian", "cyclist", "motorcyclist", "child"]].tolist() == [1, 1, 0, 1]
     assert users.loc[2016, ["pedestrian", "cyclist", "motorcyclist", "child"]].tolist() == [0, 0, 0, 0]
-    assert road_user_flags(raw[["Reference"]], id_column="Reference") is None
+    assert collision_trends(TWO_YEARS).road_users is None
 
 
 def test_no_collisions_is_an_error():

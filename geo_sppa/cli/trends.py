@@ -19,21 +19,6 @@ from geo_sppa.cli.options import (
 __all__ = ["trends", "load_trends"]
 
 
-def read_flags(path: Path, id_column: str | None):
-    """Road-user Y/N flags of a council extract, keyed by collision id (None when it has none).
-
-    ``geo_sppa.io.read_collisions`` does not carry these columns, so the file is read a second
-    time, as text, through io's CSV reader; rows are matched to the loaded collisions by id.
-    """
-    from geo_sppa.io import COLLISION_COLUMNS
-    from geo_sppa.io._common import find_column, read_csv_text
-    from geo_sppa.trends import road_user_flags
-
-    raw = read_csv_text(path)
-    column = find_column(raw, COLLISION_COLUMNS["id"], override=id_column, source=path.name, what="id")
-    return road_user_flags(raw, id_column=column)
-
-
 def load_trends(*, area, collisions, population, years, baseline_year, end_date, crs, id_column=None):
     """Read the inputs and return ``(TrendResult, Loaded collisions, paths dict)``."""
     import pandas as pd
@@ -52,8 +37,6 @@ def load_trends(*, area, collisions, population, years, baseline_year, end_date,
         data = data[data["year"].between(*years)]
     pop_path = Path(population) if population else (None if own else bundle.population)
     people = float(io.read_population(pop_path)["population"].sum()) if pop_path else None
-    if end_date is None and not own and area == "peterborough":
-        end_date = "2017-10-31"  # the extract stops on 31 Oct 2017 (data/catalogue.csv)
     start_date = None
     if years:
         start_date = f"{years[0]}-01-01"
@@ -63,7 +46,7 @@ def load_trends(*, area, collisions, population, years, baseline_year, end_date,
         end_date = min(pd.Timestamp(end_date), last) if end_date else last
     result = collision_trends(
         data, population=people, baseline_year=baseline_year,
-        flags=read_flags(path, id_column), start_date=start_date, end_date=end_date,
+        start_date=start_date, end_date=end_date,
     )
     return result, loaded, {"collisions": path, "population": pop_path, "n_used": len(data)}
 
@@ -146,7 +129,7 @@ def trends(area, collisions, population, years, baseline_year, end_date, id_colu
     if paths["population"]:
         lines.append(("population", f"{paths['population'].name}: {result.population:,.0f}"))
     lines += [("note", n) for n in (*loaded.notes, *result.notes)]
-    if result.road_users is not None and not collisions:
-        lines.append(("note", "road-user flags read from the file's Y/N columns (Ped, Cycle, TWMV, Child), matched by Reference"))
+    if result.road_users is not None:
+        lines.append(("note", "road users from the file's Y/N flag columns (Ped, Cycle, TWMV, Child)"))
     lines += [("wrote", str(p)) for p in written]
     echo_summary("Run summary", lines)

@@ -5,7 +5,7 @@ Every reader returns data in British National Grid (EPSG:27700) with normalised 
 """
 
 from geo_sppa.io._common import SET_ASIDE_COLUMNS, Loaded
-from geo_sppa.io.collisions import COLLISION_COLUMNS, read_collisions
+from geo_sppa.io.collisions import COLLISION_COLUMNS, ROAD_USERS, read_collisions
 from geo_sppa.io.incidents import INCIDENT_COLUMNS, read_incidents
 from geo_sppa.io.layers import read_layer, read_lsoas, read_roads, read_study_area, read_wards
 from geo_sppa.io.tables import read_imd, read_lsoa_lookup, read_population
@@ -24,6 +24,7 @@ __all__ = [
     "Loaded",
     "SET_ASIDE_COLUMNS",
     "COLLISION_COLUMNS",
+    "ROAD_USERS",
     "INCIDENT_COLUMNS",
     "read_collisions",
     "read_incidents",

@@ -24,7 +24,7 @@ from geo_sppa.io._common import (
     set_aside_rows,
 )
 
-__all__ = ["read_collisions", "COLLISION_COLUMNS", "SEVERITIES", "parse_dates"]
+__all__ = ["read_collisions", "COLLISION_COLUMNS", "ROAD_USERS", "SEVERITIES", "parse_dates"]
 
 SEVERITIES = ("fatal", "serious", "slight")
 
@@ -48,7 +48,16 @@ COLLISION_COLUMNS: dict[str, list[str]] = {
     # From 2024 DfT recodes junction_detail and keeps the old coding as junction_detail_historic.
     "junction_detail": ["junction_detail_historic", "junction_detail"],
     "location": ["location", "location_text", "description"],
+    # Road users involved, as Y/N flags (council extracts such as Cambridgeshire Insight; STATS19
+    # keeps road users in its separate casualty and vehicle files).
+    "pedestrian": ["Ped", "pedestrian"],
+    "cyclist": ["Cycle", "cyclist", "pedal_cycle"],
+    "motorcyclist": ["TWMV", "motorcycle", "two_wheeled_motor_vehicle"],
+    "child": ["Child", "child_casualty"],
 }
+
+#: Normalised road-user flag columns (nullable boolean; NA where the file has no such flag).
+ROAD_USERS = ("pedestrian", "cyclist", "motorcyclist", "child")
 
 _OPTIONS = {"id": "--id-column", "x": "--x-column", "y": "--y-column", "date": "--date-column",
             "severity": "--severity-column"}
@@ -198,7 +207,17 @@ def _descriptive_fields(raw: pd.DataFrame, col: dict[str, str | None]) -> dict[s
         "time": time.astype("string"), "casualties": casualties, "road_class": road_class.astype("string"),
         "road_number": road_number.astype("string"), "road_number_2": road_number_2.astype("string"),
         "junction_detail": junction.astype("string"), "at_junction": at_junction, "location": text("location"),
+        **{user: _yes_no(text(user)) for user in ROAD_USERS},
     }
+
+
+def _yes_no(values: pd.Series) -> pd.Series:
+    """Return Y/N (yes/no, 1/0, true/false) text as nullable booleans; anything else is NA."""
+    upper = values.str.upper()
+    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    out[upper.isin(["Y", "YES", "1", "TRUE"]).fillna(False)] = True
+    out[upper.isin(["N", "NO", "0", "FALSE"]).fillna(False)] = False
+    return out
 
 
 def read_collisions(
@@ -295,6 +314,7 @@ def read_collisions(
             "junction_detail": fields["junction_detail"],
             "at_junction": fields["at_junction"],
             "location": fields["location"],
+            **{user: fields[user] for user in ROAD_USERS},
             "source_row": pd.Series(rows, index=raw.index),
         },
         geometry=geometry,
