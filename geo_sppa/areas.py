@@ -14,7 +14,8 @@ from pathlib import Path
 
 from geo_sppa.errors import InputError, MissingFileError
 
-__all__ = ["Area", "AREAS", "DEFAULT_AREA", "bundled_area", "catalogue", "project_root"]
+__all__ = ["Area", "AREAS", "DEFAULT_AREA", "bundled_area", "bundled_file", "catalogue", "default_risk_themes",
+           "project_root"]
 
 DEFAULT_AREA = "peterborough"
 AREAS = ("peterborough", "leeds-central")
@@ -46,6 +47,22 @@ def catalogue() -> list[dict[str, str]]:
     """Return the bundled-data catalogue rows (area, key, path, description, years, source, licence)."""
     with open(project_root() / "data" / "catalogue.csv", newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+def bundled_file(area: str, key: str) -> Path | None:
+    """Return the path of catalogue entry ``key`` of ``area`` (e.g. ``risk_matrix_2012``), or None."""
+    for row in catalogue():
+        if row["area"] == area and row["key"] == key:
+            return project_root() / row["path"]
+    return None
+
+
+def default_risk_themes(area: str) -> Path:
+    """Return the area's bundled risk matrix, else the 2012 Peterborough matrix (the example input)."""
+    path = bundled_file(area, "risk_matrix_2012") or bundled_file("peterborough", "risk_matrix_2012")
+    if path is None:  # pragma: no cover - the catalogue ships it
+        raise MissingFileError("no bundled risk matrix in data/catalogue.csv; pass --themes PATH")
+    return path
 
 
 @dataclass(frozen=True)

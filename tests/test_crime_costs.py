@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from geo_sppa.areas import bundled_file as bundled_table
 from geo_sppa.cli.main import cli
-from geo_sppa.cli.risk import bundled_table, read_table
 from geo_sppa.crime_costs import (
     POLICE_UK_MAPPING,
     UNIT_COST_TABLES,
@@ -18,6 +18,7 @@ from geo_sppa.crime_costs import (
     unit_cost_table,
 )
 from geo_sppa.errors import InputError
+from geo_sppa.io import read_table
 
 SPP2012_TOTAL = 48_485_263  # sum of the published estimated_cost_gbp column
 

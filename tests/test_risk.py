@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from geo_sppa.areas import bundled_file as bundled_table
 from geo_sppa.cli.main import cli
-from geo_sppa.cli.risk import bundled_table, read_table
 from geo_sppa.errors import InputError
+from geo_sppa.io import read_table
 from geo_sppa.risk import risk_matrix
 
 SPP2012 = read_table(bundled_table("peterborough", "risk_matrix_2012"), what="risk matrix", option="--themes")

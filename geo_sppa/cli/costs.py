@@ -21,8 +21,8 @@ __all__ = ["costs", "load_unit_costs"]
 
 def load_unit_costs(value: str):
     """Return a bundled unit-cost table name, or a user table read from the CSV path ``value``."""
-    from geo_sppa.cli.risk import read_table
     from geo_sppa.crime_costs import UNIT_COST_TABLES, checked_unit_costs
+    from geo_sppa.io import read_table
 
     if value in UNIT_COST_TABLES:
         return value

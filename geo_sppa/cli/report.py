@@ -61,12 +61,11 @@ def _outliers(area, incidents, category, seed):
 
 def report_inputs(*, area, collisions, incidents, themes, category, price_year, unit_costs, threshold, seed):
     """Run every analysis of the assessment and return ``(ReportInputs, run-summary lines)``."""
-    from geo_sppa.areas import bundled_area
+    from geo_sppa.areas import bundled_area, default_risk_themes
     from geo_sppa.cli.costs import load_unit_costs
-    from geo_sppa.crime_costs import cost_chart
-    from geo_sppa.cli.risk import default_themes, read_table
     from geo_sppa.cli.trends import load_trends
-    from geo_sppa.crime_costs import assessment_costs
+    from geo_sppa.crime_costs import assessment_costs, cost_chart
+    from geo_sppa.io import read_table
     from geo_sppa.report import ReportInputs
     from geo_sppa.risk import risk_chart, risk_matrix
     from geo_sppa.trends import trend_charts
@@ -89,7 +88,7 @@ def report_inputs(*, area, collisions, incidents, themes, category, price_year, 
                                baseline_year=None, end_date=None, crs=None)
     costs = assessment_costs(collisions=crashes.data, incidents=crimes.data if crimes else None,
                              unit_costs=load_unit_costs(unit_costs), price_year=price_year)
-    themes_path = Path(themes) if themes else default_themes(area)
+    themes_path = Path(themes) if themes else default_risk_themes(area)
     matrix = risk_matrix(read_table(themes_path, what="risk matrix", option="--themes"),
                          threshold=threshold, source=themes_path.name)
     years = f"{int(crashes.data['year'].min())}-{int(crashes.data['year'].max())}"

@@ -8,34 +8,7 @@ import click
 
 from geo_sppa.cli.options import area_option, echo_summary, echo_table, output_dir_option
 
-__all__ = ["risk", "bundled_table", "default_themes", "read_table"]
-
-
-def bundled_table(area: str, key: str) -> Path | None:
-    """Return the path of the bundled catalogue entry ``key`` of ``area`` (e.g. risk_matrix_2012)."""
-    from geo_sppa.areas import catalogue, project_root
-
-    for row in catalogue():
-        if row["area"] == area and row["key"] == key:
-            return project_root() / row["path"]
-    return None
-
-
-def default_themes(area: str) -> Path:
-    """The area's bundled risk matrix, else the 2012 Peterborough matrix (the example input)."""
-    from geo_sppa.errors import MissingFileError
-
-    path = bundled_table(area, "risk_matrix_2012") or bundled_table("peterborough", "risk_matrix_2012")
-    if path is None:  # pragma: no cover - the catalogue ships it
-        raise MissingFileError("no bundled risk matrix in data/catalogue.csv; pass --themes PATH")
-    return path
-
-
-def read_table(path: str | Path, *, what: str, option: str):
-    """Read a small CSV table as text through geo_sppa.io's CSV reader (one-line errors)."""
-    from geo_sppa.io._common import existing_file, read_csv_text
-
-    return read_csv_text(existing_file(path, what=what, option=option))
+__all__ = ["risk"]
 
 
 @click.command("risk")
@@ -72,10 +45,11 @@ def risk(area, themes_path, threshold, output_dir) -> None:
         geo-sppa risk --themes our_themes_2025.csv --threshold 40 -o out/
     """  # noqa: D301
     from geo_sppa import io
+    from geo_sppa.areas import default_risk_themes
     from geo_sppa.risk import risk_chart, risk_matrix
 
-    path = Path(themes_path) if themes_path else default_themes(area)
-    raw = read_table(path, what="risk matrix", option="--themes")
+    path = Path(themes_path) if themes_path else default_risk_themes(area)
+    raw = io.read_table(path, what="risk matrix", option="--themes")
     matrix = risk_matrix(raw, threshold=threshold, source=path.name)
     out = io.output_dir(output_dir)
     written = [io.write_csv(matrix, out / "risk_matrix.csv")]

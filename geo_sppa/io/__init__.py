@@ -8,7 +8,7 @@ from geo_sppa.io._common import SET_ASIDE_COLUMNS, Loaded
 from geo_sppa.io.collisions import COLLISION_COLUMNS, ROAD_USERS, read_collisions
 from geo_sppa.io.incidents import INCIDENT_COLUMNS, read_incidents
 from geo_sppa.io.layers import read_layer, read_lsoas, read_roads, read_study_area, read_wards
-from geo_sppa.io.tables import read_imd, read_lsoa_lookup, read_population
+from geo_sppa.io.tables import read_imd, read_lsoa_lookup, read_population, read_table
 from geo_sppa.io.writers import (
     output_dir,
     read_results,
@@ -36,6 +36,7 @@ __all__ = [
     "read_imd",
     "read_population",
     "read_lsoa_lookup",
+    "read_table",
     "output_dir",
     "write_csv",
     "write_gpkg",

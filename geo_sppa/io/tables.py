@@ -10,7 +10,7 @@ import pandas as pd
 from geo_sppa.errors import InputError
 from geo_sppa.io._common import existing_file, find_column, header_key, read_csv_text
 
-__all__ = ["read_imd", "read_population", "read_lsoa_lookup", "IMD_MEASURES"]
+__all__ = ["read_imd", "read_population", "read_lsoa_lookup", "read_table", "IMD_MEASURES"]
 
 #: measure -> header fragments (after header_key) that identify it.
 IMD_MEASURES: dict[str, tuple[str, ...]] = {
@@ -138,3 +138,11 @@ def read_lsoa_lookup(path: str | Path) -> pd.DataFrame:
     if "lsoa11_code" not in out and "lsoa21_code" not in out:
         raise InputError(f"{path.name}: no lsoa11_code (or LSOA11CD) column; expected an LSOA lookup table")
     return out
+
+
+def read_table(path: str | Path, *, what: str, option: str) -> pd.DataFrame:
+    """Read a small CSV table (risk themes, unit costs...) with every column as text.
+
+    ``what`` and ``option`` name the table and the option that supplies it in error messages.
+    """
+    return read_csv_text(existing_file(path, what=what, option=option))
