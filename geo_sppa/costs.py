@@ -9,8 +9,6 @@ slight`` and optionally ``source``).
 
 from __future__ import annotations
 
-from importlib.resources import files
-
 import pandas as pd
 
 from geo_sppa.errors import InputError
@@ -27,9 +25,9 @@ def value_of_prevention_table() -> pd.DataFrame:
     Columns: ``price_year`` (int), ``fatal``, ``serious``, ``slight`` (GBP per reported injury
     collision, at that year's prices) and ``source`` (text).
     """
-    with files("geo_sppa").joinpath("tables", _TABLE).open("r", encoding="utf-8") as handle:
-        table = pd.read_csv(handle, comment="#")
-    return _checked(table)
+    from geo_sppa.io.tables import read_package_table
+
+    return _checked(read_package_table(_TABLE))
 
 
 def _checked(table: pd.DataFrame) -> pd.DataFrame:

@@ -17,13 +17,13 @@ Road collisions reuse :mod:`geo_sppa.costs` (DfT average value of prevention per
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.resources import files
 
 import pandas as pd
 
 from geo_sppa.costs import SEVERITIES, collision_costs, cost_table_note, value_of_prevention_table
 from geo_sppa.errors import InputError
 from geo_sppa.io._common import header_key
+from geo_sppa.io.tables import read_package_table
 
 __all__ = [
     "UNIT_COST_TABLES",
@@ -90,8 +90,7 @@ MAPPING_CAVEATS = (
 
 
 def _bundled() -> pd.DataFrame:
-    with files("geo_sppa").joinpath("tables", _FILE).open("r", encoding="utf-8") as handle:
-        return pd.read_csv(handle, comment="#", dtype={"price_year": str})
+    return read_package_table(_FILE, dtype={"price_year": str})
 
 
 def unit_cost_table(name: str = DEFAULT_UNIT_COSTS) -> pd.DataFrame:

@@ -86,6 +86,7 @@ def test_outliers_default_run(tmp_path):
         "outliers_scatter.png",
         "outliers_funnel.png",
         "outliers.html",
+        "outliers_set_aside.csv",
     ):
         assert (tmp_path / name).exists(), name
     table = pd.read_csv(tmp_path / "outliers.csv", encoding="utf-8-sig", keep_default_na=False)

@@ -84,8 +84,7 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
         written.append(io.write_csv(result.crime, out / "costs_crime.csv"))
     crime_period = _months(crimes.data) if crimes else "no incidents"
     fig = cost_chart(result, title=f"Costs: collisions {first}-{last}; crime {crime_period}")
-    fig.savefig(out / "costs.png", dpi=150)
-    written.append(out / "costs.png")
+    written.append(io.write_png(fig, out / "costs.png"))
 
     click.echo(f"Road collisions {first}-{last}, value of prevention:")
     echo_table(_shown(result.road), ["severity", "collisions", "unit_cost_gbp", "cost_gbp"])

@@ -29,7 +29,7 @@ output_dir_option = click.option(
     type=click.Path(file_okay=False),
     default="maps",
     show_default=True,
-    help="Folder for the CSV, GeoPackage, GeoJSON and HTML outputs (created if missing).",
+    help="Folder for the files the command writes (named in its summary); created if missing.",
 )
 def _checked_crs(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> str | None:
     """Return ``value`` if pyproj knows it as a CRS, else a usage error naming it."""

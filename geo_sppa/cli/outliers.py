@@ -44,7 +44,8 @@ def outliers(suppress_below, output_dir, model, measure, seed, **inputs) -> None
     over-dispersion-adjusted limits, Moran's I of the residuals and Getis-Ord Gi* hot/cold spots
     (false discovery rate 5%).
 
-    Writes outliers.csv, outliers.gpkg, outliers_scatter.png, outliers_funnel.png and outliers.html.
+    Writes outliers.csv, outliers.gpkg (GeoPackage), outliers_scatter.png, outliers_funnel.png,
+    outliers.html and outliers_set_aside.csv.
 
     \b
     Example:
@@ -52,6 +53,8 @@ def outliers(suppress_below, output_dir, model, measure, seed, **inputs) -> None
         geo-sppa outliers --measure imd_no_crime_score     # avoid the circular crime domain
         geo-sppa outliers --category "Violence and sexual offences" --suppress-below 5
     """  # noqa: D301
+    import pandas as pd
+
     from geo_sppa import io
     from geo_sppa.charts import funnel_chart, outlier_scatter
     from geo_sppa.disclosure import suppress_small_counts
@@ -78,9 +81,11 @@ def outliers(suppress_below, output_dir, model, measure, seed, **inputs) -> None
     if suppress_below:
         frame = suppress_small_counts(frame, threshold=suppress_below)
     out = io.output_dir(output_dir)
+    set_aside = pd.concat([loaded.set_aside, result.set_aside], ignore_index=True)
     written = [
         io.write_csv(frame, out / "outliers.csv"),
         io.write_gpkg(frame, out / "outliers.gpkg", layer="outliers"),
+        io.write_csv(set_aside, out / "outliers_set_aside.csv"),
     ]
     title = f"{result.category}, {len(result.months)} months: wards against {measure}"
     for name, figure in (
@@ -90,8 +95,7 @@ def outliers(suppress_below, output_dir, model, measure, seed, **inputs) -> None
             funnel_chart(frame, report.overdispersion, title=f"{result.category}: funnel plot"),
         ),
     ):
-        figure.savefig(out / name, dpi=150)
-        written.append(out / name)
+        written.append(io.write_png(figure, out / name))
     layers = tuple(c for c in ("label", measure, "rate_per_1000", "hotspot") if c in frame.columns)
     html = write_ward_map(frame, out / "outliers.html", layers=layers, title=title)
     if html:

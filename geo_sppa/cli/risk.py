@@ -54,8 +54,7 @@ def risk(area, themes_path, threshold, output_dir) -> None:
     out = io.output_dir(output_dir)
     written = [io.write_csv(matrix, out / "risk_matrix.csv")]
     figure = risk_chart(matrix, threshold=threshold, title=f"Risk matrix: {path.name}")
-    figure.savefig(out / "risk_matrix.png", dpi=150)
-    written.append(out / "risk_matrix.png")
+    written.append(io.write_png(figure, out / "risk_matrix.png"))
 
     click.echo(f"Risk matrix ({path.name}), ranked; priority: risk >= {threshold:g}:")
     echo_table(

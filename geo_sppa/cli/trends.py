@@ -96,8 +96,7 @@ def trends(area, collisions, population, years, baseline_year, end_date, id_colu
     if result.road_users is not None:
         written.append(io.write_csv(result.road_users, out / "trends_road_users.csv"))
     for name, figure in trend_charts(result, title=paths["collisions"].name).items():
-        figure.savefig(out / name, dpi=150)
-        written.append(out / name)
+        written.append(io.write_png(figure, out / name))
 
     by_year = result.by_year
     click.echo(f"Injury collisions by year (baseline {result.baseline_year}):")

@@ -11,22 +11,11 @@ from geo_sppa.cli.options import (
     crs_option,
     echo_summary,
     echo_table,
+    output_dir_option,
     set_aside_lines,
 )
 
 __all__ = ["wards", "ward_input_options", "load_ward_rates", "summary_lines"]
-
-# The shared -o option promises GeoJSON, which neither ward command writes.
-_output_dir_option = click.option(
-    "-o",
-    "--output-dir",
-    type=click.Path(file_okay=False),
-    default="maps",
-    show_default=True,
-    help="Folder for the CSV, GeoPackage and HTML outputs (outliers also writes PNG charts); "
-    "created if missing.",
-)
-
 
 def ward_input_options(func):
     """Add the options shared by ``wards`` and ``outliers`` (defined once, here).
@@ -113,7 +102,7 @@ def ward_input_options(func):
             help="Show counts from 1 to N-1 as '<N' in every output (for sensitive categories).",
         ),
         crs_option,
-        _output_dir_option,
+        output_dir_option,
     ]
     for option in reversed(options):
         func = option(func)
@@ -285,7 +274,7 @@ def wards(suppress_below, output_dir, **inputs) -> None:
     in the data (the bundled police.uk extract has 7 non-contiguous months); rate_per_1000_per_year
     annualises them (rate * 12 / months).
 
-    Writes wards.csv, wards.gpkg, wards.html and wards_set_aside.csv into the output folder.
+    Writes wards.csv, wards.gpkg (GeoPackage), wards.html and wards_set_aside.csv into the output folder.
 
     \b
     Example:

@@ -16,6 +16,7 @@ from geo_sppa.io.writers import (
     write_csv,
     write_geojson,
     write_gpkg,
+    write_png,
     write_run_info,
     write_text,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "write_gpkg",
     "write_geojson",
     "write_text",
+    "write_png",
     "read_results",
     "write_run_info",
     "read_run_info",

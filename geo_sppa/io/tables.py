@@ -10,7 +10,7 @@ import pandas as pd
 from geo_sppa.errors import InputError
 from geo_sppa.io._common import existing_file, find_column, header_key, read_csv_text
 
-__all__ = ["read_imd", "read_population", "read_lsoa_lookup", "read_table", "IMD_MEASURES"]
+__all__ = ["read_imd", "read_population", "read_lsoa_lookup", "read_table", "read_package_table", "IMD_MEASURES"]
 
 #: measure -> header fragments (after header_key) that identify it.
 IMD_MEASURES: dict[str, tuple[str, ...]] = {
@@ -146,3 +146,11 @@ def read_table(path: str | Path, *, what: str, option: str) -> pd.DataFrame:
     ``what`` and ``option`` name the table and the option that supplies it in error messages.
     """
     return read_csv_text(existing_file(path, what=what, option=option))
+
+
+def read_package_table(name: str, **read_csv: object) -> pd.DataFrame:
+    """Read a CSV shipped in ``geo_sppa/tables/`` (``#`` lines are comments naming the sources)."""
+    from importlib.resources import files
+
+    with files("geo_sppa").joinpath("tables", name).open("r", encoding="utf-8") as handle:
+        return pd.read_csv(handle, comment="#", **read_csv)

@@ -10,7 +10,7 @@ import pandas as pd
 from geo_sppa.errors import InputError
 
 __all__ = ["output_dir", "write_csv", "write_gpkg", "write_geojson", "write_text", "read_results",
-           "write_run_info", "read_run_info", "LIST_SEPARATOR"]
+           "write_png", "write_run_info", "read_run_info", "LIST_SEPARATOR"]
 
 LIST_SEPARATOR = ";"
 
@@ -80,6 +80,16 @@ def write_text(text: str, path: str | Path) -> Path:
     """Write ``text`` (an HTML page, a report) as UTF-8."""
     path = Path(path)
     path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_png(figure, path: str | Path, *, dpi: int = 150) -> Path:
+    """Save a matplotlib figure as PNG and close it (figures are not kept alive between charts)."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    figure.savefig(path, dpi=dpi)
+    plt.close(figure)
     return path
 
 
