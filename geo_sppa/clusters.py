@@ -49,6 +49,7 @@ from shapely import points
 
 from geo_sppa.costs import collision_costs, cost_table_note
 from geo_sppa.errors import InputError
+from geo_sppa.io._common import SET_ASIDE_COLUMNS
 from geo_sppa.names import site_name, site_names, town_words
 from geo_sppa.radius import EPS_M as _EPS_M
 from geo_sppa.radius import radius_scan
@@ -72,7 +73,6 @@ SITE_COLUMNS = [
     "casualties", "cost_gbp", "score", "previous_total", "status", "x", "y", "rank",
     "collision_ids", "years_counts", "first_date", "last_date", "geometry",
 ]  # fmt: skip
-SET_ASIDE_COLUMNS = ["source", "row", "record_id", "reason", "detail"]
 #: Largest radius-mode circle and network-mode link window, metres: a cluster site is a place an
 #: engineer can treat, and the scans' memory grows with the square of the radius.
 MAX_RADIUS_M = 500.0
