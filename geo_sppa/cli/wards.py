@@ -109,16 +109,6 @@ def ward_input_options(func):
     return func
 
 
-def _pick(own: str | None, bundled, *, what: str, option: str, area: str) -> Path:
-    if own:
-        return Path(own)
-    if bundled is None:
-        from geo_sppa.errors import InputError
-
-        raise InputError(f"the area {area!r} has no bundled {what}; pass {option} PATH")
-    return Path(bundled)
-
-
 def load_ward_rates(
     *,
     area,
@@ -138,72 +128,31 @@ def load_ward_rates(
 
     Returns None (after printing the category listing) when ``category`` is empty.
     """
-    from geo_sppa import io
-    from geo_sppa.areas import bundled_area
-    from geo_sppa.errors import InputError
+    from geo_sppa.io.bundle import incidents_input, ward_inputs
     from geo_sppa.wards import incident_categories, ward_rates
 
-    bundle = bundled_area(area)
-    incidents_path = _pick(
-        incidents, bundle.incidents, what="incidents", option="--incidents", area=area
-    )
-    loaded = io.read_incidents(incidents_path, crs=crs)
+    loaded, incidents_path = incidents_input(area, incidents, crs=crs)
     if category == "":
         counts = incident_categories(loaded.data).reset_index()
         click.echo(f"Categories in {incidents_path.name} ({len(loaded.data):,} records):")
         echo_table(counts, ["category", "count"], max_rows=100)
         click.echo("Pass one with --category NAME, or --category all.")
         return None
-    if wards_path:
-        ward_label = Path(wards_path).name
-        wards_file = Path(wards_path)
-    else:
-        if not bundle.wards:
-            raise InputError(f"the area {area!r} has no bundled wards; pass --wards PATH")
-        chosen = ward_set or bundle.default_ward_set
-        if chosen not in bundle.wards:
-            raise InputError(
-                f"the area {area!r} has no {chosen} wards; choose one of {', '.join(bundle.wards)}"
-            )
-        ward_label = f"{chosen} ({'WD13, pre-2016' if chosen == '2013' else 'WD22, current'})"
-        wards_file = bundle.wards[chosen]
-    ward_frame = io.read_wards(
-        wards_file, code_column=ward_code_column, name_column=ward_name_column, crs=crs
+    inputs = ward_inputs(
+        area, wards_path=wards_path, ward_code_column=ward_code_column, ward_name_column=ward_name_column,
+        ward_set=ward_set, imd_choice=imd_choice, population_path=population_path, lsoas_path=lsoas_path,
+        lookup_path=lookup_path, crs=crs,
     )
-    ward_source = Path(wards_file).name
-    imd_key = imd_choice or bundle.default_imd
-    if imd_key in bundle.imd:
-        imd_file, imd_label = bundle.imd[imd_key], f"IMD {imd_key}"
-    elif imd_key:
-        imd_file, imd_label = Path(imd_key), Path(imd_key).name
-    else:
-        imd_file, imd_label = None, "none"
-    imd = io.read_imd(imd_file) if imd_file else None
-    population = io.read_population(
-        _pick(
-            population_path, bundle.population, what="population", option="--population", area=area
-        )
-    )
-    lookup_file = lookup_path or bundle.lsoa_lookup
-    lookup = io.read_lsoa_lookup(lookup_file) if lookup_file else None
-    lsoas_file = lsoas_path or bundle.lsoas
-    lsoas = io.read_lsoas(lsoas_file, crs=crs) if lsoas_file else None
     result = ward_rates(
-        ward_frame,
-        population=population,
-        incidents=loaded.data,
-        imd=imd,
-        lookup=lookup,
-        lsoas=lsoas,
-        category=category,
-        source=incidents_path.name,
-        ward_source=ward_source,
+        inputs.wards, population=inputs.population, incidents=loaded.data, imd=inputs.imd,
+        lookup=inputs.lookup, lsoas=inputs.lsoas, category=category, source=incidents_path.name,
+        ward_source=inputs.ward_source,
     )
     described = {
         "incidents": incidents_path.name,
-        "wards": ward_label,
-        "ward_source": ward_source,
-        "imd": imd_label,
+        "wards": inputs.ward_label,
+        "ward_source": inputs.ward_source,
+        "imd": inputs.imd_label,
     }
     return result, loaded, described
 

@@ -6,13 +6,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 from geo_sppa.areas import bundled_area
+from geo_sppa.errors import InputError
 from geo_sppa.io._common import Loaded
 from geo_sppa.io.collisions import read_collisions
-from geo_sppa.io.layers import read_roads, read_study_area, read_wards
+from geo_sppa.io.incidents import read_incidents
+from geo_sppa.io.layers import read_lsoas, read_roads, read_study_area, read_wards
+from geo_sppa.io.tables import read_imd, read_lsoa_lookup, read_population
 
-__all__ = ["ClusterInputs", "cluster_inputs"]
+__all__ = ["ClusterInputs", "WardInputs", "cluster_inputs", "incidents_input", "ward_inputs"]
 
 
 @dataclass(frozen=True)
@@ -106,4 +110,85 @@ def cluster_inputs(
     return ClusterInputs(
         collisions=loaded, collisions_path=path, roads=lines, roads_source=source, context_roads=context,
         wards=wards, area="" if own else bundle.name, place=path.name if own else bundle.title, notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class WardInputs:
+    """What ``geo-sppa wards``/``outliers`` read besides the incidents, and where it came from.
+
+    Attributes
+    ----------
+    wards, ward_label, ward_source
+        Ward boundaries, a label for the summary (e.g. ``2013 (WD13, pre-2016)``) and the file name.
+    imd, imd_label
+        LSOA deprivation (None when there is none) and its label (``IMD 2010`` or the file name).
+    population, lookup, lsoas
+        LSOA population; the LSOA lookup and LSOA boundaries (None where the area has none).
+    """
+
+    wards: gpd.GeoDataFrame
+    ward_label: str
+    ward_source: str
+    imd: pd.DataFrame | None
+    imd_label: str
+    population: pd.DataFrame
+    lookup: pd.DataFrame | None
+    lsoas: gpd.GeoDataFrame | None
+
+
+def incidents_input(area: str, incidents: str | Path | None = None, *, crs: str | None = None) -> tuple[Loaded, Path]:
+    """Read the user's incident file(s), or the area's, and return them with the path read."""
+    path = Path(incidents) if incidents else bundled_area(area).require("incidents", option="--incidents")
+    return read_incidents(path, crs=crs), path
+
+
+def ward_inputs(
+    area: str,
+    *,
+    wards_path: str | Path | None = None,
+    ward_code_column: str | None = None,
+    ward_name_column: str | None = None,
+    ward_set: str | None = None,
+    imd_choice: str | None = None,
+    population_path: str | Path | None = None,
+    lsoas_path: str | Path | None = None,
+    lookup_path: str | Path | None = None,
+    crs: str | None = None,
+) -> WardInputs:
+    """Read ward boundaries, deprivation, population and LSOA tables: the user's, else the area's.
+
+    ``imd_choice`` is a bundled edition (``"2010"``, ``"2019"``) or a path to an IoD file.
+    """
+    bundle = bundled_area(area)
+    if wards_path:
+        wards_file, ward_label = Path(wards_path), Path(wards_path).name
+    else:
+        if not bundle.wards:
+            raise InputError(f"the area {area!r} has no bundled wards; pass --wards PATH")
+        chosen = ward_set or bundle.default_ward_set
+        if chosen not in bundle.wards:
+            raise InputError(f"the area {area!r} has no {chosen} wards; choose one of {', '.join(bundle.wards)}")
+        ward_label = f"{chosen} ({'WD13, pre-2016' if chosen == '2013' else 'WD22, current'})"
+        wards_file = bundle.wards[chosen]
+    imd_key = imd_choice or bundle.default_imd
+    if imd_key in bundle.imd:
+        imd_file, imd_label = bundle.imd[imd_key], f"IMD {imd_key}"
+    elif imd_key:
+        imd_file, imd_label = Path(imd_key), Path(imd_key).name
+    else:
+        imd_file, imd_label = None, "none"
+    population_file = Path(population_path) if population_path else bundle.require(
+        "population", option="--population")
+    lookup_file = lookup_path or bundle.lsoa_lookup
+    lsoas_file = lsoas_path or bundle.lsoas
+    return WardInputs(
+        wards=read_wards(wards_file, code_column=ward_code_column, name_column=ward_name_column, crs=crs),
+        ward_label=ward_label,
+        ward_source=Path(wards_file).name,
+        imd=read_imd(imd_file) if imd_file else None,
+        imd_label=imd_label,
+        population=read_population(population_file),
+        lookup=read_lsoa_lookup(lookup_file) if lookup_file else None,
+        lsoas=read_lsoas(lsoas_file, crs=crs) if lsoas_file else None,
     )
