@@ -14,6 +14,14 @@ def run(*args):
     return CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
 
 
+def summary_value(output: str, label: str) -> str:
+    """The value printed beside ``label`` in the run summary."""
+    for line in output.splitlines():
+        if line.strip().startswith(label + " "):
+            return line.strip()[len(label):].strip()
+    raise AssertionError(f"no {label!r} line in the summary")
+
+
 @pytest.fixture(scope="module")
 def peterborough(tmp_path_factory):
     out = tmp_path_factory.mktemp("pboro")
@@ -65,7 +73,10 @@ def test_peterborough_set_aside_file_accounts_for_every_record(peterborough):
     result, out = peterborough
     aside = pd.read_csv(out / "clusters_set_aside.csv", encoding="utf-8-sig")
     assert list(aside.columns) == ["source", "row", "record_id", "reason", "detail"]
-    assert f"set aside     {len(aside):,}" in result.output or f"{len(aside):,}" in result.output
+    read = int(summary_value(result.output, "records read").replace(",", ""))
+    used = int(summary_value(result.output, "records used").replace(",", ""))
+    shown = summary_value(result.output, "set aside").split()[0]
+    assert int(shown.replace(",", "")) == len(aside) == read - used
 
 
 def test_same_run_twice_gives_same_site_ids(peterborough, tmp_path):
@@ -99,6 +110,13 @@ def test_leeds_central_is_network_mode(leeds):
     assert len(table) > 0
     assert set(table["site_type"]) == {"junction", "link"}
     assert "highway=service ways left out of the scan" in result.output
+    aside = pd.read_csv(out / "clusters_set_aside.csv", encoding="utf-8-sig")
+    read = int(summary_value(result.output, "records read").replace(",", ""))
+    used = int(summary_value(result.output, "records used").replace(",", ""))
+    assert read == 5461 and 0 < len(aside) == read - used
+    assert set(aside["reason"]) == {"beyond snap tolerance"}
+    assert aside["detail"].str.match(r"nearest road \d+\.\d m away").all()
+    assert aside["row"].between(1, read).all()  # file rows, not positions
     assert set(table["status"]) <= {"new", "persistent"}
     layer = gpd.read_file(out / "clusters.gpkg", layer="clusters")
     links = layer[layer["site_type"] == "link"]
