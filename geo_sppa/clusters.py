@@ -140,7 +140,7 @@ class ClusterResult:
 # --------------------------------------------------------------------------- inputs
 
 
-def _usable(collisions: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def _usable(collisions: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Return the collisions that can be placed and dated, and the set-aside rows."""
     if not isinstance(collisions, gpd.GeoDataFrame):
         raise InputError("collisions: expected a GeoDataFrame (use geo_sppa.io.read_collisions)")
@@ -176,7 +176,7 @@ def _usable(collisions: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFram
     out = reasons != ""
     set_aside = pd.DataFrame(
         {
-            "source": "collisions",
+            "source": source,
             "row": _source_rows(frame, out),
             "record_id": frame["collision_id"].to_numpy()[out],
             "reason": reasons[out],
@@ -446,6 +446,7 @@ def cluster_sites(
     snap_tolerance_m: float = 30.0,
     junction_merge_m: float = 15.0,
     cost_table: pd.DataFrame | None = None,
+    source: str = "collisions",
 ) -> ClusterResult:
     """Return the cluster sites of ``collisions`` under ``rule``, with the previous-window status.
 
@@ -469,6 +470,8 @@ def cluster_sites(
         Network mode: road nodes closer than this form one junction, metres.
     cost_table
         A replacement value-of-prevention table (see :mod:`geo_sppa.costs`).
+    source
+        Name for the set-aside records (e.g. the collisions file name).
 
     Returns
     -------
@@ -490,7 +493,7 @@ def cluster_sites(
     """
     rule = rule_named(rule) if isinstance(rule, str) else rule
     _check_rule(rule)
-    usable, set_aside = _usable(collisions)
+    usable, set_aside = _usable(collisions, source)
     window, previous, notes = data_window(usable["date"], years=rule.years, window=years)
     cost_note = cost_table_note(price_year, table=cost_table)
     costs = collision_costs(usable["severity"], price_year=price_year, table=cost_table)
@@ -513,7 +516,7 @@ def cluster_sites(
                 "declares the right CRS), or raise --snap-tolerance-m"
             )
         n_prev_lost = len(lost) - len(lost_cur)
-        set_aside = pd.concat([set_aside, _snap_set_aside(usable, lost_cur, lost)])
+        set_aside = pd.concat([set_aside, _snap_set_aside(usable, lost_cur, lost, source)])
         notes.append(f"Network mode: collisions snapped to roads within {snap_tolerance_m:g} m")
         if previous is not None and n_prev_lost:
             notes.append(
@@ -657,11 +660,11 @@ def _with_previous(
     return out
 
 
-def _snap_set_aside(usable: pd.DataFrame, lost: pd.Index, detail: pd.DataFrame) -> pd.DataFrame:
+def _snap_set_aside(usable: pd.DataFrame, lost: pd.Index, detail: pd.DataFrame, source: str) -> pd.DataFrame:
     """Set-aside rows for current-window collisions the network could not take."""
     return pd.DataFrame(
         {
-            "source": "collisions",
+            "source": source,
             "row": _source_rows(usable, lost),
             "record_id": usable.loc[lost, "collision_id"].astype(str).to_numpy(),
             "reason": "beyond snap tolerance",

@@ -115,6 +115,7 @@ def test_leeds_central_is_network_mode(leeds):
     used = int(summary_value(result.output, "records used").replace(",", ""))
     assert read == 5461 and 0 < len(aside) == read - used
     assert set(aside["reason"]) == {"beyond snap tolerance"}
+    assert set(aside["source"]) == {"leeds_central_rtc_2009_2019.csv"}
     assert aside["detail"].str.match(r"nearest road \d+\.\d m away").all()
     assert aside["row"].between(1, read).all()  # file rows, not positions
     assert set(table["status"]) <= {"new", "persistent"}

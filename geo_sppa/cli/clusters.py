@@ -94,7 +94,8 @@ def clusters(area, collisions, roads, keep_service_roads, radius_mode, years, ru
                             columns=columns, radius_mode=radius_mode, keep_service_roads=keep_service_roads,
                             cache_dir=out, with_context=not no_map)
     result = cluster_sites(inputs.collisions.data, roads=inputs.roads, rule=rule, years=years,
-                           price_year=price_year, snap_tolerance_m=snap_tolerance_m)
+                           price_year=price_year, snap_tolerance_m=snap_tolerance_m,
+                           source=inputs.collisions_path.name)
     written, set_aside = _written(result, inputs, out, with_map=not no_map)
     _echo_result(result, inputs, set_aside, written)
 
