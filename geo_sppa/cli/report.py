@@ -12,25 +12,20 @@ from geo_sppa.cli.options import area_option, echo_summary, output_dir_option
 __all__ = ["report", "report_inputs"]
 
 
-def _clusters(bundle, collisions_path, own, price_year):
-    from geo_sppa import io
+def _clusters(area, collisions, price_year):
+    """Cluster sites and their map, from the same inputs `geo-sppa clusters` uses."""
     from geo_sppa.clusters import cluster_sites
+    from geo_sppa.io.bundle import cluster_inputs
     from geo_sppa.maps import cluster_map, self_contained_html
 
-    loaded = io.read_collisions(collisions_path)
-    roads = io.read_roads(bundle.roads).data if (bundle.roads and not own) else None
-    result = cluster_sites(loaded.data, roads=roads, price_year=price_year)
-    in_window = loaded.data[loaded.data["year"].between(*result.window)]
-    context = None
-    if roads is not None:
-        context = roads
-    elif bundle.context_roads and not own:
-        context = io.read_roads(bundle.context_roads).data
-    wards = io.read_wards(bundle.wards[bundle.default_ward_set]) if (bundle.wards and not own) else None
-    fmap = cluster_map(result.sites, in_window, roads=context, wards=wards, tiles=None,
+    inputs = cluster_inputs(area, collisions=collisions)
+    data = inputs.collisions.data
+    result = cluster_sites(data, roads=inputs.roads, price_year=price_year, source=inputs.collisions_path.name)
+    in_window = data[data["year"].between(*result.window)]
+    fmap = cluster_map(result.sites, in_window, roads=inputs.context_roads, wards=inputs.wards, tiles=None,
                        radius_m=result.rule.radius_m if result.mode == "radius" else None,
                        title=f"Accident cluster sites {result.window[0]}-{result.window[1]}")
-    return result, self_contained_html(fmap), loaded
+    return result, self_contained_html(fmap), inputs.collisions
 
 
 def _outliers(area, incidents, category, seed):
@@ -75,7 +70,7 @@ def report_inputs(*, area, collisions, incidents, themes, category, price_year, 
     collisions_path = Path(collisions) if own else bundle.require("collisions", option="--collisions")
     incidents_path = Path(incidents) if incidents else bundle.incidents
 
-    clusters, cluster_page, crashes = _clusters(bundle, collisions_path, own, price_year)
+    clusters, cluster_page, crashes = _clusters(area, collisions, price_year)
     if incidents_path is not None and bundle.wards and bundle.population:
         outliers, outlier_figs, ward_page, outlier_source, crimes = _outliers(area, incidents, category, seed)
     else:
