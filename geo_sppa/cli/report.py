@@ -80,7 +80,7 @@ def report_inputs(*, area, collisions, incidents, themes, category, price_year, 
         outlier_source = f"not available: the area {area!r} has no bundled wards, population or incidents"
         crimes = io.read_incidents(incidents_path) if incidents_path else None
     trends, _, _ = load_trends(area=area, collisions=collisions, population=None, years=None,
-                               baseline_year=None, end_date=None, crs=None)
+                               baseline_year=None, end_date=None, crs=None, loaded=crashes)
     costs = assessment_costs(collisions=crashes.data, incidents=crimes.data if crimes else None,
                              unit_costs=load_unit_costs(unit_costs), price_year=price_year)
     themes_path = Path(themes) if themes else default_risk_themes(area)

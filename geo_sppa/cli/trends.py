@@ -19,8 +19,12 @@ from geo_sppa.cli.options import (
 __all__ = ["trends", "load_trends"]
 
 
-def load_trends(*, area, collisions, population, years, baseline_year, end_date, crs, id_column=None):
-    """Read the inputs and return ``(TrendResult, Loaded collisions, paths dict)``."""
+def load_trends(*, area, collisions, population, years, baseline_year, end_date, crs, id_column=None, loaded=None):
+    """Read the inputs and return ``(TrendResult, Loaded collisions, paths dict)``.
+
+    ``loaded``: the collisions from ``collisions`` already read (the report passes them), so the
+    file is not read twice.
+    """
     import pandas as pd
 
     from geo_sppa import io
@@ -31,7 +35,8 @@ def load_trends(*, area, collisions, population, years, baseline_year, end_date,
     own = collisions is not None
     path = Path(collisions) if own else bundle.require("collisions", option="--collisions")
     columns = {"id": id_column} if id_column else None
-    loaded = io.read_collisions(path, columns=columns, crs=crs)
+    if loaded is None:
+        loaded = io.read_collisions(path, columns=columns, crs=crs)
     data = loaded.data
     if years:
         data = data[data["year"].between(*years)]
