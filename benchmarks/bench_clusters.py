@@ -89,8 +89,13 @@ def _roundabouts(rng, node_xy, coords, a, b, radius=15.0) -> list:
         ang = np.sort(np.arctan2(other[:, 1] - c[1], other[:, 0] - c[0]))
         if len(ang) < 3:
             continue
-        pts[hit] = c + radius * np.stack([np.cos(ang), np.sin(ang)], 1)[
-            np.argsort(np.argsort(np.arctan2(other[:, 1] - c[1], other[:, 0] - c[0])))]
+        pts[hit] = (
+            c
+            + radius
+            * np.stack([np.cos(ang), np.sin(ang)], 1)[
+                np.argsort(np.argsort(np.arctan2(other[:, 1] - c[1], other[:, 0] - c[0])))
+            ]
+        )
         for i in range(len(ang)):
             end = ang[(i + 1) % len(ang)] + (2 * np.pi if i == len(ang) - 1 else 0)
             t = np.linspace(ang[i], end, 6)
@@ -188,8 +193,8 @@ def _timed(part: str, arrays: dict) -> dict:
 
         clock("nearest", nearest)
     else:
-        from geo_sppa.network import network_sites, road_network, snapped_collisions
-        from geo_sppa.rules import RULES
+        from geo_sppa.roads.network import network_sites, road_network, snapped_collisions
+        from geo_sppa.roads.rules import RULES
 
         net = clock("road_network", road_network, roads)
         snapped = clock("snapped_collisions", snapped_collisions, collisions, net)
@@ -235,8 +240,10 @@ def main() -> None:
     for label, part, key in rows:
         peak = f"   peak RSS {part['maxrss_mb']:,.0f} MB" if key == "total" else ""
         print(f"{label:<34}{part[key + '_s']:>10.2f}{part[key + '_cpu_s']:>10.2f}{peak}")
-    print(f"scan / floor: {scan['total_s'] / floor['total_s']:.2f}x wall, "
-          f"{scan['total_cpu_s'] / floor['total_cpu_s']:.2f}x CPU")
+    print(
+        f"scan / floor: {scan['total_s'] / floor['total_s']:.2f}x wall, "
+        f"{scan['total_cpu_s'] / floor['total_cpu_s']:.2f}x CPU"
+    )
 
 
 if __name__ == "__main__":

@@ -27,10 +27,14 @@ def test_help_lists_every_command_with_its_purpose():
 
 
 def test_help_is_instant_no_heavy_imports():
-    code = "import sys; from geo_sppa.cli.main import cli; cli(['--help'], standalone_mode=False); " \
-           "heavy = [m for m in ('geopandas', 'pandas', 'folium', 'statsmodels', 'shapely') if m in sys.modules]; " \
-           "print('HEAVY', heavy)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    code = (
+        "import sys; from geo_sppa.cli.main import cli; cli(['--help'], standalone_mode=False); "
+        "heavy = [m for m in ('geopandas', 'pandas', 'folium', 'statsmodels', 'shapely') if m in sys.modules]; "
+        "print('HEAVY', heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert "HEAVY []" in out
 
 
@@ -61,40 +65,101 @@ def bad_inputs(tmp_path):
     lines = tmp_path / "lines.gpkg"
     gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1, 1)])], crs=27700).to_file(lines)
     nocrs = tmp_path / "roads.shp"
-    gpd.GeoDataFrame({"name": ["a"]}, geometry=[LineString([(518000, 301000), (518100, 301000)])]).to_file(nocrs)
+    gpd.GeoDataFrame(
+        {"name": ["a"]}, geometry=[LineString([(518000, 301000), (518100, 301000)])]
+    ).to_file(nocrs)
     broken = _csv(tmp_path, "broken.geojson", '{"type": "FeatureCollection", "features": [')
-    good = _csv(tmp_path, "good.csv", GOOD_HEADER + "\nA1,518382,301233,3,01/01/2020\nA2,518390,301240,2,02/01/2020")
+    good = _csv(
+        tmp_path,
+        "good.csv",
+        GOOD_HEADER + "\nA1,518382,301233,3,01/01/2020\nA2,518390,301240,2,02/01/2020",
+    )
     return {
-        "missing-file": (["--collisions", tmp_path / "nope.csv"], "nope.csv: no such collisions file"),
+        "missing-file": (
+            ["--collisions", tmp_path / "nope.csv"],
+            "nope.csv: no such collisions file",
+        ),
         "missing-column": (
-            ["--collisions", _csv(tmp_path, "c1.csv", "accident_index,location_easting_osgr,location_northing_osgr,date\nA1,1,1,01/01/2020")],
+            [
+                "--collisions",
+                _csv(
+                    tmp_path,
+                    "c1.csv",
+                    "accident_index,location_easting_osgr,location_northing_osgr,date\nA1,1,1,01/01/2020",
+                ),
+            ],
             "c1.csv: no severity column (looked for collision_severity, accident_severity, severity); pass --severity-column",
         ),
-        "misnamed-column": (["--collisions", good, "--date-column", "when"], "good.csv: no column 'when'"),
+        "misnamed-column": (
+            ["--collisions", good, "--date-column", "when"],
+            "good.csv: no column 'when'",
+        ),
         "unparseable-date": (
-            ["--collisions", _csv(tmp_path, "c2.csv", GOOD_HEADER + "\nA1,518382,301233,3,someday")],
+            [
+                "--collisions",
+                _csv(tmp_path, "c2.csv", GOOD_HEADER + "\nA1,518382,301233,3,someday"),
+            ],
             "c2.csv: column 'date': cannot read dates such as 'someday'",
         ),
         "outside-gb": (
-            ["--collisions", _csv(tmp_path, "c3.csv", GOOD_HEADER + "\nA1,-0.25,52.6,3,01/01/2020")],
+            [
+                "--collisions",
+                _csv(tmp_path, "c3.csv", GOOD_HEADER + "\nA1,-0.25,52.6,3,01/01/2020"),
+            ],
             "c3.csv: every row lies outside Great Britain",
         ),
-        "outside-study-area": (["--collisions", good, "--study-area", far], "good.csv: no row lies inside the study area"),
-        "zero-rows": (["--collisions", _csv(tmp_path, "c4.csv", GOOD_HEADER)], "c4.csv: the file has a header but no rows"),
+        "outside-study-area": (
+            ["--collisions", good, "--study-area", far],
+            "good.csv: no row lies inside the study area",
+        ),
+        "zero-rows": (
+            ["--collisions", _csv(tmp_path, "c4.csv", GOOD_HEADER)],
+            "c4.csv: the file has a header but no rows",
+        ),
         "duplicate-ids": (
-            ["--collisions", _csv(tmp_path, "c5.csv", GOOD_HEADER + "\nA1,518382,301233,3,01/01/2020\nA1,518000,301000,1,01/01/2020")],
+            [
+                "--collisions",
+                _csv(
+                    tmp_path,
+                    "c5.csv",
+                    GOOD_HEADER + "\nA1,518382,301233,3,01/01/2020\nA1,518000,301000,1,01/01/2020",
+                ),
+            ],
             "c5.csv: 1 id(s) in column 'accident_index' appear on different rows",
         ),
-        "invalid-geometry": (["--collisions", good, "--study-area", lines], "lines.gpkg: expected study area polygons, found LineString"),
-        "unreadable-layer": (["--collisions", good, "--roads", broken], "broken.geojson: cannot read it as a road network layer"),
-        "no-crs": (["--collisions", good, "--roads", nocrs], "roads.shp: the layer has no coordinate reference system; pass --crs"),
-        "unknown-rule": (["--rule", "nonsense"], "no cluster rule named 'nonsense'; choose one of: spp, wales-trunk"),
+        "invalid-geometry": (
+            ["--collisions", good, "--study-area", lines],
+            "lines.gpkg: expected study area polygons, found LineString",
+        ),
+        "unreadable-layer": (
+            ["--collisions", good, "--roads", broken],
+            "broken.geojson: cannot read it as a road network layer",
+        ),
+        "no-crs": (
+            ["--collisions", good, "--roads", nocrs],
+            "roads.shp: the layer has no coordinate reference system; pass --crs",
+        ),
+        "unknown-rule": (
+            ["--rule", "nonsense"],
+            "no cluster rule named 'nonsense'; choose one of: spp, wales-trunk",
+        ),
         "semicolons": (
-            ["--collisions", _csv(tmp_path, "semi.csv", "accident_index;date;accident_severity\nA1;01/01/2020;3")],
+            [
+                "--collisions",
+                _csv(
+                    tmp_path, "semi.csv", "accident_index;date;accident_severity\nA1;01/01/2020;3"
+                ),
+            ],
             "semi.csv: the columns are separated by semicolons; save the file as comma-separated CSV",
         ),
-        "excel-workbook": (["--collisions", _xlsx(tmp_path)], "book.csv: this is an Excel workbook or zip archive, not a CSV"),
-        "unwritable-output": (["--collisions", good, "-o", "/proc/geo-sppa-out"], "/proc/geo-sppa-out: cannot write results there"),
+        "excel-workbook": (
+            ["--collisions", _xlsx(tmp_path)],
+            "book.csv: this is an Excel workbook or zip archive, not a CSV",
+        ),
+        "unwritable-output": (
+            ["--collisions", good, "-o", "/proc/geo-sppa-out"],
+            "/proc/geo-sppa-out: cannot write results there",
+        ),
     }
 
 
@@ -107,9 +172,23 @@ def _xlsx(tmp_path):
     return path
 
 
-CASES = ["missing-file", "missing-column", "misnamed-column", "unparseable-date", "outside-gb", "outside-study-area",
-         "zero-rows", "duplicate-ids", "invalid-geometry", "unreadable-layer", "no-crs", "unknown-rule",
-         "semicolons", "excel-workbook", "unwritable-output"]
+CASES = [
+    "missing-file",
+    "missing-column",
+    "misnamed-column",
+    "unparseable-date",
+    "outside-gb",
+    "outside-study-area",
+    "zero-rows",
+    "duplicate-ids",
+    "invalid-geometry",
+    "unreadable-layer",
+    "no-crs",
+    "unknown-rule",
+    "semicolons",
+    "excel-workbook",
+    "unwritable-output",
+]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -128,22 +207,29 @@ def test_bad_input_is_one_line_error_exit_1(bad_inputs, tmp_path, case):
 def test_real_process_prints_no_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "geo_sppa", "clusters", "--collisions", str(tmp_path / "nope.csv")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith("Error: ") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("args", [["--years", "2016-2014"], ["--years", "abc"], ["--area", "mars"]], ids=["reversed-years", "bad-years", "bad-area"])
+@pytest.mark.parametrize(
+    "args",
+    [["--years", "2016-2014"], ["--years", "abc"], ["--area", "mars"]],
+    ids=["reversed-years", "bad-years", "bad-area"],
+)
 def test_usage_errors_exit_2(args):
     result = run("clusters", *args)
     assert result.exit_code == 2 and "Traceback" not in result.output
 
 
 def test_flat_public_api_is_lazy_and_complete():
-    code = ("import sys, geo_sppa; assert 'geopandas' not in sys.modules; "
-            "[getattr(geo_sppa, n) for n in geo_sppa.__all__]; print('OK')")
+    code = (
+        "import sys, geo_sppa; assert 'geopandas' not in sys.modules; "
+        "[getattr(geo_sppa, n) for n in geo_sppa.__all__]; print('OK')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "OK" in out.stdout
@@ -151,24 +237,42 @@ def test_flat_public_api_is_lazy_and_complete():
 
 @pytest.fixture
 def bad_ward_inputs(tmp_path):
-    bowtie = gpd.GeoDataFrame({"WD22CD": ["E1", "E2"], "WD22NM": ["Good", "Bad"]},
-                              geometry=[box(518000, 300000, 519000, 301000),
-                                        __import__("shapely").geometry.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])],
-                              crs=27700)
+    bowtie = gpd.GeoDataFrame(
+        {"WD22CD": ["E1", "E2"], "WD22NM": ["Good", "Bad"]},
+        geometry=[
+            box(518000, 300000, 519000, 301000),
+            __import__("shapely").geometry.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)]),
+        ],
+        crs=27700,
+    )
     bowtie.to_file(tmp_path / "bowtie.gpkg")
-    nulls = gpd.GeoDataFrame({"WD22CD": ["E1", "E2"], "WD22NM": ["Good", "Central"]},
-                             geometry=[box(518000, 300000, 519000, 301000), None], crs=27700)
+    nulls = gpd.GeoDataFrame(
+        {"WD22CD": ["E1", "E2"], "WD22NM": ["Good", "Central"]},
+        geometry=[box(518000, 300000, 519000, 301000), None],
+        crs=27700,
+    )
     nulls.to_file(tmp_path / "nulls.gpkg")
     return {
-        "missing-incidents": (["--incidents", tmp_path / "none.csv"], "none.csv: no such incidents file"),
-        "invalid-ward-geometry": (["--wards", tmp_path / "bowtie.gpkg"], "bowtie.gpkg: ward E2 (Bad) has invalid geometry"),
-        "null-ward-geometry": (["--wards", tmp_path / "nulls.gpkg"], "nulls.gpkg: ward E2 (Central) has no geometry"),
+        "missing-incidents": (
+            ["--incidents", tmp_path / "none.csv"],
+            "none.csv: no such incidents file",
+        ),
+        "invalid-ward-geometry": (
+            ["--wards", tmp_path / "bowtie.gpkg"],
+            "bowtie.gpkg: ward E2 (Bad) has invalid geometry",
+        ),
+        "null-ward-geometry": (
+            ["--wards", tmp_path / "nulls.gpkg"],
+            "nulls.gpkg: ward E2 (Central) has no geometry",
+        ),
         "unknown-category": (["--category", "Piracy"], "Piracy"),
     }
 
 
 @pytest.mark.parametrize("command", ["wards", "outliers"])
-@pytest.mark.parametrize("case", ["missing-incidents", "invalid-ward-geometry", "null-ward-geometry", "unknown-category"])
+@pytest.mark.parametrize(
+    "case", ["missing-incidents", "invalid-ward-geometry", "null-ward-geometry", "unknown-category"]
+)
 def test_ward_commands_bad_input_is_one_line_error(bad_ward_inputs, tmp_path, command, case):
     args, message = bad_ward_inputs[case]
     result = run(command, *args, "-o", tmp_path / "out")
@@ -179,16 +283,19 @@ def test_ward_commands_bad_input_is_one_line_error(bad_ward_inputs, tmp_path, co
 
 def test_bad_crs_is_a_usage_error(tmp_path):
     result = run("clusters", "--crs", "EPSG:99999", "-o", tmp_path)
-    assert result.exit_code == 2 and "is not a coordinate reference system pyproj knows" in result.output
+    assert (
+        result.exit_code == 2
+        and "is not a coordinate reference system pyproj knows" in result.output
+    )
 
 
 def test_unexpected_bug_is_still_one_line(monkeypatch, tmp_path):
-    import geo_sppa.clusters
+    import geo_sppa.roads.clusters
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(geo_sppa.clusters, "cluster_sites", broken)
+    monkeypatch.setattr(geo_sppa.roads.clusters, "cluster_sites", broken)
     result = run("clusters", "--no-map", "-o", tmp_path)
     assert result.exit_code == 1
     assert "Error: unexpected RuntimeError: boom (this is a geo-sppa bug" in result.output

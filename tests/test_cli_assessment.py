@@ -50,21 +50,32 @@ def test_report_on_user_collisions(tmp_path):
         "A4,518300,301000,31/12/2020,3,1\n",
         encoding="utf-8",
     )
-    result = CliRunner().invoke(cli, ["report", "--collisions", str(path), "-o", str(tmp_path / "out"), "--name", "mine.html"])
+    result = CliRunner().invoke(
+        cli,
+        ["report", "--collisions", str(path), "-o", str(tmp_path / "out"), "--name", "mine.html"],
+    )
     assert result.exit_code == 0, result.output
     page = (tmp_path / "out" / "mine.html").read_text(encoding="utf-8")
     assert "No accident cluster sites in 2019-2020." in page
-    assert "stats19.csv" in page and "2020: 4 collisions" not in page and "2020: 2 collisions, unchanged" in page
+    assert (
+        "stats19.csv" in page
+        and "2020: 4 collisions" not in page
+        and "2020: 2 collisions, unchanged" in page
+    )
 
 
 def test_leeds_report_uses_the_same_cluster_inputs_as_the_clusters_command(tmp_path):
     """The report and `geo-sppa clusters` must agree (same network, same service-road rule)."""
     import pandas as pd
 
-    clusters = CliRunner().invoke(cli, ["clusters", "--area", "leeds-central", "--no-map", "-o", str(tmp_path / "c")])
+    clusters = CliRunner().invoke(
+        cli, ["clusters", "--area", "leeds-central", "--no-map", "-o", str(tmp_path / "c")]
+    )
     assert clusters.exit_code == 0, clusters.output
     n_sites = len(pd.read_csv(tmp_path / "c" / "clusters.csv", encoding="utf-8-sig"))
-    report = CliRunner().invoke(cli, ["report", "--area", "leeds-central", "-o", str(tmp_path / "r")])
+    report = CliRunner().invoke(
+        cli, ["report", "--area", "leeds-central", "-o", str(tmp_path / "r")]
+    )
     assert report.exit_code == 0, report.output
     assert f"{n_sites} accident cluster sites in 2017-2019" in report.output
     assert "ward outliers" in (tmp_path / "r" / "report.html").read_text(encoding="utf-8").lower()

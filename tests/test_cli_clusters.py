@@ -18,7 +18,7 @@ def summary_value(output: str, label: str) -> str:
     """The value printed beside ``label`` in the run summary."""
     for line in output.splitlines():
         if line.strip().startswith(label + " "):
-            return line.strip()[len(label):].strip()
+            return line.strip()[len(label) :].strip()
     raise AssertionError(f"no {label!r} line in the summary")
 
 
@@ -167,18 +167,25 @@ def test_leeds_cluster_map_from_the_cli_in_browser(leeds, chromium):
     with open_in_browser(out / "clusters.html", browser=chromium) as view:
         page = view.page
         assert view.errors(ignore_blocked=("https://tile.openstreetmap.org",)) == []
-        assert all(url.startswith("https://tile.openstreetmap.org") and kind == "image"
-                   for url, kind in view.blocked_requests)
+        assert all(
+            url.startswith("https://tile.openstreetmap.org") and kind == "image"
+            for url, kind in view.blocked_requests
+        )
         assert view.dialogs == []
         assert page.locator("path.gs-site").count() == len(table)
         assert page.locator("path.gs-site-link").count() == (table["site_type"] == "link").sum()
-        assert page.locator("path.gs-site-junction").count() == (table["site_type"] == "junction").sum()
+        assert (
+            page.locator("path.gs-site-junction").count()
+            == (table["site_type"] == "junction").sum()
+        )
         assert page.locator("path.gs-collision").count() == len(collisions)
         assert page.locator('.gs-legend[data-legend="cluster"]').is_visible()
         page.locator("path.gs-site-i0").click(force=True)
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for()
-        assert popup.locator(".gs-name").inner_text() == table.loc[table["rank"] == 1, "name"].iloc[0]
+        assert (
+            popup.locator(".gs-name").inner_text() == table.loc[table["rank"] == 1, "name"].iloc[0]
+        )
         view.screenshot("leeds_cli_cluster_map")
 
 
@@ -187,8 +194,13 @@ def test_roads_far_from_every_collision_is_one_line_error(tmp_path):
     from shapely.geometry import LineString
 
     far = tmp_path / "far_roads.gpkg"
-    gpd.GeoDataFrame({"name": ["Elsewhere Road"], "highway": ["primary"]},
-                     geometry=[LineString([(400000, 200000), (400500, 200000)])], crs=27700).to_file(far)
-    result = CliRunner().invoke(cli, ["clusters", "--roads", str(far), "--no-map", "-o", str(tmp_path / "o")])
+    gpd.GeoDataFrame(
+        {"name": ["Elsewhere Road"], "highway": ["primary"]},
+        geometry=[LineString([(400000, 200000), (400500, 200000)])],
+        crs=27700,
+    ).to_file(far)
+    result = CliRunner().invoke(
+        cli, ["clusters", "--roads", str(far), "--no-map", "-o", str(tmp_path / "o")]
+    )
     assert result.exit_code == 1
     assert "none of the 1,659 collisions in 2014-2016 lies within 30 m of a road" in result.output

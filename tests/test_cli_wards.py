@@ -131,7 +131,7 @@ def test_outliers_on_area_without_wards_is_an_error(tmp_path):
 
 def test_own_wards_with_unknown_codes_use_area_shares(tmp_path):
     """Ward codes that match no lookup column: LSOAs are assigned by largest area share."""
-    from geo_sppa.areas import bundled_area
+    from geo_sppa.bundled.areas import bundled_area
 
     own = gpd.read_file(bundled_area("peterborough").wards["2013"])
     own["WD13CD"] = "X" + own["WD13CD"].astype(str)
@@ -150,7 +150,7 @@ STREET = "peterborough_policeuk_street_crime_7months_2018_2021.csv"
 def one_ward_incidents(path, n: int):
     """The bundled street file cut to ``n`` ASB records, all in LSOA E01015589 (one ward), plus 40
     records of other categories."""
-    from geo_sppa.areas import bundled_area
+    from geo_sppa.bundled.areas import bundled_area
 
     source = bundled_area("peterborough").incidents
     raw = pd.read_csv(source, dtype=str, keep_default_na=False)
@@ -214,7 +214,7 @@ def test_output_dir_help_does_not_promise_geojson(command):
 
 def test_overlapping_ward_layer_is_an_error(tmp_path):
     """Regression: overlapping ward polygons counted each incident in the overlap in one ward."""
-    from geo_sppa.areas import bundled_area
+    from geo_sppa.bundled.areas import bundled_area
 
     own = gpd.read_file(bundled_area("peterborough").wards["2013"]).to_crs(27700)
     central = own["WD13NM"] == "Central"

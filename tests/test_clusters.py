@@ -13,11 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import geo_sppa
-from geo_sppa.clusters import SITE_COLUMNS, cluster_sites, data_window, site_name
-from geo_sppa.costs import collision_costs
 from geo_sppa.errors import InputError
-from geo_sppa.rules import RULES, Clause
+from geo_sppa.roads.clusters import SITE_COLUMNS, cluster_sites, data_window, site_name
+from geo_sppa.roads.costs import collision_costs
+from geo_sppa.roads.rules import RULES, Clause
 
 X0, Y0 = 518_000.0, 301_000.0
 WINDOW = (2014, 2016)
@@ -409,11 +408,11 @@ def test_name_falls_back_to_road_number_and_type_to_link():
 
 
 def _fake_network_module():
-    """A stand-in for geo_sppa.network: one junction at the origin takes collisions within 20 m;
+    """A stand-in for geo_sppa.roads.network: one junction at the origin takes collisions within 20 m;
     collisions beyond 1 km from the origin are beyond the snap tolerance."""
     from shapely.geometry import Point
 
-    net = types.ModuleType("geo_sppa.network")
+    net = types.ModuleType("geo_sppa.roads.network")
     net.road_network = lambda roads, *, junction_merge_m=15.0: types.SimpleNamespace(roads=roads)
 
     def snapped_collisions(frame, network, *, tolerance_m=30.0, junction_radius_m=20.0):
@@ -447,8 +446,10 @@ def _fake_network_module():
 
 def test_network_mode_orchestration(monkeypatch):
     net = _fake_network_module()
-    monkeypatch.setitem(sys.modules, "geo_sppa.network", net)
-    monkeypatch.setattr(geo_sppa, "network", net, raising=False)
+    monkeypatch.setitem(sys.modules, "geo_sppa.roads.network", net)
+    import geo_sppa.roads
+
+    monkeypatch.setattr(geo_sppa.roads, "network", net)
     rows = group(0, 0, ["slight"] * 5 + ["serious"], location="A47 JUNCTION A15")
     rows += [(5000, 0, "slight", "2015-01-01"), (200, 0, "slight", "2015-01-01")]
     frame = collisions(rows)
@@ -560,7 +561,7 @@ def test_two_sites_on_one_road_get_distinct_names():
 
 
 def test_network_mode_with_real_network_module():
-    """A crossroads of four 500 m arms (integration with geo_sppa.network): six collisions at
+    """A crossroads of four 500 m arms (integration with geo_sppa.roads.network): six collisions at
     the junction in both windows (persistent), six on the east arm before (resolved), six on the
     west arm now (new), one 200 m off every road (set aside)."""
     from shapely.geometry import LineString

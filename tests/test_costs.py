@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from geo_sppa.costs import collision_costs, cost_table_note, value_of_prevention_table
 from geo_sppa.errors import InputError
+from geo_sppa.roads.costs import collision_costs, cost_table_note, value_of_prevention_table
 
 # Published per-collision values, GB, at each year's prices (sources in the table's header).
 PUBLISHED = {

@@ -1,4 +1,4 @@
-"""Costs of crime (Home Office unit costs) and of road collisions (DfT, via geo_sppa.costs)."""
+"""Costs of crime (Home Office unit costs) and of road collisions (DfT, via geo_sppa.roads.costs)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from geo_sppa.areas import bundled_file as bundled_table
-from geo_sppa.cli.main import cli
-from geo_sppa.crime_costs import (
+from geo_sppa.assessment.crime_costs import (
     POLICE_UK_MAPPING,
     UNIT_COST_TABLES,
     assessment_costs,
@@ -17,6 +15,8 @@ from geo_sppa.crime_costs import (
     road_costs,
     unit_cost_table,
 )
+from geo_sppa.bundled.areas import bundled_file as bundled_table
+from geo_sppa.cli.main import cli
 from geo_sppa.errors import InputError
 from geo_sppa.io import read_table
 
@@ -24,18 +24,24 @@ SPP2012_TOTAL = 48_485_263  # sum of the published estimated_cost_gbp column
 
 
 def published_2012() -> pd.DataFrame:
-    raw = read_table(bundled_table("peterborough", "cost_of_crime_2012"), what="cost of crime", option="-")
-    return pd.DataFrame({
-        "category": raw["category"],
-        "count": raw["crimes_dec2010_nov2011"].astype(int),
-        "published": raw["estimated_cost_gbp"].astype(float),
-    })
+    raw = read_table(
+        bundled_table("peterborough", "cost_of_crime_2012"), what="cost of crime", option="-"
+    )
+    return pd.DataFrame(
+        {
+            "category": raw["category"],
+            "count": raw["crimes_dec2010_nov2011"].astype(int),
+            "published": raw["estimated_cost_gbp"].astype(float),
+        }
+    )
 
 
 def test_spp2012_table_is_reproduced_from_its_counts():
     """The 2012 assessment's cost of crime, from its own counts and derived unit costs: £48.5m."""
     table = published_2012()
-    costs = crime_costs(table[["category", "count"]], unit_cost_table("spp2012")).set_index("category")
+    costs = crime_costs(table[["category", "count"]], unit_cost_table("spp2012")).set_index(
+        "category"
+    )
     assert costs["cost_gbp"].sum() == pytest.approx(SPP2012_TOTAL, abs=1.0)
     assert table["published"].sum() == SPP2012_TOTAL
     for _, row in table.iterrows():
@@ -62,17 +68,29 @@ def test_published_unit_costs():
 
 def test_police_uk_mapping_hand_computed():
     """3 violence x £10,407 + 2 shoplifting x £100 = £31,421; ASB is counted but not costed."""
-    incidents = pd.DataFrame({"category": ["Violence and sexual offences"] * 3 + ["Shoplifting"] * 2 + ["Anti-social behaviour"]})
+    incidents = pd.DataFrame(
+        {
+            "category": ["Violence and sexual offences"] * 3
+            + ["Shoplifting"] * 2
+            + ["Anti-social behaviour"]
+        }
+    )
     result = assessment_costs(incidents=incidents, unit_costs="ho2005")
     crime = result.crime.set_index("category")
     assert crime["cost_gbp"].sum() == 31_421
-    assert pd.isna(crime.loc["Anti-social behaviour", "cost_gbp"]) and crime.loc["Anti-social behaviour", "count"] == 1
+    assert (
+        pd.isna(crime.loc["Anti-social behaviour", "cost_gbp"])
+        and crime.loc["Anti-social behaviour", "count"] == 1
+    )
     assert any("1 incidents in 1 categories have no unit cost" in n for n in result.notes)
     assert "2003/04" in result.crime_note
 
 
 def test_user_table_matches_police_uk_names_directly():
-    table = checked_unit_costs(pd.DataFrame({"Category": ["Burglary"], "unit_cost": ["5,930".replace(",", "")]}), source="mine.csv")
+    table = checked_unit_costs(
+        pd.DataFrame({"Category": ["Burglary"], "unit_cost": ["5,930".replace(",", "")]}),
+        source="mine.csv",
+    )
     costs = crime_costs(pd.DataFrame({"category": ["Burglary", "Drugs"], "count": [2, 1]}), table)
     assert costs["cost_gbp"].iloc[0] == 11_860 and costs["price_year"].iloc[0] == "not stated"
 
@@ -81,7 +99,10 @@ def test_user_table_matches_police_uk_names_directly():
     ("frame", "match"),
     [
         (pd.DataFrame({"category": ["A"]}), r"mine\.csv: no column unit_cost_gbp"),
-        (pd.DataFrame({"category": ["A", "B"], "unit_cost_gbp": ["1", "lots"]}), r"mine\.csv: column 'unit_cost_gbp' row 2 \(B\) has 'lots'"),
+        (
+            pd.DataFrame({"category": ["A", "B"], "unit_cost_gbp": ["1", "lots"]}),
+            r"mine\.csv: column 'unit_cost_gbp' row 2 \(B\) has 'lots'",
+        ),
     ],
     ids=["missing-column", "non-numeric"],
 )
@@ -92,7 +113,9 @@ def test_bad_user_table(frame, match):
 
 def test_road_costs_by_severity_hand_computed():
     """1 fatal, 2 serious, 3 slight at 2014 prices: 2,066,732 + 2 x 235,791 + 3 x 24,887."""
-    collisions = pd.DataFrame({"severity": ["fatal", "serious", "serious", "slight", "slight", "slight"]})
+    collisions = pd.DataFrame(
+        {"severity": ["fatal", "serious", "serious", "slight", "slight", "slight"]}
+    )
     road = road_costs(collisions, price_year=2014).set_index("severity")
     assert road.loc["serious", "cost_gbp"] == 2 * 235_791
     assert road.loc["total", "cost_gbp"] == 2_066_732 + 2 * 235_791 + 3 * 24_887
@@ -104,7 +127,9 @@ def test_road_costs_by_severity_hand_computed():
 
 def test_cli_costs_bundled_and_user_table(tmp_path):
     runner = CliRunner()
-    result = runner.invoke(cli, ["costs", "--price-year", "2009", "--years", "2014-2016", "-o", str(tmp_path / "a")])
+    result = runner.invoke(
+        cli, ["costs", "--price-year", "2009", "--years", "2014-2016", "-o", str(tmp_path / "a")]
+    )
     assert result.exit_code == 0, result.output
     assert "2009 prices" in result.output and "records read" in result.output
     road = pd.read_csv(tmp_path / "a" / "costs_road.csv", encoding="utf-8-sig")
@@ -114,7 +139,11 @@ def test_cli_costs_bundled_and_user_table(tmp_path):
     own.write_text("category,unit_cost_gbp,price_year\nBurglary,1000,2024/25\n", encoding="utf-8")
     result = runner.invoke(cli, ["costs", "--unit-costs", str(own), "-o", str(tmp_path / "b")])
     assert result.exit_code == 0, result.output
-    crime = pd.read_csv(tmp_path / "b" / "costs_crime.csv", encoding="utf-8-sig").set_index("category")
+    crime = pd.read_csv(tmp_path / "b" / "costs_crime.csv", encoding="utf-8-sig").set_index(
+        "category"
+    )
     assert crime.loc["Burglary", "cost_gbp"] == crime.loc["Burglary", "count"] * 1000
-    result = runner.invoke(cli, ["costs", "--unit-costs", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "c")])
+    result = runner.invoke(
+        cli, ["costs", "--unit-costs", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "c")]
+    )
     assert result.exit_code == 1 and "no such unit-cost file" in result.output

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo_sppa.funnel import funnel_limits, funnel_table, overdispersion
+from geo_sppa.wards.funnel import funnel_limits, funnel_table, overdispersion
 
 Z95 = 1.959963984540054  # standard normal 97.5% quantile
 Z998 = 3.090232306167813  # standard normal 99.9% quantile

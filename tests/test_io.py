@@ -34,12 +34,22 @@ Accident_Index,Location_Easting_OSGR,Location_Northing_OSGR,Longitude,Latitude,P
 201035A00001,518382,301233,-0.253682,52.596011,35,2,2,3,01/01/2010,6,10:15,394,3,47,6,30,3,4,6,0
 201035A00002,520433,302401,-0.222995,52.606058,35,3,1,1,14/02/2010,1,20:45,394,6,0,6,30,0,-1,-1,0
 """
-STATS19_2019 = STATS19_OLD.replace("Accident_Index", "accident_index").replace(
-    "Location_Easting_OSGR,Location_Northing_OSGR", "location_easting_osgr,location_northing_osgr"
-).replace("Accident_Severity", "accident_severity").replace("Number_of_Casualties", "number_of_casualties").replace(
-    "1st_Road_Class,1st_Road_Number", "first_road_class,first_road_number"
-).replace("Junction_Detail", "junction_detail").replace("Date,", "date,").replace(",Time,", ",time,")
-STATS19_2024 = STATS19_2019.replace("accident_index", "collision_index").replace("accident_severity", "collision_severity")
+STATS19_2019 = (
+    STATS19_OLD.replace("Accident_Index", "accident_index")
+    .replace(
+        "Location_Easting_OSGR,Location_Northing_OSGR",
+        "location_easting_osgr,location_northing_osgr",
+    )
+    .replace("Accident_Severity", "accident_severity")
+    .replace("Number_of_Casualties", "number_of_casualties")
+    .replace("1st_Road_Class,1st_Road_Number", "first_road_class,first_road_number")
+    .replace("Junction_Detail", "junction_detail")
+    .replace("Date,", "date,")
+    .replace(",Time,", ",time,")
+)
+STATS19_2024 = STATS19_2019.replace("accident_index", "collision_index").replace(
+    "accident_severity", "collision_severity"
+)
 CAMBS = """
 Reference,Date,Year,Time,Severity,Road_Class,Main_rd_no,Junction Detail,Location,Easting,Northing
 412,20120101,2012,1015,Slight,U,0,'T'/staggered junctn,THISTEMOOR RD OS 65 A JUNCTION BELHAM RD PETERBOROUGH,518382.7769,301233.5121
@@ -52,7 +62,11 @@ collision_id,collision_ref,year,date,time_24h,severity,n_casualty_rows,number_of
 """
 
 
-@pytest.mark.parametrize("text", [STATS19_OLD, STATS19_2019, STATS19_2024], ids=["stats19-old", "stats19-accident", "stats19-collision"])
+@pytest.mark.parametrize(
+    "text",
+    [STATS19_OLD, STATS19_2019, STATS19_2024],
+    ids=["stats19-old", "stats19-accident", "stats19-collision"],
+)
 def test_stats19_vintages_normalise_identically(tmp_path, text):
     loaded = read_collisions(write(tmp_path / "acc.csv", text))
     d = loaded.data
@@ -66,7 +80,10 @@ def test_stats19_vintages_normalise_identically(tmp_path, text):
     assert d["casualties"].tolist() == [3, 1]
     assert d["road_class"].tolist() == ["A", "Unclassified"]
     assert d["road_number"].iloc[0] == "A47" and pd.isna(d["road_number"].iloc[1])
-    assert d["junction_detail"].tolist() == ["T or staggered junction", "Not at junction or within 20 metres"]
+    assert d["junction_detail"].tolist() == [
+        "T or staggered junction",
+        "Not at junction or within 20 metres",
+    ]
     assert d["at_junction"].tolist() == [True, False]
     assert (d.geometry.x.tolist(), d.geometry.y.tolist()) == ([518382, 520433], [301233, 302401])
 
@@ -150,13 +167,35 @@ def test_outside_study_area_set_aside(tmp_path):
     "text, match",
     [
         ("accident_index,accident_severity,date\nA1,3,01/01/2020", r"no coordinate columns"),
-        ("accident_index,location_easting_osgr,location_northing_osgr,date\nA1,1,1,01/01/2020", r"no severity column .*--severity-column"),
-        ("accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\nA1,518382,301233,3,soon", r"cannot read dates such as 'soon'"),
-        ("accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date", r"header but no rows"),
-        ("accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\nA1,1,2,3,01/01/2020\nA1,1,2,2,01/01/2020", r"appear on different rows"),
-        ("accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\nA1,52.6,-0.25,3,01/01/2020", r"outside Great Britain.*--crs"),
+        (
+            "accident_index,location_easting_osgr,location_northing_osgr,date\nA1,1,1,01/01/2020",
+            r"no severity column .*--severity-column",
+        ),
+        (
+            "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\nA1,518382,301233,3,soon",
+            r"cannot read dates such as 'soon'",
+        ),
+        (
+            "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date",
+            r"header but no rows",
+        ),
+        (
+            "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\nA1,1,2,3,01/01/2020\nA1,1,2,2,01/01/2020",
+            r"appear on different rows",
+        ),
+        (
+            "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\nA1,52.6,-0.25,3,01/01/2020",
+            r"outside Great Britain.*--crs",
+        ),
     ],
-    ids=["no-coordinates", "no-severity", "bad-dates", "zero-rows", "duplicate-ids", "all-outside-gb"],
+    ids=[
+        "no-coordinates",
+        "no-severity",
+        "bad-dates",
+        "zero-rows",
+        "duplicate-ids",
+        "all-outside-gb",
+    ],
 )
 def test_file_level_problems_raise_one_line_errors(tmp_path, text, match):
     with pytest.raises(InputError, match=match) as info:
@@ -186,18 +225,32 @@ def test_police_uk_folder_and_glob(tmp_path):
     by_glob = read_incidents(str(tmp_path / "downloads" / "*" / "*-street.csv"))
     for loaded in (by_folder, by_glob):
         assert loaded.n_read == 6 and len(loaded.data) == 4
-        assert loaded.set_aside["reason"].tolist() == ["no location (no coordinates, no LSOA code)"] * 2
+        assert (
+            loaded.set_aside["reason"].tolist()
+            == ["no location (no coordinates, no LSOA code)"] * 2
+        )
         assert sorted(loaded.data["month"].unique()) == ["2019-01", "2019-02"]
         assert loaded.data.crs.to_epsg() == 27700
         assert set(loaded.data["category"]) == {"Anti-social behaviour", "Burglary"}
 
 
 def test_police_uk_repeated_crime_id_set_aside_but_blank_asb_ids_kept(tmp_path):
-    text = POLICE.strip() + "\n" + POLICE.strip().splitlines()[2] + "\n" + POLICE.strip().splitlines()[1]
+    text = (
+        POLICE.strip()
+        + "\n"
+        + POLICE.strip().splitlines()[2]
+        + "\n"
+        + POLICE.strip().splitlines()[1]
+    )
     loaded = read_incidents(write(tmp_path / "street.csv", text))
     assert loaded.n_read == 5
-    assert sorted(loaded.set_aside["reason"]) == ["duplicate id", "no location (no coordinates, no LSOA code)"]
-    assert (loaded.data["category"] == "Anti-social behaviour").sum() == 2  # blank ids are not duplicates
+    assert sorted(loaded.set_aside["reason"]) == [
+        "duplicate id",
+        "no location (no coordinates, no LSOA code)",
+    ]
+    assert (
+        loaded.data["category"] == "Anti-social behaviour"
+    ).sum() == 2  # blank ids are not duplicates
 
 
 def test_generic_incidents_by_lsoa_code_only(tmp_path):
@@ -208,19 +261,26 @@ def test_generic_incidents_by_lsoa_code_only(tmp_path):
 
 
 def _wards_frame(code="WD22CD", name="WD22NM", crs=27700):
-    return gpd.GeoDataFrame(
-        {code: ["E05000001", "E05000002"], name: ["North <b>", "South"]},
-        geometry=[box(0, 0, 1000, 1000), box(0, 1000, 1000, 2000)],
-        crs=crs,
-    ).set_geometry("geometry").pipe(lambda f: f.to_crs(27700) if crs else f)
+    return (
+        gpd.GeoDataFrame(
+            {code: ["E05000001", "E05000002"], name: ["North <b>", "South"]},
+            geometry=[box(0, 0, 1000, 1000), box(0, 1000, 1000, 2000)],
+            crs=crs,
+        )
+        .set_geometry("geometry")
+        .pipe(lambda f: f.to_crs(27700) if crs else f)
+    )
 
 
-@pytest.mark.parametrize("ext, driver", [("geojson", "GeoJSON"), ("gpkg", "GPKG"), ("shp", "ESRI Shapefile")])
+@pytest.mark.parametrize(
+    "ext, driver", [("geojson", "GeoJSON"), ("gpkg", "GPKG"), ("shp", "ESRI Shapefile")]
+)
 def test_ward_boundaries_any_format(tmp_path, ext, driver):
     path = tmp_path / f"wards.{ext}"
     frame = gpd.GeoDataFrame(
         {"WD13CD": ["E05000001", "E05000002"], "WD13NM": ["North <b>", "South"]},
-        geometry=[box(520000, 300000, 521000, 301000), box(520000, 301000, 521000, 302000)], crs=27700,
+        geometry=[box(520000, 300000, 521000, 301000), box(520000, 301000, 521000, 302000)],
+        crs=27700,
     )
     (frame.to_crs(4326) if ext == "geojson" else frame).to_file(path, driver=driver)
     wards = read_wards(path)
@@ -233,14 +293,18 @@ def test_ward_boundaries_any_format(tmp_path, ext, driver):
 def test_ward_layer_without_crs_needs_crs(tmp_path):
     path = tmp_path / "wards.shp"
     gpd.GeoDataFrame({"WD22CD": ["E1"], "WD22NM": ["A"]}, geometry=[box(0, 0, 1, 1)]).to_file(path)
-    with pytest.raises(InputError, match=r"wards.shp: the layer has no coordinate reference system; pass --crs"):
+    with pytest.raises(
+        InputError, match=r"wards.shp: the layer has no coordinate reference system; pass --crs"
+    ):
         read_wards(path)
     assert read_wards(path, crs="EPSG:27700").crs.to_epsg() == 27700
 
 
 def test_ward_columns_named_by_user(tmp_path):
     path = tmp_path / "w.gpkg"
-    gpd.GeoDataFrame({"kode": ["E1"], "label": ["A"]}, geometry=[box(0, 0, 1, 1)], crs=27700).to_file(path)
+    gpd.GeoDataFrame(
+        {"kode": ["E1"], "label": ["A"]}, geometry=[box(0, 0, 1, 1)], crs=27700
+    ).to_file(path)
     with pytest.raises(InputError, match="no ward code column"):
         read_wards(path)
     assert read_wards(path, code_column="kode", name_column="label")["ward_code"].tolist() == ["E1"]
@@ -250,16 +314,25 @@ def test_invalid_polygon_is_an_error_naming_the_ward(tmp_path):
     """A self-intersecting ward would cover the wrong area and move incidents silently."""
     path = tmp_path / "w.gpkg"
     bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
-    gpd.GeoDataFrame({"WD22CD": ["E1", "E2"], "WD22NM": ["Good", "Bad"]}, geometry=[box(20, 20, 30, 30), bowtie],
-                     crs=27700).to_file(path)
-    with pytest.raises(InputError, match=r"w.gpkg: ward E2 \(Bad\) has invalid geometry \(Self-intersection.*repair it"):
+    gpd.GeoDataFrame(
+        {"WD22CD": ["E1", "E2"], "WD22NM": ["Good", "Bad"]},
+        geometry=[box(20, 20, 30, 30), bowtie],
+        crs=27700,
+    ).to_file(path)
+    with pytest.raises(
+        InputError,
+        match=r"w.gpkg: ward E2 \(Bad\) has invalid geometry \(Self-intersection.*repair it",
+    ):
         read_wards(path)
 
 
 def test_null_geometry_is_an_error_naming_the_ward(tmp_path):
     path = tmp_path / "w.gpkg"
-    gpd.GeoDataFrame({"WD22CD": ["E1", "E2"], "WD22NM": ["Good", "Central"]}, geometry=[box(0, 0, 1, 1), None],
-                     crs=27700).to_file(path)
+    gpd.GeoDataFrame(
+        {"WD22CD": ["E1", "E2"], "WD22NM": ["Good", "Central"]},
+        geometry=[box(0, 0, 1, 1), None],
+        crs=27700,
+    ).to_file(path)
     with pytest.raises(InputError, match=r"w.gpkg: ward E2 \(Central\) has no geometry"):
         read_wards(path)
 
@@ -281,15 +354,19 @@ collision_index,collision_year,location_easting_osgr,location_northing_osgr,coll
 
 
 def test_unknown_junction_codes_are_kept_not_guessed(tmp_path):
-    text = "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date,junction_detail\n" \
-           "A1,518382,301233,3,01/01/2020,17\n"
+    text = (
+        "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date,junction_detail\n"
+        "A1,518382,301233,3,01/01/2020,17\n"
+    )
     d = read_collisions(write(tmp_path / "c.csv", text)).data
     assert d["junction_detail"].iloc[0] == "code 17" and pd.isna(d["at_junction"].iloc[0])
 
 
 def test_single_letter_severity_is_not_guessed(tmp_path):
-    text = "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\n" \
-           "A1,518382,301233,S,01/01/2020\nA2,518382,301233,3,01/01/2020\n"
+    text = (
+        "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\n"
+        "A1,518382,301233,S,01/01/2020\nA2,518382,301233,3,01/01/2020\n"
+    )
     loaded = read_collisions(write(tmp_path / "c.csv", text))
     assert loaded.set_aside["reason"].tolist() == ["unknown severity"]
 
@@ -320,7 +397,11 @@ def test_iod2019_official_file7_headers(tmp_path):
     assert row["vintage"] == 2011
     assert (row["imd_score"], row["imd_rank"], row["imd_decile"]) == (10.5, 23577, 8)
     assert row["income_score"] == 0.06  # not the IDACI sub-domain
-    assert (row["housing_score"], row["environment_score"], row["crime_score"]) == (35.1, 20.2, -0.9)
+    assert (row["housing_score"], row["environment_score"], row["crime_score"]) == (
+        35.1,
+        20.2,
+        -0.9,
+    )
     pop = read_population(tmp_path / "File_7.csv")
     assert pop["population"].tolist() == [1764]
 
@@ -331,20 +412,30 @@ def test_imd_file_without_imd_columns(tmp_path):
 
 
 def test_bundled_tables_read():
-    from geo_sppa.areas import bundled_area
+    from geo_sppa.bundled.areas import bundled_area
 
     area = bundled_area("peterborough")
     assert len(read_imd(area.imd["2010"])) == 104
     imd19 = read_imd(area.imd["2019"])
     assert len(imd19) == 112 and imd19["imd_score"].isna().all() and imd19["imd_rank"].notna().all()
     assert read_population(area.population)["population"].sum() == 192903
-    assert {"lsoa11_code", "lsoa01_code", "ward17_code"} <= set(read_lsoa_lookup(area.lsoa_lookup).columns)
+    assert {"lsoa11_code", "lsoa01_code", "ward17_code"} <= set(
+        read_lsoa_lookup(area.lsoa_lookup).columns
+    )
 
 
 def test_roads_osm_and_os_open_roads(tmp_path):
     osm = gpd.GeoDataFrame(
-        {"osm_id": ["1", "2"], "name": ["Lincoln Road", None], "ref": [None, "A15"], "highway": ["primary", "trunk"]},
-        geometry=[LineString([(0, 0), (100, 0)]), MultiLineString([[(0, 0), (0, 50)], [(0, 60), (0, 100)]])],
+        {
+            "osm_id": ["1", "2"],
+            "name": ["Lincoln Road", None],
+            "ref": [None, "A15"],
+            "highway": ["primary", "trunk"],
+        },
+        geometry=[
+            LineString([(0, 0), (100, 0)]),
+            MultiLineString([[(0, 0), (0, 50)], [(0, 60), (0, 100)]]),
+        ],
         crs=27700,
     )
     osm.to_file(tmp_path / "osm.gpkg")
@@ -354,20 +445,39 @@ def test_roads_osm_and_os_open_roads(tmp_path):
     # OS Open Roads: GeoPackage road_link columns, and the older Shapefile RoadLink columns.
     line = [LineString([(0, 0), (100, 0)])]
     gpd.GeoDataFrame(
-        {"id": ["X1"], "name_1": ["Bourges Boulevard"], "road_classification_number": ["A15"],
-         "road_classification": ["A Road"]}, geometry=line, crs=27700,
+        {
+            "id": ["X1"],
+            "name_1": ["Bourges Boulevard"],
+            "road_classification_number": ["A15"],
+            "road_classification": ["A Road"],
+        },
+        geometry=line,
+        crs=27700,
     ).to_file(tmp_path / "oproad_gb.gpkg", layer="road_link")
     gpd.GeoDataFrame(
-        {"identifier": ["X1"], "name1": ["Bourges Boulevard"], "roadNumber": ["A15"], "class": ["A Road"]},
-        geometry=line, crs=27700,
+        {
+            "identifier": ["X1"],
+            "name1": ["Bourges Boulevard"],
+            "roadNumber": ["A15"],
+            "class": ["A Road"],
+        },
+        geometry=line,
+        crs=27700,
     ).to_file(tmp_path / "RoadLink.shp")
     for name in ("oproad_gb.gpkg", "RoadLink.shp"):
         d = read_roads(tmp_path / name).data
-        assert d.iloc[0][["road_id", "name", "ref", "highway"]].tolist() == ["X1", "Bourges Boulevard", "A15", "A Road"]
+        assert d.iloc[0][["road_id", "name", "ref", "highway"]].tolist() == [
+            "X1",
+            "Bourges Boulevard",
+            "A15",
+            "A Road",
+        ]
 
 
 def test_roads_non_lines_set_aside(tmp_path):
-    frame = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[LineString([(0, 0), (1, 1)]), box(0, 0, 1, 1)], crs=27700)
+    frame = gpd.GeoDataFrame(
+        {"name": ["a", "b"]}, geometry=[LineString([(0, 0), (1, 1)]), box(0, 0, 1, 1)], crs=27700
+    )
     frame.to_file(tmp_path / "r.gpkg")
     loaded = read_roads(tmp_path / "r.gpkg")
     assert len(loaded.data) == 1 and loaded.set_aside["reason"].tolist() == ["not a line"]
@@ -376,7 +486,8 @@ def test_roads_non_lines_set_aside(tmp_path):
 def test_writers_round_trip_lists_and_excel_csv(tmp_path):
     sites = gpd.GeoDataFrame(
         {"site_id": ["S1"], "name": ["Café junction"], "collision_ids": [["a", "b"]]},
-        geometry=gpd.points_from_xy([520000], [300000]), crs=27700,
+        geometry=gpd.points_from_xy([520000], [300000]),
+        crs=27700,
     )
     write_gpkg(sites, tmp_path / "s.gpkg")
     back = read_results(tmp_path / "s.gpkg")

@@ -1,4 +1,4 @@
-"""Tests for geo_sppa.maps: self-contained Folium maps, checked as HTML and in headless Chromium."""
+"""Tests for geo_sppa.render.maps: self-contained Folium maps, checked as HTML and in headless Chromium."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from browser import SKIP_ENV, click_without_mouse, launch_chromium, open_in_brow
 from shapely.geometry import LineString, Point, Polygon
 
 from geo_sppa.errors import InputError, OfflineError
-from geo_sppa.maps import cluster_map, map_layer_counts, self_contained_html, ward_map
+from geo_sppa.render.maps import cluster_map, map_layer_counts, self_contained_html, ward_map
 
 SITE_SCRIPT = "<script>window.__pwned=1</script>"
 WARD_IMG = "<img src=x onerror=alert(1)>"

@@ -1,4 +1,4 @@
-"""Tests for geo_sppa.network: noding, junctions, snapping and the network-mode site scan."""
+"""Tests for geo_sppa.roads.network: noding, junctions, snapping and the network-mode site scan."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
 from geo_sppa.errors import InputError
-from geo_sppa.network import (
+from geo_sppa.roads.network import (
     members_of_sites,
     network_sites,
     road_network,
     snapped_collisions,
 )
-from geo_sppa.rules import RULES
+from geo_sppa.roads.rules import RULES
 
 SPP = RULES["spp"]
 X0, Y0 = 518000.0, 298000.0  # central Peterborough, so coordinates look like real BNG
@@ -323,8 +323,17 @@ def test_roundabout_site():
         (["slight"] * 4, False),
         (["serious", "slight", "slight", "slight"], False),
     ],
-    ids=["6-slight-yes", "5-slight-no", "3-serious-yes", "2-serious-no", "3-ksi-with-fatal-yes",
-         "5-with-1-serious-yes", "5-with-1-fatal-yes", "4-slight-no", "4-with-1-serious-no"],
+    ids=[
+        "6-slight-yes",
+        "5-slight-no",
+        "3-serious-yes",
+        "2-serious-no",
+        "3-ksi-with-fatal-yes",
+        "5-with-1-serious-yes",
+        "5-with-1-fatal-yes",
+        "4-slight-no",
+        "4-with-1-serious-no",
+    ],
 )
 def test_thresholds_on_a_link(severities, qualifies):
     """Counts exactly at each SPP threshold qualify; one below does not (mid-link, 10 m apart)."""
@@ -455,9 +464,14 @@ def test_multilinestring_roads_are_split_into_parts():
 def invariant_case():
     """A crossroads, Lincoln Road and a roundabout with a junction cluster, a straddling link
     cluster, a roundabout cluster, scattered singles and one collision 50 m off every road."""
-    net_roads = pd.concat([crossroads(), lincoln_road().assign(
-        geometry=lincoln_road().geometry.translate(0, 2000)), roundabout().assign(
-        geometry=roundabout().geometry.translate(3000, 0))], ignore_index=True)
+    net_roads = pd.concat(
+        [
+            crossroads(),
+            lincoln_road().assign(geometry=lincoln_road().geometry.translate(0, 2000)),
+            roundabout().assign(geometry=roundabout().geometry.translate(3000, 0)),
+        ],
+        ignore_index=True,
+    )
     net_roads["road_id"] = [f"r{i}" for i in range(len(net_roads))]
     rng = np.random.default_rng(3)
     pts = [(5, 1), (-8, 1), (1, 12), (1, -15), (18, 0), (-3, -3), (200, 50)]

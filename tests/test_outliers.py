@@ -1,4 +1,4 @@
-"""Tests for geo_sppa.outliers, spatial, disclosure and charts: planted truths and known values."""
+"""Tests for geo_sppa.wards.outliers, spatial, disclosure and charts: planted truths and known values."""
 
 from __future__ import annotations
 
@@ -15,17 +15,22 @@ from scipy import stats
 from shapely.geometry import Point, box
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
-from geo_sppa.disclosure import suppress_small_counts, withheld_total_text
 from geo_sppa.errors import InputError
-from geo_sppa.outliers import (
+from geo_sppa.wards.autocorrelation import (
+    benjamini_hochberg,
+    hotspots,
+    queen_weights,
+    residual_moran,
+)
+from geo_sppa.wards.disclosure import suppress_small_counts, withheld_total_text
+from geo_sppa.wards.outliers import (
     CIRCULARITY_WARNING,
     CIRCULARITY_WARNING_NO_DOMAINS,
     deprivation_outliers,
     fit_deprivation_model,
     outlier_report,
 )
-from geo_sppa.spatial import benjamini_hochberg, hotspots, queen_weights, residual_moran
-from geo_sppa.wards import LABEL_OVER, LABEL_UNDER
+from geo_sppa.wards.rates import LABEL_OVER, LABEL_UNDER
 
 
 def grid(nx: int, ny: int) -> list:
@@ -222,7 +227,7 @@ def test_three_wards_with_incidents_can_be_modelled():
 
 def _raises(exc: Exception, *, after: int = 0):
     """A stand-in for outliers._fit that works ``after`` times and then raises ``exc``."""
-    from geo_sppa import outliers
+    from geo_sppa.wards import outliers
 
     real = outliers._fit
     calls = {"n": 0}
@@ -249,7 +254,7 @@ def _raises(exc: Exception, *, after: int = 0):
 def test_any_fit_failure_is_one_line_input_error(planted, monkeypatch, exc, after):
     """Regression: statsmodels and numpy errors during a fit (of every ward or a LOO refit) must
     reach the user as one line that says what to try, never as a traceback."""
-    monkeypatch.setattr("geo_sppa.outliers._fit", _raises(exc, after=after))
+    monkeypatch.setattr("geo_sppa.wards.outliers._fit", _raises(exc, after=after))
     match = r"^outliers: the nb model of 'Drugs' incidents on imd_score could not be fitted \("
     with pytest.raises(InputError, match=match) as err:
         deprivation_outliers(planted, category="Drugs")
@@ -266,7 +271,7 @@ def test_non_finite_coefficients_are_an_input_error(planted, monkeypatch):
     def nan_fit(*args, **kwargs):
         return SimpleNamespace(params=pd.Series([np.nan, np.nan])), 0.0, []
 
-    monkeypatch.setattr("geo_sppa.outliers._fit", nan_fit)
+    monkeypatch.setattr("geo_sppa.wards.outliers._fit", nan_fit)
     with pytest.raises(InputError, match=r"fitted \(the coefficients are not finite\); try"):
         deprivation_outliers(planted, model="poisson")
 
@@ -308,7 +313,8 @@ def test_unknown_model(planted):
 
 
 @pytest.mark.parametrize(
-    ("geometry", "kind"), [(None, "no geometry"), (Point(510_500, 290_500), "Point")],
+    ("geometry", "kind"),
+    [(None, "no geometry"), (Point(510_500, 290_500), "Point")],
     ids=["null", "point"],
 )
 def test_spatial_checks_name_the_ward_file_and_the_fix(geometry, kind):
@@ -436,7 +442,7 @@ def test_withheld_total_does_not_allow_differencing():
 
 
 def test_charts_do_not_label_suppressed_wards(planted, tmp_path):
-    from geo_sppa.charts import funnel_chart, outlier_scatter
+    from geo_sppa.render.charts import funnel_chart, outlier_scatter
 
     planted = planted.copy()
     planted.loc[2, "count"] = 3

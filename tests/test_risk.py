@@ -6,13 +6,15 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from geo_sppa.areas import bundled_file as bundled_table
+from geo_sppa.assessment.risk import risk_matrix
+from geo_sppa.bundled.areas import bundled_file as bundled_table
 from geo_sppa.cli.main import cli
 from geo_sppa.errors import InputError
 from geo_sppa.io import read_table
-from geo_sppa.risk import risk_matrix
 
-SPP2012 = read_table(bundled_table("peterborough", "risk_matrix_2012"), what="risk matrix", option="--themes")
+SPP2012 = read_table(
+    bundled_table("peterborough", "risk_matrix_2012"), what="risk matrix", option="--themes"
+)
 
 
 @pytest.mark.parametrize("row", range(22), ids=list(SPP2012["theme"]))
@@ -22,15 +24,27 @@ def test_2012_matrix_reproduces_every_published_risk_score(row):
     theme = SPP2012["theme"].iloc[row]
     got = matrix.loc[matrix["theme"] == theme].iloc[0]
     assert got["risk"] == float(SPP2012["risk_score_published"].iloc[row])
-    assert got["risk"] == float(SPP2012["harm_score"].iloc[row]) * float(SPP2012["partnership_gaps_score"].iloc[row])
+    assert got["risk"] == float(SPP2012["harm_score"].iloc[row]) * float(
+        SPP2012["partnership_gaps_score"].iloc[row]
+    )
 
 
 def test_2012_matrix_ranking_and_priorities():
     """Domestic abuse (harm 39, gaps 4, risk 156) is first; ties share a rank; threshold is inclusive."""
     matrix = risk_matrix(SPP2012, threshold=30)
     top = matrix.iloc[0]
-    assert (top["theme"], top["harm"], top["gaps"], top["risk"], top["rank"]) == ("Domestic Abuse", 39, 4, 156, 1)
-    assert list(matrix["theme"].head(3)) == ["Domestic Abuse", "ASB (excl. hate incidents)", "Drugs misuse"]
+    assert (top["theme"], top["harm"], top["gaps"], top["risk"], top["rank"]) == (
+        "Domestic Abuse",
+        39,
+        4,
+        156,
+        1,
+    )
+    assert list(matrix["theme"].head(3)) == [
+        "Domestic Abuse",
+        "ASB (excl. hate incidents)",
+        "Drugs misuse",
+    ]
     assert matrix.loc[matrix["theme"] == "KSI accidents", "priority"].item()  # risk 30 == threshold
     assert set(matrix.loc[matrix["risk"] == 22, "rank"]) == {9}
     assert int(matrix["priority"].sum()) == 7
@@ -39,10 +53,15 @@ def test_2012_matrix_ranking_and_priorities():
 
 def test_impact_times_frequency_gives_harm():
     """Hand-computed: impact 4 x frequency 5 = harm 20, x gaps 3 = 60; a harm-only row is accepted."""
-    themes = pd.DataFrame({
-        "theme": ["A", "B", "C"], "impact": ["4", "2", ""], "frequency": ["5", "3", ""],
-        "harm_score": ["", "", "9"], "gaps": ["3", "1", "2"],
-    })
+    themes = pd.DataFrame(
+        {
+            "theme": ["A", "B", "C"],
+            "impact": ["4", "2", ""],
+            "frequency": ["5", "3", ""],
+            "harm_score": ["", "", "9"],
+            "gaps": ["3", "1", "2"],
+        }
+    )
     matrix = risk_matrix(themes).set_index("theme")
     assert matrix.loc["A", ["harm", "risk", "rank"]].tolist() == [20, 60, 1]
     assert matrix.loc["B", ["harm", "risk"]].tolist() == [6, 6]
@@ -52,11 +71,22 @@ def test_impact_times_frequency_gives_harm():
 @pytest.mark.parametrize(
     ("frame", "match"),
     [
-        (pd.DataFrame({"theme": ["A"], "harm_score": ["3"]}), r"themes\.csv: no column partnership_gaps_score"),
-        (pd.DataFrame({"theme": ["A"], "gaps": ["3"]}), r"no column harm_score \(or impact and frequency\)"),
-        (pd.DataFrame({"theme": ["A", "B"], "harm_score": ["3", "x"], "gaps": ["1", "2"]}),
-         r"themes\.csv: column 'harm_score' row 2 \(B\) has 'x'; expected a number"),
-        (pd.DataFrame({"theme": ["A"], "harm_score": ["3"], "gaps": ["-1"]}), r"column 'gaps' row 1 \(A\)"),
+        (
+            pd.DataFrame({"theme": ["A"], "harm_score": ["3"]}),
+            r"themes\.csv: no column partnership_gaps_score",
+        ),
+        (
+            pd.DataFrame({"theme": ["A"], "gaps": ["3"]}),
+            r"no column harm_score \(or impact and frequency\)",
+        ),
+        (
+            pd.DataFrame({"theme": ["A", "B"], "harm_score": ["3", "x"], "gaps": ["1", "2"]}),
+            r"themes\.csv: column 'harm_score' row 2 \(B\) has 'x'; expected a number",
+        ),
+        (
+            pd.DataFrame({"theme": ["A"], "harm_score": ["3"], "gaps": ["-1"]}),
+            r"column 'gaps' row 1 \(A\)",
+        ),
         (pd.DataFrame({"theme": ["A"], "harm_score": ["3"], "gaps": [""]}), r"column 'gaps' row 1"),
         (pd.DataFrame({"theme": [], "harm_score": [], "gaps": []}), r"no rows"),
     ],
@@ -78,9 +108,14 @@ def test_cli_default_and_user_file(tmp_path):
 
     own = tmp_path / "themes.csv"
     own.write_text("theme,impact,frequency,gaps\nBurglary,4,5,2\nASB,3,5,1\n", encoding="utf-8")
-    result = runner.invoke(cli, ["risk", "--themes", str(own), "--threshold", "20", "-o", str(tmp_path / "b")])
+    result = runner.invoke(
+        cli, ["risk", "--themes", str(own), "--threshold", "20", "-o", str(tmp_path / "b")]
+    )
     assert result.exit_code == 0, result.output
-    assert "2 themes with risk >= 20" not in result.output and "1 themes with risk >= 20" in result.output
+    assert (
+        "2 themes with risk >= 20" not in result.output
+        and "1 themes with risk >= 20" in result.output
+    )
 
     bad = tmp_path / "bad.csv"
     bad.write_text("theme,harm_score,gaps\nA,three,1\n", encoding="utf-8")

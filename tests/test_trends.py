@@ -7,17 +7,19 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from geo_sppa.assessment.trends import collision_trends
 from geo_sppa.cli.main import cli
 from geo_sppa.errors import InputError
-from geo_sppa.trends import collision_trends
 
 
 def collisions(rows: list[tuple[str, str]], casualties: list[int] | None = None) -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "collision_id": [f"c{i}" for i in range(len(rows))],
-        "date": pd.to_datetime([d for d, _ in rows]),
-        "severity": [s for _, s in rows],
-    })
+    frame = pd.DataFrame(
+        {
+            "collision_id": [f"c{i}" for i in range(len(rows))],
+            "date": pd.to_datetime([d for d, _ in rows]),
+            "severity": [s for _, s in rows],
+        }
+    )
     if casualties is not None:
         frame["casualties"] = pd.array(casualties, dtype="Int64")
     return frame
@@ -25,18 +27,38 @@ def collisions(rows: list[tuple[str, str]], casualties: list[int] | None = None)
 
 #: Two complete years. 2015: 4 collisions (one on 31 Dec); 2016: 5 (one on 1 Jan); no collision
 #: at all in March 2016 or in any May; KSI: 1 fatal + 1 serious in 2015, 1 serious in 2016.
-TWO_YEARS = collisions([
-    ("2015-01-10", "slight"), ("2015-06-01", "fatal"), ("2015-11-05", "serious"), ("2015-12-31", "slight"),
-    ("2016-01-01", "slight"), ("2016-01-20", "slight"), ("2016-04-02", "serious"), ("2016-11-30", "slight"),
-    ("2016-12-01", "slight"),
-])
+TWO_YEARS = collisions(
+    [
+        ("2015-01-10", "slight"),
+        ("2015-06-01", "fatal"),
+        ("2015-11-05", "serious"),
+        ("2015-12-31", "slight"),
+        ("2016-01-01", "slight"),
+        ("2016-01-20", "slight"),
+        ("2016-04-02", "serious"),
+        ("2016-11-30", "slight"),
+        ("2016-12-01", "slight"),
+    ]
+)
 
 
 def test_31_december_and_1_january_fall_in_their_own_years():
     result = collision_trends(TWO_YEARS, population=2000)
     by_year = result.by_year.set_index("year")
-    assert by_year.loc[2015, ["fatal", "serious", "slight", "ksi", "total"]].tolist() == [1, 1, 2, 2, 4]
-    assert by_year.loc[2016, ["fatal", "serious", "slight", "ksi", "total"]].tolist() == [0, 1, 4, 1, 5]
+    assert by_year.loc[2015, ["fatal", "serious", "slight", "ksi", "total"]].tolist() == [
+        1,
+        1,
+        2,
+        2,
+        4,
+    ]
+    assert by_year.loc[2016, ["fatal", "serious", "slight", "ksi", "total"]].tolist() == [
+        0,
+        1,
+        4,
+        1,
+        5,
+    ]
     assert not by_year["partial"].any() and by_year["months"].tolist() == [12, 12]
 
 
@@ -59,8 +81,12 @@ def test_rolling_12_months_across_the_year_boundary_and_an_empty_month():
     assert monthly["rolling_12"].iloc[:11].isna().all()
     assert monthly.loc["2015-12", "rolling_12"] == 4
     assert monthly.loc["2016-01", "rolling_12"] == 5
-    assert monthly.loc["2016-03", "rolling_12"] == 5  # an empty month: nothing added, nothing dropped
-    assert monthly.loc["2016-06", "rolling_12"] == 5  # June 2015's fatal drops out, no June 2016 one
+    assert (
+        monthly.loc["2016-03", "rolling_12"] == 5
+    )  # an empty month: nothing added, nothing dropped
+    assert (
+        monthly.loc["2016-06", "rolling_12"] == 5
+    )  # June 2015's fatal drops out, no June 2016 one
     assert monthly.loc["2016-12", "rolling_12"] == 5
     # rate per 1,000 residents: 5 / 2000 * 1000
     assert monthly.loc["2016-01", "rolling_12_rate_per_1000"] == pytest.approx(2.5)
@@ -78,7 +104,10 @@ def test_seasonality_index():
 
 def test_partial_year_is_labelled_and_not_compared():
     """Data to 31 Oct 2017: 2017 is partial (10 months), has no % change and cannot be the baseline."""
-    frame = pd.concat([TWO_YEARS, collisions([("2017-02-01", "slight"), ("2017-10-15", "fatal")])], ignore_index=True)
+    frame = pd.concat(
+        [TWO_YEARS, collisions([("2017-02-01", "slight"), ("2017-10-15", "fatal")])],
+        ignore_index=True,
+    )
     frame["collision_id"] = [f"c{i}" for i in range(len(frame))]
     result = collision_trends(frame, end_date="2017-10-31")
     row = result.by_year.set_index("year").loc[2017]
@@ -100,7 +129,9 @@ def test_first_year_starting_mid_year_is_partial():
 
 
 def test_casualties_summed_where_present_and_said_when_absent():
-    with_casualties = collisions([("2015-01-01", "slight"), ("2015-12-31", "serious")], casualties=[1, 3])
+    with_casualties = collisions(
+        [("2015-01-01", "slight"), ("2015-12-31", "serious")], casualties=[1, 3]
+    )
     result = collision_trends(with_casualties)
     assert result.by_year.loc[0, "casualties"] == 4
     assert not any("no casualty" in n for n in result.notes)
@@ -113,15 +144,27 @@ def test_road_user_flags_from_y_n_columns(tmp_path):
 
     rows = ["Reference,Date,Severity,Easting,Northing,Ped,Cycle,TWMV,Child"]
     ped, cyc, child = {"c0"}, {"c1"}, {"c0"}
-    for cid, (day, sev) in zip(TWO_YEARS["collision_id"], zip(TWO_YEARS["date"], TWO_YEARS["severity"])):
+    for cid, (day, sev) in zip(
+        TWO_YEARS["collision_id"], zip(TWO_YEARS["date"], TWO_YEARS["severity"])
+    ):
         yn = ["Y" if cid in s else "N" for s in (ped, cyc, set(), child)]
         rows.append(f"{cid},{day:%Y%m%d},{sev},518000,301000," + ",".join(yn))
     (tmp_path / "cambs.csv").write_text("\n".join(rows) + "\n")
     loaded = read_collisions(tmp_path / "cambs.csv").data
     result = collision_trends(loaded)
     users = result.road_users.set_index("year")
-    assert users.loc[2015, ["pedestrian", "cyclist", "motorcyclist", "child"]].tolist() == [1, 1, 0, 1]
-    assert users.loc[2016, ["pedestrian", "cyclist", "motorcyclist", "child"]].tolist() == [0, 0, 0, 0]
+    assert users.loc[2015, ["pedestrian", "cyclist", "motorcyclist", "child"]].tolist() == [
+        1,
+        1,
+        0,
+        1,
+    ]
+    assert users.loc[2016, ["pedestrian", "cyclist", "motorcyclist", "child"]].tolist() == [
+        0,
+        0,
+        0,
+        0,
+    ]
     assert collision_trends(TWO_YEARS).road_users is None
 
 
@@ -152,9 +195,13 @@ def test_cli_user_stats19_file(tmp_path):
         "A4,518300,301000,31/12/2020,3,1\n",
         encoding="utf-8",
     )
-    result = CliRunner().invoke(cli, ["trends", "--collisions", str(path), "-o", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        cli, ["trends", "--collisions", str(path), "-o", str(tmp_path / "out")]
+    )
     assert result.exit_code == 0, result.output
-    by_year = pd.read_csv(tmp_path / "out" / "trends_by_year.csv", encoding="utf-8-sig").set_index("year")
+    by_year = pd.read_csv(tmp_path / "out" / "trends_by_year.csv", encoding="utf-8-sig").set_index(
+        "year"
+    )
     assert by_year.loc[2019, "casualties"] == 3 and by_year.loc[2020, "casualties"] == 4
     assert by_year.loc[2020, "casualties_change_pct"] == pytest.approx(100 / 3)
     assert not (tmp_path / "out" / "trends_road_users.csv").exists()
@@ -163,7 +210,9 @@ def test_cli_user_stats19_file(tmp_path):
 def test_cli_years_window_keeps_partial_label(tmp_path):
     """--years 2013-2016 on Peterborough: four complete years; --years 2015-2019 stops at 31 Oct 2017."""
     runner = CliRunner()
-    result = runner.invoke(cli, ["trends", "--years", "2013-2016", "--baseline-year", "2014", "-o", str(tmp_path)])
+    result = runner.invoke(
+        cli, ["trends", "--years", "2013-2016", "--baseline-year", "2014", "-o", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     by_year = pd.read_csv(tmp_path / "trends_by_year.csv", encoding="utf-8-sig").set_index("year")
     assert list(by_year.index) == [2013, 2014, 2015, 2016] and not by_year["partial"].any()

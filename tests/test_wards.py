@@ -1,4 +1,4 @@
-"""Tests for geo_sppa.wards: LSOA -> ward assignment, population-weighted IMD, incident counts and
+"""Tests for geo_sppa.wards.rates: LSOA -> ward assignment, population-weighted IMD, incident counts and
 rates."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from geo_sppa.errors import InputError
-from geo_sppa.wards import (
+from geo_sppa.wards.rates import (
     DOMAINS,
     apportioned_counts,
     exponential_transform,

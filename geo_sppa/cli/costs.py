@@ -21,7 +21,7 @@ __all__ = ["costs", "load_unit_costs"]
 
 def load_unit_costs(value: str):
     """Return a bundled unit-cost table name, or a user table read from the CSV path ``value``."""
-    from geo_sppa.crime_costs import UNIT_COST_TABLES, checked_unit_costs
+    from geo_sppa.assessment.crime_costs import UNIT_COST_TABLES, checked_unit_costs
     from geo_sppa.io import read_table
 
     if value in UNIT_COST_TABLES:
@@ -32,14 +32,30 @@ def load_unit_costs(value: str):
 
 @click.command("costs")
 @area_option
-@click.option("--collisions", type=click.Path(), default=None, help="Collision CSV (default: the area's).")
-@click.option("--incidents", type=click.Path(), default=None,
-              help="police.uk street.csv file(s) or a generic incident CSV (default: the area's).")
+@click.option(
+    "--collisions", type=click.Path(), default=None, help="Collision CSV (default: the area's)."
+)
+@click.option(
+    "--incidents",
+    type=click.Path(),
+    default=None,
+    help="police.uk street.csv file(s) or a generic incident CSV (default: the area's).",
+)
 @years_option
-@click.option("--price-year", type=int, default=None,
-              help="Price year of the DfT value of prevention (2002, 2009, 2014; default: latest).")
-@click.option("--unit-costs", "unit_costs", default="ho2005", show_default=True, metavar="ho2005|ho2018|spp2012|PATH",
-              help="Unit costs of crime: a bundled table or a CSV with category, unit_cost_gbp[, price_year, source].")
+@click.option(
+    "--price-year",
+    type=int,
+    default=None,
+    help="Price year of the DfT value of prevention (2002, 2009, 2014; default: latest).",
+)
+@click.option(
+    "--unit-costs",
+    "unit_costs",
+    default="ho2005",
+    show_default=True,
+    metavar="ho2005|ho2018|spp2012|PATH",
+    help="Unit costs of crime: a bundled table or a CSV with category, unit_cost_gbp[, price_year, source].",
+)
 @crs_option
 @output_dir_option
 def costs(area, collisions, incidents, years, price_year, unit_costs, crs, output_dir) -> None:
@@ -63,20 +79,26 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     import pandas as pd
 
     from geo_sppa import io
-    from geo_sppa.areas import bundled_area
-    from geo_sppa.crime_costs import assessment_costs, cost_chart
+    from geo_sppa.assessment.crime_costs import assessment_costs, cost_chart
+    from geo_sppa.bundled.areas import bundled_area
 
     bundle = bundled_area(area)
     table = load_unit_costs(unit_costs)
-    collisions_path = Path(collisions) if collisions else bundle.require("collisions", option="--collisions")
+    collisions_path = (
+        Path(collisions) if collisions else bundle.require("collisions", option="--collisions")
+    )
     incidents_path = Path(incidents) if incidents else bundle.incidents
     crashes = io.read_collisions(collisions_path, crs=crs)
     crimes = io.read_incidents(incidents_path, crs=crs) if incidents_path else None
     data = crashes.data
     first, last = years or (int(data["year"].min()), int(data["year"].max()))
     in_years = data[data["year"].between(first, last)]
-    result = assessment_costs(collisions=in_years, incidents=crimes.data if crimes else None,
-                              unit_costs=table, price_year=price_year)
+    result = assessment_costs(
+        collisions=in_years,
+        incidents=crimes.data if crimes else None,
+        unit_costs=table,
+        price_year=price_year,
+    )
 
     out = io.output_dir(output_dir)
     written = [io.write_csv(result.road, out / "costs_road.csv")]
@@ -91,18 +113,32 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     click.echo("")
     if result.crime is not None:
         click.echo(f"Recorded crime ({crime_period}), cost by police.uk category:")
-        echo_table(_shown(result.crime), ["category", "count", "unit_cost_category", "unit_cost_gbp", "cost_gbp"],
-                   max_rows=50)
+        echo_table(
+            _shown(result.crime),
+            ["category", "count", "unit_cost_category", "unit_cost_gbp", "cost_gbp"],
+            max_rows=50,
+        )
         click.echo("")
     n_crimes = len(crimes.data) if crimes else 0
-    set_aside = pd.concat([crashes.set_aside, *([crimes.set_aside] if crimes else [])], ignore_index=True)
+    set_aside = pd.concat(
+        [crashes.set_aside, *([crimes.set_aside] if crimes else [])], ignore_index=True
+    )
     lines: list[tuple[str, object]] = [
         ("collisions file", collisions_path.name),
-        ("incidents file", incidents_path.name if incidents_path else "none (pass --incidents for the cost of crime)"),
+        (
+            "incidents file",
+            incidents_path.name
+            if incidents_path
+            else "none (pass --incidents for the cost of crime)",
+        ),
     ]
-    lines += set_aside_lines(crashes.n_read + (crimes.n_read if crimes else 0), len(in_years) + n_crimes, set_aside)
+    lines += set_aside_lines(
+        crashes.n_read + (crimes.n_read if crimes else 0), len(in_years) + n_crimes, set_aside
+    )
     if len(in_years) < len(data):
-        lines.append(("  outside --years", f"{len(data) - len(in_years):,} collisions (not costed)"))
+        lines.append(
+            ("  outside --years", f"{len(data) - len(in_years):,} collisions (not costed)")
+        )
     lines += [
         ("years", f"{first}-{last}: {len(in_years):,} collisions"),
         ("collision cost", f"£{result.road['cost_gbp'].iloc[-1]:,.0f}"),
@@ -111,11 +147,16 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     if result.crime is not None:
         costed = result.crime.dropna(subset=["cost_gbp"])
         lines += [
-            ("crime cost", f"£{costed['cost_gbp'].sum():,.0f} ({int(costed['count'].sum()):,} of "
-                           f"{int(result.crime['count'].sum()):,} incidents costed; {crime_period})"),
+            (
+                "crime cost",
+                f"£{costed['cost_gbp'].sum():,.0f} ({int(costed['count'].sum()):,} of "
+                f"{int(result.crime['count'].sum()):,} incidents costed; {crime_period})",
+            ),
             ("crime values", result.crime_note),
         ]
-    lines += [("note", n) for n in (*crashes.notes, *(crimes.notes if crimes else ()), *result.notes)]
+    lines += [
+        ("note", n) for n in (*crashes.notes, *(crimes.notes if crimes else ()), *result.notes)
+    ]
     lines += [("wrote", str(p)) for p in written]
     echo_summary("Run summary", lines)
 
@@ -126,7 +167,9 @@ def _shown(frame):
     for column in ("unit_cost_gbp", "cost_gbp"):
         out[column] = [f"£{v:,.0f}" if v == v else "-" for v in out[column]]
     if "unit_cost_category" in out:
-        out["unit_cost_category"] = out["unit_cost_category"].astype("string").fillna("(no unit cost)")
+        out["unit_cost_category"] = (
+            out["unit_cost_category"].astype("string").fillna("(no unit cost)")
+        )
     return out
 
 

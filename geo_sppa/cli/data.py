@@ -17,10 +17,15 @@ def data(area: str | None) -> None:
         geo-sppa data
         geo-sppa data --area leeds-central
     """
-    from geo_sppa.datasets import bundled_datasets
+    from geo_sppa.bundled.catalogue import bundled_datasets
 
     table = bundled_datasets(area)
-    table = table.assign(licence_short=table["licence"].str.split(";").str[0].str.replace(" © OpenStreetMap contributors", ""))
+    table = table.assign(
+        licence_short=table["licence"]
+        .str.split(";")
+        .str[0]
+        .str.replace(" © OpenStreetMap contributors", "")
+    )
     shown = table.rename(columns={"licence_short": "licence "})
     echo_table(shown, ["area", "name", "rows", "years", "licence ", "description"], max_rows=100)
     click.echo("")

@@ -15,7 +15,11 @@ __all__ = ["cli", "COMMANDS"]
 
 #: name -> (module in geo_sppa.cli, function name, one-line purpose shown by --help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "clusters": ("clusters", "clusters", "Accident cluster sites: junctions and 100 m road lengths."),
+    "clusters": (
+        "clusters",
+        "clusters",
+        "Accident cluster sites: junctions and 100 m road lengths.",
+    ),
     "wards": ("wards", "wards", "Ward table: population, IMD and incident rates per 1,000."),
     "outliers": ("outliers", "outliers", "Wards far from what their deprivation predicts."),
     "map": ("map", "map_group", "Re-render saved results as self-contained HTML maps."),
@@ -39,7 +43,9 @@ class LazyGroup(click.Group):
         module_name, attr, _ = COMMANDS[cmd_name]
         if ctx.resilient_parsing or _help_listing(ctx):
             # For the --help listing, a stub with the one-line purpose avoids heavy imports.
-            return click.Command(cmd_name, help=COMMANDS[cmd_name][2], short_help=COMMANDS[cmd_name][2])
+            return click.Command(
+                cmd_name, help=COMMANDS[cmd_name][2], short_help=COMMANDS[cmd_name][2]
+            )
         module = importlib.import_module(f"geo_sppa.cli.{module_name}")
         return getattr(module, attr)
 
@@ -103,5 +109,7 @@ def cli(verbose: int, quiet: bool) -> None:
         geo-sppa clusters                      # cluster sites for Peterborough, map in maps/
         geo-sppa clusters --area leeds-central # 100 m segment + junction scan on OSM roads
     """
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    level = (
+        logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    )
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s")

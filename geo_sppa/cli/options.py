@@ -31,7 +31,11 @@ output_dir_option = click.option(
     show_default=True,
     help="Folder for the files the command writes (named in its summary); created if missing.",
 )
-def _checked_crs(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> str | None:
+
+
+def _checked_crs(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> str | None:
     """Return ``value`` if pyproj knows it as a CRS, else a usage error naming it."""
     if value is None:
         return None
@@ -41,8 +45,10 @@ def _checked_crs(ctx: click.Context | None, param: click.Parameter | None, value
     try:
         CRS.from_user_input(value)
     except CRSError:
-        raise click.BadParameter(f"{value!r} is not a coordinate reference system pyproj knows; "
-                                 "use an EPSG code such as EPSG:27700 or EPSG:4326") from None
+        raise click.BadParameter(
+            f"{value!r} is not a coordinate reference system pyproj knows; "
+            "use an EPSG code such as EPSG:27700 or EPSG:4326"
+        ) from None
     return value
 
 
@@ -55,7 +61,9 @@ crs_option = click.option(
 )
 
 
-def parse_years(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> tuple[int, int] | None:
+def parse_years(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> tuple[int, int] | None:
     """Parse ``2012-2014`` (or ``2014``) into a (first, last) tuple of years."""
     if value is None:
         return None
@@ -68,7 +76,9 @@ def parse_years(ctx: click.Context | None, param: click.Parameter | None, value:
     except ValueError:
         raise click.BadParameter(f"expected YEAR-YEAR such as 2014-2016, got {value!r}") from None
     if not (1900 <= first <= last <= 2100):
-        raise click.BadParameter(f"expected YEAR-YEAR with the first year not after the last, got {value!r}")
+        raise click.BadParameter(
+            f"expected YEAR-YEAR with the first year not after the last, got {value!r}"
+        )
     return first, last
 
 
@@ -90,7 +100,9 @@ def echo_summary(title: str, lines: Mapping[str, object] | Iterable[tuple[str, o
         click.echo(f"  {key.ljust(width)}  {value}")
 
 
-def echo_table(frame, columns: list[str], *, max_rows: int = 20, formats: Mapping[str, str] | None = None) -> None:
+def echo_table(
+    frame, columns: list[str], *, max_rows: int = 20, formats: Mapping[str, str] | None = None
+) -> None:
     """Print the first ``max_rows`` rows of ``frame`` as a plain aligned text table."""
     import pandas as pd
 
@@ -98,13 +110,20 @@ def echo_table(frame, columns: list[str], *, max_rows: int = 20, formats: Mappin
     shown = frame.head(max_rows)
     cells = [[str(c) for c in columns]]
     for _, row in shown.iterrows():
-        cells.append([
-            (format(row[c], formats[c]) if c in formats and row[c] == row[c] else str(row[c])) for c in columns
-        ])
+        cells.append(
+            [
+                (format(row[c], formats[c]) if c in formats and row[c] == row[c] else str(row[c]))
+                for c in columns
+            ]
+        )
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in columns]
     for n, r in enumerate(cells):
-        click.echo("  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(r, widths, numeric)).rstrip())
+        click.echo(
+            "  ".join(
+                v.rjust(w) if num else v.ljust(w) for v, w, num in zip(r, widths, numeric)
+            ).rstrip()
+        )
         if n == 0:
             click.echo("  ".join("-" * w for w in widths))
     if len(frame) > max_rows:
@@ -113,10 +132,13 @@ def echo_table(frame, columns: list[str], *, max_rows: int = 20, formats: Mappin
 
 def set_aside_lines(n_read: int, n_used: int, set_aside) -> list[tuple[str, object]]:
     """Return summary lines: read, used, and set aside by reason."""
-    lines: list[tuple[str, object]] = [("records read", f"{n_read:,}"), ("records used", f"{n_used:,}")]
+    lines: list[tuple[str, object]] = [
+        ("records read", f"{n_read:,}"),
+        ("records used", f"{n_used:,}"),
+    ]
     counts = set_aside["reason"].value_counts() if len(set_aside) else {}
     total = int(sum(counts.values)) if len(set_aside) else 0
     lines.append(("set aside", f"{total:,}" + ("" if total else " (none)")))
-    for reason, count in (counts.items() if len(set_aside) else []):
+    for reason, count in counts.items() if len(set_aside) else []:
         lines.append((f"  - {reason}", f"{int(count):,}"))
     return lines

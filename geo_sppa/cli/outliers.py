@@ -56,9 +56,9 @@ def outliers(suppress_below, output_dir, model, measure, seed, **inputs) -> None
     import pandas as pd
 
     from geo_sppa import io
-    from geo_sppa.charts import funnel_chart, outlier_scatter
-    from geo_sppa.disclosure import suppress_small_counts
-    from geo_sppa.outliers import outlier_report
+    from geo_sppa.render.charts import funnel_chart, outlier_scatter
+    from geo_sppa.wards.disclosure import suppress_small_counts
+    from geo_sppa.wards.outliers import outlier_report
 
     loaded_all = load_ward_rates(**inputs)
     if loaded_all is None:

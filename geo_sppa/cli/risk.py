@@ -45,8 +45,8 @@ def risk(area, themes_path, threshold, output_dir) -> None:
         geo-sppa risk --themes our_themes_2025.csv --threshold 40 -o out/
     """  # noqa: D301
     from geo_sppa import io
-    from geo_sppa.areas import default_risk_themes
-    from geo_sppa.risk import risk_chart, risk_matrix
+    from geo_sppa.assessment.risk import risk_chart, risk_matrix
+    from geo_sppa.bundled.areas import default_risk_themes
 
     path = Path(themes_path) if themes_path else default_risk_themes(area)
     raw = io.read_table(path, what="risk matrix", option="--themes")
@@ -75,7 +75,10 @@ def risk(area, themes_path, threshold, output_dir) -> None:
         published = matrix["risk_score_published"].astype(float)
         differ = int((published - matrix["risk"]).abs().gt(1e-9).sum())
         lines.append(
-            ("published scores", "all reproduced" if differ == 0 else f"{differ} differ from harm x gaps")
+            (
+                "published scores",
+                "all reproduced" if differ == 0 else f"{differ} differ from harm x gaps",
+            )
         )
     lines += [("wrote", str(p)) for p in written]
     echo_summary("Run summary", lines)

@@ -19,7 +19,18 @@ from geo_sppa.cli.options import (
 __all__ = ["trends", "load_trends"]
 
 
-def load_trends(*, area, collisions, population, years, baseline_year, end_date, crs, id_column=None, loaded=None):
+def load_trends(
+    *,
+    area,
+    collisions,
+    population,
+    years,
+    baseline_year,
+    end_date,
+    crs,
+    id_column=None,
+    loaded=None,
+):
     """Read the inputs and return ``(TrendResult, Loaded collisions, paths dict)``.
 
     ``loaded``: the collisions from ``collisions`` already read (the report passes them), so the
@@ -28,8 +39,8 @@ def load_trends(*, area, collisions, population, years, baseline_year, end_date,
     import pandas as pd
 
     from geo_sppa import io
-    from geo_sppa.areas import bundled_area
-    from geo_sppa.trends import collision_trends
+    from geo_sppa.assessment.trends import collision_trends
+    from geo_sppa.bundled.areas import bundled_area
 
     bundle = bundled_area(area)
     own = collisions is not None
@@ -50,25 +61,45 @@ def load_trends(*, area, collisions, population, years, baseline_year, end_date,
             end_date = data["date"].max().to_period("M").end_time.normalize()
         end_date = min(pd.Timestamp(end_date), last) if end_date else last
     result = collision_trends(
-        data, population=people, baseline_year=baseline_year,
-        start_date=start_date, end_date=end_date,
+        data,
+        population=people,
+        baseline_year=baseline_year,
+        start_date=start_date,
+        end_date=end_date,
     )
     return result, loaded, {"collisions": path, "population": pop_path, "n_used": len(data)}
 
 
 @click.command("trends")
 @area_option
-@click.option("--collisions", type=click.Path(), default=None, help="Collision CSV (default: the area's).")
-@click.option("--population", type=click.Path(), default=None,
-              help="LSOA population CSV for rates per 1,000 (default: the area's, mid-2015; none with your own collisions).")
+@click.option(
+    "--collisions", type=click.Path(), default=None, help="Collision CSV (default: the area's)."
+)
+@click.option(
+    "--population",
+    type=click.Path(),
+    default=None,
+    help="LSOA population CSV for rates per 1,000 (default: the area's, mid-2015; none with your own collisions).",
+)
 @years_option
-@click.option("--baseline-year", type=int, default=None, help="Year the % changes compare with (default: first complete year).")
-@click.option("--end-date", default=None, metavar="YYYY-MM-DD",
-              help="Last day the data cover, if not the end of the last collision's month.")
+@click.option(
+    "--baseline-year",
+    type=int,
+    default=None,
+    help="Year the % changes compare with (default: first complete year).",
+)
+@click.option(
+    "--end-date",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Last day the data cover, if not the end of the last collision's month.",
+)
 @click.option("--id-column", default=None, help="Collision id column of a generic CSV.")
 @crs_option
 @output_dir_option
-def trends(area, collisions, population, years, baseline_year, end_date, id_column, crs, output_dir) -> None:
+def trends(
+    area, collisions, population, years, baseline_year, end_date, id_column, crs, output_dir
+) -> None:
     """Collision trends: by year and severity, % change on a baseline, rolling 12-month rate, seasonality.
 
     Counts injury collisions (and casualties where the data have them) by year and severity
@@ -88,10 +119,18 @@ def trends(area, collisions, population, years, baseline_year, end_date, id_colu
         geo-sppa trends --collisions dft-road-casualty-statistics-collision-2023.csv --population pop.csv
     """  # noqa: D301
     from geo_sppa import io
-    from geo_sppa.trends import trend_charts
+    from geo_sppa.assessment.trends import trend_charts
 
-    result, loaded, paths = load_trends(area=area, collisions=collisions, population=population, years=years,
-                                        baseline_year=baseline_year, end_date=end_date, crs=crs, id_column=id_column)
+    result, loaded, paths = load_trends(
+        area=area,
+        collisions=collisions,
+        population=population,
+        years=years,
+        baseline_year=baseline_year,
+        end_date=end_date,
+        crs=crs,
+        id_column=id_column,
+    )
     out = io.output_dir(output_dir)
     written = [
         io.write_csv(result.by_year, out / "trends_by_year.csv"),
@@ -105,13 +144,23 @@ def trends(area, collisions, population, years, baseline_year, end_date, id_colu
 
     by_year = result.by_year
     click.echo(f"Injury collisions by year (baseline {result.baseline_year}):")
-    shown = by_year.assign(change=[f"{v:+.1f}%" if v == v else "-" for v in by_year["total_change_pct"]],
-                           ksi_change=[f"{v:+.1f}%" if v == v else "-" for v in by_year["ksi_change_pct"]])
-    echo_table(shown, ["label", "fatal", "serious", "slight", "ksi", "total", "change", "ksi_change"], max_rows=50)
+    shown = by_year.assign(
+        change=[f"{v:+.1f}%" if v == v else "-" for v in by_year["total_change_pct"]],
+        ksi_change=[f"{v:+.1f}%" if v == v else "-" for v in by_year["ksi_change_pct"]],
+    )
+    echo_table(
+        shown,
+        ["label", "fatal", "serious", "slight", "ksi", "total", "change", "ksi_change"],
+        max_rows=50,
+    )
     click.echo("")
     if result.road_users is not None:
         click.echo("Collisions involving road users:")
-        users = [c for c in ("pedestrian", "cyclist", "motorcyclist", "child") if c in result.road_users.columns]
+        users = [
+            c
+            for c in ("pedestrian", "cyclist", "motorcyclist", "child")
+            if c in result.road_users.columns
+        ]
         echo_table(result.road_users, ["label", *users], max_rows=50)
         click.echo("")
     season = result.seasonality
@@ -129,11 +178,15 @@ def trends(area, collisions, population, years, baseline_year, end_date, id_colu
     if len(latest):
         row = latest.iloc[0]
         rate = f", {row['rolling_12_rate_per_1000']:.2f} per 1,000" if result.population else ""
-        lines.append(("rolling 12 months", f"to {row['month']}: {int(row['rolling_12'])} collisions{rate}"))
+        lines.append(
+            ("rolling 12 months", f"to {row['month']}: {int(row['rolling_12'])} collisions{rate}")
+        )
     if paths["population"]:
         lines.append(("population", f"{paths['population'].name}: {result.population:,.0f}"))
     lines += [("note", n) for n in (*loaded.notes, *result.notes)]
     if result.road_users is not None:
-        lines.append(("note", "road users from the file's Y/N flag columns (Ped, Cycle, TWMV, Child)"))
+        lines.append(
+            ("note", "road users from the file's Y/N flag columns (Ped, Cycle, TWMV, Child)")
+        )
     lines += [("wrote", str(p)) for p in written]
     echo_summary("Run summary", lines)

@@ -17,6 +17,7 @@ from geo_sppa.cli.options import (
 
 __all__ = ["wards", "ward_input_options", "load_ward_rates", "summary_lines"]
 
+
 def ward_input_options(func):
     """Add the options shared by ``wards`` and ``outliers`` (defined once, here).
 
@@ -128,8 +129,8 @@ def load_ward_rates(
 
     Returns None (after printing the category listing) when ``category`` is empty.
     """
-    from geo_sppa.io.bundle import incidents_input, ward_inputs
-    from geo_sppa.wards import incident_categories, ward_rates
+    from geo_sppa.bundled.inputs import incidents_input, ward_inputs
+    from geo_sppa.wards.rates import incident_categories, ward_rates
 
     loaded, incidents_path = incidents_input(area, incidents, crs=crs)
     if category == "":
@@ -139,13 +140,26 @@ def load_ward_rates(
         click.echo("Pass one with --category NAME, or --category all.")
         return None
     inputs = ward_inputs(
-        area, wards_path=wards_path, ward_code_column=ward_code_column, ward_name_column=ward_name_column,
-        ward_set=ward_set, imd_choice=imd_choice, population_path=population_path, lsoas_path=lsoas_path,
-        lookup_path=lookup_path, crs=crs,
+        area,
+        wards_path=wards_path,
+        ward_code_column=ward_code_column,
+        ward_name_column=ward_name_column,
+        ward_set=ward_set,
+        imd_choice=imd_choice,
+        population_path=population_path,
+        lsoas_path=lsoas_path,
+        lookup_path=lookup_path,
+        crs=crs,
     )
     result = ward_rates(
-        inputs.wards, population=inputs.population, incidents=loaded.data, imd=inputs.imd,
-        lookup=inputs.lookup, lsoas=inputs.lsoas, category=category, source=incidents_path.name,
+        inputs.wards,
+        population=inputs.population,
+        incidents=loaded.data,
+        imd=inputs.imd,
+        lookup=inputs.lookup,
+        lsoas=inputs.lsoas,
+        category=category,
+        source=incidents_path.name,
         ward_source=inputs.ward_source,
     )
     described = {
@@ -165,7 +179,7 @@ def summary_lines(
     With ``suppress_below`` the exact number of records used, and the number in other categories
     (from which it follows by differencing with the records read and set aside), are withheld:
     with the visible ward counts they would give the suppressed counts away
-    (:func:`geo_sppa.disclosure.withheld_total_text`).
+    (:func:`geo_sppa.wards.disclosure.withheld_total_text`).
     """
     import pandas as pd
 
@@ -173,7 +187,7 @@ def summary_lines(
     lines: list[tuple[str, object]] = [("incidents file", described["incidents"])]
     lines += set_aside_lines(loaded.n_read, result.n_used, set_aside)
     other = f"{result.n_read - result.n_in_category:,} (not counted)"
-    from geo_sppa.disclosure import suppressed_mask, withheld_total_text
+    from geo_sppa.wards.disclosure import suppressed_mask, withheld_total_text
 
     if suppress_below and suppressed_mask(result.data, threshold=suppress_below).any():
         lines[2] = (
@@ -203,11 +217,11 @@ def summary_lines(
 
 
 def write_ward_map(frame, path: Path, *, layers: tuple[str, ...], title: str) -> Path | None:
-    """Write the ward HTML map (geo_sppa.maps); None when the maps module is not available."""
+    """Write the ward HTML map (geo_sppa.render.maps); None when the maps module is not available."""
     from geo_sppa import io
 
     try:
-        from geo_sppa.maps import self_contained_html, ward_map
+        from geo_sppa.render.maps import self_contained_html, ward_map
     except ImportError:  # pragma: no cover - maps is another engineer's module
         return None
     return io.write_text(self_contained_html(ward_map(frame, layers=layers, title=title)), path)
@@ -234,7 +248,7 @@ def wards(suppress_below, output_dir, **inputs) -> None:
     import pandas as pd
 
     from geo_sppa import io
-    from geo_sppa.disclosure import suppress_small_counts
+    from geo_sppa.wards.disclosure import suppress_small_counts
 
     loaded_all = load_ward_rates(**inputs)
     if loaded_all is None:

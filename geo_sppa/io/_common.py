@@ -86,7 +86,9 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             f"{path.name}: the columns are separated by semicolons; save the file as comma-separated CSV"
         )
     if first_line.count(b"\t") >= 2 and b"," not in first_line:
-        raise InputError(f"{path.name}: the columns are separated by tabs; save the file as comma-separated CSV")
+        raise InputError(
+            f"{path.name}: the columns are separated by tabs; save the file as comma-separated CSV"
+        )
     for encoding in ("utf-8-sig", "latin-1"):
         try:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
@@ -94,7 +96,9 @@ def read_csv_text(path: Path) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
         except pd.errors.EmptyDataError:
-            raise InputError(f"{path.name}: the file is empty; expected a CSV with a header row") from None
+            raise InputError(
+                f"{path.name}: the file is empty; expected a CSV with a header row"
+            ) from None
         except pd.errors.ParserError as exc:
             raise InputError(
                 f"{path.name}: not a readable CSV ({str(exc).splitlines()[0].strip()}); check that every row has "
@@ -110,8 +114,14 @@ def header_key(name: str) -> str:
 
 
 def find_column(
-    frame: pd.DataFrame, candidates: list[str], *, override: str | None = None, source: str, what: str,
-    option: str | None = None, required: bool = True,
+    frame: pd.DataFrame,
+    candidates: list[str],
+    *,
+    override: str | None = None,
+    source: str,
+    what: str,
+    option: str | None = None,
+    required: bool = True,
 ) -> str | None:
     """Return the column of ``frame`` that matches the first candidate header, or None.
 
@@ -143,7 +153,11 @@ def find_column(
 
 
 def set_aside_rows(
-    source: str, rows: np.ndarray, ids: pd.Series | np.ndarray, reason: str, detail: pd.Series | str = ""
+    source: str,
+    rows: np.ndarray,
+    ids: pd.Series | np.ndarray,
+    reason: str,
+    detail: pd.Series | str = "",
 ) -> pd.DataFrame:
     """Return set-aside records for the given 1-based row numbers, all with one reason."""
     n = len(rows)
@@ -153,7 +167,9 @@ def set_aside_rows(
             "row": np.asarray(rows, dtype="int64"),
             "record_id": pd.Series(np.asarray(ids, dtype=object)).astype("string").to_numpy(),
             "reason": [reason] * n,
-            "detail": np.asarray(detail, dtype=object) if not isinstance(detail, str) else [detail] * n,
+            "detail": np.asarray(detail, dtype=object)
+            if not isinstance(detail, str)
+            else [detail] * n,
         },
         columns=SET_ASIDE_COLUMNS,
     )
@@ -192,7 +208,9 @@ def points_from_columns(
         lo, la = _numeric(frame[lon]), _numeric(frame[lat])
         need = (ex.isna() | ny.isna()) & lo.notna() & la.notna()
         if need.any():
-            pts = gpd.GeoSeries(gpd.points_from_xy(lo[need], la[need]), index=lo[need].index, crs=4326)
+            pts = gpd.GeoSeries(
+                gpd.points_from_xy(lo[need], la[need]), index=lo[need].index, crs=4326
+            )
             pts = pts.to_crs(BNG)
             ex = ex.copy()
             ny = ny.copy()
@@ -234,12 +252,22 @@ def screened_rows(
     parts = []
     missing = geometry.isna() | geometry.is_empty
     if not allow_missing and missing.any():
-        parts.append(set_aside_rows(source, rows[missing.to_numpy()], ids[missing], "missing coordinates"))
+        parts.append(
+            set_aside_rows(source, rows[missing.to_numpy()], ids[missing], "missing coordinates")
+        )
         keep &= ~missing
     outside = outside_gb_mask(geometry) & keep
     if outside.any():
         detail = [f"x={p.x:.0f}, y={p.y:.0f}" for p in geometry[outside]]
-        parts.append(set_aside_rows(source, rows[outside.to_numpy()], ids[outside], "outside Great Britain", pd.Series(detail)))
+        parts.append(
+            set_aside_rows(
+                source,
+                rows[outside.to_numpy()],
+                ids[outside],
+                "outside Great Britain",
+                pd.Series(detail),
+            )
+        )
         keep &= ~outside
     if keep.sum() == 0 and len(geometry):
         if outside.any():
@@ -258,8 +286,13 @@ def screened_rows(
         if out.any():
             dist = geometry[out].distance(zone)
             parts.append(
-                set_aside_rows(source, rows[out.to_numpy()], ids[out], "outside study area",
-                               dist.map(lambda d: f"{d:.0f} m outside"))
+                set_aside_rows(
+                    source,
+                    rows[out.to_numpy()],
+                    ids[out],
+                    "outside study area",
+                    dist.map(lambda d: f"{d:.0f} m outside"),
+                )
             )
             keep &= ~out
         if keep.sum() == 0:
@@ -267,5 +300,9 @@ def screened_rows(
                 f"{source}: no row lies inside the study area; check that the file covers the same area "
                 "as the boundaries (or the --area) you chose"
             )
-    set_aside = pd.concat(parts, ignore_index=True) if parts else set_aside_rows(source, np.array([], int), pd.Series([], dtype=object), "")
+    set_aside = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else set_aside_rows(source, np.array([], int), pd.Series([], dtype=object), "")
+    )
     return keep, set_aside

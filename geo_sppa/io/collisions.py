@@ -30,8 +30,15 @@ SEVERITIES = ("fatal", "serious", "slight")
 
 #: Normalised field -> candidate headers, in order of preference (any case, any punctuation).
 COLLISION_COLUMNS: dict[str, list[str]] = {
-    "id": ["collision_index", "accident_index", "collision_id", "Reference", "collision_reference",
-           "accident_reference", "id"],
+    "id": [
+        "collision_index",
+        "accident_index",
+        "collision_id",
+        "Reference",
+        "collision_reference",
+        "accident_reference",
+        "id",
+    ],
     "x": ["location_easting_osgr", "easting", "x"],
     "y": ["location_northing_osgr", "northing", "y"],
     "lon": ["longitude", "lon", "lng"],
@@ -41,8 +48,13 @@ COLLISION_COLUMNS: dict[str, list[str]] = {
     "severity": ["collision_severity", "accident_severity", "severity"],
     "casualties": ["number_of_casualties", "casualties", "n_casualty_rows"],
     "road_class": ["first_road_class", "1st_road_class", "road_class"],
-    "road_number": ["first_road_number", "1st_road_number", "main_rd_no", "road_class_and_number",
-                    "road_number"],
+    "road_number": [
+        "first_road_number",
+        "1st_road_number",
+        "main_rd_no",
+        "road_class_and_number",
+        "road_number",
+    ],
     "road_class_2": ["second_road_class", "2nd_road_class"],
     "road_number_2": ["second_road_number", "2nd_road_number"],
     # From 2024 DfT recodes junction_detail and keeps the old coding as junction_detail_historic.
@@ -59,19 +71,50 @@ COLLISION_COLUMNS: dict[str, list[str]] = {
 #: Normalised road-user flag columns (nullable boolean; NA where the file has no such flag).
 ROAD_USERS = ("pedestrian", "cyclist", "motorcyclist", "child")
 
-_OPTIONS = {"id": "--id-column", "x": "--x-column", "y": "--y-column", "date": "--date-column",
-            "severity": "--severity-column"}
+_OPTIONS = {
+    "id": "--id-column",
+    "x": "--x-column",
+    "y": "--y-column",
+    "date": "--date-column",
+    "severity": "--severity-column",
+}
 
-_SEVERITY_CODES = {"1": "fatal", "2": "serious", "3": "slight", "fatal": "fatal", "serious": "serious",
-                   "slight": "slight"}
-_ROAD_CLASS = {"1": "Motorway", "2": "A(M)", "3": "A", "4": "B", "5": "C", "6": "Unclassified",
-               "m": "Motorway", "motorway": "Motorway", "a(m)": "A(M)", "am": "A(M)", "a": "A", "b": "B",
-               "c": "C", "u": "Unclassified", "unclassified": "Unclassified"}
+_SEVERITY_CODES = {
+    "1": "fatal",
+    "2": "serious",
+    "3": "slight",
+    "fatal": "fatal",
+    "serious": "serious",
+    "slight": "slight",
+}
+_ROAD_CLASS = {
+    "1": "Motorway",
+    "2": "A(M)",
+    "3": "A",
+    "4": "B",
+    "5": "C",
+    "6": "Unclassified",
+    "m": "Motorway",
+    "motorway": "Motorway",
+    "a(m)": "A(M)",
+    "am": "A(M)",
+    "a": "A",
+    "b": "B",
+    "c": "C",
+    "u": "Unclassified",
+    "unclassified": "Unclassified",
+}
 _CLASS_PREFIX = {"Motorway": "M", "A(M)": "A", "A": "A", "B": "B"}
 _JUNCTION_CODES = {
-    "0": "Not at junction or within 20 metres", "1": "Roundabout", "2": "Mini-roundabout",
-    "3": "T or staggered junction", "5": "Slip road", "6": "Crossroads",
-    "7": "More than 4 arms (not roundabout)", "8": "Private drive or entrance", "9": "Other junction",
+    "0": "Not at junction or within 20 metres",
+    "1": "Roundabout",
+    "2": "Mini-roundabout",
+    "3": "T or staggered junction",
+    "5": "Slip road",
+    "6": "Crossroads",
+    "7": "More than 4 arms (not roundabout)",
+    "8": "Private drive or entrance",
+    "9": "Other junction",
 }
 _NOT_JUNCTION = ("not at", "private drive", "not a junction")
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%Y%m%d", "%d-%b-%y", "%d/%m/%y", "%m/%d/%Y", "%Y/%m/%d")
@@ -129,7 +172,9 @@ def _decoded_junctions(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     ``code N`` with ``at_junction`` NA, never guessed.
     """
     text = values.astype("string").str.strip()
-    decoded = text.map(lambda v: _JUNCTION_CODES.get(v, v) if isinstance(v, str) else pd.NA).astype("string")
+    decoded = text.map(lambda v: _JUNCTION_CODES.get(v, v) if isinstance(v, str) else pd.NA).astype(
+        "string"
+    )
     missing = decoded.isin(["-1", "99"]) | decoded.isna()
     other_code = ~missing & decoded.str.fullmatch(r"-?\d+").fillna(False)
     decoded[other_code] = "code " + decoded[other_code]
@@ -141,15 +186,24 @@ def _decoded_junctions(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return decoded, at
 
 
-def _collision_columns(raw: pd.DataFrame, columns: dict[str, str], source: str) -> dict[str, str | None]:
+def _collision_columns(
+    raw: pd.DataFrame, columns: dict[str, str], source: str
+) -> dict[str, str | None]:
     """Return the file's column for each normalised field (None where the file has none)."""
     unknown = set(columns) - set(COLLISION_COLUMNS)
     if unknown:
-        raise InputError(f"unknown collision field(s) {sorted(unknown)}; fields are {sorted(COLLISION_COLUMNS)}")
+        raise InputError(
+            f"unknown collision field(s) {sorted(unknown)}; fields are {sorted(COLLISION_COLUMNS)}"
+        )
     col = {
         field: find_column(
-            raw, cands, override=columns.get(field), source=source, what=field.replace("_", " "),
-            option=_OPTIONS.get(field), required=field in ("id", "date", "severity"),
+            raw,
+            cands,
+            override=columns.get(field),
+            source=source,
+            what=field.replace("_", " "),
+            option=_OPTIONS.get(field),
+            required=field in ("id", "date", "severity"),
         )
         for field, cands in COLLISION_COLUMNS.items()
     }
@@ -177,17 +231,30 @@ def _duplicate_rows(raw: pd.DataFrame, ids: pd.Series, id_column: str, source: s
 
 def _descriptive_fields(raw: pd.DataFrame, col: dict[str, str | None]) -> dict[str, pd.Series]:
     """Return the decoded descriptive columns (time, casualties, roads, junction, location)."""
-    def text(field: str) -> pd.Series:
-        return (raw[col[field]].astype("string").str.strip() if col[field]
-                else pd.Series(pd.NA, index=raw.index, dtype="string"))
 
-    road_class = (raw[col["road_class"]].astype("string").str.strip().str.lower().map(_ROAD_CLASS)
-                  if col["road_class"] else pd.Series(pd.NA, index=raw.index))
-    road_number = (_road_numbers(road_class, raw[col["road_number"]]) if col["road_number"]
-                   else pd.Series(pd.NA, index=raw.index, dtype="string"))
+    def text(field: str) -> pd.Series:
+        return (
+            raw[col[field]].astype("string").str.strip()
+            if col[field]
+            else pd.Series(pd.NA, index=raw.index, dtype="string")
+        )
+
+    road_class = (
+        raw[col["road_class"]].astype("string").str.strip().str.lower().map(_ROAD_CLASS)
+        if col["road_class"]
+        else pd.Series(pd.NA, index=raw.index)
+    )
+    road_number = (
+        _road_numbers(road_class, raw[col["road_number"]])
+        if col["road_number"]
+        else pd.Series(pd.NA, index=raw.index, dtype="string")
+    )
     if col["road_number_2"]:
-        class_2 = (raw[col["road_class_2"]].astype("string").str.strip().str.lower().map(_ROAD_CLASS)
-                   if col["road_class_2"] else pd.Series(pd.NA, index=raw.index))
+        class_2 = (
+            raw[col["road_class_2"]].astype("string").str.strip().str.lower().map(_ROAD_CLASS)
+            if col["road_class_2"]
+            else pd.Series(pd.NA, index=raw.index)
+        )
         road_number_2 = _road_numbers(class_2, raw[col["road_number_2"]])
     else:
         road_number_2 = pd.Series(pd.NA, index=raw.index, dtype="string")
@@ -200,13 +267,21 @@ def _descriptive_fields(raw: pd.DataFrame, col: dict[str, str | None]) -> dict[s
     time = time.str.replace(":", "", regex=False).str.zfill(4)
     time = time.where(time.str.match(r"^\d{4}$").fillna(False))
     time = time.str.slice(0, 2) + ":" + time.str.slice(2, 4)
-    casualties = (pd.to_numeric(raw[col["casualties"]], errors="coerce").astype("Int64") if col["casualties"]
-                  else pd.Series(pd.NA, index=raw.index, dtype="Int64"))
+    casualties = (
+        pd.to_numeric(raw[col["casualties"]], errors="coerce").astype("Int64")
+        if col["casualties"]
+        else pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    )
     casualties = casualties.where(casualties >= 0)  # STATS19 codes missing values as -1
     return {
-        "time": time.astype("string"), "casualties": casualties, "road_class": road_class.astype("string"),
-        "road_number": road_number.astype("string"), "road_number_2": road_number_2.astype("string"),
-        "junction_detail": junction.astype("string"), "at_junction": at_junction, "location": text("location"),
+        "time": time.astype("string"),
+        "casualties": casualties,
+        "road_class": road_class.astype("string"),
+        "road_number": road_number.astype("string"),
+        "road_number_2": road_number_2.astype("string"),
+        "junction_detail": junction.astype("string"),
+        "at_junction": at_junction,
+        "location": text("location"),
         **{user: _yes_no(text(user)) for user in ROAD_USERS},
     }
 
@@ -258,7 +333,9 @@ def read_collisions(
     source = path.name
     raw = read_csv_text(path)
     if raw.empty:
-        raise InputError(f"{source}: the file has a header but no rows; expected one row per collision")
+        raise InputError(
+            f"{source}: the file has a header but no rows; expected one row per collision"
+        )
     col = _collision_columns(raw, columns or {}, source)
     n_read = len(raw)
     rows = np.arange(1, n_read + 1)
@@ -268,7 +345,9 @@ def read_collisions(
     parts = []
     keep = ~dup_rows
     if dup_rows.any():
-        parts.append(set_aside_rows(source, rows[dup_rows.to_numpy()], ids[dup_rows], "duplicate row"))
+        parts.append(
+            set_aside_rows(source, rows[dup_rows.to_numpy()], ids[dup_rows], "duplicate row")
+        )
 
     geometry, _, note = points_from_columns(
         raw, source=source, x=col["x"], y=col["y"], lon=col["lon"], lat=col["lat"], crs=crs
@@ -276,15 +355,31 @@ def read_collisions(
     dates = parse_dates(raw[col["date"]], source=source, column=col["date"])
     bad_date = keep & dates.isna()
     if bad_date.any():
-        parts.append(set_aside_rows(source, rows[bad_date.to_numpy()], ids[bad_date], "unparseable date",
-                                    raw.loc[bad_date, col["date"]].astype("string").fillna("(empty)")))
+        parts.append(
+            set_aside_rows(
+                source,
+                rows[bad_date.to_numpy()],
+                ids[bad_date],
+                "unparseable date",
+                raw.loc[bad_date, col["date"]].astype("string").fillna("(empty)"),
+            )
+        )
         keep &= ~bad_date
     sev_text = raw[col["severity"]].astype("string").str.strip().str.lower()
-    severity = sev_text.map(lambda v: _SEVERITY_CODES.get(v, pd.NA) if isinstance(v, str) else pd.NA)
+    severity = sev_text.map(
+        lambda v: _SEVERITY_CODES.get(v, pd.NA) if isinstance(v, str) else pd.NA
+    )
     bad_sev = keep & severity.isna()
     if bad_sev.any():
-        parts.append(set_aside_rows(source, rows[bad_sev.to_numpy()], ids[bad_sev], "unknown severity",
-                                    raw.loc[bad_sev, col["severity"]].astype("string").fillna("(empty)")))
+        parts.append(
+            set_aside_rows(
+                source,
+                rows[bad_sev.to_numpy()],
+                ids[bad_sev],
+                "unknown severity",
+                raw.loc[bad_sev, col["severity"]].astype("string").fillna("(empty)"),
+            )
+        )
         keep &= ~bad_sev
     if keep.sum() == 0:
         raise InputError(
@@ -300,27 +395,40 @@ def read_collisions(
     keep_index = located[located].index
 
     fields = _descriptive_fields(raw, col)
-    data = gpd.GeoDataFrame(
-        {
-            "collision_id": ids,
-            "date": dates,
-            "year": dates.dt.year.astype("Int64"),
-            "time": fields["time"],
-            "severity": severity.astype("string"),
-            "casualties": fields["casualties"],
-            "road_class": fields["road_class"],
-            "road_number": fields["road_number"],
-            "road_number_2": fields["road_number_2"],
-            "junction_detail": fields["junction_detail"],
-            "at_junction": fields["at_junction"],
-            "location": fields["location"],
-            **{user: fields[user] for user in ROAD_USERS},
-            "source_row": pd.Series(rows, index=raw.index),
-        },
-        geometry=geometry,
-    ).loc[keep_index].reset_index(drop=True)
+    data = (
+        gpd.GeoDataFrame(
+            {
+                "collision_id": ids,
+                "date": dates,
+                "year": dates.dt.year.astype("Int64"),
+                "time": fields["time"],
+                "severity": severity.astype("string"),
+                "casualties": fields["casualties"],
+                "road_class": fields["road_class"],
+                "road_number": fields["road_number"],
+                "road_number_2": fields["road_number_2"],
+                "junction_detail": fields["junction_detail"],
+                "at_junction": fields["at_junction"],
+                "location": fields["location"],
+                **{user: fields[user] for user in ROAD_USERS},
+                "source_row": pd.Series(rows, index=raw.index),
+            },
+            geometry=geometry,
+        )
+        .loc[keep_index]
+        .reset_index(drop=True)
+    )
     data["year"] = data["year"].astype("int64")
-    set_aside = pd.concat(parts, ignore_index=True) if parts else set_aside_rows(source, np.array([], int), pd.Series([], dtype=object), "")
+    set_aside = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else set_aside_rows(source, np.array([], int), pd.Series([], dtype=object), "")
+    )
     notes = tuple(n for n in [note] if n)
     assert len(data) + len(set_aside) == n_read, "every row is used or set aside"
-    return Loaded(data=data, set_aside=set_aside.sort_values("row", ignore_index=True), n_read=n_read, notes=notes)
+    return Loaded(
+        data=data,
+        set_aside=set_aside.sort_values("row", ignore_index=True),
+        n_read=n_read,
+        notes=notes,
+    )

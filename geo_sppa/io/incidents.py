@@ -38,7 +38,9 @@ def incident_files(path: str | Path) -> list[Path]:
     """Return the CSV files named by ``path``: a file, a folder (searched recursively), or a glob."""
     text = str(path)
     if any(ch in text for ch in "*?["):
-        files = sorted(Path(p) for p in globlib.glob(text, recursive=True) if p.lower().endswith(".csv"))
+        files = sorted(
+            Path(p) for p in globlib.glob(text, recursive=True) if p.lower().endswith(".csv")
+        )
         if not files:
             raise MissingFileError(f"{text}: the pattern matches no .csv file; check the pattern")
         return files
@@ -46,7 +48,9 @@ def incident_files(path: str | Path) -> list[Path]:
     if p.is_dir():
         files = sorted(p.rglob("*street.csv")) or sorted(p.rglob("*.csv"))
         if not files:
-            raise MissingFileError(f"{p}: the folder holds no .csv file; point --incidents at police.uk street.csv files")
+            raise MissingFileError(
+                f"{p}: the folder holds no .csv file; point --incidents at police.uk street.csv files"
+            )
         return files
     if not p.exists():
         raise MissingFileError(f"{p}: no such incidents file; check the path passed to --incidents")
@@ -73,10 +77,19 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
     source = path.name
     raw = read_csv_text(path)
     if raw.empty:
-        raise InputError(f"{source}: the file has a header but no rows; expected one row per incident")
+        raise InputError(
+            f"{source}: the file has a header but no rows; expected one row per incident"
+        )
     col = {
-        f: find_column(raw, c, override=columns.get(f), source=source, what=f, required=f in ("month", "category"),
-                       option={"category": "--category-column"}.get(f))
+        f: find_column(
+            raw,
+            c,
+            override=columns.get(f),
+            source=source,
+            what=f,
+            required=f in ("month", "category"),
+            option={"category": "--category-column"}.get(f),
+        )
         for f, c in INCIDENT_COLUMNS.items()
     }
     has_xy = (col["x"] and col["y"]) or (col["lon"] and col["lat"])
@@ -87,13 +100,22 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
         )
     n = len(raw)
     rows = np.arange(1, n + 1)
-    ids = raw[col["id"]].astype("string") if col["id"] else pd.Series(pd.NA, index=raw.index, dtype="string")
+    ids = (
+        raw[col["id"]].astype("string")
+        if col["id"]
+        else pd.Series(pd.NA, index=raw.index, dtype="string")
+    )
     month = _month_text(raw[col["month"]], source=source, column=col["month"])
     category = raw[col["category"]].astype("string").str.strip()
-    lsoa = raw[col["lsoa"]].astype("string").str.strip() if col["lsoa"] else pd.Series(pd.NA, index=raw.index, dtype="string")
+    lsoa = (
+        raw[col["lsoa"]].astype("string").str.strip()
+        if col["lsoa"]
+        else pd.Series(pd.NA, index=raw.index, dtype="string")
+    )
     if has_xy:
-        geometry, _, note = points_from_columns(raw, source=source, x=col["x"], y=col["y"], lon=col["lon"],
-                                                lat=col["lat"], crs=crs)
+        geometry, _, note = points_from_columns(
+            raw, source=source, x=col["x"], y=col["y"], lon=col["lon"], lat=col["lat"], crs=crs
+        )
     else:
         geometry = gpd.GeoSeries([None] * n, index=raw.index, crs="EPSG:27700")
         note = f"{source}: no coordinates; incidents are placed by LSOA code only"
@@ -113,10 +135,14 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
             parts.append(set_aside_rows(source, rows[mask.to_numpy()], label[mask], reason, d))
             keep &= ~mask
     if keep.sum() == 0:
-        raise InputError(f"{source}: no usable row; every row lacks a month, a category or a location")
+        raise InputError(
+            f"{source}: no usable row; every row lacks a month, a category or a location"
+        )
     located = keep & geometry.notna()
     if located.any():
-        ok, aside = screened_rows(geometry[located], source=source, ids=label[located], study_area=study_area)
+        ok, aside = screened_rows(
+            geometry[located], source=source, ids=label[located], study_area=study_area
+        )
         if len(aside):
             aside["row"] = rows[located.to_numpy()][aside["row"].to_numpy() - 1]
             parts.append(aside)
@@ -127,13 +153,19 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
             "month": month,
             "category": category,
             "lsoa_code": lsoa,
-            "location": raw[col["location"]].astype("string") if col["location"] else pd.Series(pd.NA, index=raw.index, dtype="string"),
+            "location": raw[col["location"]].astype("string")
+            if col["location"]
+            else pd.Series(pd.NA, index=raw.index, dtype="string"),
             "source": source,
         },
         geometry=geometry,
         crs="EPSG:27700",
     )[keep].reset_index(drop=True)
-    set_aside = pd.concat(parts, ignore_index=True) if parts else set_aside_rows(source, np.array([], int), pd.Series([], dtype=object), "")
+    set_aside = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else set_aside_rows(source, np.array([], int), pd.Series([], dtype=object), "")
+    )
     return Loaded(data=data, set_aside=set_aside, n_read=n, notes=(note,) if note else ())
 
 
@@ -167,7 +199,11 @@ def read_incidents(
     """
     files = incident_files(path)
     loaded = [_read_one(f, columns or {}, crs, study_area) for f in files]
-    data = gpd.GeoDataFrame(pd.concat([x.data for x in loaded], ignore_index=True), geometry="geometry", crs="EPSG:27700")
+    data = gpd.GeoDataFrame(
+        pd.concat([x.data for x in loaded], ignore_index=True),
+        geometry="geometry",
+        crs="EPSG:27700",
+    )
     set_aside = pd.concat([x.set_aside for x in loaded], ignore_index=True)
     notes = tuple(dict.fromkeys(n for x in loaded for n in x.notes))
     if len(files) > 1:

@@ -13,12 +13,45 @@ from geo_sppa.crs import to_british_national_grid
 from geo_sppa.errors import InputError
 from geo_sppa.io._common import Loaded, existing_file, find_column, set_aside_rows
 
-__all__ = ["read_layer", "read_wards", "read_lsoas", "read_study_area", "read_roads", "ROAD_COLUMNS"]
+__all__ = [
+    "read_layer",
+    "read_wards",
+    "read_lsoas",
+    "read_study_area",
+    "read_roads",
+    "ROAD_COLUMNS",
+]
 
-_WARD_CODES = ["WD23CD", "WD22CD", "WD21CD", "WD20CD", "WD19CD", "WD18CD", "WD17CD", "WD16CD", "WD13CD",
-               "WD11CD", "ward_code", "wardcode", "code"]
-_WARD_NAMES = ["WD23NM", "WD22NM", "WD21NM", "WD20NM", "WD19NM", "WD18NM", "WD17NM", "WD16NM", "WD13NM",
-               "WD11NM", "ward_name", "wardname", "name"]
+_WARD_CODES = [
+    "WD23CD",
+    "WD22CD",
+    "WD21CD",
+    "WD20CD",
+    "WD19CD",
+    "WD18CD",
+    "WD17CD",
+    "WD16CD",
+    "WD13CD",
+    "WD11CD",
+    "ward_code",
+    "wardcode",
+    "code",
+]
+_WARD_NAMES = [
+    "WD23NM",
+    "WD22NM",
+    "WD21NM",
+    "WD20NM",
+    "WD19NM",
+    "WD18NM",
+    "WD17NM",
+    "WD16NM",
+    "WD13NM",
+    "WD11NM",
+    "ward_name",
+    "wardname",
+    "name",
+]
 #: OSM tags, then OS Open Roads names (GeoPackage ``road_link`` and the older Shapefile ``RoadLink``).
 ROAD_COLUMNS = {
     "road_id": ["osm_id", "identifier", "id", "road_id", "fid"],
@@ -28,8 +61,14 @@ ROAD_COLUMNS = {
 }
 
 
-def read_layer(path: str | Path, *, what: str, option: str | None = None, layer: str | None = None,
-               crs: str | int | None = None) -> tuple[gpd.GeoDataFrame, tuple[str, ...]]:
+def read_layer(
+    path: str | Path,
+    *,
+    what: str,
+    option: str | None = None,
+    layer: str | None = None,
+    crs: str | int | None = None,
+) -> tuple[gpd.GeoDataFrame, tuple[str, ...]]:
     """Return a vector layer in EPSG:27700 and the notes saying what was reprojected.
 
     Raises
@@ -53,14 +92,21 @@ def read_layer(path: str | Path, *, what: str, option: str | None = None, layer:
     return frame, (note,) if note else ()
 
 
-def _polygons(frame: gpd.GeoDataFrame, source: str, what: str, label: pd.Series | None = None) -> gpd.GeoDataFrame:
+def _polygons(
+    frame: gpd.GeoDataFrame, source: str, what: str, label: pd.Series | None = None
+) -> gpd.GeoDataFrame:
     """Return ``frame`` if every feature is a valid polygon; else raise naming the first bad one.
 
     Invalid polygons are not repaired silently: a self-intersecting boundary can cover the wrong
     area and move incidents between wards without any sign in the results.
     """
-    names = label if label is not None else pd.Series(np.arange(1, len(frame) + 1), index=frame.index).map(
-        lambda i: f"feature {i}")
+    names = (
+        label
+        if label is not None
+        else pd.Series(np.arange(1, len(frame) + 1), index=frame.index).map(
+            lambda i: f"feature {i}"
+        )
+    )
     missing = frame.geometry.isna() | frame.geometry.is_empty
     if missing.any():
         raise InputError(
@@ -69,7 +115,9 @@ def _polygons(frame: gpd.GeoDataFrame, source: str, what: str, label: pd.Series 
         )
     kinds = set(frame.geom_type.dropna())
     if not kinds <= {"Polygon", "MultiPolygon"}:
-        raise InputError(f"{source}: expected {what} polygons, found {', '.join(sorted(kinds))} geometries")
+        raise InputError(
+            f"{source}: expected {what} polygons, found {', '.join(sorted(kinds))} geometries"
+        )
     invalid = ~frame.geometry.is_valid
     if invalid.any():
         first = invalid[invalid].index[0]
@@ -81,8 +129,13 @@ def _polygons(frame: gpd.GeoDataFrame, source: str, what: str, label: pd.Series 
     return frame
 
 
-def read_wards(path: str | Path, *, code_column: str | None = None, name_column: str | None = None,
-               crs: str | int | None = None) -> gpd.GeoDataFrame:
+def read_wards(
+    path: str | Path,
+    *,
+    code_column: str | None = None,
+    name_column: str | None = None,
+    crs: str | int | None = None,
+) -> gpd.GeoDataFrame:
     """Read ward boundaries and return ``ward_code, ward_name, geometry`` in EPSG:27700.
 
     The code and name columns are detected (``WD22CD``/``WD22NM``, ``WD13CD``/``WD13NM`` ...) or named.
@@ -94,14 +147,32 @@ def read_wards(path: str | Path, *, code_column: str | None = None, name_column:
     """
     frame, _ = read_layer(path, what="ward boundary", option="--wards", crs=crs)
     source = Path(path).name
-    code = find_column(frame, _WARD_CODES, override=code_column, source=source, what="ward code",
-                       option="--ward-code-column")
-    name = find_column(frame, _WARD_NAMES, override=name_column, source=source, what="ward name",
-                       option="--ward-name-column")
-    frame = _polygons(frame, source, "ward", frame[code].astype(str) + " (" + frame[name].astype(str) + ")")
+    code = find_column(
+        frame,
+        _WARD_CODES,
+        override=code_column,
+        source=source,
+        what="ward code",
+        option="--ward-code-column",
+    )
+    name = find_column(
+        frame,
+        _WARD_NAMES,
+        override=name_column,
+        source=source,
+        what="ward name",
+        option="--ward-name-column",
+    )
+    frame = _polygons(
+        frame, source, "ward", frame[code].astype(str) + " (" + frame[name].astype(str) + ")"
+    )
     out = gpd.GeoDataFrame(
-        {"ward_code": frame[code].astype(str).str.strip(), "ward_name": frame[name].astype(str).str.strip()},
-        geometry=frame.geometry.values, crs=frame.crs,
+        {
+            "ward_code": frame[code].astype(str).str.strip(),
+            "ward_name": frame[name].astype(str).str.strip(),
+        },
+        geometry=frame.geometry.values,
+        crs=frame.crs,
     )
     dup = out["ward_code"].duplicated()
     if dup.any():
@@ -116,14 +187,27 @@ def read_lsoas(path: str | Path, *, crs: str | int | None = None) -> gpd.GeoData
     """Read LSOA boundaries and return ``lsoa_code, lsoa_name, geometry`` in EPSG:27700."""
     frame, _ = read_layer(path, what="LSOA boundary", option="--lsoas", crs=crs)
     source = Path(path).name
-    code = find_column(frame, ["LSOA21CD", "LSOA11CD", "LSOA01CD", "lsoa_code", "code"], source=source,
-                       what="LSOA code")
-    name = find_column(frame, ["LSOA21NM", "LSOA11NM", "LSOA01NM", "lsoa_name", "name"], source=source,
-                       what="LSOA name", required=False)
+    code = find_column(
+        frame,
+        ["LSOA21CD", "LSOA11CD", "LSOA01CD", "lsoa_code", "code"],
+        source=source,
+        what="LSOA code",
+    )
+    name = find_column(
+        frame,
+        ["LSOA21NM", "LSOA11NM", "LSOA01NM", "lsoa_name", "name"],
+        source=source,
+        what="LSOA name",
+        required=False,
+    )
     frame = _polygons(frame, source, "LSOA", frame[code].astype(str))
     return gpd.GeoDataFrame(
-        {"lsoa_code": frame[code].astype(str), "lsoa_name": frame[name].astype(str) if name else frame[code].astype(str)},
-        geometry=frame.geometry.values, crs=frame.crs,
+        {
+            "lsoa_code": frame[code].astype(str),
+            "lsoa_name": frame[name].astype(str) if name else frame[code].astype(str),
+        },
+        geometry=frame.geometry.values,
+        crs=frame.crs,
     )
 
 
@@ -133,7 +217,9 @@ def read_study_area(path: str | Path, *, crs: str | int | None = None) -> gpd.Ge
     return _polygons(frame, Path(path).name, "study area")[["geometry"]]
 
 
-def read_roads(path: str | Path, *, crs: str | int | None = None, layer: str | None = None) -> Loaded:
+def read_roads(
+    path: str | Path, *, crs: str | int | None = None, layer: str | None = None
+) -> Loaded:
     """Read a road network line layer: OSM-style (``name``/``ref``/``highway``) or OS Open Roads.
 
     Returns
@@ -144,22 +230,40 @@ def read_roads(path: str | Path, *, crs: str | int | None = None, layer: str | N
     """
     frame, notes = read_layer(path, what="road network", option="--roads", layer=layer, crs=crs)
     source = Path(path).name
-    col = {f: find_column(frame, c, source=source, what=f, required=False) for f, c in ROAD_COLUMNS.items()}
+    col = {
+        f: find_column(frame, c, source=source, what=f, required=False)
+        for f, c in ROAD_COLUMNS.items()
+    }
     n = len(frame)
     rows = np.arange(1, n + 1)
-    ids = frame[col["road_id"]].astype(str) if col["road_id"] else pd.Series(rows, index=frame.index).astype(str)
+    ids = (
+        frame[col["road_id"]].astype(str)
+        if col["road_id"]
+        else pd.Series(rows, index=frame.index).astype(str)
+    )
     lines = frame.geom_type.isin(["LineString", "MultiLineString"]) & ~frame.geometry.is_empty
     parts = []
     if (~lines).any():
         kinds = frame.geom_type[~lines].fillna("empty")
-        parts.append(set_aside_rows(source, rows[(~lines).to_numpy()], ids[~lines], "not a line", kinds))
+        parts.append(
+            set_aside_rows(source, rows[(~lines).to_numpy()], ids[~lines], "not a line", kinds)
+        )
     if not lines.any():
         raise InputError(f"{source}: no line features; a road network needs LineString geometries")
-    attrs = pd.DataFrame({
-        "road_id": ids,
-        **{f: (frame[c].astype("string") if c else pd.Series(pd.NA, index=frame.index, dtype="string"))
-           for f, c in col.items() if f != "road_id"},
-    })
+    attrs = pd.DataFrame(
+        {
+            "road_id": ids,
+            **{
+                f: (
+                    frame[c].astype("string")
+                    if c
+                    else pd.Series(pd.NA, index=frame.index, dtype="string")
+                )
+                for f, c in col.items()
+                if f != "road_id"
+            },
+        }
+    )
     data = gpd.GeoDataFrame(attrs, geometry=frame.geometry.values, crs=frame.crs)[lines.to_numpy()]
     multi = data.geom_type == "MultiLineString"
     if multi.any():
@@ -170,5 +274,8 @@ def read_roads(path: str | Path, *, crs: str | int | None = None, layer: str | N
         notes = notes + (f"{source}: {int(multi.sum())} multi-part lines split into parts",)
     data = data.reset_index(drop=True)
     from geo_sppa.io._common import SET_ASIDE_COLUMNS
-    set_aside = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=SET_ASIDE_COLUMNS)
+
+    set_aside = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=SET_ASIDE_COLUMNS)
+    )
     return Loaded(data=data, set_aside=set_aside, n_read=n, notes=notes)

@@ -58,7 +58,9 @@ def osm_roads(area: gpd.GeoDataFrame, cache: str | Path) -> Path:
     edges = edges[keep].copy()
     for column in ("osmid", "name", "ref", "highway"):
         if column in edges:
-            edges[column] = edges[column].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
+            edges[column] = edges[column].map(
+                lambda v: ";".join(map(str, v)) if isinstance(v, list) else v
+            )
     edges = edges.rename(columns={"osmid": "osm_id"}).to_crs(27700)
     cache.parent.mkdir(parents=True, exist_ok=True)
     edges.to_file(cache, driver="GPKG", layer="roads")

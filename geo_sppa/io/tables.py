@@ -10,7 +10,14 @@ import pandas as pd
 from geo_sppa.errors import InputError
 from geo_sppa.io._common import existing_file, find_column, header_key, read_csv_text
 
-__all__ = ["read_imd", "read_population", "read_lsoa_lookup", "read_table", "read_package_table", "IMD_MEASURES"]
+__all__ = [
+    "read_imd",
+    "read_population",
+    "read_lsoa_lookup",
+    "read_table",
+    "read_package_table",
+    "IMD_MEASURES",
+]
 
 #: measure -> header fragments (after header_key) that identify it.
 IMD_MEASURES: dict[str, tuple[str, ...]] = {
@@ -23,10 +30,33 @@ IMD_MEASURES: dict[str, tuple[str, ...]] = {
     "housing": ("housing", "barriers"),
     "environment": ("environment",),
 }
-_EXCLUDE = ("subdomain", "idaci", "idaopi", "affectingchildren", "affectingolder", "indoors", "outdoors",
-            "adultskills", "geographicalbarriers", "widerbarriers", "childrenandyoung", "population")
-_LSOA_CODES = ["lsoa_code", "lsoa11_code", "lsoa21_code", "lsoa01_code", "LSOA code (2021)", "LSOA code (2011)",
-               "LSOA CODE", "LSOA21CD", "LSOA11CD", "LSOA01CD", "lsoa"]
+_EXCLUDE = (
+    "subdomain",
+    "idaci",
+    "idaopi",
+    "affectingchildren",
+    "affectingolder",
+    "indoors",
+    "outdoors",
+    "adultskills",
+    "geographicalbarriers",
+    "widerbarriers",
+    "childrenandyoung",
+    "population",
+)
+_LSOA_CODES = [
+    "lsoa_code",
+    "lsoa11_code",
+    "lsoa21_code",
+    "lsoa01_code",
+    "LSOA code (2021)",
+    "LSOA code (2011)",
+    "LSOA CODE",
+    "LSOA21CD",
+    "LSOA11CD",
+    "LSOA01CD",
+    "lsoa",
+]
 
 
 def _kind(key: str) -> str | None:
@@ -38,7 +68,14 @@ def _kind(key: str) -> str | None:
 
 def _vintage(column: str, edition_hint: str) -> int:
     key = header_key(column)
-    for token, year in (("2021", 2021), ("21", 2021), ("2011", 2011), ("11", 2011), ("2001", 2001), ("01", 2001)):
+    for token, year in (
+        ("2021", 2021),
+        ("21", 2021),
+        ("2011", 2011),
+        ("11", 2011),
+        ("2001", 2001),
+        ("01", 2001),
+    ):
         if token in key:
             return year
     return 2001 if re.search(r"20(07|10)", edition_hint) else 2011
@@ -91,7 +128,9 @@ def read_imd(path: str | Path) -> pd.DataFrame:
                 out[f"{measure}_{kind}"] = float("nan")
     dup = out["lsoa_code"].duplicated()
     if dup.any():
-        raise InputError(f"{source}: LSOA {out.loc[dup, 'lsoa_code'].iloc[0]} appears twice; expected one row per LSOA")
+        raise InputError(
+            f"{source}: LSOA {out.loc[dup, 'lsoa_code'].iloc[0]} appears twice; expected one row per LSOA"
+        )
     return out
 
 
@@ -108,16 +147,30 @@ def read_population(path: str | Path, *, column: str | None = None) -> pd.DataFr
     code = find_column(raw, _LSOA_CODES, source=source, what="LSOA code")
     if column is None:
         keys = {header_key(c): c for c in raw.columns}
-        column = next((c for k, c in keys.items() if k.startswith("poptotal") or k.startswith("totalpopulation")
-                       or k in ("population", "allages", "pop")), None)
+        column = next(
+            (
+                c
+                for k, c in keys.items()
+                if k.startswith("poptotal")
+                or k.startswith("totalpopulation")
+                or k in ("population", "allages", "pop")
+            ),
+            None,
+        )
         if column is None:
-            raise InputError(f"{source}: no total population column (looked for pop_total_*, 'Total population...', "
-                             "All Ages, population); pass --population-column")
+            raise InputError(
+                f"{source}: no total population column (looked for pop_total_*, 'Total population...', "
+                "All Ages, population); pass --population-column"
+            )
     population = pd.to_numeric(raw[column], errors="coerce")
     if population.isna().any():
         bad = raw.loc[population.isna(), code].iloc[0]
-        raise InputError(f"{source}: column {column!r} has a missing or non-numeric population (LSOA {bad}); fix the value")
-    return pd.DataFrame({"lsoa_code": raw[code].astype("string").str.strip(), "population": population})
+        raise InputError(
+            f"{source}: column {column!r} has a missing or non-numeric population (LSOA {bad}); fix the value"
+        )
+    return pd.DataFrame(
+        {"lsoa_code": raw[code].astype("string").str.strip(), "population": population}
+    )
 
 
 def read_lsoa_lookup(path: str | Path) -> pd.DataFrame:
@@ -132,11 +185,15 @@ def read_lsoa_lookup(path: str | Path) -> pd.DataFrame:
     for c in raw.columns:
         m = re.fullmatch(r"(LSOA|MSOA|WD|LAD)(\d\d)(CD|NM)", c.strip(), flags=re.I)
         if m:
-            prefix = {"wd": "ward", "lsoa": "lsoa", "msoa": "msoa", "lad": "lad"}[m.group(1).lower()]
+            prefix = {"wd": "ward", "lsoa": "lsoa", "msoa": "msoa", "lad": "lad"}[
+                m.group(1).lower()
+            ]
             renames[c] = f"{prefix}{m.group(2)}_{'code' if m.group(3).upper() == 'CD' else 'name'}"
     out = raw.rename(columns=renames)
     if "lsoa11_code" not in out and "lsoa21_code" not in out:
-        raise InputError(f"{path.name}: no lsoa11_code (or LSOA11CD) column; expected an LSOA lookup table")
+        raise InputError(
+            f"{path.name}: no lsoa11_code (or LSOA11CD) column; expected an LSOA lookup table"
+        )
     return out
 
 

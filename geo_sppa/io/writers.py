@@ -9,8 +9,18 @@ import pandas as pd
 
 from geo_sppa.errors import InputError
 
-__all__ = ["output_dir", "write_csv", "write_gpkg", "write_geojson", "write_text", "read_results",
-           "write_png", "write_run_info", "read_run_info", "LIST_SEPARATOR"]
+__all__ = [
+    "output_dir",
+    "write_csv",
+    "write_gpkg",
+    "write_geojson",
+    "write_text",
+    "read_results",
+    "write_png",
+    "write_run_info",
+    "read_run_info",
+    "LIST_SEPARATOR",
+]
 
 LIST_SEPARATOR = ";"
 
@@ -26,7 +36,9 @@ def output_dir(path: str | Path) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise InputError(f"{path}: cannot write results there ({exc.strerror}); pass another -o/--output-dir") from None
+        raise InputError(
+            f"{path}: cannot write results there ({exc.strerror}); pass another -o/--output-dir"
+        ) from None
     return path
 
 
@@ -53,8 +65,9 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
-def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None,
-               replace: bool = True) -> Path:
+def write_gpkg(
+    frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None, replace: bool = True
+) -> Path:
     """Write ``frame`` as a layer of a GeoPackage, EPSG:27700 as given.
 
     With ``replace`` (the default) an existing file is replaced; otherwise the layer is added to it
@@ -93,8 +106,12 @@ def write_png(figure, path: str | Path, *, dpi: int = 150) -> Path:
     return path
 
 
-def read_results(path: str | Path, *, layer: str | None = None,
-                 list_columns: tuple[str, ...] = ("collision_ids",)) -> gpd.GeoDataFrame:
+def read_results(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    list_columns: tuple[str, ...] = ("collision_ids",),
+) -> gpd.GeoDataFrame:
     """Read a results layer written by :func:`write_gpkg` or :func:`write_geojson`, in EPSG:27700.
 
     Joined list columns (``collision_ids``) are split back into lists.
@@ -104,8 +121,11 @@ def read_results(path: str | Path, *, layer: str | None = None,
     frame, _ = read_layer(path, what="results", layer=layer)
     for column in list_columns:
         if column in frame:
-            frame[column] = frame[column].fillna("").astype(str).map(
-                lambda v: [x for x in v.split(LIST_SEPARATOR) if x]
+            frame[column] = (
+                frame[column]
+                .fillna("")
+                .astype(str)
+                .map(lambda v: [x for x in v.split(LIST_SEPARATOR) if x])
             )
     return frame
 
@@ -114,7 +134,9 @@ def write_run_info(info: dict[str, object], path: str | Path) -> Path:
     """Add a one-row ``run`` table (area, window, mode...) to a GeoPackage, for redrawing later."""
     import pyogrio
 
-    pyogrio.write_dataframe(pd.DataFrame({k: [v] for k, v in info.items()}), Path(path), layer="run")
+    pyogrio.write_dataframe(
+        pd.DataFrame({k: [v] for k, v in info.items()}), Path(path), layer="run"
+    )
     return Path(path)
 
 
@@ -126,4 +148,8 @@ def read_run_info(path: str | Path) -> dict[str, object]:
     if not path.is_file() or "run" not in {str(name) for name, _ in pyogrio.list_layers(path)}:
         return {}
     table = pyogrio.read_dataframe(path, layer="run", read_geometry=False)
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in table.iloc[0].items()} if len(table) else {}
+    return (
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in table.iloc[0].items()}
+        if len(table)
+        else {}
+    )

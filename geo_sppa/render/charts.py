@@ -15,8 +15,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from geo_sppa.funnel import Overdispersion, funnel_limits  # noqa: E402
-from geo_sppa.outliers import ModelFit  # noqa: E402
+from geo_sppa.wards.funnel import Overdispersion, funnel_limits  # noqa: E402
+from geo_sppa.wards.outliers import ModelFit  # noqa: E402
 
 __all__ = ["funnel_chart", "outlier_scatter"]
 
@@ -77,7 +77,7 @@ def outlier_scatter(outliers: pd.DataFrame, fit: ModelFit, *, title: str = "") -
 def funnel_chart(funnel: pd.DataFrame, od: Overdispersion, *, title: str = "") -> Figure:
     """Return the funnel plot: rate per 1,000 against population, 95% and 99.8% limits.
 
-    Limits are the over-dispersion-adjusted ones of :func:`geo_sppa.funnel.funnel_limits` with
+    Limits are the over-dispersion-adjusted ones of :func:`geo_sppa.wards.funnel.funnel_limits` with
     ``od.tau2``; wards outside the 95% limits are labelled.
     """
     fig = Figure(figsize=(9, 6.5))

@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo_sppa.areas import bundled_area
+from geo_sppa.bundled.areas import bundled_area
 from geo_sppa.errors import InputError
 from geo_sppa.io._common import Loaded
 from geo_sppa.io.collisions import read_collisions
@@ -67,7 +67,7 @@ def cluster_inputs(
     them); ``roads="osm"`` fetches OpenStreetMap roads; without ``roads`` the area's own network
     is used where it has one, unless ``radius_mode``.
     """
-    from geo_sppa.network import public_roads
+    from geo_sppa.roads.network import public_roads
 
     bundle = bundled_area(area)
     own = collisions is not None
@@ -84,8 +84,14 @@ def cluster_inputs(
     if roads == "osm":
         from geo_sppa.io.osm import osm_roads
 
-        footprint = zone if zone is not None else gpd.GeoDataFrame(
-            geometry=[loaded.data.geometry.union_all().convex_hull.buffer(200)], crs=loaded.data.crs)
+        footprint = (
+            zone
+            if zone is not None
+            else gpd.GeoDataFrame(
+                geometry=[loaded.data.geometry.union_all().convex_hull.buffer(200)],
+                crs=loaded.data.crs,
+            )
+        )
         cache = Path(cache_dir) / "osm_roads.gpkg"
         network, source = read_roads(osm_roads(footprint, cache)), cache.name
         notes.append(f"road network: OpenStreetMap via osmnx, cached at {cache}")
@@ -98,8 +104,10 @@ def cluster_inputs(
         notes.extend(network.notes)
         lines, dropped = public_roads(network.data, keep_service=keep_service_roads)
         if dropped:
-            notes.append(f"{source}: {dropped:,} highway=service ways left out of the scan "
-                         "(--keep-service-roads keeps them)")
+            notes.append(
+                f"{source}: {dropped:,} highway=service ways left out of the scan "
+                "(--keep-service-roads keeps them)"
+            )
     context = lines
     wards = None
     if with_context and not own:
@@ -108,8 +116,15 @@ def cluster_inputs(
         if bundle.wards:
             wards = read_wards(bundle.wards[bundle.default_ward_set])
     return ClusterInputs(
-        collisions=loaded, collisions_path=path, roads=lines, roads_source=source, context_roads=context,
-        wards=wards, area="" if own else bundle.name, place=path.name if own else bundle.title, notes=tuple(notes),
+        collisions=loaded,
+        collisions_path=path,
+        roads=lines,
+        roads_source=source,
+        context_roads=context,
+        wards=wards,
+        area="" if own else bundle.name,
+        place=path.name if own else bundle.title,
+        notes=tuple(notes),
     )
 
 
@@ -137,9 +152,15 @@ class WardInputs:
     lsoas: gpd.GeoDataFrame | None
 
 
-def incidents_input(area: str, incidents: str | Path | None = None, *, crs: str | None = None) -> tuple[Loaded, Path]:
+def incidents_input(
+    area: str, incidents: str | Path | None = None, *, crs: str | None = None
+) -> tuple[Loaded, Path]:
     """Read the user's incident file(s), or the area's, and return them with the path read."""
-    path = Path(incidents) if incidents else bundled_area(area).require("incidents", option="--incidents")
+    path = (
+        Path(incidents)
+        if incidents
+        else bundled_area(area).require("incidents", option="--incidents")
+    )
     return read_incidents(path, crs=crs), path
 
 
@@ -168,7 +189,9 @@ def ward_inputs(
             raise InputError(f"the area {area!r} has no bundled wards; pass --wards PATH")
         chosen = ward_set or bundle.default_ward_set
         if chosen not in bundle.wards:
-            raise InputError(f"the area {area!r} has no {chosen} wards; choose one of {', '.join(bundle.wards)}")
+            raise InputError(
+                f"the area {area!r} has no {chosen} wards; choose one of {', '.join(bundle.wards)}"
+            )
         ward_label = f"{chosen} ({'WD13, pre-2016' if chosen == '2013' else 'WD22, current'})"
         wards_file = bundle.wards[chosen]
     imd_key = imd_choice or bundle.default_imd
@@ -178,12 +201,17 @@ def ward_inputs(
         imd_file, imd_label = Path(imd_key), Path(imd_key).name
     else:
         imd_file, imd_label = None, "none"
-    population_file = Path(population_path) if population_path else bundle.require(
-        "population", option="--population")
+    population_file = (
+        Path(population_path)
+        if population_path
+        else bundle.require("population", option="--population")
+    )
     lookup_file = lookup_path or bundle.lsoa_lookup
     lsoas_file = lsoas_path or bundle.lsoas
     return WardInputs(
-        wards=read_wards(wards_file, code_column=ward_code_column, name_column=ward_name_column, crs=crs),
+        wards=read_wards(
+            wards_file, code_column=ward_code_column, name_column=ward_name_column, crs=crs
+        ),
         ward_label=ward_label,
         ward_source=Path(wards_file).name,
         imd=read_imd(imd_file) if imd_file else None,

@@ -1,7 +1,7 @@
 """The strategic assessment as one self-contained HTML page.
 
 Every script and stylesheet is inline, charts are PNG ``data:`` URIs and the folium maps (already
-self-contained, :func:`geo_sppa.maps.self_contained_html`) are embedded as ``<iframe srcdoc>``
+self-contained, :func:`geo_sppa.render.maps.self_contained_html`) are embedded as ``<iframe srcdoc>``
 with their HTML escaped, so the file opens offline from an email. All text that comes from data
 (site and ward names, themes, categories, file names) is HTML-escaped.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import html
-import numbers
 import io as _bytes_io
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -46,16 +46,16 @@ class ReportInputs:
     title, area
         Page title and the study area's name.
     clusters
-        :class:`geo_sppa.clusters.ClusterResult`; ``cluster_map_html`` its self-contained map.
+        :class:`geo_sppa.roads.clusters.ClusterResult`; ``cluster_map_html`` its self-contained map.
     outliers
-        :class:`geo_sppa.outliers.OutlierReport`; ``outlier_charts`` ``{caption: Figure or PNG
+        :class:`geo_sppa.wards.outliers.OutlierReport`; ``outlier_charts`` ``{caption: Figure or PNG
         bytes}`` (scatter, funnel); ``ward_map_html`` the ward map.
     trends
-        :class:`geo_sppa.trends.TrendResult`; ``trend_charts`` ``{caption: Figure or bytes}``.
+        :class:`geo_sppa.assessment.trends.TrendResult`; ``trend_charts`` ``{caption: Figure or bytes}``.
     costs
-        :class:`geo_sppa.crime_costs.CostResult`; ``cost_chart`` a Figure or bytes.
+        :class:`geo_sppa.assessment.crime_costs.CostResult`; ``cost_chart`` a Figure or bytes.
     risk
-        :func:`geo_sppa.risk.risk_matrix` frame; ``risk_chart`` a Figure or bytes;
+        :func:`geo_sppa.assessment.risk.risk_matrix` frame; ``risk_chart`` a Figure or bytes;
         ``risk_threshold`` the priority threshold.
     sources
         Section id -> one line saying which data and years the section used.
@@ -97,7 +97,10 @@ def figure_data_uri(figure: object) -> str:
 
 
 def _e(value: object) -> str:
-    return html.escape("" if value is None or (isinstance(value, float) and value != value) else str(value), quote=True)
+    return html.escape(
+        "" if value is None or (isinstance(value, float) and value != value) else str(value),
+        quote=True,
+    )
 
 
 def _money(value: float) -> str:
@@ -110,8 +113,13 @@ def _pounds(value: float) -> str:
     return "-" if value != value else f"£{value:,.0f}"
 
 
-def _table(frame: pd.DataFrame, columns: Mapping[str, str], *, formats: Mapping[str, object] | None = None,
-           row_class=None) -> str:
+def _table(
+    frame: pd.DataFrame,
+    columns: Mapping[str, str],
+    *,
+    formats: Mapping[str, object] | None = None,
+    row_class=None,
+) -> str:
     """Return an HTML table of ``frame``: ``columns`` maps column -> header; every cell escaped."""
     formats = formats or {}
     head = "".join(f"<th>{_e(h)}</th>" for h in columns.values())
@@ -121,10 +129,20 @@ def _table(frame: pd.DataFrame, columns: Mapping[str, str], *, formats: Mapping[
         for column in columns:
             value = row[column]
             fmt = formats.get(column)
-            missing = value is None or value is pd.NA or (isinstance(value, float) and value != value)
-            text = "-" if missing else (fmt(value) if callable(fmt) else format(value, fmt) if fmt else str(value))
-            numeric = not missing and isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
-            cells.append(("<td class=\"n\">" if numeric else "<td>") + f"{_e(text)}</td>")
+            missing = (
+                value is None or value is pd.NA or (isinstance(value, float) and value != value)
+            )
+            text = (
+                "-"
+                if missing
+                else (fmt(value) if callable(fmt) else format(value, fmt) if fmt else str(value))
+            )
+            numeric = (
+                not missing
+                and isinstance(value, numbers.Number)
+                and not isinstance(value, (bool, np.bool_))
+            )
+            cells.append(('<td class="n">' if numeric else "<td>") + f"{_e(text)}</td>")
         cls = f' class="{_e(row_class(row))}"' if row_class and row_class(row) else ""
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -151,16 +169,24 @@ def executive_summary(inputs: ReportInputs) -> list[str]:
         sites = clusters.sites
         window = f"{clusters.window[0]}-{clusters.window[1]}"
         if len(sites):
-            top = "; ".join(f"{r['name']} ({int(r['total'])} collisions)" for _, r in sites.head(3).iterrows())
-            points.append(f"{len(sites)} accident cluster sites in {window}; the top three by casualty cost: {top}.")
+            top = "; ".join(
+                f"{r['name']} ({int(r['total'])} collisions)" for _, r in sites.head(3).iterrows()
+            )
+            points.append(
+                f"{len(sites)} accident cluster sites in {window}; the top three by casualty cost: {top}."
+            )
         else:
             points.append(f"No accident cluster sites in {window}.")
     if inputs.outliers is not None:
         flagged = _flagged(inputs.outliers)
         if len(flagged):
-            words = {"over": "more incidents than deprivation predicts", "under": "fewer than deprivation predicts"}
+            words = {
+                "over": "more incidents than deprivation predicts",
+                "under": "fewer than deprivation predicts",
+            }
             names = "; ".join(
-                f"{r['ward_name']} ({words.get(r.get('direction', ''), r['label'])})" for _, r in flagged.iterrows()
+                f"{r['ward_name']} ({words.get(r.get('direction', ''), r['label'])})"
+                for _, r in flagged.iterrows()
             )
             points.append(f"{len(flagged)} wards flagged against deprivation: {names}.")
         else:
@@ -195,7 +221,11 @@ def executive_summary(inputs: ReportInputs) -> list[str]:
             )
     if inputs.risk is not None:
         top = inputs.risk.head(3)
-        points.append("Top risks: " + "; ".join(f"{r['theme']} (risk {r['risk']:g})" for _, r in top.iterrows()) + ".")
+        points.append(
+            "Top risks: "
+            + "; ".join(f"{r['theme']} (risk {r['risk']:g})" for _, r in top.iterrows())
+            + "."
+        )
     return points
 
 
@@ -213,15 +243,28 @@ def _clusters_section(inputs: ReportInputs) -> str:
     if c is None:
         return _missing("cluster sites")
     sites = c.sites
-    body = [f"<p>{len(sites)} sites meet the rule ({_e(c.rule.summary(c.mode))}) in {c.window[0]}-{c.window[1]}; "
-            f"{_e(c.mode)} mode. {_e(c.cost_table)}.</p>"]
+    body = [
+        f"<p>{len(sites)} sites meet the rule ({_e(c.rule.summary(c.mode))}) in {c.window[0]}-{c.window[1]}; "
+        f"{_e(c.mode)} mode. {_e(c.cost_table)}.</p>"
+    ]
     if len(sites):
-        body.append(_table(
-            sites.head(20),
-            {"rank": "Rank", "name": "Site", "site_type": "Type", "fatal": "Fatal", "serious": "Serious",
-             "slight": "Slight", "total": "Total", "cost_gbp": "Cost", "status": "Status"},
-            formats={"cost_gbp": _money, "rank": "g"},
-        ))
+        body.append(
+            _table(
+                sites.head(20),
+                {
+                    "rank": "Rank",
+                    "name": "Site",
+                    "site_type": "Type",
+                    "fatal": "Fatal",
+                    "serious": "Serious",
+                    "slight": "Slight",
+                    "total": "Total",
+                    "cost_gbp": "Cost",
+                    "status": "Status",
+                },
+                formats={"cost_gbp": _money, "rank": "g"},
+            )
+        )
     if inputs.cluster_map_html:
         body.append(_iframe(inputs.cluster_map_html, "Cluster sites map"))
     return "".join(body)
@@ -232,10 +275,17 @@ def _outliers_section(inputs: ReportInputs) -> str:
     if o is None:
         return _missing("ward outliers")
     flagged = _flagged(o)
-    body = [f"<p>{len(flagged)} of {len(o.data)} wards are outside their 95% leave-one-out prediction interval "
-            f"(model: {_e(o.fit.model)}).</p>"]
+    body = [
+        f"<p>{len(flagged)} of {len(o.data)} wards are outside their 95% leave-one-out prediction interval "
+        f"(model: {_e(o.fit.model)}).</p>"
+    ]
     if len(flagged):
-        cols = {"ward_name": "Ward", "observed": "Observed", "expected": "Expected", "label": "Flag"}
+        cols = {
+            "ward_name": "Ward",
+            "observed": "Observed",
+            "expected": "Expected",
+            "label": "Flag",
+        }
         if "funnel" in flagged.columns:
             cols["funnel"] = "Funnel"
         body.append(_table(flagged, cols, formats={"expected": ".1f", "observed": "g"}))
@@ -250,17 +300,33 @@ def _trends_section(inputs: ReportInputs) -> str:
     if t is None:
         return _missing("trends")
     pct = lambda v: f"{v:+.1f}%"  # noqa: E731
-    cols = {"label": "Year", "fatal": "Fatal", "serious": "Serious", "slight": "Slight", "ksi": "KSI",
-            "total": "Total", "ksi_change_pct": "KSI change", "total_change_pct": "Change"}
-    body = [f"<p>Baseline year {_e(t.baseline_year)}; period {t.start:%d %b %Y} to {t.end:%d %b %Y}. "
-            "Partial years are labelled and not compared.</p>",
-            _table(t.by_year, cols, formats={"ksi_change_pct": pct, "total_change_pct": pct})]
+    cols = {
+        "label": "Year",
+        "fatal": "Fatal",
+        "serious": "Serious",
+        "slight": "Slight",
+        "ksi": "KSI",
+        "total": "Total",
+        "ksi_change_pct": "KSI change",
+        "total_change_pct": "Change",
+    }
+    body = [
+        f"<p>Baseline year {_e(t.baseline_year)}; period {t.start:%d %b %Y} to {t.end:%d %b %Y}. "
+        "Partial years are labelled and not compared.</p>",
+        _table(t.by_year, cols, formats={"ksi_change_pct": pct, "total_change_pct": pct}),
+    ]
     season = t.seasonality
     above = ", ".join(season.loc[season["above_average"], "name"])
     body.append(f"<p>Months above the average month: {_e(above or 'none')}.</p>")
     if t.road_users is not None:
-        users = [c for c in ("pedestrian", "cyclist", "motorcyclist", "child") if c in t.road_users.columns]
-        body.append(_table(t.road_users, {"label": "Year", **{u: f"{u.title()} collisions" for u in users}}))
+        users = [
+            c
+            for c in ("pedestrian", "cyclist", "motorcyclist", "child")
+            if c in t.road_users.columns
+        ]
+        body.append(
+            _table(t.road_users, {"label": "Year", **{u: f"{u.title()} collisions" for u in users}})
+        )
     body += [_img(fig, caption) for caption, fig in inputs.trend_charts.items()]
     body += [f'<p class="note">{_e(n)}</p>' for n in t.notes]
     return "".join(body)
@@ -273,14 +339,34 @@ def _costs_section(inputs: ReportInputs) -> str:
     body = []
     if c.road is not None:
         body.append("<h3>Road collisions</h3>")
-        body.append(_table(c.road, {"severity": "Severity", "collisions": "Collisions", "unit_cost_gbp": "Value per collision",
-                                    "cost_gbp": "Cost"}, formats={"unit_cost_gbp": _pounds, "cost_gbp": _money}))
+        body.append(
+            _table(
+                c.road,
+                {
+                    "severity": "Severity",
+                    "collisions": "Collisions",
+                    "unit_cost_gbp": "Value per collision",
+                    "cost_gbp": "Cost",
+                },
+                formats={"unit_cost_gbp": _pounds, "cost_gbp": _money},
+            )
+        )
         body.append(f'<p class="note">{_e(c.road_note)}</p>')
     if c.crime is not None:
         body.append("<h3>Recorded crime</h3>")
-        body.append(_table(c.crime, {"category": "police.uk category", "count": "Crimes", "unit_cost_category": "Unit cost class",
-                                     "unit_cost_gbp": "Unit cost", "cost_gbp": "Cost"},
-                           formats={"unit_cost_gbp": _pounds, "cost_gbp": _money}))
+        body.append(
+            _table(
+                c.crime,
+                {
+                    "category": "police.uk category",
+                    "count": "Crimes",
+                    "unit_cost_category": "Unit cost class",
+                    "unit_cost_gbp": "Unit cost",
+                    "cost_gbp": "Cost",
+                },
+                formats={"unit_cost_gbp": _pounds, "cost_gbp": _money},
+            )
+        )
         body.append(f'<p class="note">{_e(c.crime_note)}</p>')
     if inputs.cost_chart is not None:
         body.append(_img(inputs.cost_chart, "Costs by severity and by crime category"))
@@ -293,10 +379,26 @@ def _risk_section(inputs: ReportInputs) -> str:
     if r is None:
         return _missing("risk matrix")
     threshold = inputs.risk_threshold
-    body = [f"<p>Risk = harm x partnership gaps; priorities: risk at or above {threshold:g}.</p>" if threshold is not None else ""]
-    body.append(_table(r, {"rank": "Rank", "group": "Group", "theme": "Theme", "harm": "Harm", "gaps": "Gaps", "risk": "Risk"},
-                       formats={"harm": "g", "gaps": "g", "risk": "g"},
-                       row_class=lambda row: "priority" if row["priority"] else ""))
+    body = [
+        f"<p>Risk = harm x partnership gaps; priorities: risk at or above {threshold:g}.</p>"
+        if threshold is not None
+        else ""
+    ]
+    body.append(
+        _table(
+            r,
+            {
+                "rank": "Rank",
+                "group": "Group",
+                "theme": "Theme",
+                "harm": "Harm",
+                "gaps": "Gaps",
+                "risk": "Risk",
+            },
+            formats={"harm": "g", "gaps": "g", "risk": "g"},
+            row_class=lambda row: "priority" if row["priority"] else "",
+        )
+    )
     if inputs.risk_chart is not None:
         body.append(_img(inputs.risk_chart, "Risk by theme"))
     return "".join(body)
@@ -305,22 +407,35 @@ def _risk_section(inputs: ReportInputs) -> str:
 def assessment_report(inputs: ReportInputs) -> str:
     """Return the report as one self-contained HTML page (no external requests)."""
     titles = {
-        "summary": "Executive summary", "clusters": "Accident cluster sites", "outliers": "Ward outliers",
-        "trends": "Road collision trends", "costs": "Costs", "risk": "Partnership risk matrix",
+        "summary": "Executive summary",
+        "clusters": "Accident cluster sites",
+        "outliers": "Ward outliers",
+        "trends": "Road collision trends",
+        "costs": "Costs",
+        "risk": "Partnership risk matrix",
     }
-    summary = "<ul class=\"summary\">" + "".join(f"<li>{_e(p)}</li>" for p in executive_summary(inputs)) + "</ul>"
+    summary = (
+        '<ul class="summary">'
+        + "".join(f"<li>{_e(p)}</li>" for p in executive_summary(inputs))
+        + "</ul>"
+    )
     bodies = {
-        "summary": summary, "clusters": _clusters_section(inputs), "outliers": _outliers_section(inputs),
-        "trends": _trends_section(inputs), "costs": _costs_section(inputs), "risk": _risk_section(inputs),
+        "summary": summary,
+        "clusters": _clusters_section(inputs),
+        "outliers": _outliers_section(inputs),
+        "trends": _trends_section(inputs),
+        "costs": _costs_section(inputs),
+        "risk": _risk_section(inputs),
     }
     nav = "".join(f'<a href="#{s}">{_e(titles[s])}</a>' for s in SECTIONS)
     sections = "".join(
-        f'<section id="{s}"><h2>{_e(titles[s])}</h2>{_data_line(inputs, s)}{bodies[s]}</section>' for s in SECTIONS
+        f'<section id="{s}"><h2>{_e(titles[s])}</h2>{_data_line(inputs, s)}{bodies[s]}</section>'
+        for s in SECTIONS
     )
     subtitle = " · ".join(_e(x) for x in (inputs.area, inputs.generated) if x)
     return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(inputs.title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{_e(inputs.title)}</h1><div>{subtitle}</div><nav>{nav}</nav></header>"
         f"<main>{sections}</main></body></html>"

@@ -14,7 +14,7 @@ import heapq
 import numpy as np
 from scipy.spatial import cKDTree
 
-from geo_sppa.rules import Rule
+from geo_sppa.roads.rules import Rule
 
 __all__ = ["radius_scan", "EPS_M"]
 

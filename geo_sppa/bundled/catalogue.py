@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo_sppa.areas import AREAS, catalogue, project_root
+from geo_sppa.bundled.areas import AREAS, catalogue, project_root
 from geo_sppa.errors import InputError
 
 __all__ = ["bundled_datasets", "row_count"]

@@ -10,7 +10,7 @@ links, a few hundred thousand collisions) runs in well under a minute:
 2. :func:`snapped_collisions` snaps each collision to the nearest link within a tolerance,
    preferring, among near-equal candidates, a road whose name or ref the collision names.
 3. :func:`network_sites` counts collisions per junction and in 100 m windows along chains and
-   keeps those meeting a :class:`~geo_sppa.rules.Rule`.
+   keeps those meeting a :class:`~geo_sppa.roads.rules.Rule`.
 
 Design choices (see also each function):
 
@@ -32,9 +32,9 @@ Design choices (see also each function):
   gives several non-overlapping sites rather than one.
 """
 
-from geo_sppa.network.build import HIGHWAY_RANK, RoadNetwork, public_roads, road_network
-from geo_sppa.network.sites import members_of_sites, network_sites
-from geo_sppa.network.snap import SnappedCollisions, snapped_collisions
+from geo_sppa.roads.network.build import HIGHWAY_RANK, RoadNetwork, public_roads, road_network
+from geo_sppa.roads.network.sites import members_of_sites, network_sites
+from geo_sppa.roads.network.snap import SnappedCollisions, snapped_collisions
 
 __all__ = [
     "RoadNetwork",

@@ -14,12 +14,23 @@ from pathlib import Path
 
 from geo_sppa.errors import InputError, MissingFileError
 
-__all__ = ["Area", "AREAS", "DEFAULT_AREA", "bundled_area", "bundled_file", "catalogue", "default_risk_themes",
-           "project_root"]
+__all__ = [
+    "Area",
+    "AREAS",
+    "DEFAULT_AREA",
+    "bundled_area",
+    "bundled_file",
+    "catalogue",
+    "default_risk_themes",
+    "project_root",
+]
 
 DEFAULT_AREA = "peterborough"
 AREAS = ("peterborough", "leeds-central")
-_TITLES = {"peterborough": "Peterborough (E06000031)", "leeds-central": "Central Leeds (2.5 km circle)"}
+_TITLES = {
+    "peterborough": "Peterborough (E06000031)",
+    "leeds-central": "Central Leeds (2.5 km circle)",
+}
 
 
 def project_root() -> Path:
@@ -33,7 +44,7 @@ def project_root() -> Path:
     candidates = []
     if os.environ.get("GEO_SPPA_HOME"):
         candidates.append(Path(os.environ["GEO_SPPA_HOME"]))
-    candidates.append(Path(__file__).resolve().parents[1])
+    candidates.append(Path(__file__).resolve().parents[2])
     for root in candidates:
         if (root / "data" / "catalogue.csv").is_file():
             return root
@@ -59,7 +70,9 @@ def bundled_file(area: str, key: str) -> Path | None:
 
 def default_risk_themes(area: str) -> Path:
     """Return the area's bundled risk matrix, else the 2012 Peterborough matrix (the example input)."""
-    path = bundled_file(area, "risk_matrix_2012") or bundled_file("peterborough", "risk_matrix_2012")
+    path = bundled_file(area, "risk_matrix_2012") or bundled_file(
+        "peterborough", "risk_matrix_2012"
+    )
     if path is None:  # pragma: no cover - the catalogue ships it
         raise MissingFileError("no bundled risk matrix in data/catalogue.csv; pass --themes PATH")
     return path

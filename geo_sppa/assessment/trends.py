@@ -79,18 +79,29 @@ def _period(dates: pd.Series, start_date, end_date) -> tuple[pd.Timestamp, pd.Ti
         start = pd.Timestamp(start_date).normalize()
     else:
         start = dates.min().to_period("M").start_time.normalize()
-    end = pd.Timestamp(end_date).normalize() if end_date is not None else dates.max().to_period("M").end_time.normalize()
+    end = (
+        pd.Timestamp(end_date).normalize()
+        if end_date is not None
+        else dates.max().to_period("M").end_time.normalize()
+    )
     return start, end
 
 
-def _year_table(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, columns: list[str]) -> pd.DataFrame:
+def _year_table(
+    frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, columns: list[str]
+) -> pd.DataFrame:
     years = range(start.year, end.year + 1)
     table = frame.groupby("year")[columns].sum().reindex(years, fill_value=0)
     table = table.rename_axis("year").reset_index()
     first = [max(pd.Timestamp(y, 1, 1), start) for y in years]
     last = [min(pd.Timestamp(y, 12, 31), end) for y in years]
-    table["partial"] = [(f != pd.Timestamp(y, 1, 1)) or (lt != pd.Timestamp(y, 12, 31)) for y, f, lt in zip(years, first, last)]
-    table["months"] = [(lt.year - f.year) * 12 + lt.month - f.month + 1 for f, lt in zip(first, last)]
+    table["partial"] = [
+        (f != pd.Timestamp(y, 1, 1)) or (lt != pd.Timestamp(y, 12, 31))
+        for y, f, lt in zip(years, first, last)
+    ]
+    table["months"] = [
+        (lt.year - f.year) * 12 + lt.month - f.month + 1 for f, lt in zip(first, last)
+    ]
     table["label"] = [
         f"{y} ({f:%d %b} to {lt:%d %b}, partial)" if p else str(y)
         for y, f, lt, p in zip(years, first, last, table["partial"])
@@ -104,15 +115,21 @@ def _baseline(by_year: pd.DataFrame, baseline_year: int | None, start, end) -> i
     if baseline_year is None:
         return complete[0] if complete else None
     if baseline_year not in by_year["year"].tolist():
-        raise InputError(f"baseline year {baseline_year} is outside the data ({start.year}-{end.year}); "
-                         f"pass one of the complete years: {known}")
+        raise InputError(
+            f"baseline year {baseline_year} is outside the data ({start.year}-{end.year}); "
+            f"pass one of the complete years: {known}"
+        )
     if baseline_year not in complete:
-        raise InputError(f"baseline year {baseline_year} is only partly covered by the data; "
-                         f"pass a complete year ({known})")
+        raise InputError(
+            f"baseline year {baseline_year} is only partly covered by the data; "
+            f"pass a complete year ({known})"
+        )
     return baseline_year
 
 
-def _with_changes(by_year: pd.DataFrame, measures: list[str], baseline_year: int | None) -> pd.DataFrame:
+def _with_changes(
+    by_year: pd.DataFrame, measures: list[str], baseline_year: int | None
+) -> pd.DataFrame:
     """Add ``<measure>_change_pct`` against the baseline; NaN for partial years and a zero baseline."""
     out = by_year.copy()
     base = out.set_index("year").loc[baseline_year] if baseline_year is not None else None
@@ -122,17 +139,25 @@ def _with_changes(by_year: pd.DataFrame, measures: list[str], baseline_year: int
         else:
             change = (out[m] - base[m]) / base[m] * 100
         out[f"{m}_change_pct"] = np.where(out["partial"], np.nan, change)
-    return out[["year", "label", "partial", "months", *measures, *[f"{m}_change_pct" for m in measures]]]
+    return out[
+        ["year", "label", "partial", "months", *measures, *[f"{m}_change_pct" for m in measures]]
+    ]
 
 
-def _monthly(frame: pd.DataFrame, start, end, population: float | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _monthly(
+    frame: pd.DataFrame, start, end, population: float | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (every month's counts with rolling 12-month sums and rates, the fully covered months)."""
     months = pd.period_range(start, end, freq="M")
-    monthly = frame.assign(month=frame["date"].dt.to_period("M")).groupby("month")[["total", "ksi"]].sum()
+    monthly = (
+        frame.assign(month=frame["date"].dt.to_period("M")).groupby("month")[["total", "ksi"]].sum()
+    )
     monthly = monthly.reindex(months, fill_value=0).rename_axis("month").reset_index()
     monthly["rolling_12"] = monthly["total"].rolling(12, min_periods=12).sum()
     monthly["rolling_12_ksi"] = monthly["ksi"].rolling(12, min_periods=12).sum()
-    monthly["rolling_12_rate_per_1000"] = monthly["rolling_12"] / population * 1000 if population else np.nan
+    monthly["rolling_12_rate_per_1000"] = (
+        monthly["rolling_12"] / population * 1000 if population else np.nan
+    )
     month_end = end.to_period("M").end_time.normalize()
     last_full = end if end == month_end else (end.to_period("M") - 1).end_time.normalize()
     full = monthly[monthly["month"].dt.end_time.dt.normalize() <= last_full]
@@ -142,15 +167,19 @@ def _monthly(frame: pd.DataFrame, start, end, population: float | None) -> tuple
 
 def _seasonality(full: pd.DataFrame) -> pd.DataFrame:
     """Mean collisions per calendar month over fully covered months; index 100 = the average month."""
-    per_month = full.assign(moy=full["month"].dt.month).groupby("moy")["total"].agg(["mean", "size"])
+    per_month = (
+        full.assign(moy=full["month"].dt.month).groupby("moy")["total"].agg(["mean", "size"])
+    )
     per_month = per_month.reindex(range(1, 13))
     overall = full["total"].mean() if len(full) else np.nan
-    out = pd.DataFrame({
-        "month_of_year": range(1, 13),
-        "name": _MONTHS,
-        "years": per_month["size"].fillna(0).astype(int).to_numpy(),
-        "mean": per_month["mean"].to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "month_of_year": range(1, 13),
+            "name": _MONTHS,
+            "years": per_month["size"].fillna(0).astype(int).to_numpy(),
+            "mean": per_month["mean"].to_numpy(),
+        }
+    )
     out["index"] = out["mean"] / overall * 100
     out["above_average"] = out["index"] > 100
     return out
@@ -197,7 +226,11 @@ def collision_trends(
         frame[s] = (severity == s).astype(int).to_numpy()
     frame["ksi"] = frame["fatal"] + frame["serious"]
     frame["total"] = 1
-    casualties = pd.to_numeric(collisions.get("casualties"), errors="coerce") if "casualties" in collisions else None
+    casualties = (
+        pd.to_numeric(collisions.get("casualties"), errors="coerce")
+        if "casualties" in collisions
+        else None
+    )
     has_casualties = casualties is not None and casualties.notna().any()
     measures = ["fatal", "serious", "slight", "ksi", "total"]
     notes: list[str] = []
@@ -205,12 +238,16 @@ def collision_trends(
         frame["casualties"] = casualties.fillna(0).to_numpy()
         measures.append("casualties")
     else:
-        notes.append("the data have no casualty counts: figures are injury collisions, not casualties")
+        notes.append(
+            "the data have no casualty counts: figures are injury collisions, not casualties"
+        )
     by_year = _year_table(frame, start, end, measures)
     baseline_year = _baseline(by_year, baseline_year, start, end)
     by_year = _with_changes(by_year, measures, baseline_year)
     for _, row in by_year[by_year["partial"]].iterrows():
-        notes.append(f"{row['label']}: {int(row['months'])} months only; not compared with complete years")
+        notes.append(
+            f"{row['label']}: {int(row['months'])} months only; not compared with complete years"
+        )
     monthly, full = _monthly(frame, start, end, population)
     seasonality = _seasonality(full)
     if population:
@@ -224,8 +261,15 @@ def collision_trends(
             flagged[user] = collisions[user].astype("boolean").fillna(False).astype(int).to_numpy()
         road_users = _year_table(flagged, start, end, users)[["year", "label", "partial", *users]]
     return TrendResult(
-        by_year=by_year, monthly=monthly, seasonality=seasonality, road_users=road_users,
-        baseline_year=baseline_year, start=start, end=end, population=population, notes=tuple(notes),
+        by_year=by_year,
+        monthly=monthly,
+        seasonality=seasonality,
+        road_users=road_users,
+        baseline_year=baseline_year,
+        start=start,
+        end=end,
+        population=population,
+        notes=tuple(notes),
     )
 
 
@@ -243,12 +287,22 @@ def trend_charts(result: TrendResult, *, title: str = "") -> dict[str, object]:
     labels = [f"{y}*" if p else str(y) for y, p in zip(by_year["year"], by_year["partial"])]
     bottom = np.zeros(len(by_year))
     for s, colour in (("fatal", "#67001f"), ("serious", "#d6604d"), ("slight", "#f4a582")):
-        ax.bar(labels, by_year[s], bottom=bottom, color=colour, label=s,
-               hatch=None, edgecolor=["#333333" if p else colour for p in by_year["partial"]])
+        ax.bar(
+            labels,
+            by_year[s],
+            bottom=bottom,
+            color=colour,
+            label=s,
+            hatch=None,
+            edgecolor=["#333333" if p else colour for p in by_year["partial"]],
+        )
         bottom += by_year[s].to_numpy()
     ax.set_ylabel("injury collisions")
     ax.legend(fontsize=8)
-    ax.set_title((title + ": " if title else "") + "collisions by year and severity (* partial year)", fontsize=10)
+    ax.set_title(
+        (title + ": " if title else "") + "collisions by year and severity (* partial year)",
+        fontsize=10,
+    )
     charts["trends_by_year.png"] = fig
 
     monthly = result.monthly
@@ -260,7 +314,13 @@ def trend_charts(result: TrendResult, *, title: str = "") -> dict[str, object]:
     ax.set_ylabel("collisions per month")
     if result.population:
         right = ax.twinx()
-        right.plot(x, monthly["rolling_12_rate_per_1000"], color="#2166ac", linestyle="--", label="rolling 12-month rate per 1,000")
+        right.plot(
+            x,
+            monthly["rolling_12_rate_per_1000"],
+            color="#2166ac",
+            linestyle="--",
+            label="rolling 12-month rate per 1,000",
+        )
         right.set_ylabel("rolling 12-month rate per 1,000 residents")
         right.legend(loc="upper right", fontsize=8)
     ax.legend(loc="upper left", fontsize=8)
@@ -270,7 +330,11 @@ def trend_charts(result: TrendResult, *, title: str = "") -> dict[str, object]:
     season = result.seasonality
     fig = Figure(figsize=(8, 3.5), layout="constrained")
     ax = fig.subplots()
-    ax.bar(season["name"], season["index"], color=["#b2182b" if a else "#2166ac" for a in season["above_average"]])
+    ax.bar(
+        season["name"],
+        season["index"],
+        color=["#b2182b" if a else "#2166ac" for a in season["above_average"]],
+    )
     ax.axhline(100, color="#333333", linewidth=1)
     ax.set_ylabel("index (100 = average month)")
     ax.set_title("Seasonality: collisions by month of year (red: above average)", fontsize=10)

@@ -49,7 +49,9 @@ def _columns(frame: pd.DataFrame, source: str) -> dict[str, str | None]:
     return found
 
 
-def _scores(frame: pd.DataFrame, column: str, themes: pd.Series, source: str, *, required: bool) -> pd.Series:
+def _scores(
+    frame: pd.DataFrame, column: str, themes: pd.Series, source: str, *, required: bool
+) -> pd.Series:
     text = frame[column].astype("string").str.strip().replace("", pd.NA)
     values = pd.to_numeric(text, errors="coerce")
     bad = (text.notna() & values.isna()) | (values < 0)
@@ -103,7 +105,9 @@ def risk_matrix(
     theme = themes[col["theme"]].astype("string").str.strip()
     if theme.isna().any():
         i = int(theme.isna().to_numpy().nonzero()[0][0])
-        raise InputError(f"{source}: column {col['theme']!r} row {i + 1} is empty; name every theme")
+        raise InputError(
+            f"{source}: column {col['theme']!r} row {i + 1} is empty; name every theme"
+        )
     labels = theme.reset_index(drop=True)
     frame = themes.reset_index(drop=True)
     impact = frequency = pd.Series(float("nan"), index=frame.index)
@@ -128,7 +132,9 @@ def risk_matrix(
     risk = harm * gaps
     out = pd.DataFrame(
         {
-            "group": frame[col["group"]].astype("string") if col["group"] else pd.Series(pd.NA, index=frame.index, dtype="string"),
+            "group": frame[col["group"]].astype("string")
+            if col["group"]
+            else pd.Series(pd.NA, index=frame.index, dtype="string"),
             "theme": labels,
             "impact": impact,
             "frequency": frequency,
@@ -146,7 +152,9 @@ def risk_matrix(
     return out.sort_values(["rank"], kind="stable", ignore_index=True)
 
 
-def risk_chart(matrix: pd.DataFrame, *, threshold: float = DEFAULT_PRIORITY_THRESHOLD, title: str = ""):
+def risk_chart(
+    matrix: pd.DataFrame, *, threshold: float = DEFAULT_PRIORITY_THRESHOLD, title: str = ""
+):
     """Return a horizontal bar chart (matplotlib ``Figure``, Agg) of risk by theme, priorities in red."""
     import matplotlib
 
@@ -158,7 +166,13 @@ def risk_chart(matrix: pd.DataFrame, *, threshold: float = DEFAULT_PRIORITY_THRE
     ax = fig.subplots()
     colours = ["#b2182b" if p else "#777777" for p in shown["priority"]]
     ax.barh(shown["theme"].astype(str), shown["risk"], color=colours)
-    ax.axvline(threshold, color="#b2182b", linestyle="--", linewidth=1, label=f"priority threshold {threshold:g}")
+    ax.axvline(
+        threshold,
+        color="#b2182b",
+        linestyle="--",
+        linewidth=1,
+        label=f"priority threshold {threshold:g}",
+    )
     ax.set_xlabel("risk = harm x partnership gaps")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(title or "Partnership risk matrix", fontsize=10)

@@ -12,7 +12,7 @@ Two ways to draw a site:
   candidate's collisions, re-counted. A collision on the circle's edge is inside (1 micrometre
   tolerance). Each collision belongs to at most one site.
 - **network mode** (``roads`` given): junctions and 100 m road windows from
-  :mod:`geo_sppa.network`.
+  :mod:`geo_sppa.roads.network`.
 
 Sites are counted over a window of whole calendar years (default: the latest ``rule.years``
 complete years in the data, see :func:`data_window`) and compared with the preceding window of
@@ -47,14 +47,14 @@ import pandas as pd
 from scipy.spatial import cKDTree
 from shapely import points
 
-from geo_sppa.costs import collision_costs, cost_table_note
 from geo_sppa.errors import InputError
 from geo_sppa.io._common import SET_ASIDE_COLUMNS
-from geo_sppa.names import site_name, site_names, town_words
-from geo_sppa.radius import EPS_M as _EPS_M
-from geo_sppa.radius import radius_scan
-from geo_sppa.rules import RULES, Rule, rule_named
-from geo_sppa.windows import data_window
+from geo_sppa.roads.costs import collision_costs, cost_table_note
+from geo_sppa.roads.names import site_name, site_names, town_words
+from geo_sppa.roads.radius import EPS_M as _EPS_M
+from geo_sppa.roads.radius import radius_scan
+from geo_sppa.roads.rules import RULES, Rule, rule_named
+from geo_sppa.roads.windows import data_window
 
 __all__ = [
     "SCORE_WEIGHTS",
@@ -283,7 +283,7 @@ class _Radius:
 
 
 class _Network:
-    """Network-mode scan (junctions and 100 m links), via geo_sppa.network."""
+    """Network-mode scan (junctions and 100 m links), via geo_sppa.roads.network."""
 
     mode = "network"
 
@@ -315,7 +315,8 @@ class _Network:
 
     def overlaps(self, current: pd.DataFrame, previous: pd.DataFrame) -> tuple[np.ndarray, ...]:
         """Return (current, previous) position pairs: same junction, or overlapping stretches
-        (open intervals of ``start_m``-``end_m``) of the same chain."""
+        (open intervals of ``start_m``-``end_m``) of the same chain.
+        """
         keys = []
         for frame in (current, previous):
             keys.append(pd.DataFrame({
@@ -458,7 +459,7 @@ def cluster_sites(
         Road lines (``geo_sppa.io.read_roads``). Given: network mode (junctions and
         ``rule.length_m`` windows of road); None: radius mode (``rule.radius_m`` circles).
     rule
-        A :class:`~geo_sppa.rules.Rule` or a preset name (``"spp"``).
+        A :class:`~geo_sppa.roads.rules.Rule` or a preset name (``"spp"``).
     years
         ``(first, last)`` calendar years, inclusive; default the latest ``rule.years`` complete
         years in the data.
@@ -469,7 +470,7 @@ def cluster_sites(
     junction_merge_m
         Network mode: road nodes closer than this form one junction, metres.
     cost_table
-        A replacement value-of-prevention table (see :mod:`geo_sppa.costs`).
+        A replacement value-of-prevention table (see :mod:`geo_sppa.roads.costs`).
     source
         Name for the set-aside records (e.g. the collisions file name).
 
@@ -583,7 +584,7 @@ def _snapped(
     wanted: pd.DataFrame, roads: gpd.GeoDataFrame, rule: Rule, tolerance_m: float, merge_m: float
 ) -> tuple[_Network, pd.DataFrame, pd.DataFrame]:
     """Network mode: build the network, snap; return the engine, snapped rows and lost rows."""
-    from geo_sppa import network as net
+    from geo_sppa.roads import network as net
 
     graph = net.road_network(roads, junction_merge_m=merge_m)
     snapped = net.snapped_collisions(
@@ -648,7 +649,8 @@ def _with_previous(
     overlapped: np.ndarray,
 ) -> gpd.GeoDataFrame:
     """Add previous_total and status: persistent when a previous-window site overlaps the site
-    or its footprint's previous-window collisions met the rule, else new."""
+    or its footprint's previous-window collisions met the rule, else new.
+    """
     sev = frame["severity"]
     total = np.array([len(m) for m in members], dtype=np.int64)
     ksi = np.array(
@@ -660,7 +662,9 @@ def _with_previous(
     return out
 
 
-def _snap_set_aside(usable: pd.DataFrame, lost: pd.Index, detail: pd.DataFrame, source: str) -> pd.DataFrame:
+def _snap_set_aside(
+    usable: pd.DataFrame, lost: pd.Index, detail: pd.DataFrame, source: str
+) -> pd.DataFrame:
     """Set-aside rows for current-window collisions the network could not take."""
     return pd.DataFrame(
         {

@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 
 from geo_sppa.errors import InputError
-from geo_sppa.network.build import BNG, RoadNetwork
+from geo_sppa.roads.network.build import BNG, RoadNetwork
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ police.uk categories are broader than the Home Office offence classes, so each i
 nearest unit-cost category (:data:`POLICE_UK_MAPPING`); a category with the same name in the
 unit-cost table is used as is; the rest are counted but not costed, and say so.
 
-Road collisions reuse :mod:`geo_sppa.costs` (DfT average value of prevention per collision).
+Road collisions reuse :mod:`geo_sppa.roads.costs` (DfT average value of prevention per collision).
 """
 
 from __future__ import annotations
@@ -20,10 +20,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from geo_sppa.costs import SEVERITIES, collision_costs, cost_table_note, value_of_prevention_table
 from geo_sppa.errors import InputError
 from geo_sppa.io._common import header_key
 from geo_sppa.io.tables import read_package_table
+from geo_sppa.roads.costs import (
+    SEVERITIES,
+    collision_costs,
+    cost_table_note,
+    value_of_prevention_table,
+)
 
 __all__ = [
     "UNIT_COST_TABLES",
@@ -204,15 +209,25 @@ def crime_costs(
         )
     out = pd.DataFrame(
         rows,
-        columns=["category", "unit_cost_category", "count", "unit_cost_gbp", "cost_gbp", "price_year", "source"],
+        columns=[
+            "category",
+            "unit_cost_category",
+            "count",
+            "unit_cost_gbp",
+            "cost_gbp",
+            "price_year",
+            "source",
+        ],
     )
-    return out.sort_values("cost_gbp", ascending=False, na_position="last", kind="stable", ignore_index=True)
+    return out.sort_values(
+        "cost_gbp", ascending=False, na_position="last", kind="stable", ignore_index=True
+    )
 
 
 def road_costs(
     collisions: pd.DataFrame, *, price_year: int | None = None, table: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Return the value of preventing the collisions, by severity and in total (DfT, :mod:`geo_sppa.costs`).
+    """Return the value of preventing the collisions, by severity and in total (DfT, :mod:`geo_sppa.roads.costs`).
 
     Returns
     -------
@@ -227,7 +242,11 @@ def road_costs(
     for severity in SEVERITIES:
         mask = collisions["severity"].astype("string").str.lower() == severity
         n = int(mask.sum())
-        unit = float(costs[mask].iloc[0]) if n else float(collision_costs(pd.Series([severity]), price_year=year, table=table).iloc[0])
+        unit = (
+            float(costs[mask].iloc[0])
+            if n
+            else float(collision_costs(pd.Series([severity]), price_year=year, table=table).iloc[0])
+        )
         rows.append((severity, n, unit, float(costs[mask].sum())))
     rows.append(("total", len(collisions), float("nan"), float(costs.sum())))
     out = pd.DataFrame(rows, columns=["severity", "collisions", "unit_cost_gbp", "cost_gbp"])
@@ -281,7 +300,9 @@ def assessment_costs(
         crime = crime_costs(incident_counts(incidents), table, mapping=mapping)
         years = ", ".join(sorted(set(table["price_year"].astype(str))))
         sources = "; ".join(dict.fromkeys(table["source"].astype(str)))
-        crime_note = f"unit costs of crime: table {name or 'user'} ({years} prices); source: {sources}"
+        crime_note = (
+            f"unit costs of crime: table {name or 'user'} ({years} prices); source: {sources}"
+        )
         uncosted = crime[crime["cost_gbp"].isna()]
         if len(uncosted):
             notes.append(
@@ -290,7 +311,9 @@ def assessment_costs(
             )
         if name:
             notes.extend(MAPPING_CAVEATS)
-    return CostResult(road=road, crime=crime, road_note=road_note, crime_note=crime_note, notes=tuple(notes))
+    return CostResult(
+        road=road, crime=crime, road_note=road_note, crime_note=crime_note, notes=tuple(notes)
+    )
 
 
 def cost_chart(result, *, title: str = ""):
@@ -306,7 +329,9 @@ def cost_chart(result, *, title: str = ""):
         road = result.road[result.road["severity"] != "total"]
         left.bar(road["severity"], road["cost_gbp"] / 1e6, color=["#67001f", "#d6604d", "#f4a582"])
         left.set_ylabel("£ million")
-        left.set_title(f"Road collisions ({int(result.road['price_year'].iloc[0])} prices)", fontsize=10)
+        left.set_title(
+            f"Road collisions ({int(result.road['price_year'].iloc[0])} prices)", fontsize=10
+        )
     if result.crime is not None:
         crime = result.crime.dropna(subset=["cost_gbp"]).sort_values("cost_gbp")
         right.barh(crime["category"].astype(str), crime["cost_gbp"] / 1e6, color="#2166ac")

@@ -561,7 +561,9 @@ def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
     return links, by_length[firsts]
 
 
-def public_roads(roads: gpd.GeoDataFrame, *, keep_service: bool = False) -> tuple[gpd.GeoDataFrame, int]:
+def public_roads(
+    roads: gpd.GeoDataFrame, *, keep_service: bool = False
+) -> tuple[gpd.GeoDataFrame, int]:
     """Return the roads a cluster scan should use and how many ways were left out.
 
     OSM ``highway=service`` ways (car parks, alleys, private access) crowd city centres with

@@ -242,8 +242,7 @@ def site_names(
     clean = np.full(len(frame), None, dtype=object)
     cut_at = np.inf if width is None else width - 1
     clean[wanted] = [
-        site_name(t, towns=towns, truncated=not pd.isna(t) and len(str(t)) >= cut_at)
-        for t in texts
+        site_name(t, towns=towns, truncated=not pd.isna(t) and len(str(t)) >= cut_at) for t in texts
     ]
     first = frame["road_number"].astype(object).to_numpy(dtype=object)
     if "road_number_2" in frame.columns:

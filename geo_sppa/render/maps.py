@@ -3,7 +3,7 @@
 The maps are read from email and shared drives, often on council networks that block CDNs or with
 no internet at all, so:
 
-- :func:`self_contained_html` inlines every script and stylesheet (see :mod:`geo_sppa.assets`);
+- :func:`self_contained_html` inlines every script and stylesheet (see :mod:`geo_sppa.render.assets`);
   the file makes no request except, when ``tiles`` is set, for background map tiles;
 - background tiles are an optional base layer that fails quietly: without them the map still shows
   everything on a light background, with the road network and boundaries as its base;
@@ -39,9 +39,9 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
-from geo_sppa.assets import inline_assets, remote_references
 from geo_sppa.crs import BNG
 from geo_sppa.errors import InputError, OfflineError
+from geo_sppa.render.assets import inline_assets, remote_references
 
 __all__ = [
     "cluster_map",
@@ -534,7 +534,8 @@ _LEGEND_DECIMALS = {
 def _legend_decimals(column: str, values: np.ndarray, edges: list[float]) -> int:
     """Return the decimals for legend numbers: 0 for whole numbers and large values (ranks,
     populations), 1 for values from 100, else 2 (rates, scores); more only when needed to keep
-    adjacent class edges apart."""
+    adjacent class edges apart.
+    """
     if column in _LEGEND_DECIMALS:
         decimals = _LEGEND_DECIMALS[column]
     elif np.all(np.equal(np.mod(values, 1), 0)):

@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from geo_sppa.errors import InputError
-from geo_sppa.wards import LABEL_OVER, LABEL_UNDER
+from geo_sppa.wards.rates import LABEL_OVER, LABEL_UNDER
 
 __all__ = [
     "CIRCULARITY_WARNING",
@@ -475,13 +475,13 @@ def outlier_report(
 ) -> OutlierReport:
     """Return model outliers, funnel position and residual hot spots for a ward table in one frame.
 
-    See :func:`deprivation_outliers` (flag rule), :func:`geo_sppa.funnel.funnel_table` and
-    :func:`geo_sppa.spatial.hotspots` / :func:`geo_sppa.spatial.residual_moran` (rng seeds the
+    See :func:`deprivation_outliers` (flag rule), :func:`geo_sppa.wards.funnel.funnel_table` and
+    :func:`geo_sppa.wards.autocorrelation.hotspots` / :func:`geo_sppa.wards.autocorrelation.residual_moran` (rng seeds the
     Moran permutations); ``category`` names the incidents and ``source`` the ward file in error
     messages.
     """
-    from geo_sppa.funnel import funnel_table
-    from geo_sppa.spatial import hotspots, residual_moran
+    from geo_sppa.wards.autocorrelation import hotspots, residual_moran
+    from geo_sppa.wards.funnel import funnel_table
 
     result = deprivation_outliers(
         wards, measure=measure, model=model, level=level, category=category
@@ -497,9 +497,7 @@ def outlier_report(
     geometry = getattr(data, "geometry", None) if "geometry" in data.columns else None
     if geometry is not None and len(data) >= 3:
         residual = data["studentized_residual"]
-        moran = residual_moran(
-            data, residual, permutations=permutations, rng=rng, source=source
-        )
+        moran = residual_moran(data, residual, permutations=permutations, rng=rng, source=source)
         spots = hotspots(data, residual, fdr=fdr, source=source)
         data = data.join(spots)
         notes.append(

@@ -1,0 +1,1 @@
+"""Strategic-assessment tables: collision trends, crime costs, the risk matrix, the report pipeline."""

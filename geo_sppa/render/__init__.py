@@ -1,0 +1,1 @@
+"""Rendering: self-contained Folium maps, charts, the report HTML and their offline assets."""

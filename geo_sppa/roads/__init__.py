@@ -1,0 +1,1 @@
+"""Road safety: cluster rules, time windows, the radius and network scans, site names, costs."""

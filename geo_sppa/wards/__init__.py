@@ -1,0 +1,1 @@
+"""Ward statistics: LSOA to ward, deprivation, incident rates, outliers, funnel, autocorrelation."""
