@@ -7,10 +7,11 @@ which returns a note for the run summary. A layer with no CRS is an error unless
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
 
 from geo_sppa.errors import InputError
 
-__all__ = ["BNG", "GB_BOUNDS", "to_british_national_grid", "outside_great_britain"]
+__all__ = ["BNG", "GB_BOUNDS", "to_british_national_grid", "require_bng", "outside_great_britain"]
 
 BNG = "EPSG:27700"
 #: Generous British National Grid extent of Great Britain (minx, miny, maxx, maxy), metres.
@@ -56,7 +57,34 @@ def to_british_national_grid(
     return frame.to_crs(BNG), f"{source}: reprojected from {label} to EPSG:27700"
 
 
-def outside_great_britain(frame: gpd.GeoDataFrame) -> "pd.Series":  # noqa: F821
+def require_bng(frame: gpd.GeoDataFrame | gpd.GeoSeries, *, what: str) -> None:
+    """Raise :class:`InputError` unless ``frame`` is a GeoDataFrame/GeoSeries in EPSG:27700.
+
+    The one check the analysis functions make on their spatial inputs: they never reproject
+    silently (reprojection happens once, at read time, in :func:`to_british_national_grid`).
+
+    Parameters
+    ----------
+    frame
+        The layer to check; it is not modified.
+    what
+        What the layer is, for the message (``"collisions"``, ``"roads"``, ``"wards"``).
+
+    Raises
+    ------
+    InputError
+        Not a GeoDataFrame/GeoSeries, no CRS, or a CRS other than British National Grid.
+    """
+    if not isinstance(frame, gpd.GeoDataFrame | gpd.GeoSeries):
+        raise InputError(f"{what}: expected a GeoDataFrame, got {type(frame).__name__}")
+    if frame.crs is None or not frame.crs.equals(BNG):
+        raise InputError(
+            f"{what}: expected EPSG:27700 (British National Grid), found {frame.crs}; "
+            "reproject with geo_sppa.crs.to_british_national_grid"
+        )
+
+
+def outside_great_britain(frame: gpd.GeoDataFrame) -> pd.Series:
     """Return a boolean Series, True where a point lies outside Great Britain's grid extent.
 
     ``frame`` must already be in EPSG:27700. Empty geometries count as outside.

@@ -1,1 +1,1 @@
-"""Strategic-assessment tables: collision trends, crime costs, the risk matrix, the report pipeline."""
+"""Strategic-assessment tables: collision trends, crime costs, the risk matrix, the pipeline."""

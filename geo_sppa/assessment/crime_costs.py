@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from geo_sppa.errors import InputError
-from geo_sppa.io._common import header_key
 from geo_sppa.io.tables import read_package_table
 from geo_sppa.roads.costs import (
     SEVERITIES,
@@ -29,6 +28,7 @@ from geo_sppa.roads.costs import (
     cost_table_note,
     value_of_prevention_table,
 )
+from geo_sppa.schema import header_key
 
 __all__ = [
     "UNIT_COST_TABLES",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from geo_sppa.errors import InputError
-from geo_sppa.io._common import header_key
+from geo_sppa.schema import header_key
 
 __all__ = ["RISK_COLUMNS", "DEFAULT_PRIORITY_THRESHOLD", "risk_matrix", "risk_chart"]
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geo_sppa.errors import InputError
-from geo_sppa.io.collisions import ROAD_USERS
+from geo_sppa.schema import ROAD_USERS
 
 __all__ = [
     "TrendResult",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,7 @@ __all__ = [
     "points_from_columns",
 ]
 
-SET_ASIDE_COLUMNS = ["source", "row", "record_id", "reason", "detail"]
+from geo_sppa.schema import SET_ASIDE_COLUMNS, header_key  # re-exported for the readers
 
 
 @dataclass(frozen=True)
@@ -106,11 +105,6 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.replace({"": pd.NA, "NULL": pd.NA, "NA": pd.NA, "null": pd.NA})
-
-
-def header_key(name: str) -> str:
-    """Return a header reduced to lower-case letters and digits, for matching across vintages."""
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
 def find_column(

@@ -23,10 +23,10 @@ from geo_sppa.io._common import (
     screened_rows,
     set_aside_rows,
 )
+from geo_sppa.schema import ROAD_USERS, SEVERITIES
 
 __all__ = ["read_collisions", "COLLISION_COLUMNS", "ROAD_USERS", "SEVERITIES", "parse_dates"]
 
-SEVERITIES = ("fatal", "serious", "slight")
 
 #: Normalised field -> candidate headers, in order of preference (any case, any punctuation).
 COLLISION_COLUMNS: dict[str, list[str]] = {
@@ -69,7 +69,6 @@ COLLISION_COLUMNS: dict[str, list[str]] = {
 }
 
 #: Normalised road-user flag columns (nullable boolean; NA where the file has no such flag).
-ROAD_USERS = ("pedestrian", "cyclist", "motorcyclist", "child")
 
 _OPTIONS = {
     "id": "--id-column",

@@ -273,7 +273,7 @@ def read_roads(
         data.loc[many, "road_id"] = data.loc[many, "road_id"] + "/" + counts[many].astype(str)
         notes = notes + (f"{source}: {int(multi.sum())} multi-part lines split into parts",)
     data = data.reset_index(drop=True)
-    from geo_sppa.io._common import SET_ASIDE_COLUMNS
+    from geo_sppa.schema import SET_ASIDE_COLUMNS
 
     set_aside = (
         pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=SET_ASIDE_COLUMNS)

@@ -47,14 +47,15 @@ import pandas as pd
 from scipy.spatial import cKDTree
 from shapely import points
 
+from geo_sppa.crs import require_bng
 from geo_sppa.errors import InputError
-from geo_sppa.io._common import SET_ASIDE_COLUMNS
 from geo_sppa.roads.costs import collision_costs, cost_table_note
 from geo_sppa.roads.names import site_name, site_names, town_words
 from geo_sppa.roads.radius import EPS_M as _EPS_M
 from geo_sppa.roads.radius import radius_scan
 from geo_sppa.roads.rules import RULES, Rule, rule_named
 from geo_sppa.roads.windows import data_window
+from geo_sppa.schema import SET_ASIDE_COLUMNS
 
 __all__ = [
     "SCORE_WEIGHTS",
@@ -150,11 +151,7 @@ def _usable(collisions: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame
             f"collisions: no column {', '.join(missing)}; expected the normalised columns of "
             "geo_sppa.io.read_collisions (collision_id, date, severity, geometry, ...)"
         )
-    if collisions.crs is None or collisions.crs.to_epsg() != 27700:
-        raise InputError(
-            f"collisions: CRS is {collisions.crs}, expected EPSG:27700 (British National Grid); "
-            "reproject with geo_sppa.crs.to_british_national_grid first"
-        )
+    require_bng(collisions, what="collisions")
     frame = collisions.reset_index(drop=True)  # positions as labels; mapped back by the caller
     for column in ("casualties", "road_number", "location", "at_junction"):
         if column not in frame.columns:

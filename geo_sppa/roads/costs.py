@@ -12,10 +12,11 @@ from __future__ import annotations
 import pandas as pd
 
 from geo_sppa.errors import InputError
+from geo_sppa.schema import SEVERITIES
 
 __all__ = ["SEVERITIES", "collision_costs", "cost_table_note", "value_of_prevention_table"]
 
-SEVERITIES = ("fatal", "serious", "slight")
+
 _TABLE = "dft_value_of_prevention.csv"
 
 

@@ -11,9 +11,9 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from geo_sppa.crs import BNG, require_bng
 from geo_sppa.errors import InputError
 
-BNG = "EPSG:27700"
 _GRID = 100.0  # vertices are identified on a 1 cm grid
 #: Importance of a road by OSM ``highway`` (or OS Open Roads class); lower is more important.
 HIGHWAY_RANK: dict[str, float] = {
@@ -97,13 +97,7 @@ def road_network(
 
 
 def _checked_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    if not isinstance(roads, gpd.GeoDataFrame):
-        raise InputError(f"roads: expected a GeoDataFrame, got {type(roads).__name__}")
-    if roads.crs is None or not roads.crs.equals(BNG):
-        raise InputError(
-            f"roads: expected EPSG:27700 (British National Grid), found {roads.crs}; "
-            "reproject with geo_sppa.crs.to_british_national_grid"
-        )
+    require_bng(roads, what="roads")
     missing = [c for c in ("road_id", "name", "ref", "highway") if c not in roads.columns]
     if missing:
         raise InputError(

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 from shapely.ops import substring
 
+from geo_sppa.crs import BNG
 from geo_sppa.errors import InputError
-from geo_sppa.roads.network.build import _UNNAMED, BNG, RoadNetwork, _split_by
+from geo_sppa.roads.network.build import _UNNAMED, RoadNetwork, _split_by
 from geo_sppa.roads.rules import Rule
 
 _SITE_COLUMNS = ["site_key", "site_type", "name", "chain_id", "junction_id", "start_m", "end_m",

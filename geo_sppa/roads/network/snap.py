@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_sppa.crs import require_bng
 from geo_sppa.errors import InputError
-from geo_sppa.roads.network.build import BNG, RoadNetwork
+from geo_sppa.roads.network.build import RoadNetwork
 
 
 @dataclass(frozen=True)
@@ -88,13 +89,7 @@ def snapped_collisions(
 
 
 def _check_collisions(collisions: gpd.GeoDataFrame) -> None:
-    if not isinstance(collisions, gpd.GeoDataFrame):
-        raise InputError(f"collisions: expected a GeoDataFrame, got {type(collisions).__name__}")
-    if collisions.crs is None or not collisions.crs.equals(BNG):
-        raise InputError(
-            f"collisions: expected EPSG:27700 (British National Grid), found {collisions.crs}; "
-            "reproject with geo_sppa.crs.to_british_national_grid"
-        )
+    require_bng(collisions, what="collisions")
     missing = [c for c in ("collision_id", "severity") if c not in collisions.columns]
     if missing:
         raise InputError(f"collisions: missing column(s) {', '.join(missing)}; "
