@@ -1,7 +1,8 @@
 """The one CRS policy: every distance and area in British National Grid (EPSG:27700).
 
 Layers in another CRS are reprojected once, at read time, by :func:`to_british_national_grid`,
-which returns a note for the run summary. A layer with no CRS is an error unless the caller names one.
+which returns a note for the run summary. A layer with no CRS is an error unless the caller
+names one.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ def to_british_national_grid(
                 "pass --crs (e.g. --crs EPSG:27700 for British National Grid eastings/northings)"
             )
         frame = frame.set_crs(crs)
-    if frame.crs.equals(BNG):
+    declared = frame.crs
+    assert declared is not None  # set above
+    if declared.equals(BNG):
         return frame, None
-    label = frame.crs.to_string()
+    label = declared.to_string()
     return frame.to_crs(BNG), f"{source}: reprojected from {label} to EPSG:27700"
 
 

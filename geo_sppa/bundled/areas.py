@@ -49,19 +49,20 @@ def project_root() -> Path:
         if (root / "data" / "catalogue.csv").is_file():
             return root
     raise MissingFileError(
-        f"bundled data not found (looked for data/catalogue.csv in {', '.join(map(str, candidates))}); "
+        "bundled data not found (looked for data/catalogue.csv in "
+        f"{', '.join(map(str, candidates))}); "
         "install from a clone with `pip install -e .` or set GEO_SPPA_HOME to the clone's folder"
     )
 
 
 def catalogue() -> list[dict[str, str]]:
-    """Return the bundled-data catalogue rows (area, key, path, description, years, source, licence)."""
+    """Return the bundled-data catalogue rows (area, key, path, description, years, source...)."""
     with open(project_root() / "data" / "catalogue.csv", newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
 def bundled_file(area: str, key: str) -> Path | None:
-    """Return the path of catalogue entry ``key`` of ``area`` (e.g. ``risk_matrix_2012``), or None."""
+    """Return the path of catalogue entry ``key`` of ``area`` (``risk_matrix_2012``...), or None."""
     for row in catalogue():
         if row["area"] == area and row["key"] == key:
             return project_root() / row["path"]
@@ -69,7 +70,7 @@ def bundled_file(area: str, key: str) -> Path | None:
 
 
 def default_risk_themes(area: str) -> Path:
-    """Return the area's bundled risk matrix, else the 2012 Peterborough matrix (the example input)."""
+    """Return the area's bundled risk matrix, else the 2012 Peterborough matrix (an example)."""
     path = bundled_file(area, "risk_matrix_2012") or bundled_file(
         "peterborough", "risk_matrix_2012"
     )
@@ -86,7 +87,9 @@ class Area:
     ----------
     name, title
         ``--area`` value and a human title.
-    collisions, incidents, roads, context_roads, lsoas, lsoa_lookup, population, count_points, study_area
+    collisions, incidents, roads, context_roads, lsoas, lsoa_lookup, population
+        Paths to the datasets, or None.
+    count_points, study_area
         Paths to the datasets, or None.
     wards
         Ward boundary files by ward set (``"2013"``, ``"2022"``).
@@ -117,7 +120,8 @@ class Area:
         value = getattr(self, key)
         if value is None:
             raise InputError(
-                f"the bundled area {self.name!r} has no {key.replace('_', ' ')} data; pass {option} PATH"
+                f"the bundled area {self.name!r} has no {key.replace('_', ' ')} data; pass "
+                f"{option} PATH"
             )
         return value
 
@@ -133,18 +137,25 @@ def bundled_area(name: str = DEFAULT_AREA) -> Area:
     if name not in AREAS:
         raise InputError(f"unknown area {name!r}; choose one of: {', '.join(AREAS)}")
     root = project_root()
-    fields: dict[str, object] = {"wards": {}, "imd": {}}
+    wards: dict[str, Path] = {}
+    imd: dict[str, Path] = {}
+    files: dict[str, Path] = {}
     for row in catalogue():
         if row["area"] != name:
             continue
         key, path = row["key"], root / row["path"]
         if key.startswith("wards_"):
-            fields["wards"][key.split("_", 1)[1]] = path  # type: ignore[index]
+            wards[key.split("_", 1)[1]] = path
         elif key.startswith("imd_"):
-            fields["imd"][key.split("_", 1)[1]] = path  # type: ignore[index]
+            imd[key.split("_", 1)[1]] = path
         elif key in Area.__dataclass_fields__:
-            fields[key] = path
-    wards, imd = fields["wards"], fields["imd"]
-    fields["default_ward_set"] = "2013" if "2013" in wards else next(iter(wards), None)  # type: ignore[arg-type]
-    fields["default_imd"] = "2010" if "2010" in imd else next(iter(imd), None)  # type: ignore[arg-type]
-    return Area(name=name, title=_TITLES[name], **fields)  # type: ignore[arg-type]
+            files[key] = path
+    return Area(
+        name=name,
+        title=_TITLES[name],
+        wards=wards,
+        imd=imd,
+        default_ward_set="2013" if "2013" in wards else next(iter(wards), None),
+        default_imd="2010" if "2010" in imd else next(iter(imd), None),
+        **files,  # keys checked against Area's fields above
+    )

@@ -38,7 +38,10 @@ def _clause(ctx, param, values):
     "--collisions",
     type=click.Path(),
     default=None,
-    help="Collision CSV (DfT STATS19 of any vintage, council extract, or generic). Default: the area's.",
+    help=(
+        "Collision CSV (DfT STATS19 of any vintage, council extract, or generic). "
+        "Default: the area's."
+    ),
 )
 @click.option(
     "--roads",
@@ -64,7 +67,10 @@ def _clause(ctx, param, values):
     "rule_name",
     default="spp",
     show_default=True,
-    help="Rule preset: spp (6+ injury, or 3+ fatal/serious, or 5+ with 1+ fatal/serious) or wales-trunk.",
+    help=(
+        "Rule preset: spp (6+ injury, or 3+ fatal/serious, or 5+ with 1+ fatal/serious) "
+        "or wales-trunk."
+    ),
 )
 @click.option(
     "--clause",
@@ -145,7 +151,7 @@ def clusters(
     no_map,
     output_dir,
 ) -> None:
-    """Find accident cluster sites: junctions and 100 m road lengths with too many injury collisions.
+    """Find accident cluster sites: junctions and 100 m lengths of road with many injury collisions.
 
     A site qualifies, in a 3-year window, under the rule (default spp): 6+ injury collisions, or
     3+ fatal/serious, or 5+ injury collisions including 1+ fatal/serious. Sites are ranked by
@@ -300,7 +306,8 @@ def _echo_result(result, inputs, set_aside, written) -> None:
         click.echo("(cost in £ thousands)")
     else:
         click.echo(
-            f"No cluster sites in {result.window[0]}-{result.window[1]} under rule {result.rule.name}."
+            f"No cluster sites in {result.window[0]}-{result.window[1]} under rule "
+            f"{result.rule.name}."
         )
     if len(result.resolved):
         names = result.resolved["name"].astype(str)

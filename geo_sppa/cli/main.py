@@ -69,7 +69,8 @@ class LazyGroup(click.Group):
                 raise
             first = str(exc).splitlines()[0] if str(exc) else ""
             raise click.ClickException(
-                f"unexpected {type(exc).__name__}: {first} (this is a geo-sppa bug; run again with -vv "
+                f"unexpected {type(exc).__name__}: {first} (this is a geo-sppa bug; run again with "
+                "-vv "
                 "for the traceback and report it with the command you ran)"
             ) from None
 
@@ -81,7 +82,7 @@ def _module_exists(module: str) -> bool:
 
 
 def _help_listing(ctx: click.Context) -> bool:
-    """True while click formats the group's own help (it asks every command for short help)."""
+    """Return True while click formats the group's own help (it asks each command for help)."""
     return getattr(ctx, "_geo_sppa_listing", False)
 
 

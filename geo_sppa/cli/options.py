@@ -121,7 +121,8 @@ def echo_table(
     for n, r in enumerate(cells):
         click.echo(
             "  ".join(
-                v.rjust(w) if num else v.ljust(w) for v, w, num in zip(r, widths, numeric)
+                v.rjust(w) if num else v.ljust(w)
+                for v, w, num in zip(r, widths, numeric, strict=True)
             ).rstrip()
         )
         if n == 0:
@@ -136,9 +137,9 @@ def set_aside_lines(n_read: int, n_used: int, set_aside) -> list[tuple[str, obje
         ("records read", f"{n_read:,}"),
         ("records used", f"{n_used:,}"),
     ]
-    counts = set_aside["reason"].value_counts() if len(set_aside) else {}
-    total = int(sum(counts.values)) if len(set_aside) else 0
+    total = len(set_aside)
     lines.append(("set aside", f"{total:,}" + ("" if total else " (none)")))
-    for reason, count in counts.items() if len(set_aside) else []:
-        lines.append((f"  - {reason}", f"{int(count):,}"))
+    if total:
+        for reason, count in set_aside["reason"].value_counts().items():
+            lines.append((f"  - {reason}", f"{int(count):,}"))
     return lines

@@ -1,13 +1,15 @@
-"""Shared pieces of the readers: the ``Loaded`` result, file checks, header matching, set-aside rows."""
+"""Shared pieces of the readers: the ``Loaded`` result, file checks, header matching, set-asides."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, overload
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 
 from geo_sppa.crs import BNG, outside_great_britain
 from geo_sppa.errors import InputError, MissingFileError
@@ -50,7 +52,8 @@ class Loaded:
 
     def reasons(self) -> dict[str, int]:
         """Return the number of set-aside rows by reason, most common first."""
-        return self.set_aside["reason"].value_counts().to_dict()
+        counts = self.set_aside["reason"].value_counts()
+        return {str(reason): int(n) for reason, n in counts.items()}
 
 
 def existing_file(path: str | Path, *, what: str, option: str | None = None) -> Path:
@@ -82,7 +85,8 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     first_line = head.split(b"\n", 1)[0]
     if first_line.count(b";") >= 2 and b"," not in first_line:
         raise InputError(
-            f"{path.name}: the columns are separated by semicolons; save the file as comma-separated CSV"
+            f"{path.name}: the columns are separated by semicolons; save the file as "
+            "comma-separated CSV"
         )
     if first_line.count(b"\t") >= 2 and b"," not in first_line:
         raise InputError(
@@ -100,11 +104,38 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             ) from None
         except pd.errors.ParserError as exc:
             raise InputError(
-                f"{path.name}: not a readable CSV ({str(exc).splitlines()[0].strip()}); check that every row has "
+                f"{path.name}: not a readable CSV ({str(exc).splitlines()[0].strip()}); check that "
+                "every row has "
                 "as many comma-separated fields as the header and that text with commas is quoted"
             ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.replace({"": pd.NA, "NULL": pd.NA, "NA": pd.NA, "null": pd.NA})
+
+
+@overload
+def find_column(
+    frame: pd.DataFrame,
+    candidates: list[str],
+    *,
+    override: str | None = ...,
+    source: str,
+    what: str,
+    option: str | None = ...,
+    required: Literal[True] = ...,
+) -> str: ...
+
+
+@overload
+def find_column(
+    frame: pd.DataFrame,
+    candidates: list[str],
+    *,
+    override: str | None = ...,
+    source: str,
+    what: str,
+    option: str | None = ...,
+    required: bool,
+) -> str | None: ...
 
 
 def find_column(
@@ -133,7 +164,8 @@ def find_column(
         if header_key(override) in keys:
             return keys[header_key(override)]
         raise InputError(
-            f"{source}: no column {override!r} (named for {what}); columns are: {', '.join(frame.columns[:30])}"
+            f"{source}: no column {override!r} (named for {what}); columns are: "
+            f"{', '.join(frame.columns[:30])}"
         )
     for candidate in candidates:
         if header_key(candidate) in keys:
@@ -194,7 +226,7 @@ def points_from_columns(
     ex = _numeric(frame[x]) if x else pd.Series(np.nan, index=frame.index)
     ny = _numeric(frame[y]) if y else pd.Series(np.nan, index=frame.index)
     note = None
-    if x and crs is not None and not gpd.GeoSeries([], crs=crs).crs.equals(BNG):
+    if x and crs is not None and not pyproj.CRS.from_user_input(crs).equals(BNG):
         pts = gpd.GeoSeries(gpd.points_from_xy(ex, ny), index=frame.index, crs=crs).to_crs(BNG)
         ex, ny = pts.x, pts.y
         note = f"{source}: coordinates {x}/{y} reprojected from {crs} to EPSG:27700"
@@ -210,7 +242,10 @@ def points_from_columns(
             ny = ny.copy()
             ex[need] = pts.x
             ny[need] = pts.y
-            note = f"{source}: {int(need.sum())} rows placed from {lon}/{lat} (EPSG:4326), reprojected to EPSG:27700"
+            note = (
+                f"{source}: {int(need.sum())} rows placed from {lon}/{lat} (EPSG:4326), "
+                "reprojected to EPSG:27700"
+            )
     missing = ex.isna() | ny.isna()
     geometry = gpd.GeoSeries(gpd.points_from_xy(ex, ny), index=frame.index, crs=BNG)
     geometry[missing] = None
@@ -252,7 +287,8 @@ def screened_rows(
         keep &= ~missing
     outside = outside_gb_mask(geometry) & keep
     if outside.any():
-        detail = [f"x={p.x:.0f}, y={p.y:.0f}" for p in geometry[outside]]
+        out_x, out_y = geometry.x[outside], geometry.y[outside]
+        detail = [f"x={x:.0f}, y={y:.0f}" for x, y in zip(out_x, out_y, strict=True)]
         parts.append(
             set_aside_rows(
                 source,
@@ -265,9 +301,10 @@ def screened_rows(
         keep &= ~outside
     if keep.sum() == 0 and len(geometry):
         if outside.any():
-            first = geometry[outside].iloc[0]
+            first_x, first_y = geometry.x[outside].iloc[0], geometry.y[outside].iloc[0]
             raise InputError(
-                f"{source}: every row lies outside Great Britain (first at x={first.x:.6g}, y={first.y:.6g}); "
+                f"{source}: every row lies outside Great Britain "
+                f"(first at x={first_x:.6g}, y={first_y:.6g}); "
                 "check the coordinate columns are eastings/northings in EPSG:27700, or pass --crs"
             )
         raise InputError(f"{source}: no row has coordinates; check the coordinate columns")
@@ -275,10 +312,10 @@ def screened_rows(
         zone = study_area.geometry.union_all()
         candidates = keep & ~missing
         inside = pd.Series(True, index=geometry.index)
-        inside[candidates] = geometry[candidates].within(zone)
+        inside[candidates] = gpd.GeoSeries(geometry[candidates]).within(zone)
         out = candidates & ~inside
         if out.any():
-            dist = geometry[out].distance(zone)
+            dist = gpd.GeoSeries(geometry[out]).distance(zone)
             parts.append(
                 set_aside_rows(
                     source,
@@ -291,7 +328,8 @@ def screened_rows(
             keep &= ~out
         if keep.sum() == 0:
             raise InputError(
-                f"{source}: no row lies inside the study area; check that the file covers the same area "
+                f"{source}: no row lies inside the study area; check that the file covers the same "
+                "area "
                 "as the boundaries (or the --area) you chose"
             )
     set_aside = (

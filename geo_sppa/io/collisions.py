@@ -132,7 +132,8 @@ def parse_dates(values: pd.Series, *, source: str, column: str) -> pd.Series:
     text = values.astype("string").str.strip().str.slice(0, 10)
     text = text.str.replace(r"T.*$", "", regex=True)
     present = text.notna()
-    best, best_ok = None, -1
+    best: pd.Series = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    best_ok = -1
     for fmt in _DATE_FORMATS:
         parsed = pd.to_datetime(text, format=fmt, errors="coerce")
         ok = int(parsed.notna().sum())
@@ -144,7 +145,8 @@ def parse_dates(values: pd.Series, *, source: str, column: str) -> pd.Series:
         example = text.dropna().iloc[0] if present.any() else "(empty)"
         raise InputError(
             f"{source}: column {column!r}: cannot read dates such as {example!r} "
-            "(expected dd/mm/yyyy, yyyy-mm-dd or yyyymmdd); fix the column or name another with --date-column"
+            "(expected dd/mm/yyyy, yyyy-mm-dd or yyyymmdd); "
+            "fix the column or name another with --date-column"
         )
     return best
 
@@ -177,7 +179,7 @@ def _decoded_junctions(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     missing = decoded.isin(["-1", "99"]) | decoded.isna()
     other_code = ~missing & decoded.str.fullmatch(r"-?\d+").fillna(False)
     decoded[other_code] = "code " + decoded[other_code]
-    decoded[missing] = pd.NA
+    decoded = decoded.mask(missing)
     known = ~missing & ~other_code
     lower = decoded.str.lower()
     at = pd.Series(pd.NA, index=values.index, dtype="boolean")
@@ -216,14 +218,16 @@ def _collision_columns(
 
 def _duplicate_rows(raw: pd.DataFrame, ids: pd.Series, id_column: str, source: str) -> pd.Series:
     """Return True on exact repeats of an earlier row; raise when one id labels different rows."""
-    # Exact duplicate rows (a file concatenated twice) are set aside; one id on different rows is an error.
+    # Exact duplicate rows (a file concatenated twice) are set aside; one id on different
+    # rows is an error.
     dup_rows = raw.duplicated(keep="first")
     dup_ids = ids.duplicated(keep=False) & ~raw.duplicated(keep=False)
     if dup_ids.any():
         bad = ids[dup_ids]
         raise InputError(
             f"{source}: {bad.nunique()} id(s) in column {id_column!r} appear on different rows "
-            f"(e.g. {bad.iloc[0]!r}); ids must be unique: remove the duplicates or name another id column with --id-column"
+            f"(e.g. {bad.iloc[0]!r}); ids must be unique: remove the duplicates or name another id "
+            "column with --id-column"
         )
     return dup_rows
 
@@ -338,9 +342,10 @@ def read_collisions(
     col = _collision_columns(raw, columns or {}, source)
     n_read = len(raw)
     rows = np.arange(1, n_read + 1)
-    ids = raw[col["id"]].astype("string").str.strip()
+    id_column, date_column = str(col["id"]), str(col["date"])  # required: found or raised
+    ids = raw[id_column].astype("string").str.strip()
 
-    dup_rows = _duplicate_rows(raw, ids, col["id"], source)
+    dup_rows = _duplicate_rows(raw, ids, id_column, source)
     parts = []
     keep = ~dup_rows
     if dup_rows.any():
@@ -351,7 +356,7 @@ def read_collisions(
     geometry, _, note = points_from_columns(
         raw, source=source, x=col["x"], y=col["y"], lon=col["lon"], lat=col["lat"], crs=crs
     )
-    dates = parse_dates(raw[col["date"]], source=source, column=col["date"])
+    dates = parse_dates(raw[date_column], source=source, column=date_column)
     bad_date = keep & dates.isna()
     if bad_date.any():
         parts.append(
@@ -386,7 +391,7 @@ def read_collisions(
             "fatal/serious/slight); fix the column or name another with --severity-column"
         )
     located, located_aside = screened_rows(
-        geometry[keep], source=source, ids=ids[keep], study_area=study_area
+        gpd.GeoSeries(geometry[keep]), source=source, ids=ids[keep], study_area=study_area
     )
     if len(located_aside):
         located_aside["row"] = rows[keep.to_numpy()][located_aside["row"].to_numpy() - 1]

@@ -1,4 +1,4 @@
-"""Read incidents: police.uk ``street.csv`` files (one, many, a folder or a glob) and generic CSVs."""
+"""Read incidents: police.uk ``street.csv`` files (one, many, a folder, a glob) and generic CSVs."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ INCIDENT_COLUMNS: dict[str, list[str]] = {
 
 
 def incident_files(path: str | Path) -> list[Path]:
-    """Return the CSV files named by ``path``: a file, a folder (searched recursively), or a glob."""
+    """Return the CSV files named by ``path``: a file, a folder (searched recursively) or a glob."""
     text = str(path)
     if any(ch in text for ch in "*?["):
         files = sorted(
@@ -49,7 +49,8 @@ def incident_files(path: str | Path) -> list[Path]:
         files = sorted(p.rglob("*street.csv")) or sorted(p.rglob("*.csv"))
         if not files:
             raise MissingFileError(
-                f"{p}: the folder holds no .csv file; point --incidents at police.uk street.csv files"
+                f"{p}: the folder holds no .csv file; point --incidents at police.uk street.csv "
+                "files"
             )
         return files
     if not p.exists():
@@ -68,7 +69,8 @@ def _month_text(values: pd.Series, *, source: str, column: str) -> pd.Series:
     if out.notna().sum() == 0:
         example = text.dropna().iloc[0] if text.notna().any() else "(empty)"
         raise InputError(
-            f"{source}: column {column!r}: cannot read months such as {example!r} (expected YYYY-MM or a date)"
+            f"{source}: column {column!r}: cannot read months such as {example!r} (expected "
+            "YYYY-MM or a date)"
         )
     return out
 
@@ -95,7 +97,8 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
     has_xy = (col["x"] and col["y"]) or (col["lon"] and col["lat"])
     if not has_xy and not col["lsoa"]:
         raise InputError(
-            f"{source}: no coordinate columns (Longitude/Latitude or easting/northing) and no LSOA code column; "
+            f"{source}: no coordinate columns (Longitude/Latitude or easting/northing) and no LSOA "
+            "code column; "
             "an incident file needs one of them"
         )
     n = len(raw)
@@ -105,7 +108,8 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
         if col["id"]
         else pd.Series(pd.NA, index=raw.index, dtype="string")
     )
-    month = _month_text(raw[col["month"]], source=source, column=col["month"])
+    month_column = str(col["month"])  # required: found or raised
+    month = _month_text(raw[month_column], source=source, column=month_column)
     category = raw[col["category"]].astype("string").str.strip()
     lsoa = (
         raw[col["lsoa"]].astype("string").str.strip()
@@ -117,7 +121,7 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
             raw, source=source, x=col["x"], y=col["y"], lon=col["lon"], lat=col["lat"], crs=crs
         )
     else:
-        geometry = gpd.GeoSeries([None] * n, index=raw.index, crs="EPSG:27700")
+        geometry = gpd.GeoSeries(np.full(n, None, dtype=object), index=raw.index, crs="EPSG:27700")
         note = f"{source}: no coordinates; incidents are placed by LSOA code only"
     label = ids.fillna(source + ":" + pd.Series(rows, index=raw.index).astype(str))
     parts = []
@@ -141,7 +145,10 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
     located = keep & geometry.notna()
     if located.any():
         ok, aside = screened_rows(
-            geometry[located], source=source, ids=label[located], study_area=study_area
+            gpd.GeoSeries(geometry[located]),
+            source=source,
+            ids=label[located],
+            study_area=study_area,
         )
         if len(aside):
             aside["row"] = rows[located.to_numpy()][aside["row"].to_numpy() - 1]

@@ -1,4 +1,4 @@
-"""Read vector layers: ward and LSOA boundaries, study areas, road networks (GeoJSON, GPKG, Shapefile)."""
+"""Read vector layers: ward and LSOA boundaries, study areas, road networks (GeoJSON, GPKG, SHP)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ _WARD_NAMES = [
     "wardname",
     "name",
 ]
-#: OSM tags, then OS Open Roads names (GeoPackage ``road_link`` and the older Shapefile ``RoadLink``).
+#: OSM tags, then OS Open Roads names (GeoPackage ``road_link``, older Shapefile ``RoadLink``).
 ROAD_COLUMNS = {
     "road_id": ["osm_id", "identifier", "id", "road_id", "fid"],
     "name": ["name", "name_1", "name1", "roadName", "road_name"],
@@ -82,7 +82,8 @@ def read_layer(
     except Exception as exc:  # pyogrio raises several types for unreadable files
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
-            f"{path.name}: cannot read it as a {what} layer ({first}); expected GeoJSON, GeoPackage or Shapefile"
+            f"{path.name}: cannot read it as a {what} layer ({first}); expected GeoJSON, "
+            "GeoPackage or Shapefile"
         ) from None
     if frame.empty:
         raise InputError(f"{path.name}: the layer has no features; expected {what} features")
@@ -138,7 +139,8 @@ def read_wards(
 ) -> gpd.GeoDataFrame:
     """Read ward boundaries and return ``ward_code, ward_name, geometry`` in EPSG:27700.
 
-    The code and name columns are detected (``WD22CD``/``WD22NM``, ``WD13CD``/``WD13NM`` ...) or named.
+    The code and name columns are detected (``WD22CD``/``WD22NM``, ``WD13CD``/``WD13NM``...)
+    or named.
 
     Raises
     ------
@@ -177,7 +179,8 @@ def read_wards(
     dup = out["ward_code"].duplicated()
     if dup.any():
         raise InputError(
-            f"{source}: ward code {out.loc[dup, 'ward_code'].iloc[0]!r} appears on more than one feature; "
+            f"{source}: ward code {out.loc[dup, 'ward_code'].iloc[0]!r} appears on more than one "
+            "feature; "
             "dissolve the layer by ward or name the right column with --ward-code-column"
         )
     return out

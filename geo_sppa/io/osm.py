@@ -1,4 +1,4 @@
-"""Fetch an OpenStreetMap road network for a study area with osmnx (``--roads osm``), cached as GPKG."""
+"""Fetch OpenStreetMap roads for a study area with osmnx (``--roads osm``), cached as GeoPackage."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _online(host: str = OVERPASS_HOST, timeout_s: float = 3.0) -> bool:
 
 
 def osm_roads(area: gpd.GeoDataFrame, cache: str | Path) -> Path:
-    """Return the path of a GeoPackage of OSM drivable roads covering ``area``, fetching it if needed.
+    """Return the path of a GeoPackage of OSM drivable roads covering ``area``, fetched if needed.
 
     The network is cached at ``cache``; a cached file is reused without going online.
 
@@ -41,12 +41,14 @@ def osm_roads(area: gpd.GeoDataFrame, cache: str | Path) -> Path:
         import osmnx  # noqa: F401
     except ImportError:
         raise InputError(
-            "--roads osm needs the optional osmnx package; install it with pip install 'geo-sppa[osm]', "
+            "--roads osm needs the optional osmnx package; install it with pip install "
+            "'geo-sppa[osm]', "
             "or pass --roads FILE with a road network you have"
         ) from None
     if not _online():
         raise OfflineError(
-            f"--roads osm: OpenStreetMap ({OVERPASS_HOST}) cannot be reached from this machine (offline?); "
+            f"--roads osm: OpenStreetMap ({OVERPASS_HOST}) cannot be reached from this machine "
+            "(offline?); "
             "pass --roads FILE with a saved network (OSM GeoJSON/GPKG or OS Open Roads)"
         )
     import osmnx as ox

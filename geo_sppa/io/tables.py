@@ -1,9 +1,10 @@
-"""Read LSOA tables: MHCLG Indices of Deprivation (2010, 2015, 2019, 2025 layouts), population, lookups."""
+"""Read LSOA tables: MHCLG Indices of Deprivation (2010-2025 layouts), population, lookups."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -120,7 +121,8 @@ def read_imd(path: str | Path) -> pd.DataFrame:
     if not any(c.startswith("imd_") for c in found):
         raise InputError(
             f"{source}: no IMD score, rank or decile column (looked for IMD_score, IMD_rank, "
-            "'Index of Multiple Deprivation (IMD) Score'...); is this an Indices of Deprivation file?"
+            "'Index of Multiple Deprivation (IMD) Score'...); is this an Indices of Deprivation "
+            "file?"
         )
     for measure in IMD_MEASURES:
         for kind in ("score", "rank", "decile"):
@@ -129,7 +131,8 @@ def read_imd(path: str | Path) -> pd.DataFrame:
     dup = out["lsoa_code"].duplicated()
     if dup.any():
         raise InputError(
-            f"{source}: LSOA {out.loc[dup, 'lsoa_code'].iloc[0]} appears twice; expected one row per LSOA"
+            f"{source}: LSOA {out.loc[dup, 'lsoa_code'].iloc[0]} appears twice; expected one row "
+            "per LSOA"
         )
     return out
 
@@ -159,14 +162,16 @@ def read_population(path: str | Path, *, column: str | None = None) -> pd.DataFr
         )
         if column is None:
             raise InputError(
-                f"{source}: no total population column (looked for pop_total_*, 'Total population...', "
+                f"{source}: no total population column (looked for pop_total_*, 'Total "
+                "population...', "
                 "All Ages, population); pass --population-column"
             )
     population = pd.to_numeric(raw[column], errors="coerce")
     if population.isna().any():
         bad = raw.loc[population.isna(), code].iloc[0]
         raise InputError(
-            f"{source}: column {column!r} has a missing or non-numeric population (LSOA {bad}); fix the value"
+            f"{source}: column {column!r} has a missing or non-numeric population (LSOA {bad}); "
+            "fix the value"
         )
     return pd.DataFrame(
         {"lsoa_code": raw[code].astype("string").str.strip(), "population": population}
@@ -205,7 +210,7 @@ def read_table(path: str | Path, *, what: str, option: str) -> pd.DataFrame:
     return read_csv_text(existing_file(path, what=what, option=option))
 
 
-def read_package_table(name: str, **read_csv: object) -> pd.DataFrame:
+def read_package_table(name: str, **read_csv: Any) -> pd.DataFrame:
     """Read a CSV shipped in ``geo_sppa/tables/`` (``#`` lines are comments naming the sources)."""
     from importlib.resources import files
 

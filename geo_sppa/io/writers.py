@@ -56,7 +56,7 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as UTF-8 CSV with a byte-order mark (Excel reads accents right); drop geometry."""
+    """Write ``frame`` as UTF-8 CSV with a byte-order mark (Excel reads accents); drop geometry."""
     path = Path(path)
     table = pd.DataFrame(_flat(frame))
     if isinstance(frame, gpd.GeoDataFrame):
@@ -76,7 +76,7 @@ def write_gpkg(
     path = Path(path)
     if replace and path.exists():
         path.unlink()
-    _flat(frame).to_file(path, layer=layer or path.stem, driver="GPKG")
+    gpd.GeoDataFrame(_flat(frame)).to_file(path, layer=layer or path.stem, driver="GPKG")
     return path
 
 
@@ -85,7 +85,7 @@ def write_geojson(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
     path = Path(path)
     if path.exists():
         path.unlink()
-    _flat(frame).to_crs(4326).to_file(path, driver="GeoJSON")
+    gpd.GeoDataFrame(_flat(frame)).to_crs(4326).to_file(path, driver="GeoJSON")
     return path
 
 
