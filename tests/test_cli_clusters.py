@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -32,13 +34,12 @@ def test_default_run_is_radius_mode_on_peterborough(peterborough):
     result, out = peterborough
     assert result.exit_code == 0, result.output
     text = result.output
-    assert (
-        "records read       3,329" in text
-        or "records read  3,329" in text.replace("  ", " ")
-        or "3,329" in text
-    )
-    assert "radius: 50 m circles" in text and "--roads" in text
-    assert "2014-2016" in text  # data stop 31 Oct 2017: latest three complete years
+    assert summary_value(text, "records read") == "3,329"
+    assert summary_value(text, "mode").startswith("radius: 50 m circles")
+    assert "pass --roads FILE" in summary_value(text, "mode")
+    # data stop 31 Oct 2017: the latest three complete years
+    assert summary_value(text, "window").startswith("2014-2016 (")
+    assert summary_value(text, "previous window") == "none (the data do not reach back)"
     for name in (
         "clusters.csv",
         "clusters.gpkg",
@@ -91,7 +92,8 @@ def test_same_run_twice_gives_same_site_ids(peterborough, tmp_path):
 def test_years_option_and_previous_window(tmp_path):
     result = run("clusters", "--years", "2015-2017", "--no-map", "-o", tmp_path)
     assert result.exit_code == 0, result.output
-    assert "2015-2017" in result.output and "2012-2014" in result.output
+    assert summary_value(result.output, "window").startswith("2015-2017 (")
+    assert summary_value(result.output, "previous window") == "2012-2014"
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +105,9 @@ def leeds(tmp_path_factory):
 def test_leeds_central_is_network_mode(leeds):
     result, out = leeds
     assert result.exit_code == 0, result.output
-    assert (
-        "network" in result.output and "2017-2019" in result.output and "2014-2016" in result.output
-    )
+    assert summary_value(result.output, "mode").startswith("network: 100 m road windows")
+    assert summary_value(result.output, "window").startswith("2017-2019 (")
+    assert summary_value(result.output, "previous window") == "2014-2016"
     table = pd.read_csv(out / "clusters.csv", encoding="utf-8-sig")
     assert len(table) > 0
     assert set(table["site_type"]) == {"junction", "link"}
@@ -204,3 +206,109 @@ def test_roads_far_from_every_collision_is_one_line_error(tmp_path):
     )
     assert result.exit_code == 1
     assert "none of the 1,659 collisions in 2014-2016 lies within 30 m of a road" in result.output
+
+
+def _stats19(path, rows):
+    header = "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_future_dates_are_set_aside_and_never_move_the_window(tmp_path):
+    """Three rows dated 2031 used to move the default window to 2028-2030 and analyse nothing."""
+    rows = [f"2016A{i},{520000 + i},{300000 + i},3,0{i + 1}/03/2016" for i in range(6)]
+    rows += [f"2031X{i},520000,300000,3,01/01/2031" for i in range(3)]
+    path = _stats19(tmp_path / "future.csv", rows)
+    result = run(
+        "clusters", "--collisions", path, "--years", "2014-2016", "--no-map", "-o", tmp_path / "o"
+    )
+    assert result.exit_code == 0, result.output
+    assert summary_value(result.output, "window").startswith("2014-2016 (6 collisions")
+    assert summary_value(result.output, "- future date") == "3"
+    aside = pd.read_csv(tmp_path / "o" / "clusters_set_aside.csv", encoding="utf-8-sig")
+    assert aside["record_id"].tolist() == ["2031X0", "2031X1", "2031X2"]
+    assert aside["row"].tolist() == [7, 8, 9]
+
+
+def test_mixed_day_month_orders_refused_then_read_with_date_format(tmp_path):
+    rows = [
+        "A1,520000,300000,3,25/03/2016",  # only day-first
+        "A2,520000,300000,3,03/26/2016",  # only month-first
+        "A3,520000,300000,3,04/05/2016",  # either
+    ]
+    path = _stats19(tmp_path / "mixed.csv", rows)
+    refused = run(
+        "clusters", "--collisions", path, "--years", "2016", "--no-map", "-o", tmp_path / "a"
+    )
+    assert refused.exit_code == 1
+    assert "mixed.csv: column 'date' mixes day-first and month-first dates" in refused.output
+    assert "--date-format %d/%m/%Y" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    forced = run(
+        "clusters", "--collisions", path, "--date-format", "%m/%d/%Y", "--years", "2016",
+        "--no-map", "-o", tmp_path / "b",
+    )  # fmt: skip
+    assert forced.exit_code == 0, forced.output
+    aside = pd.read_csv(tmp_path / "b" / "clusters_set_aside.csv", encoding="utf-8-sig")
+    assert aside[["record_id", "reason"]].values.tolist() == [["A1", "unparseable date"]]
+
+
+def test_manifest_written_last_and_stale_outputs_of_an_earlier_run_removed(tmp_path):
+    """run.json names every output with its checksum; a file an earlier run wrote and this one
+    does not (a map, when this run has --no-map) and a partial file of a killed run are removed."""
+    import hashlib
+    import json
+
+    out = tmp_path / "o"
+    first = run("clusters", "--years", "2015-2017", "--no-map", "-o", out)
+    assert first.exit_code == 0, first.output
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["latest"] == "clusters"
+    entry = manifest["runs"]["clusters"]
+    names = [Path(o["path"]).name for o in entry["outputs"]]
+    assert names[:3] == ["clusters.csv", "clusters.gpkg", "clusters.geojson"]
+    for record in entry["outputs"]:
+        data = Path(record["path"]).read_bytes()
+        assert record["bytes"] == len(data)
+        assert record["sha256"] == hashlib.sha256(data).hexdigest()
+    assert entry["inputs"][0]["path"].endswith("peterborough_rtc_cambsinsight_2012_2017.csv")
+    assert entry["counts"]["n_read"] == 3329 and entry["options"]["years"] == [2015, 2017]
+    assert "geopandas" in entry["versions"]
+    # An earlier run's output this run will not write, and a partial file from a killed run.
+    entry["outputs"].append({"path": str(out / "clusters.html")})
+    (out / "run.json").write_text(json.dumps(manifest))
+    (out / "clusters.html").write_text("<html>an earlier run's map</html>")
+    (out / ".clusters.partial-999.gpkg").write_text("half")
+    second = run("clusters", "--years", "2015-2017", "--no-map", "-o", out)
+    assert second.exit_code == 0, second.output
+    assert not (out / "clusters.html").exists()
+    assert not (out / ".clusters.partial-999.gpkg").exists()
+    assert "clusters.html (left by an earlier run)" in second.output
+    again = json.loads((out / "run.json").read_text())["runs"]["clusters"]
+    assert set(again["removed_from_earlier_run"]) == {
+        "clusters.html",
+        ".clusters.partial-999.gpkg",
+    }
+
+
+def test_a_run_that_fails_while_writing_leaves_the_earlier_outputs_whole(tmp_path, monkeypatch):
+    """Outputs are written under a temporary name and renamed: a failure part-way leaves no
+    half-written file and no complete-looking file from the failed run."""
+    import geo_sppa.io.outputs as outputs
+
+    out = tmp_path / "o"
+    assert run("clusters", "--years", "2015-2017", "--no-map", "-o", out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(frame, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(outputs, "write_geojson", broken)
+    failed = CliRunner().invoke(
+        cli, ["clusters", "--years", "2014-2016", "--no-map", "-o", str(out)]
+    )
+    assert failed.exit_code == 1
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(after) == set(before)  # nothing partial left beside them
+    assert after["clusters.geojson"] == before["clusters.geojson"]
+    assert after["run.json"] == before["run.json"]  # the manifest still names the earlier run

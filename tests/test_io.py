@@ -496,3 +496,175 @@ def test_writers_round_trip_lists_and_excel_csv(tmp_path):
     raw = (tmp_path / "s.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "Café".encode() in raw and b"a;b" in raw
     assert sites["collision_ids"].iloc[0] == ["a", "b"]  # caller's frame untouched
+
+
+# --------------------------------------------------------------------------- bad input (issue 13)
+
+HEADER = (
+    "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date,location"
+)
+
+
+def test_one_stray_latin1_byte_keeps_the_file_utf8_and_names_the_row(tmp_path):
+    """One Latin-1 byte used to switch the whole file to Latin-1 (St John’s -> St JohnâS)."""
+    text = (
+        HEADER + "\nA1,518382,301233,3,01/01/2016,St John’s Road\n"
+        "A2,518390,301240,3,02/01/2016,Caf\xe9 Corner\n"
+    )
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(text.replace("Caf\xe9", "CAFE").encode("utf-8").replace(b"CAFE", b"Caf\xe9"))
+    loaded = read_collisions(path)
+    assert loaded.data["location"].tolist() == ["St John’s Road", "Caf\ufffd Corner"]
+    assert any("1 row(s) have bytes that are not UTF-8 (data rows 2)" in n for n in loaded.notes)
+
+
+def test_windows_1252_file_read_as_such_with_a_note(tmp_path):
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes((HEADER + "\nA1,518382,301233,3,01/01/2016,St John’s Road\n").encode("cp1252"))
+    loaded = read_collisions(path)
+    assert loaded.data["location"].tolist() == ["St John’s Road"]
+    assert any("read as Windows-1252" in n for n in loaded.notes)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_files_with_a_byte_order_mark_decode(tmp_path, encoding):
+    text = HEADER + "\nA1,518382,301233,3,01/01/2016,Queen’s Gardens\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    path = tmp_path / "bom.csv"
+    path.write_bytes(data)
+    loaded = read_collisions(path)
+    assert loaded.data["collision_id"].tolist() == ["A1"]
+    assert loaded.data["location"].tolist() == ["Queen’s Gardens"]
+    assert loaded.notes == ()
+
+
+@pytest.mark.parametrize(
+    "rows, match",
+    [
+        (
+            ["A1,-0.25,52.6,3,01/01/2016,x"],
+            r"x=-0\.25, y=52\.6: looks like longitude/latitude; pass --crs EPSG:4326",
+        ),
+        (
+            ["A1,1301233,518382,3,01/01/2016,x"],
+            r"x=1\.30123e\+06, y=518382: x outside Great Britain",
+        ),
+        (
+            ["A1,1101233,418382,3,01/01/2016,x"],
+            r"x and y look swapped; exchange --x-column and --y-column",
+        ),
+    ],
+    ids=["lon-lat-in-grid-columns", "easting-too-large", "swapped"],
+)
+def test_implausible_coordinates_name_the_likely_mistake(tmp_path, rows, match):
+    path = write(tmp_path / "c.csv", "\n".join([HEADER, *rows]))
+    with pytest.raises(InputError, match=match):
+        read_collisions(path)
+
+
+def test_swapped_rows_set_aside_with_the_reason_when_others_are_fine(tmp_path):
+    path = write(
+        tmp_path / "c.csv",
+        "\n".join([HEADER, "A1,518382,301233,3,01/01/2016,x", "A2,1101233,418382,3,01/01/2016,y"]),
+    )
+    loaded = read_collisions(path)
+    assert loaded.data["collision_id"].tolist() == ["A1"]
+    row = loaded.set_aside.iloc[0]
+    assert (row["row"], row["record_id"], row["reason"]) == (2, "A2", "outside Great Britain")
+    assert row["detail"].endswith("x and y look swapped; exchange --x-column and --y-column")
+
+
+def test_swapped_axes_inside_gb_caught_by_the_study_area(tmp_path):
+    """Swapped eastings/northings of Peterborough still lie in Great Britain; the study area
+    shows the mistake."""
+    area = gpd.GeoDataFrame(geometry=[box(510000, 290000, 530000, 310000)], crs=27700)
+    rows = [f"A{i},{301233 + i},{518382 + i},3,01/01/2016,x" for i in range(3)]
+    path = write(tmp_path / "c.csv", "\n".join([HEADER, *rows]))
+    with pytest.raises(InputError, match="3 do with x and y exchanged; the easting and northing"):
+        read_collisions(path, study_area=area)
+    mixed = write(tmp_path / "m.csv", "\n".join([HEADER, "B1,518382,301233,3,01/01/2016,x", *rows]))
+    aside = read_collisions(mixed, study_area=area).set_aside
+    assert aside["detail"].str.endswith("(inside with x and y swapped)").all() and len(aside) == 3
+
+
+def test_future_dates_set_aside_against_a_given_today(tmp_path):
+    path = write(
+        tmp_path / "c.csv",
+        "\n".join([HEADER, "A1,518382,301233,3,01/01/2016,x", "A2,518382,301233,3,02/01/2016,y"]),
+    )
+    loaded = read_collisions(path, today=pd.Timestamp("2016-01-01"))
+    assert loaded.data["collision_id"].tolist() == ["A1"]
+    assert loaded.set_aside[["record_id", "reason"]].values.tolist() == [["A2", "future date"]]
+    assert "(after 2016-01-01)" in loaded.set_aside["detail"].iloc[0]
+
+
+def test_all_dates_ambiguous_read_day_first_with_a_note(tmp_path):
+    path = write(tmp_path / "c.csv", "\n".join([HEADER, "A1,518382,301233,3,04/05/2016,x"]))
+    loaded = read_collisions(path)
+    assert loaded.data["date"].tolist() == [pd.Timestamp("2016-05-04")]
+    assert any("read as day-first (UK order)" in n for n in loaded.notes)
+
+
+def test_bad_date_format_option_is_one_line_error(tmp_path):
+    path = write(tmp_path / "c.csv", "\n".join([HEADER, "A1,518382,301233,3,04/05/2016,x"]))
+    with pytest.raises(
+        InputError, match="no date such as '04/05/2016' matches --date-format '%Y-%m-%d'"
+    ):
+        read_collisions(path, date_format="%Y-%m-%d")
+
+
+def test_police_uk_impossible_and_future_months_set_aside(tmp_path):
+    head = "Crime ID,Month,Reported by,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type"
+    rows = [
+        "c1,2018-05,Cambs,-0.25,52.57,On or near X,E01015580,Peterborough 001A,Burglary",
+        "c2,2018/13,Cambs,-0.25,52.57,On or near X,E01015580,Peterborough 001A,Burglary",
+        "c3,2099-01,Cambs,-0.25,52.57,On or near X,E01015580,Peterborough 001A,Burglary",
+    ]
+    loaded = read_incidents(write(tmp_path / "street.csv", "\n".join([head, *rows])))
+    assert loaded.data["incident_id"].tolist() == ["c1"]
+    reasons = loaded.set_aside.set_index("record_id")["reason"].to_dict()
+    assert reasons == {"c2": "unparseable month", "c3": "future month"}
+
+
+def test_incidents_without_a_category_column_say_which_names_work(tmp_path):
+    path = write(tmp_path / "i.csv", "incident_id,month,lsoa_code\n1,2018-01,E01015580")
+    with pytest.raises(InputError, match="no category column .*rename the column to one of those"):
+        read_incidents(path)
+
+
+FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "=1+1", "+1+1", "-1+cmd|' /C calc'!A0", "@SUM(A1)",
+            "\tTAB", "\rCR"]  # fmt: skip
+
+
+def test_csv_writer_neutralises_spreadsheet_formulas_but_not_numbers(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "name": [*FORMULAS, "Central", "-1", "+44"],
+            "count": range(len(FORMULAS) + 3),
+            "delta": [-1.5] * (len(FORMULAS) + 3),
+        }
+    )
+    path = write_csv(frame, tmp_path / "t.csv")
+    back = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
+    assert back["name"].tolist()[: len(FORMULAS)] == ["'" + f for f in FORMULAS]
+    assert back["name"].tolist()[len(FORMULAS) :] == ["Central", "-1", "+44"]
+    assert back["count"].tolist() == list(range(len(FORMULAS) + 3))
+    assert back["delta"].tolist() == [-1.5] * (len(FORMULAS) + 3)
+    assert frame["name"].iloc[1] == "=1+1"  # the caller's frame is not changed
+
+
+def test_every_csv_the_package_writes_goes_through_write_csv():
+    """So that formula neutralisation covers every CSV output."""
+    from pathlib import Path
+
+    import geo_sppa
+
+    root = Path(geo_sppa.__file__).parent
+    writers = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if ".to_csv(" in p.read_text(encoding="utf-8")
+    ]
+    assert writers == ["io/writers.py"]

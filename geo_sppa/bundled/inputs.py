@@ -56,6 +56,7 @@ def cluster_inputs(
     study_area: str | Path | None = None,
     crs: str | None = None,
     columns: dict[str, str] | None = None,
+    date_format: str | None = None,
     radius_mode: bool = False,
     keep_service_roads: bool = False,
     cache_dir: str | Path = "maps",
@@ -77,7 +78,9 @@ def cluster_inputs(
         zone = read_study_area(study_area, crs=crs)
     elif not own and bundle.study_area:
         zone = read_study_area(bundle.study_area)
-    loaded = read_collisions(path, columns=columns, crs=crs, study_area=zone)
+    loaded = read_collisions(
+        path, columns=columns, crs=crs, study_area=zone, date_format=date_format
+    )
     notes = list(loaded.notes)
 
     network, source = None, None

@@ -2,47 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from geo_sppa.cli.options import (
     area_option,
-    crs_option,
-    echo_summary,
-    echo_table,
+    cluster_rule_options,
+    collision_columns,
+    collision_file_options,
     output_dir_option,
-    set_aside_lines,
     years_option,
 )
-
-
-def _clause(ctx, param, values):
-    from geo_sppa.roads.rules import Clause
-
-    clauses = []
-    for value in values:
-        try:
-            total, ksi = (int(v) for v in value.split(":"))
-        except ValueError:
-            raise click.BadParameter(
-                f"expected TOTAL:KSI such as 6:0 or 5:1, got {value!r}"
-            ) from None
-        clauses.append(Clause(min_total=total, min_ksi=ksi))
-    return tuple(clauses)
+from geo_sppa.cli.summary import (
+    cluster_summary_lines,
+    echo_cluster_table,
+    echo_summary,
+    finish_run,
+)
 
 
 @click.command("clusters")
 @area_option
-@click.option(
-    "--collisions",
-    type=click.Path(),
-    default=None,
-    help=(
-        "Collision CSV (DfT STATS19 of any vintage, council extract, or generic). "
-        "Default: the area's."
-    ),
-)
 @click.option(
     "--roads",
     default=None,
@@ -62,42 +41,7 @@ def _clause(ctx, param, values):
     help="Use radius mode even where the area bundles a road network.",
 )
 @years_option
-@click.option(
-    "--rule",
-    "rule_name",
-    default="spp",
-    show_default=True,
-    help=(
-        "Rule preset: spp (6+ injury, or 3+ fatal/serious, or 5+ with 1+ fatal/serious) "
-        "or wales-trunk."
-    ),
-)
-@click.option(
-    "--clause",
-    "clauses",
-    multiple=True,
-    callback=_clause,
-    metavar="TOTAL:KSI",
-    help="Replace the rule's OR-clauses, e.g. --clause 6:0 --clause 0:3 --clause 5:1.",
-)
-@click.option(
-    "--length-m",
-    type=click.FloatRange(min=1),
-    default=None,
-    help="Link window length, metres (100).",
-)
-@click.option(
-    "--radius-m",
-    type=click.FloatRange(min=1),
-    default=None,
-    help="Radius-mode circle radius, metres (50).",
-)
-@click.option(
-    "--junction-radius-m",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="Collisions this close to a junction belong to it, metres (20).",
-)
+@cluster_rule_options
 @click.option(
     "--snap-tolerance-m",
     type=click.FloatRange(min=0),
@@ -111,20 +55,7 @@ def _clause(ctx, param, values):
     default=None,
     help="Price year of the DfT value of prevention (default: latest).",
 )
-@click.option(
-    "--study-area",
-    type=click.Path(),
-    default=None,
-    help="Polygon layer; collisions outside it are set aside.",
-)
-@crs_option
-@click.option("--id-column", default=None, help="Collision id column of a generic CSV.")
-@click.option("--x-column", default=None, help="Easting (or x) column of a generic CSV.")
-@click.option("--y-column", default=None, help="Northing (or y) column of a generic CSV.")
-@click.option("--date-column", default=None, help="Date column of a generic CSV.")
-@click.option(
-    "--severity-column", default=None, help="Severity column (1/2/3 or fatal/serious/slight)."
-)
+@collision_file_options
 @click.option("--no-map", is_flag=True, help="Skip the HTML map.")
 @output_dir_option
 def clusters(
@@ -147,6 +78,7 @@ def clusters(
     x_column,
     y_column,
     date_column,
+    date_format,
     severity_column,
     no_map,
     output_dir,
@@ -168,36 +100,30 @@ def clusters(
         geo-sppa clusters --collisions dft-road-casualty-statistics-collision-2023.csv \\
             --roads oproad_roadlink.gpkg --rule wales-trunk -o out/
     """
+    from datetime import datetime, timezone
+
     from geo_sppa import io
     from geo_sppa.bundled.inputs import cluster_inputs
     from geo_sppa.roads.clusters import cluster_sites
 
+    started = datetime.now(timezone.utc)
     out = io.output_dir(output_dir)  # fail before the work, not after it
-    rule = _rule(
-        rule_name,
-        clauses,
-        length_m=length_m,
-        radius_m=radius_m,
-        junction_radius_m=junction_radius_m,
-    )
-    columns = {
-        k: v
-        for k, v in (
-            ("id", id_column),
-            ("x", x_column),
-            ("y", y_column),
-            ("date", date_column),
-            ("severity", severity_column),
-        )
-        if v
-    }
+    lengths = dict(length_m=length_m, radius_m=radius_m, junction_radius_m=junction_radius_m)
+    rule = _rule(rule_name, clauses, **lengths)
     inputs = cluster_inputs(
         area,
         collisions=collisions,
         roads=roads,
         study_area=study_area,
         crs=crs,
-        columns=columns,
+        columns=collision_columns(
+            id_column=id_column,
+            x_column=x_column,
+            y_column=y_column,
+            date_column=date_column,
+            severity_column=severity_column,
+        ),
+        date_format=date_format,
         radius_mode=radius_mode,
         keep_service_roads=keep_service_roads,
         cache_dir=out,
@@ -212,8 +138,37 @@ def clusters(
         snap_tolerance_m=snap_tolerance_m,
         source=inputs.collisions_path.name,
     )
-    written, set_aside = _written(result, inputs, out, with_map=not no_map)
-    _echo_result(result, inputs, set_aside, written)
+    written, set_aside = io.write_cluster_outputs(
+        result, inputs, out, map_html=None if no_map else _map_html(result, inputs)
+    )
+    echo_cluster_table(result)
+    lines = cluster_summary_lines(result, inputs, set_aside)
+    lines += finish_run(
+        out,
+        command="clusters",
+        written=written,
+        started=started,
+        inputs=[inputs.collisions_path, roads if roads not in (None, "osm") else None, study_area],
+        options=dict(
+            area=area,
+            years=years,
+            rule=rule.name,
+            radius_mode=radius_mode,
+            **lengths,
+            keep_service_roads=keep_service_roads,
+            snap_tolerance_m=snap_tolerance_m,
+            price_year=price_year,
+            crs=crs,
+            date_format=date_format,
+        ),  # fmt: skip
+        counts={
+            "n_read": inputs.collisions.n_read,
+            "n_set_aside": len(set_aside),
+            "n_sites": len(result.sites),
+            **result.counts,
+        },  # fmt: skip
+    )
+    echo_summary("Run summary", lines)
 
 
 def _rule(name, clauses, **lengths):
@@ -227,128 +182,17 @@ def _rule(name, clauses, **lengths):
     return rule.with_options(**changes) if changes else rule
 
 
-def _written(result, inputs, out: Path, *, with_map: bool):
-    """Write every output file; return their paths and all set-aside records."""
-    import pandas as pd
+def _map_html(result, inputs) -> str:
+    """Return the self-contained HTML cluster map of the run."""
+    from geo_sppa.io.outputs import cluster_run_info, window_collisions
+    from geo_sppa.render.maps import cluster_map, self_contained_html
 
-    from geo_sppa import io
-
-    data = inputs.collisions.data
-    in_window = data[data["year"].between(*result.window)].assign(
-        site_id=result.site_of.reindex(data.index)
+    fmap = cluster_map(
+        result.sites,
+        window_collisions(result, inputs),
+        roads=inputs.context_roads,
+        wards=inputs.wards,
+        title=str(cluster_run_info(result, inputs)["title"]),
+        radius_m=result.rule.radius_m if result.mode == "radius" else None,
     )
-    title = f"Accident cluster sites {result.window[0]}-{result.window[1]}: {inputs.place}"
-    written = [
-        io.write_csv(result.sites, out / "clusters.csv"),
-        io.write_gpkg(result.sites, out / "clusters.gpkg", layer="clusters"),
-        io.write_geojson(result.sites, out / "clusters.geojson"),
-    ]
-    # The window's collisions and the run's facts ride along so `geo-sppa map clusters` can redraw.
-    io.write_gpkg(
-        in_window.assign(date=in_window["date"].dt.strftime("%Y-%m-%d")),
-        out / "clusters.gpkg",
-        layer="collisions",
-        replace=False,
-    )
-    io.write_run_info(
-        {
-            "area": inputs.area,
-            "title": title,
-            "mode": result.mode,
-            "radius_m": result.rule.radius_m,
-            "roads": inputs.roads_source or "",
-        },
-        out / "clusters.gpkg",
-    )
-    if len(result.resolved):
-        written.append(io.write_csv(result.resolved, out / "clusters_resolved.csv"))
-    set_aside = pd.concat([inputs.collisions.set_aside, result.set_aside], ignore_index=True)
-    written.append(io.write_csv(set_aside, out / "clusters_set_aside.csv"))
-    if with_map:
-        from geo_sppa.render.maps import cluster_map, self_contained_html
-
-        fmap = cluster_map(
-            result.sites,
-            in_window,
-            roads=inputs.context_roads,
-            wards=inputs.wards,
-            title=title,
-            radius_m=result.rule.radius_m if result.mode == "radius" else None,
-        )
-        written.append(io.write_text(self_contained_html(fmap), out / "clusters.html"))
-    return written, set_aside
-
-
-def _echo_result(result, inputs, set_aside, written) -> None:
-    """Print the ranked table and the run summary."""
-    loaded, roads_source = inputs.collisions, inputs.roads_source
-    sites = result.sites
-    if len(sites):
-        table = sites.assign(cost=(sites["cost_gbp"] / 1000).round().astype("Int64"))
-        click.echo(f"Cluster sites {result.window[0]}-{result.window[1]}, ranked by casualty cost:")
-        echo_table(
-            table,
-            [
-                "rank",
-                "site_id",
-                "site_type",
-                "name",
-                "fatal",
-                "serious",
-                "slight",
-                "total",
-                "cost",
-                "previous_total",
-                "status",
-            ],
-            max_rows=25,
-        )
-        click.echo("(cost in £ thousands)")
-    else:
-        click.echo(
-            f"No cluster sites in {result.window[0]}-{result.window[1]} under rule "
-            f"{result.rule.name}."
-        )
-    if len(result.resolved):
-        names = result.resolved["name"].astype(str)
-        more = (
-            f"; and {len(names) - 10} more (see clusters_resolved.csv)" if len(names) > 10 else ""
-        )
-        click.echo(
-            f"Resolved since {result.previous_window[0]}-{result.previous_window[1]} "
-            f"({len(names)}): " + "; ".join(names.head(10)) + more
-        )
-    click.echo("")
-    counts = result.counts
-    rule = result.rule
-    mode = (
-        f"network: {rule.length_m:g} m road windows and junctions on {roads_source}"
-        if result.mode == "network"
-        else f"radius: {rule.radius_m:g} m circles (no road network; pass --roads FILE for the "
-        f"{rule.length_m:g} m segment and junction scan)"
-    )
-    lines = [("collisions file", inputs.collisions_path.name)]
-    lines += set_aside_lines(loaded.n_read, loaded.n_read - len(set_aside), set_aside)
-    prev = result.previous_window
-    lines += [
-        (
-            "window",
-            f"{result.window[0]}-{result.window[1]} ({counts.get('n_in_window', 0):,} collisions; "
-            f"{counts.get('n_outside_window', 0):,} outside it)",
-        ),
-        (
-            "previous window",
-            f"{prev[0]}-{prev[1]}" if prev else "none (the data do not reach back)",
-        ),
-        ("mode", mode),
-        ("rule", result.rule.summary(result.mode)),
-        (
-            "sites",
-            f"{len(sites):,} ({counts.get('n_in_sites', 0):,} collisions in sites), "
-            f"{len(result.resolved):,} resolved",
-        ),
-        ("costs", result.cost_table),
-    ]
-    lines += [("note", n) for n in (*inputs.notes, *result.notes)]
-    lines += [("wrote", str(p)) for p in written]
-    echo_summary("Run summary", lines)
+    return self_contained_html(fmap)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable
+from typing import Any
 
 import click
+
+from geo_sppa.bundled.areas import AREAS, DEFAULT_AREA
+from geo_sppa.cli.summary import echo_summary, echo_table, set_aside_lines
 
 __all__ = [
     "area_option",
@@ -12,14 +16,19 @@ __all__ = [
     "crs_option",
     "years_option",
     "parse_years",
+    "collision_file_options",
+    "collision_columns",
+    "cluster_rule_options",
+    # re-exported from geo_sppa.cli.summary for the commands that import them from here
     "echo_summary",
     "echo_table",
+    "set_aside_lines",
 ]
 
 area_option = click.option(
     "--area",
-    type=click.Choice(["peterborough", "leeds-central"]),
-    default="peterborough",
+    type=click.Choice(list(AREAS)),
+    default=DEFAULT_AREA,
     show_default=True,
     help="Bundled study area whose data fill any input you do not give.",
 )
@@ -91,55 +100,111 @@ years_option = click.option(
 )
 
 
-def echo_summary(title: str, lines: Mapping[str, object] | Iterable[tuple[str, object]]) -> None:
-    """Print a ``title`` line and aligned ``label: value`` lines on stdout."""
-    items = list(lines.items() if isinstance(lines, Mapping) else lines)
-    click.echo(title)
-    width = max((len(k) for k, _ in items), default=0)
-    for key, value in items:
-        click.echo(f"  {key.ljust(width)}  {value}")
+def collision_file_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the options that describe a collision file: its columns, date format and CRS.
 
-
-def echo_table(
-    frame, columns: list[str], *, max_rows: int = 20, formats: Mapping[str, str] | None = None
-) -> None:
-    """Print the first ``max_rows`` rows of ``frame`` as a plain aligned text table."""
-    import pandas as pd
-
-    formats = formats or {}
-    shown = frame.head(max_rows)
-    cells = [[str(c) for c in columns]]
-    for _, row in shown.iterrows():
-        cells.append(
-            [
-                (format(row[c], formats[c]) if c in formats and row[c] == row[c] else str(row[c]))
-                for c in columns
-            ]
-        )
-    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in columns]
-    for n, r in enumerate(cells):
-        click.echo(
-            "  ".join(
-                v.rjust(w) if num else v.ljust(w)
-                for v, w, num in zip(r, widths, numeric, strict=True)
-            ).rstrip()
-        )
-        if n == 0:
-            click.echo("  ".join("-" * w for w in widths))
-    if len(frame) > max_rows:
-        click.echo(f"... and {len(frame) - max_rows} more (see the CSV)")
-
-
-def set_aside_lines(n_read: int, n_used: int, set_aside) -> list[tuple[str, object]]:
-    """Return summary lines: read, used, and set aside by reason."""
-    lines: list[tuple[str, object]] = [
-        ("records read", f"{n_read:,}"),
-        ("records used", f"{n_used:,}"),
+    The command receives ``collisions``, ``study_area``, ``crs``, ``id_column``, ``x_column``,
+    ``y_column``, ``date_column``, ``date_format`` and ``severity_column``; pass the column
+    names through :func:`collision_columns`.
+    """
+    options = [
+        click.option(
+            "--collisions",
+            type=click.Path(),
+            default=None,
+            help="Collision CSV (DfT STATS19 of any vintage, council extract, or generic). "
+            "Default: the area's.",
+        ),
+        click.option(
+            "--study-area",
+            type=click.Path(),
+            default=None,
+            help="Polygon layer; collisions outside it are set aside.",
+        ),
+        crs_option,
+        click.option("--id-column", default=None, help="Collision id column of a generic CSV."),
+        click.option("--x-column", default=None, help="Easting (or x) column of a generic CSV."),
+        click.option("--y-column", default=None, help="Northing (or y) column of a generic CSV."),
+        click.option("--date-column", default=None, help="Date column of a generic CSV."),
+        click.option(
+            "--date-format",
+            default=None,
+            metavar="FORMAT",
+            help="Date format such as %d/%m/%Y (default: detected; a file mixing day-first "
+            "and month-first dates is refused).",
+        ),
+        click.option(
+            "--severity-column",
+            default=None,
+            help="Severity column (1/2/3 or fatal/serious/slight).",
+        ),
     ]
-    total = len(set_aside)
-    lines.append(("set aside", f"{total:,}" + ("" if total else " (none)")))
-    if total:
-        for reason, count in set_aside["reason"].value_counts().items():
-            lines.append((f"  - {reason}", f"{int(count):,}"))
-    return lines
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def collision_columns(**names: str | None) -> dict[str, str]:
+    """Return the column overrides the user gave, by field (``id_column="ref"`` -> ``id``)."""
+    return {k.removesuffix("_column"): v for k, v in names.items() if v}
+
+
+def _clause(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple:
+    """Return ``--clause TOTAL:KSI`` values as rule clauses."""
+    from geo_sppa.roads.rules import Clause
+
+    clauses = []
+    for value in values:
+        try:
+            total, ksi = (int(v) for v in value.split(":"))
+        except ValueError:
+            raise click.BadParameter(
+                f"expected TOTAL:KSI such as 6:0 or 5:1, got {value!r}"
+            ) from None
+        clauses.append(Clause(min_total=total, min_ksi=ksi))
+    return tuple(clauses)
+
+
+def cluster_rule_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the cluster rule options: ``--rule``, ``--clause``, ``--length-m``, ``--radius-m``..."""
+    options = [
+        click.option(
+            "--rule",
+            "rule_name",
+            default="spp",
+            show_default=True,
+            help=(
+                "Rule preset: spp (6+ injury, or 3+ fatal/serious, or 5+ with 1+ fatal/serious) "
+                "or wales-trunk."
+            ),
+        ),
+        click.option(
+            "--clause",
+            "clauses",
+            multiple=True,
+            callback=_clause,
+            metavar="TOTAL:KSI",
+            help="Replace the rule's OR-clauses, e.g. --clause 6:0 --clause 0:3 --clause 5:1.",
+        ),
+        click.option(
+            "--length-m",
+            type=click.FloatRange(min=1),
+            default=None,
+            help="Link window length, metres (100).",
+        ),
+        click.option(
+            "--radius-m",
+            type=click.FloatRange(min=1),
+            default=None,
+            help="Radius-mode circle radius, metres (50).",
+        ),
+        click.option(
+            "--junction-radius-m",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="Collisions this close to a junction belong to it, metres (20).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

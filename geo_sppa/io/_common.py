@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from geo_sppa.crs import BNG, outside_great_britain
+from geo_sppa.crs import BNG, GB_BOUNDS, outside_great_britain
 from geo_sppa.errors import InputError, MissingFileError
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "SET_ASIDE_COLUMNS",
     "existing_file",
     "read_csv_text",
+    "decoded_text",
     "header_key",
     "find_column",
     "set_aside_rows",
@@ -67,21 +68,81 @@ def existing_file(path: str | Path, *, what: str, option: str | None = None) -> 
     return path
 
 
-def read_csv_text(path: Path) -> pd.DataFrame:
-    """Read a CSV with every column as text, trying UTF-8 (with or without BOM) then Latin-1.
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def decoded_text(data: bytes, *, source: str) -> tuple[str, str | None]:
+    """Return the text of a file's bytes and a note on how it was decoded (None for plain UTF-8).
+
+    A byte-order mark (UTF-8, UTF-16 LE/BE) decides the encoding. Otherwise the file is UTF-8:
+    a UTF-8 file with a few invalid bytes stays UTF-8 (the bad bytes become U+FFFD and the note
+    names their lines), so one stray byte never garbles every accented name in the file. Only a
+    file with no valid multi-byte UTF-8 sequence at all is read as Windows-1252 (Excel's "CSV"
+    on Windows), with a note.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), None
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{source}: starts with a {encoding} byte-order mark but is not valid "
+                    f"{encoding} (byte {exc.start}); re-save the file as UTF-8 CSV"
+                ) from None
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    bad = []
+    multibyte = False
+    for number, line in enumerate(lines):
+        try:
+            line.decode("utf-8")
+            multibyte = multibyte or any(b >= 0x80 for b in line)
+        except UnicodeDecodeError:
+            bad.append(number)
+    if not multibyte:
+        note = f"{source}: not UTF-8; read as Windows-1252 (save as 'CSV UTF-8' to avoid this)"
+        return data.decode("cp1252", errors="replace"), note
+    rows = ", ".join(str(n) for n in bad[:5]) + (" ..." if len(bad) > 5 else "")
+    note = (
+        f"{source}: {len(bad)} row(s) have bytes that are not UTF-8 (data rows {rows}); "
+        "those characters are shown as \ufffd; fix them in the file"
+    )
+    return data.decode("utf-8", errors="replace"), note
+
+
+def read_csv_text(path: Path, notes: list[str] | None = None) -> pd.DataFrame:
+    """Read a CSV with every column as text, decoded by :func:`decoded_text`.
+
+    Parameters
+    ----------
+    path
+        The file.
+    notes
+        A list to append a decoding note to (a file that is not plain UTF-8), if given.
 
     Raises
     ------
     InputError
         The file is a spreadsheet or archive, is empty, or is not comma-separated.
     """
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
+    import io as _io
+
+    data = path.read_bytes()
+    head = data[:4096]
     if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
         raise InputError(
             f"{path.name}: this is an Excel workbook or zip archive, not a CSV; "
             "save the sheet as 'CSV UTF-8 (comma delimited)' (or unzip it) and pass that file"
         )
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", errors="replace").encode("utf-8")
     first_line = head.split(b"\n", 1)[0]
     if first_line.count(b";") >= 2 and b"," not in first_line:
         raise InputError(
@@ -92,22 +153,21 @@ def read_csv_text(path: Path) -> pd.DataFrame:
         raise InputError(
             f"{path.name}: the columns are separated by tabs; save the file as comma-separated CSV"
         )
-    for encoding in ("utf-8-sig", "latin-1"):
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-        except pd.errors.EmptyDataError:
-            raise InputError(
-                f"{path.name}: the file is empty; expected a CSV with a header row"
-            ) from None
-        except pd.errors.ParserError as exc:
-            raise InputError(
-                f"{path.name}: not a readable CSV ({str(exc).splitlines()[0].strip()}); check that "
-                "every row has "
-                "as many comma-separated fields as the header and that text with commas is quoted"
-            ) from None
+    text, note = decoded_text(data, source=path.name)
+    if note and notes is not None:
+        notes.append(note)
+    try:
+        frame = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(
+            f"{path.name}: the file is empty; expected a CSV with a header row"
+        ) from None
+    except pd.errors.ParserError as exc:
+        raise InputError(
+            f"{path.name}: not a readable CSV ({str(exc).splitlines()[0].strip()}); check that "
+            "every row has as many comma-separated fields as the header and that text with "
+            "commas is quoted"
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.replace({"": pd.NA, "NULL": pd.NA, "NA": pd.NA, "null": pd.NA})
 
@@ -171,7 +231,7 @@ def find_column(
         if header_key(candidate) in keys:
             return keys[header_key(candidate)]
     if required:
-        fix = f"; pass {option} COLUMN" if option else ""
+        fix = f"; pass {option} COLUMN" if option else "; rename the column to one of those"
         raise InputError(
             f"{source}: no {what} column (looked for {', '.join(candidates[:6])}){fix}"
         )
@@ -262,6 +322,72 @@ def outside_gb_mask(geometry: gpd.GeoSeries) -> pd.Series:
     return out
 
 
+def coordinate_hints(x: np.ndarray, y: np.ndarray) -> pd.Series:
+    """Return, per point outside Great Britain, its coordinates and what they look like.
+
+    Each axis is checked on its own against Great Britain's extent in EPSG:27700, and the text
+    names the likely mistake: longitude/latitude in grid columns, or eastings and northings
+    swapped (the point is inside Great Britain with its axes exchanged).
+    """
+    minx, miny, maxx, maxy = GB_BOUNDS
+    texts = []
+    for xi, yi in zip(x, y, strict=True):
+        text = f"x={xi:.6g}, y={yi:.6g}"
+        if abs(xi) <= 180 and abs(yi) <= 90:
+            text += ": looks like longitude/latitude; pass --crs EPSG:4326"
+        elif minx <= yi <= maxx and miny <= xi <= maxy:
+            text += ": x and y look swapped; exchange --x-column and --y-column"
+        elif not minx <= xi <= maxx:
+            text += f": x outside Great Britain's eastings ({minx:.0f}-{maxx:.0f})"
+        else:
+            text += f": y outside Great Britain's northings ({miny:.0f}-{maxy:.0f})"
+        texts.append(text)
+    return pd.Series(texts, dtype=object)
+
+
+def _inside_study_area(
+    geometry: gpd.GeoSeries,
+    candidates: pd.Series,
+    keep: pd.Series,
+    study_area: gpd.GeoDataFrame,
+    source: str,
+    ids: pd.Series,
+) -> tuple[pd.Series, pd.DataFrame | None]:
+    """Return ``keep`` less the points outside ``study_area``, and their set-aside records.
+
+    A point that falls inside the area once its x and y are exchanged says so in its detail,
+    and when every point is outside but most would be inside swapped, the error says that.
+    """
+    rows = np.arange(1, len(geometry) + 1)
+    zone = study_area.geometry.union_all()
+    points = gpd.GeoSeries(geometry[candidates])
+    inside = pd.Series(True, index=geometry.index)
+    inside[candidates] = points.within(zone)
+    out = candidates & ~inside
+    if not out.any():
+        return keep, None
+    outside_points = gpd.GeoSeries(geometry[out])
+    swapped = gpd.GeoSeries(
+        gpd.points_from_xy(outside_points.y, outside_points.x), index=outside_points.index
+    ).within(zone)
+    detail = outside_points.distance(zone).map(lambda d: f"{d:.0f} m outside")
+    detail[swapped] = detail[swapped] + " (inside with x and y swapped)"
+    aside = set_aside_rows(source, rows[out.to_numpy()], ids[out], "outside study area", detail)
+    keep = keep & ~out
+    if keep.sum() == 0:
+        if swapped.mean() > 0.5:
+            raise InputError(
+                f"{source}: no row lies inside the study area, but {int(swapped.sum())} do with "
+                "x and y exchanged; the easting and northing columns look swapped: exchange "
+                "--x-column and --y-column"
+            )
+        raise InputError(
+            f"{source}: no row lies inside the study area; check that the file covers the same "
+            "area as the boundaries (or the --area) you chose"
+        )
+    return keep, aside
+
+
 def screened_rows(
     geometry: gpd.GeoSeries,
     *,
@@ -287,51 +413,25 @@ def screened_rows(
         keep &= ~missing
     outside = outside_gb_mask(geometry) & keep
     if outside.any():
-        out_x, out_y = geometry.x[outside], geometry.y[outside]
-        detail = [f"x={x:.0f}, y={y:.0f}" for x, y in zip(out_x, out_y, strict=True)]
+        hints = coordinate_hints(geometry.x[outside].to_numpy(), geometry.y[outside].to_numpy())
         parts.append(
             set_aside_rows(
-                source,
-                rows[outside.to_numpy()],
-                ids[outside],
-                "outside Great Britain",
-                pd.Series(detail),
+                source, rows[outside.to_numpy()], ids[outside], "outside Great Britain", hints
             )
         )
         keep &= ~outside
     if keep.sum() == 0 and len(geometry):
         if outside.any():
-            first_x, first_y = geometry.x[outside].iloc[0], geometry.y[outside].iloc[0]
             raise InputError(
-                f"{source}: every row lies outside Great Britain "
-                f"(first at x={first_x:.6g}, y={first_y:.6g}); "
-                "check the coordinate columns are eastings/northings in EPSG:27700, or pass --crs"
+                f"{source}: every row lies outside Great Britain (first at "
+                f"{hints.iloc[0]}); check the coordinate columns are eastings/northings in "
+                "EPSG:27700, or pass --crs"
             )
         raise InputError(f"{source}: no row has coordinates; check the coordinate columns")
     if study_area is not None and len(study_area):
-        zone = study_area.geometry.union_all()
-        candidates = keep & ~missing
-        inside = pd.Series(True, index=geometry.index)
-        inside[candidates] = gpd.GeoSeries(geometry[candidates]).within(zone)
-        out = candidates & ~inside
-        if out.any():
-            dist = gpd.GeoSeries(geometry[out]).distance(zone)
-            parts.append(
-                set_aside_rows(
-                    source,
-                    rows[out.to_numpy()],
-                    ids[out],
-                    "outside study area",
-                    dist.map(lambda d: f"{d:.0f} m outside"),
-                )
-            )
-            keep &= ~out
-        if keep.sum() == 0:
-            raise InputError(
-                f"{source}: no row lies inside the study area; check that the file covers the same "
-                "area "
-                "as the boundaries (or the --area) you chose"
-            )
+        keep, aside = _inside_study_area(geometry, keep & ~missing, keep, study_area, source, ids)
+        if aside is not None:
+            parts.append(aside)
     set_aside = (
         pd.concat(parts, ignore_index=True)
         if parts

@@ -25,7 +25,7 @@ from geo_sppa.io._common import (
 )
 from geo_sppa.schema import ROAD_USERS, SEVERITIES
 
-__all__ = ["read_collisions", "COLLISION_COLUMNS", "ROAD_USERS", "SEVERITIES", "parse_dates"]
+__all__ = ["read_collisions", "COLLISION_COLUMNS", "ROAD_USERS", "SEVERITIES", "parsed_dates"]
 
 
 #: Normalised field -> candidate headers, in order of preference (any case, any punctuation).
@@ -119,36 +119,91 @@ _NOT_JUNCTION = ("not at", "private drive", "not a junction")
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%Y%m%d", "%d-%b-%y", "%d/%m/%y", "%m/%d/%Y", "%Y/%m/%d")
 
 
-def parse_dates(values: pd.Series, *, source: str, column: str) -> pd.Series:
-    """Return ``values`` parsed as dates with the one format that reads the most of them.
+#: Formats that read the same text with day and month the other way round.
+_SWAPPED_ORDER = {"%d/%m/%Y": "%m/%d/%Y", "%m/%d/%Y": "%d/%m/%Y"}
 
-    Values that format cannot read become NaT (the caller sets those rows aside).
+
+def parsed_dates(
+    values: pd.Series, *, source: str, column: str, fmt: str | None = None
+) -> tuple[pd.Series, str | None]:
+    """Return ``values`` parsed as dates with the one format that reads the most, and a note.
+
+    Values that format cannot read become NaT (the caller sets those rows aside). A file in
+    which day-first and month-first dates are mixed (some rows read only one way, others only
+    the other) is refused as a whole: deciding row by row would swap day and month silently.
+    When every date reads both ways, day-first (the UK order) is used and the note says so
+    (otherwise the note is None).
+
+    Parameters
+    ----------
+    values
+        The date column as text.
+    source, column
+        The file and column, for messages.
+    fmt
+        A ``strftime`` format to use instead of detecting one (``--date-format``).
 
     Raises
     ------
     InputError
-        No known format reads any value.
+        No known format reads any value, or day-first and month-first dates are mixed.
     """
     text = values.astype("string").str.strip().str.slice(0, 10)
     text = text.str.replace(r"T.*$", "", regex=True)
     present = text.notna()
-    best: pd.Series = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    best_ok = -1
-    for fmt in _DATE_FORMATS:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-        ok = int(parsed.notna().sum())
-        if ok > best_ok:
-            best, best_ok = parsed, ok
-        if ok == int(present.sum()):
-            break
-    if best_ok <= 0:
+    if fmt is not None:
+        return _dates_in_format(text, fmt, source=source, column=column), None
+    parsed_by = {f: pd.to_datetime(text, format=f, errors="coerce") for f in _DATE_FORMATS}
+    best_fmt = max(_DATE_FORMATS, key=lambda f: int(parsed_by[f].notna().sum()))
+    best = parsed_by[best_fmt]
+    if int(best.notna().sum()) == 0:
         example = text.dropna().iloc[0] if present.any() else "(empty)"
         raise InputError(
             f"{source}: column {column!r}: cannot read dates such as {example!r} "
             "(expected dd/mm/yyyy, yyyy-mm-dd or yyyymmdd); "
             "fix the column or name another with --date-column"
         )
-    return best
+    other_fmt = _SWAPPED_ORDER.get(best_fmt)
+    if other_fmt is not None:
+        other = parsed_by[other_fmt]
+        only_other = other.notna() & best.isna()
+        if only_other.any():
+            only_best = best.notna() & other.isna()
+            example_best = (
+                text[only_best].iloc[0] if only_best.any() else text[best.notna()].iloc[0]
+            )
+            raise InputError(
+                f"{source}: column {column!r} mixes day-first and month-first dates (e.g. "
+                f"{example_best!r} and {text[only_other].iloc[0]!r}); fix the file, or pass "
+                f"--date-format {best_fmt} (or {other_fmt}) "
+                "to read every row one way and set aside the rest"
+            )
+        read_both = best.notna() & other.notna()
+        differ = read_both & (best != other)
+        if best_fmt == "%d/%m/%Y" and read_both.sum() == best.notna().sum() and differ.any():
+            return best, (
+                f"{source}: every date in column {column!r} reads as day-first or month-first; "
+                "read as day-first (UK order); pass --date-format %m/%d/%Y if they are month-first"
+            )
+    return best, None
+
+
+def _dates_in_format(text: pd.Series, fmt: str, *, source: str, column: str) -> pd.Series:
+    """Return ``text`` parsed with ``fmt``; raise when the format reads none of it."""
+    try:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    except ValueError as exc:
+        raise InputError(
+            f"--date-format {fmt!r} is not a valid date format ({exc}); use strftime codes such "
+            "as %d/%m/%Y"
+        ) from None
+    if parsed.notna().sum() == 0:
+        example = text.dropna().iloc[0] if text.notna().any() else "(empty)"
+        raise InputError(
+            f"{source}: column {column!r}: no date such as {example!r} matches --date-format "
+            f"{fmt!r}; check the format"
+        )
+    return parsed
 
 
 def _road_numbers(road_class: pd.Series, number: pd.Series) -> pd.Series:
@@ -304,6 +359,8 @@ def read_collisions(
     columns: dict[str, str] | None = None,
     crs: str | int | None = None,
     study_area: gpd.GeoDataFrame | None = None,
+    date_format: str | None = None,
+    today: pd.Timestamp | None = None,
 ) -> Loaded:
     """Read a collision CSV and return the usable collisions plus the rows set aside.
 
@@ -320,6 +377,11 @@ def read_collisions(
         CRS of the ``x``/``y`` columns when they are not British National Grid.
     study_area
         Polygons; collisions outside them are set aside (``outside study area``).
+    date_format
+        A ``strftime`` format for the date column (``--date-format``), e.g. ``%m/%d/%Y``; by
+        default the format is detected, and a file mixing day-first and month-first is refused.
+    today
+        Dates after this are set aside as ``future date`` (default: today's date).
 
     Returns
     -------
@@ -329,110 +391,128 @@ def read_collisions(
     Raises
     ------
     InputError
-        Missing file or column, no rows, unreadable dates, conflicting duplicate ids, or no
-        usable row at all.
+        Missing file or column, no rows, unreadable or mixed-order dates, conflicting duplicate
+        ids, or no usable row at all.
     """
     path = existing_file(path, what="collisions", option="--collisions")
     source = path.name
-    raw = read_csv_text(path)
+    notes: list[str] = []
+    raw = read_csv_text(path, notes)
     if raw.empty:
         raise InputError(
             f"{source}: the file has a header but no rows; expected one row per collision"
         )
     col = _collision_columns(raw, columns or {}, source)
-    n_read = len(raw)
-    rows = np.arange(1, n_read + 1)
     id_column, date_column = str(col["id"]), str(col["date"])  # required: found or raised
     ids = raw[id_column].astype("string").str.strip()
-
-    dup_rows = _duplicate_rows(raw, ids, id_column, source)
-    parts = []
-    keep = ~dup_rows
-    if dup_rows.any():
-        parts.append(
-            set_aside_rows(source, rows[dup_rows.to_numpy()], ids[dup_rows], "duplicate row")
-        )
-
     geometry, _, note = points_from_columns(
         raw, source=source, x=col["x"], y=col["y"], lon=col["lon"], lat=col["lat"], crs=crs
     )
-    dates = parse_dates(raw[date_column], source=source, column=date_column)
-    bad_date = keep & dates.isna()
-    if bad_date.any():
-        parts.append(
-            set_aside_rows(
-                source,
-                rows[bad_date.to_numpy()],
-                ids[bad_date],
-                "unparseable date",
-                raw.loc[bad_date, col["date"]].astype("string").fillna("(empty)"),
-            )
-        )
-        keep &= ~bad_date
-    sev_text = raw[col["severity"]].astype("string").str.strip().str.lower()
-    severity = sev_text.map(
-        lambda v: _SEVERITY_CODES.get(v, pd.NA) if isinstance(v, str) else pd.NA
+    notes.extend([note] if note else [])
+    dates, date_note = parsed_dates(
+        raw[date_column], source=source, column=date_column, fmt=date_format
     )
-    bad_sev = keep & severity.isna()
-    if bad_sev.any():
-        parts.append(
-            set_aside_rows(
-                source,
-                rows[bad_sev.to_numpy()],
-                ids[bad_sev],
-                "unknown severity",
-                raw.loc[bad_sev, col["severity"]].astype("string").fillna("(empty)"),
-            )
-        )
-        keep &= ~bad_sev
-    if keep.sum() == 0:
-        raise InputError(
-            f"{source}: no usable row (severity in column {col['severity']!r} must be 1/2/3 or "
-            "fatal/serious/slight); fix the column or name another with --severity-column"
-        )
+    notes.extend([date_note] if date_note else [])
+    severity = _severities(raw[str(col["severity"])])
+    keep, parts = _screened(raw, ids, col, dates, severity, source, today)
     located, located_aside = screened_rows(
         gpd.GeoSeries(geometry[keep]), source=source, ids=ids[keep], study_area=study_area
     )
+    rows = np.arange(1, len(raw) + 1)
     if len(located_aside):
         located_aside["row"] = rows[keep.to_numpy()][located_aside["row"].to_numpy() - 1]
         parts.append(located_aside)
-    keep_index = located[located].index
-
-    fields = _descriptive_fields(raw, col)
-    data = (
-        gpd.GeoDataFrame(
-            {
-                "collision_id": ids,
-                "date": dates,
-                "year": dates.dt.year.astype("Int64"),
-                "time": fields["time"],
-                "severity": severity.astype("string"),
-                "casualties": fields["casualties"],
-                "road_class": fields["road_class"],
-                "road_number": fields["road_number"],
-                "road_number_2": fields["road_number_2"],
-                "junction_detail": fields["junction_detail"],
-                "at_junction": fields["at_junction"],
-                "location": fields["location"],
-                **{user: fields[user] for user in ROAD_USERS},
-                "source_row": pd.Series(rows, index=raw.index),
-            },
-            geometry=geometry,
-        )
-        .loc[keep_index]
-        .reset_index(drop=True)
-    )
+    data = _collision_frame(raw, col, ids, dates, severity, geometry).loc[located[located].index]
+    data = data.reset_index(drop=True)
     data["year"] = data["year"].astype("int64")
     set_aside = (
         pd.concat(parts, ignore_index=True)
         if parts
         else set_aside_rows(source, np.array([], int), pd.Series([], dtype=object), "")
     )
-    notes = tuple(n for n in [note] if n)
-    assert len(data) + len(set_aside) == n_read, "every row is used or set aside"
+    assert len(data) + len(set_aside) == len(raw), "every row is used or set aside"
     return Loaded(
         data=data,
         set_aside=set_aside.sort_values("row", ignore_index=True),
-        n_read=n_read,
-        notes=notes,
+        n_read=len(raw),
+        notes=tuple(notes),
+    )
+
+
+def _severities(values: pd.Series) -> pd.Series:
+    """Return severity codes or words as ``fatal``/``serious``/``slight`` (NA where unknown)."""
+    text = values.astype("string").str.strip().str.lower()
+    return text.map(lambda v: _SEVERITY_CODES.get(v, pd.NA) if isinstance(v, str) else pd.NA)
+
+
+def _screened(
+    raw: pd.DataFrame,
+    ids: pd.Series,
+    col: dict[str, str | None],
+    dates: pd.Series,
+    severity: pd.Series,
+    source: str,
+    today: pd.Timestamp | None,
+) -> tuple[pd.Series, list[pd.DataFrame]]:
+    """Return the rows that pass the row checks and the set-aside records of the rest.
+
+    The checks run in order and a row is set aside for the first it fails: a duplicate row,
+    an unreadable date, a date after ``today``, an unknown severity.
+    """
+    rows = np.arange(1, len(raw) + 1)
+    date_text = raw[str(col["date"])].astype("string").fillna("(empty)")
+    severity_text = raw[str(col["severity"])].astype("string").fillna("(empty)")
+    limit = (today or pd.Timestamp.today()).normalize()
+    checks = (
+        (_duplicate_rows(raw, ids, str(col["id"]), source), "duplicate row", None),
+        (dates.isna(), "unparseable date", date_text),
+        (dates > limit, "future date", date_text + f" (after {limit:%Y-%m-%d})"),
+        (severity.isna(), "unknown severity", severity_text),
+    )
+    keep = pd.Series(True, index=raw.index)
+    parts = []
+    for failed, reason, detail in checks:
+        mask = keep & failed.fillna(False).astype(bool)
+        if mask.any():
+            shown = detail[mask] if detail is not None else ""
+            parts.append(set_aside_rows(source, rows[mask.to_numpy()], ids[mask], reason, shown))
+            keep &= ~mask
+    if keep.sum() == 0:
+        reasons = ", ".join(dict.fromkeys(str(p["reason"].iloc[0]) for p in parts))
+        raise InputError(
+            f"{source}: no usable row (every row set aside: {reasons}); severity in column "
+            f"{col['severity']!r} must be 1/2/3 or fatal/serious/slight and dates no later than "
+            "today; fix the columns or name others with --severity-column / --date-column"
+        )
+    return keep, parts
+
+
+def _collision_frame(
+    raw: pd.DataFrame,
+    col: dict[str, str | None],
+    ids: pd.Series,
+    dates: pd.Series,
+    severity: pd.Series,
+    geometry: gpd.GeoSeries,
+) -> gpd.GeoDataFrame:
+    """Return every row of ``raw`` in the normalised collision columns."""
+    fields = _descriptive_fields(raw, col)
+    return gpd.GeoDataFrame(
+        {
+            "collision_id": ids,
+            "date": dates,
+            "year": dates.dt.year.astype("Int64"),
+            "time": fields["time"],
+            "severity": severity.astype("string"),
+            "casualties": fields["casualties"],
+            "road_class": fields["road_class"],
+            "road_number": fields["road_number"],
+            "road_number_2": fields["road_number_2"],
+            "junction_detail": fields["junction_detail"],
+            "at_junction": fields["at_junction"],
+            "location": fields["location"],
+            **{user: fields[user] for user in ROAD_USERS},
+            "source_row": pd.Series(np.arange(1, len(raw) + 1), index=raw.index),
+        },
+        geometry=geometry,
     )

@@ -66,6 +66,8 @@ def _month_text(values: pd.Series, *, source: str, column: str) -> pd.Series:
     if dmy.any():
         parts = text[dmy].str.extract(r"^\d{1,2}/(\d{1,2})/(\d{4})")
         out[dmy] = parts[1] + "-" + parts[0].str.zfill(2)
+    number = pd.to_numeric(out.str.slice(5, 7), errors="coerce")
+    out = out.mask(~number.between(1, 12).fillna(False))  # 2018/13 is not a month
     if out.notna().sum() == 0:
         example = text.dropna().iloc[0] if text.notna().any() else "(empty)"
         raise InputError(
@@ -90,7 +92,6 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
             source=source,
             what=f,
             required=f in ("month", "category"),
-            option={"category": "--category-column"}.get(f),
         )
         for f, c in INCIDENT_COLUMNS.items()
     }
@@ -129,7 +130,12 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
     repeated = ids.notna() & ids.str.strip().ne("") & ids.duplicated(keep="first")
     for mask, reason, detail in (
         (repeated, "duplicate id", "the same Crime ID appears earlier in the file"),
-        (month.isna(), "unparseable month", raw[col["month"]].astype("string").fillna("(empty)")),
+        (month.isna(), "unparseable month", raw[month_column].astype("string").fillna("(empty)")),
+        (
+            month.notna() & (month > pd.Timestamp.today().strftime("%Y-%m")),
+            "future month",
+            month.fillna(""),
+        ),
         (category.isna(), "missing category", ""),
         (geometry.isna() & lsoa.isna(), "no location (no coordinates, no LSOA code)", ""),
     ):

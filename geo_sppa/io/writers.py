@@ -2,27 +2,55 @@
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 
 from geo_sppa.errors import InputError
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = [
     "output_dir",
     "write_csv",
+    "spreadsheet_safe",
     "write_gpkg",
     "write_geojson",
     "write_text",
-    "read_results",
     "write_png",
-    "write_run_info",
-    "read_run_info",
+    "atomic_path",
     "LIST_SEPARATOR",
 ]
 
 LIST_SEPARATOR = ";"
+#: Marks a file still being written; such files are never left behind by a finished run.
+PARTIAL_MARK = ".partial-"
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it.
+
+    The temporary name keeps the suffix (GDAL picks drivers by it) and starts with a dot, so a
+    run killed part-way leaves no complete-looking file and never half-replaces an earlier one.
+    """
+    partial = path.with_name(f".{path.stem}{PARTIAL_MARK}{os.getpid()}{path.suffix}")
+    for leftover in (partial, partial.with_name(partial.name + "-journal")):
+        leftover.unlink(missing_ok=True)
+    try:
+        yield partial
+        os.replace(partial, path)
+    except BaseException:
+        for leftover in (partial, partial.with_name(partial.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+        raise
 
 
 def output_dir(path: str | Path) -> Path:
@@ -55,101 +83,108 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: A text cell starting with one of these is run as a formula by spreadsheets (OWASP CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy in which text cells that a spreadsheet would run as a formula are inert.
+
+    Following OWASP's guidance on CSV injection, a text cell that starts with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return gets a leading single quote, so Excel and
+    LibreOffice show it as text. Numeric columns, and text cells that are plain numbers such
+    as ``-1``, are left alone.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue
+        risky = values.map(
+            lambda v: (
+                isinstance(v, str) and v.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(v)
+            )
+        ).astype(bool)
+        if risky.any():
+            out[column] = values.astype(object).where(~risky, "'" + values.astype(str))
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as UTF-8 CSV with a byte-order mark (Excel reads accents); drop geometry."""
+    """Write ``frame`` as UTF-8 CSV with a byte-order mark (Excel reads accents); drop geometry.
+
+    Text cells that a spreadsheet would run as formulas are neutralised
+    (:func:`spreadsheet_safe`). The file appears only when complete (:func:`atomic_path`).
+    """
     path = Path(path)
     table = pd.DataFrame(_flat(frame))
     if isinstance(frame, gpd.GeoDataFrame):
         table = table.drop(columns=[frame.geometry.name])
-    table.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    with atomic_path(path) as partial:
+        spreadsheet_safe(table).to_csv(
+            partial, index=False, encoding="utf-8-sig", lineterminator="\r\n"
+        )
     return path
 
 
 def write_gpkg(
-    frame: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None, replace: bool = True
+    frame: gpd.GeoDataFrame,
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    more_layers: Mapping[str, pd.DataFrame] | None = None,
 ) -> Path:
-    """Write ``frame`` as a layer of a GeoPackage, EPSG:27700 as given.
+    """Write ``frame`` (and ``more_layers``) as a GeoPackage, EPSG:27700 as given.
 
-    With ``replace`` (the default) an existing file is replaced; otherwise the layer is added to it
-    (or replaces a layer of the same name).
+    Every layer is written to a temporary file that replaces ``path`` only when all are
+    complete, so a killed run never leaves a GeoPackage with some layers or a journal file.
+
+    Parameters
+    ----------
+    frame
+        The main layer.
+    path
+        The GeoPackage; an existing file is replaced.
+    layer
+        The main layer's name (default: the file's stem).
+    more_layers
+        Further layers by name: GeoDataFrames as spatial layers, DataFrames as attribute tables.
     """
+    import pyogrio
+
     path = Path(path)
-    if replace and path.exists():
-        path.unlink()
-    gpd.GeoDataFrame(_flat(frame)).to_file(path, layer=layer or path.stem, driver="GPKG")
+    with atomic_path(path) as partial:
+        gpd.GeoDataFrame(_flat(frame)).to_file(partial, layer=layer or path.stem, driver="GPKG")
+        for name, extra in (more_layers or {}).items():
+            if isinstance(extra, gpd.GeoDataFrame):
+                gpd.GeoDataFrame(_flat(extra)).to_file(partial, layer=name, driver="GPKG")
+            else:
+                pyogrio.write_dataframe(_flat(extra), partial, layer=name, driver="GPKG")
     return path
 
 
 def write_geojson(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
     """Write ``frame`` as RFC 7946 GeoJSON (EPSG:4326, as the format requires)."""
     path = Path(path)
-    if path.exists():
-        path.unlink()
-    gpd.GeoDataFrame(_flat(frame)).to_crs(4326).to_file(path, driver="GeoJSON")
+    with atomic_path(path) as partial:
+        gpd.GeoDataFrame(_flat(frame)).to_crs(4326).to_file(partial, driver="GeoJSON")
     return path
 
 
 def write_text(text: str, path: str | Path) -> Path:
-    """Write ``text`` (an HTML page, a report) as UTF-8."""
+    """Write ``text`` (an HTML page, a report, JSON) as UTF-8, atomically."""
     path = Path(path)
-    path.write_text(text, encoding="utf-8")
+    with atomic_path(path) as partial:
+        partial.write_text(text, encoding="utf-8")
     return path
 
 
-def write_png(figure, path: str | Path, *, dpi: int = 150) -> Path:
-    """Save a matplotlib figure as PNG and close it (figures are not kept alive between charts)."""
-    import matplotlib.pyplot as plt
-
+def write_png(figure: Figure, path: str | Path, *, dpi: int = 150) -> Path:
+    """Save a matplotlib :class:`~matplotlib.figure.Figure` as PNG, atomically."""
     path = Path(path)
-    figure.savefig(path, dpi=dpi)
-    plt.close(figure)
+    with atomic_path(path) as partial:
+        figure.savefig(partial, dpi=dpi, format="png")
     return path
-
-
-def read_results(
-    path: str | Path,
-    *,
-    layer: str | None = None,
-    list_columns: tuple[str, ...] = ("collision_ids",),
-) -> gpd.GeoDataFrame:
-    """Read a results layer written by :func:`write_gpkg` or :func:`write_geojson`, in EPSG:27700.
-
-    Joined list columns (``collision_ids``) are split back into lists.
-    """
-    from geo_sppa.io.layers import read_layer
-
-    frame, _ = read_layer(path, what="results", layer=layer)
-    for column in list_columns:
-        if column in frame:
-            frame[column] = (
-                frame[column]
-                .fillna("")
-                .astype(str)
-                .map(lambda v: [x for x in v.split(LIST_SEPARATOR) if x])
-            )
-    return frame
-
-
-def write_run_info(info: dict[str, object], path: str | Path) -> Path:
-    """Add a one-row ``run`` table (area, window, mode...) to a GeoPackage, for redrawing later."""
-    import pyogrio
-
-    pyogrio.write_dataframe(
-        pd.DataFrame({k: [v] for k, v in info.items()}), Path(path), layer="run"
-    )
-    return Path(path)
-
-
-def read_run_info(path: str | Path) -> dict[str, object]:
-    """Return the ``run`` table of a results GeoPackage as a dict ({} when it has none)."""
-    import pyogrio
-
-    path = Path(path)
-    if not path.is_file() or "run" not in {str(name) for name, _ in pyogrio.list_layers(path)}:
-        return {}
-    table = pyogrio.read_dataframe(path, layer="run", read_geometry=False)
-    return (
-        {k: (v.item() if hasattr(v, "item") else v) for k, v in table.iloc[0].items()}
-        if len(table)
-        else {}
-    )

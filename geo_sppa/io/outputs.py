@@ -1,0 +1,86 @@
+"""Write the whole set of outputs of a cluster run, each file atomically.
+
+``geo-sppa clusters`` writes ``clusters.csv``, ``clusters.gpkg`` (layers ``clusters``,
+``collisions`` of the window, and a one-row ``run`` table so ``geo-sppa map clusters`` can
+redraw), ``clusters.geojson``, ``clusters_resolved.csv`` when sites were resolved,
+``clusters_set_aside.csv`` and, when given, the map's HTML. The caller writes ``run.json``
+(:mod:`geo_sppa.io.manifest`) after these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+
+from geo_sppa.io.writers import write_csv, write_geojson, write_gpkg, write_text
+
+if TYPE_CHECKING:
+    from geo_sppa.bundled.inputs import ClusterInputs
+    from geo_sppa.roads.clusters import ClusterResult
+
+__all__ = ["cluster_run_info", "window_collisions", "write_cluster_outputs"]
+
+
+def window_collisions(result: ClusterResult, inputs: ClusterInputs) -> gpd.GeoDataFrame:
+    """Return the collisions of the result's window with the ``site_id`` each one counts in."""
+    data = inputs.collisions.data
+    return data[data["year"].between(*result.window)].assign(
+        site_id=result.site_of.reindex(data.index)
+    )
+
+
+def cluster_run_info(result: ClusterResult, inputs: ClusterInputs) -> dict[str, object]:
+    """Return the facts a redraw needs: area, title, mode, radius and the road layer's name."""
+    return {
+        "area": inputs.area,
+        "title": f"Accident cluster sites {result.window[0]}-{result.window[1]}: {inputs.place}",
+        "mode": result.mode,
+        "radius_m": result.rule.radius_m,
+        "roads": inputs.roads_source or "",
+    }
+
+
+def write_cluster_outputs(
+    result: ClusterResult, inputs: ClusterInputs, out: Path, *, map_html: str | None = None
+) -> tuple[list[Path], pd.DataFrame]:
+    """Write every output file of a cluster run to ``out``.
+
+    Parameters
+    ----------
+    result, inputs
+        What :func:`geo_sppa.roads.clusters.cluster_sites` returned and what it was given.
+    out
+        The output folder (it exists).
+    map_html
+        The rendered map, written as ``clusters.html`` when given.
+
+    Returns
+    -------
+    tuple of (list of Path, DataFrame)
+        The files written, in order, and every set-aside record (loader and scan).
+    """
+    in_window = window_collisions(result, inputs)
+    info = cluster_run_info(result, inputs)
+    written = [
+        write_csv(result.sites, out / "clusters.csv"),
+        write_gpkg(
+            result.sites,
+            out / "clusters.gpkg",
+            layer="clusters",
+            more_layers={
+                "collisions": in_window.assign(date=in_window["date"].dt.strftime("%Y-%m-%d")),
+                "run": pd.DataFrame({k: [v] for k, v in info.items()}),
+            },
+        ),
+        write_geojson(result.sites, out / "clusters.geojson"),
+    ]
+    if len(result.resolved):
+        written.append(write_csv(result.resolved, out / "clusters_resolved.csv"))
+    set_aside = pd.concat([inputs.collisions.set_aside, result.set_aside], ignore_index=True)
+    written.append(write_csv(set_aside, out / "clusters_set_aside.csv"))
+    if map_html is not None:
+        written.append(write_text(map_html, out / "clusters.html"))
+    return written, set_aside
