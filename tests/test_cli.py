@@ -300,3 +300,48 @@ def test_unexpected_bug_is_still_one_line(monkeypatch, tmp_path):
     assert result.exit_code == 1
     assert "Error: unexpected RuntimeError: boom (this is a geo-sppa bug" in result.output
     assert "second line" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "years, message",
+    [
+        ("1850-2500", "expected years between 1900 and 2100"),
+        ("2016-2014", "the first year not after the last"),
+        ("20x6", "expected YEAR-YEAR such as 2014-2016"),
+    ],
+)
+def test_bad_years_name_what_is_wrong(years, message):
+    result = run("clusters", "--years", years)
+    assert result.exit_code == 2 and message in result.output
+
+
+def _every_option() -> set[str]:
+    import importlib
+
+    options = {"--help", "--version", "--verbose", "--quiet"}
+    for module, attr, _ in COMMANDS.values():
+        command = getattr(importlib.import_module(f"geo_sppa.cli.{module}"), attr)
+        for sub in getattr(command, "commands", {}).values() or [command]:
+            for param in sub.params:
+                options.update(o for o in param.opts if o.startswith("--"))
+    return options
+
+
+def test_every_option_a_message_suggests_exists():
+    """A message that tells the user to pass --something must name a real option."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import geo_sppa
+
+    known = _every_option()
+    root = Path(geo_sppa.__file__).parent
+    unknown = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for option in re.findall(r"(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*", node.value):
+                    if option not in known:
+                        unknown.add(f"{path.relative_to(root)}: {option}")
+    assert sorted(unknown) == []

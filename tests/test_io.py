@@ -668,3 +668,63 @@ def test_every_csv_the_package_writes_goes_through_write_csv():
         if ".to_csv(" in p.read_text(encoding="utf-8")
     ]
     assert writers == ["io/writers.py"]
+
+
+@pytest.mark.parametrize(
+    "offset, match",
+    [
+        ((0, 0), "they look like longitude/latitude"),
+        ((900000, 0), "they lie outside Great Britain"),
+    ],
+    ids=["lon-lat-labelled-bng", "beyond-gb"],
+)
+def test_layer_coordinates_checked_against_the_declared_crs(tmp_path, offset, match):
+    """Ward boundaries in lon/lat declared as EPSG:27700 used to give a ward table of zeros."""
+    dx, dy = offset
+    cells = [
+        box(-0.30 + 0.01 * i + dx, 52.55 + dy, -0.29 + 0.01 * i + dx, 52.56 + dy) for i in range(4)
+    ]
+    frame = gpd.GeoDataFrame(
+        {"WD22CD": [f"E0500000{i}" for i in range(4)], "WD22NM": list("ABCD")},
+        geometry=cells,
+        crs=27700,
+    )
+    path = tmp_path / "wards.geojson"
+    frame.to_file(path)
+    with pytest.raises(InputError, match=f"wards.geojson: the layer declares EPSG:27700 .*{match}"):
+        read_wards(path)
+
+
+def test_lon_lat_boundaries_in_east_anglia_labelled_bng_are_caught(tmp_path):
+    """Positive longitudes (Norwich, 1.3 E) fall inside the grid's extent; the tiny span gives
+    them away."""
+    cells = [box(1.28 + 0.01 * i, 52.62, 1.29 + 0.01 * i, 52.63) for i in range(5)]
+    frame = gpd.GeoDataFrame(
+        {"WD22CD": [f"E0500001{i}" for i in range(5)], "WD22NM": list("ABCDE")},
+        geometry=cells,
+        crs=27700,
+    )
+    frame.to_file(tmp_path / "norwich.gpkg")
+    with pytest.raises(InputError, match="they look like longitude/latitude"):
+        read_wards(tmp_path / "norwich.gpkg")
+
+
+@pytest.mark.parametrize(
+    "rows, match",
+    [
+        (
+            ["E01000001,1500", "E01000002,-20"],
+            r"1 population\(s\) of zero or less \(first: LSOA E01000002, -20\)",
+        ),
+        (["E01000001,1500", "E01000002,0"], r"zero or less \(first: LSOA E01000002, 0\)"),
+        (
+            ["E01000001,1500", "E01000001,1500"],
+            r"1 LSOA code\(s\) appear more than once \(first: E01000001\)",
+        ),
+    ],
+    ids=["negative", "zero", "repeated"],
+)
+def test_population_must_be_positive_and_one_per_lsoa(tmp_path, rows, match):
+    path = write(tmp_path / "pop.csv", "\n".join(["lsoa_code,population", *rows]))
+    with pytest.raises(InputError, match=f"pop.csv: .*{match}"):
+        read_population(path)

@@ -84,9 +84,13 @@ def parse_years(
             first = last = int(text)
     except ValueError:
         raise click.BadParameter(f"expected YEAR-YEAR such as 2014-2016, got {value!r}") from None
-    if not (1900 <= first <= last <= 2100):
+    if first > last:
         raise click.BadParameter(
             f"expected YEAR-YEAR with the first year not after the last, got {value!r}"
+        )
+    if not (1900 <= first and last <= 2100):
+        raise click.BadParameter(
+            f"expected years between 1900 and 2100 (the data's years), got {value!r}"
         )
     return first, last
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_sppa.crs import to_british_national_grid
+from geo_sppa.crs import GB_BOUNDS, to_british_national_grid
 from geo_sppa.errors import InputError
 from geo_sppa.io._common import Loaded, existing_file, find_column, set_aside_rows
 
@@ -89,8 +89,34 @@ def read_layer(
         raise InputError(f"{path.name}: the layer has no features; expected {what} features")
     if "geometry" not in frame or frame.geometry.isna().all():
         raise InputError(f"{path.name}: the layer has no geometry; expected {what} features")
+    declared = frame.crs.to_string() if frame.crs is not None else crs
     frame, note = to_british_national_grid(frame, source=path.name, crs=crs)
+    _check_extent(frame, source=path.name, declared=declared)
     return frame, (note,) if note else ()
+
+
+def _check_extent(frame: gpd.GeoDataFrame, *, source: str, declared: object) -> None:
+    """Raise when a layer's coordinates cannot be where its CRS says (lon/lat labelled BNG...).
+
+    A boundary layer in longitude/latitude that declares EPSG:27700 lies within a few metres
+    of the grid's origin, in the sea off the Scilly Isles, and would match no record at all.
+    """
+    minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
+    gb_minx, gb_miny, gb_maxx, gb_maxy = GB_BOUNDS
+    if gb_minx <= minx and maxx <= gb_maxx and gb_miny <= miny and maxy <= gb_maxy:
+        if maxx - minx > 20 or maxy - miny > 20 or len(frame) < 3:
+            return
+    lonlat = -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
+    looks = (
+        "they look like longitude/latitude (EPSG:4326)"
+        if lonlat
+        else "they lie outside Great Britain"
+    )
+    raise InputError(
+        f"{source}: the layer declares {declared} but its coordinates run x {minx:.6g} to "
+        f"{maxx:.6g}, y {miny:.6g} to {maxy:.6g} in British National Grid; {looks}; set the "
+        "file's CRS right (e.g. ogr2ogr -a_srs EPSG:4326 fixed.gpkg layer.gpkg) and pass that file"
+    )
 
 
 def _polygons(

@@ -163,8 +163,7 @@ def read_population(path: str | Path, *, column: str | None = None) -> pd.DataFr
         if column is None:
             raise InputError(
                 f"{source}: no total population column (looked for pop_total_*, 'Total "
-                "population...', "
-                "All Ages, population); pass --population-column"
+                "population...', All Ages, population); rename the total column to population"
             )
     population = pd.to_numeric(raw[column], errors="coerce")
     if population.isna().any():
@@ -173,9 +172,21 @@ def read_population(path: str | Path, *, column: str | None = None) -> pd.DataFr
             f"{source}: column {column!r} has a missing or non-numeric population (LSOA {bad}); "
             "fix the value"
         )
-    return pd.DataFrame(
-        {"lsoa_code": raw[code].astype("string").str.strip(), "population": population}
-    )
+    if (population <= 0).any():
+        bad = raw.loc[population <= 0, code]
+        raise InputError(
+            f"{source}: column {column!r} has {len(bad)} population(s) of zero or less (first: "
+            f"LSOA {bad.iloc[0]}, {population[population <= 0].iloc[0]:g}); every LSOA has "
+            "residents: fix the values"
+        )
+    codes = raw[code].astype("string").str.strip()
+    repeated = codes[codes.duplicated()]
+    if len(repeated):
+        raise InputError(
+            f"{source}: {repeated.nunique()} LSOA code(s) appear more than once (first: "
+            f"{repeated.iloc[0]}); give one population per LSOA"
+        )
+    return pd.DataFrame({"lsoa_code": codes, "population": population})
 
 
 def read_lsoa_lookup(path: str | Path) -> pd.DataFrame:
