@@ -312,3 +312,43 @@ def test_a_run_that_fails_while_writing_leaves_the_earlier_outputs_whole(tmp_pat
     assert set(after) == set(before)  # nothing partial left beside them
     assert after["clusters.geojson"] == before["clusters.geojson"]
     assert after["run.json"] == before["run.json"]  # the manifest still names the earlier run
+
+
+class _Terminal:
+    """A stand-in stderr that says it is a terminal and keeps what is drawn."""
+
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def test_progress_names_each_stage_on_a_terminal_and_nothing_when_quiet():
+    from geo_sppa.cli.progress import Progress
+
+    shown, hidden = _Terminal(), _Terminal()
+    for stream, quiet in ((shown, False), (hidden, True)):
+        with Progress(["reading inputs", "cluster scan"], file=stream, quiet=quiet) as progress:
+            with progress.stage("reading inputs"):
+                pass
+            with progress.stage("cluster scan"):
+                pass
+    assert "geo-sppa: reading inputs" in shown.text and "geo-sppa: cluster scan" in shown.text
+    assert "[1/2 stages" in shown.text
+    assert hidden.text == ""
+    assert set(progress.seconds) == {"reading inputs", "cluster scan"}
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(tmp_path):
+    result = CliRunner().invoke(
+        cli, ["clusters", "--years", "2015-2017", "--no-map", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0
+    assert "stages" not in result.output

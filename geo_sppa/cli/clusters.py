@@ -10,8 +10,10 @@ from geo_sppa.cli.options import (
     collision_columns,
     collision_file_options,
     output_dir_option,
+    rule_from_options,
     years_option,
 )
+from geo_sppa.cli.progress import Progress
 from geo_sppa.cli.summary import (
     cluster_summary_lines,
     echo_cluster_table,
@@ -35,11 +37,7 @@ from geo_sppa.cli.summary import (
     help="Keep highway=service ways (car parks, alleys, private access) in the network scan; "
     "by default they are left out so they do not swallow collisions on the public road.",
 )
-@click.option(
-    "--radius-mode",
-    is_flag=True,
-    help="Use radius mode even where the area bundles a road network.",
-)
+@click.option("--radius-mode", is_flag=True, help="Radius mode even where the area has roads.")
 @years_option
 @cluster_rule_options
 @click.option(
@@ -109,38 +107,42 @@ def clusters(
     started = datetime.now(timezone.utc)
     out = io.output_dir(output_dir)  # fail before the work, not after it
     lengths = dict(length_m=length_m, radius_m=radius_m, junction_radius_m=junction_radius_m)
-    rule = _rule(rule_name, clauses, **lengths)
-    inputs = cluster_inputs(
-        area,
-        collisions=collisions,
-        roads=roads,
-        study_area=study_area,
-        crs=crs,
-        columns=collision_columns(
-            id_column=id_column,
-            x_column=x_column,
-            y_column=y_column,
-            date_column=date_column,
-            severity_column=severity_column,
-        ),
-        date_format=date_format,
-        radius_mode=radius_mode,
-        keep_service_roads=keep_service_roads,
-        cache_dir=out,
-        with_context=not no_map,
-    )
-    result = cluster_sites(
-        inputs.collisions.data,
-        roads=inputs.roads,
-        rule=rule,
-        years=years,
-        price_year=price_year,
-        snap_tolerance_m=snap_tolerance_m,
-        source=inputs.collisions_path.name,
-    )
-    written, set_aside = io.write_cluster_outputs(
-        result, inputs, out, map_html=None if no_map else _map_html(result, inputs)
-    )
+    rule = rule_from_options(rule_name, clauses, **lengths)
+    with Progress(["reading inputs", "cluster scan", "map", "writing outputs"]) as progress:
+        with progress.stage("reading inputs"):
+            inputs = cluster_inputs(
+                area,
+                collisions=collisions,
+                roads=roads,
+                study_area=study_area,
+                crs=crs,
+                columns=collision_columns(
+                    id_column=id_column,
+                    x_column=x_column,
+                    y_column=y_column,
+                    date_column=date_column,
+                    severity_column=severity_column,
+                ),
+                date_format=date_format,
+                radius_mode=radius_mode,
+                keep_service_roads=keep_service_roads,
+                cache_dir=out,
+                with_context=not no_map,
+            )
+        with progress.stage("cluster scan"):
+            result = cluster_sites(
+                inputs.collisions.data,
+                roads=inputs.roads,
+                rule=rule,
+                years=years,
+                price_year=price_year,
+                snap_tolerance_m=snap_tolerance_m,
+                source=inputs.collisions_path.name,
+            )
+        with progress.stage("map"):
+            html = None if no_map else _map_html(result, inputs)
+        with progress.stage("writing outputs"):
+            written, set_aside = io.write_cluster_outputs(result, inputs, out, map_html=html)
     echo_cluster_table(result)
     lines = cluster_summary_lines(result, inputs, set_aside)
     lines += finish_run(
@@ -169,17 +171,6 @@ def clusters(
         },  # fmt: skip
     )
     echo_summary("Run summary", lines)
-
-
-def _rule(name, clauses, **lengths):
-    """Return the preset rule with any clauses or lengths the user changed."""
-    from geo_sppa.roads.rules import rule_named
-
-    rule = rule_named(name)
-    changes = {k: v for k, v in lengths.items() if v is not None}
-    if clauses:
-        changes.update(clauses=clauses, name=f"{rule.name} (custom clauses)")
-    return rule.with_options(**changes) if changes else rule
 
 
 def _map_html(result, inputs) -> str:

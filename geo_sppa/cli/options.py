@@ -19,6 +19,7 @@ __all__ = [
     "collision_file_options",
     "collision_columns",
     "cluster_rule_options",
+    "rule_from_options",
     # re-exported from geo_sppa.cli.summary for the commands that import them from here
     "echo_summary",
     "echo_table",
@@ -212,3 +213,14 @@ def cluster_rule_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def rule_from_options(name: str, clauses: tuple, **lengths: float | None) -> Any:
+    """Return the preset rule with any clauses or lengths the user changed."""
+    from geo_sppa.roads.rules import rule_named
+
+    rule = rule_named(name)
+    changes: dict[str, object] = {k: v for k, v in lengths.items() if v is not None}
+    if clauses:
+        changes.update(clauses=clauses, name=f"{rule.name} (custom clauses)")
+    return rule.with_options(**changes) if changes else rule
