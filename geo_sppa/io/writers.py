@@ -34,6 +34,13 @@ LIST_SEPARATOR = ";"
 PARTIAL_MARK = ".partial-"
 
 
+def _use_arrow() -> bool:
+    """Return True where pyarrow is installed (pyogrio's Arrow path writes 20-30% faster)."""
+    from importlib.util import find_spec
+
+    return find_spec("pyarrow") is not None
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it.
@@ -157,10 +164,18 @@ def write_gpkg(
 
     path = Path(path)
     with atomic_path(path) as partial:
-        gpd.GeoDataFrame(_flat(frame)).to_file(partial, layer=layer or path.stem, driver="GPKG")
+        gpd.GeoDataFrame(_flat(frame)).to_file(
+            partial,
+            layer=layer or path.stem,
+            driver="GPKG",
+            engine="pyogrio",
+            use_arrow=_use_arrow(),
+        )
         for name, extra in (more_layers or {}).items():
             if isinstance(extra, gpd.GeoDataFrame):
-                gpd.GeoDataFrame(_flat(extra)).to_file(partial, layer=name, driver="GPKG")
+                gpd.GeoDataFrame(_flat(extra)).to_file(
+                    partial, layer=name, driver="GPKG", engine="pyogrio", use_arrow=_use_arrow()
+                )
             else:
                 pyogrio.write_dataframe(_flat(extra), partial, layer=name, driver="GPKG")
     return path
@@ -170,7 +185,9 @@ def write_geojson(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
     """Write ``frame`` as RFC 7946 GeoJSON (EPSG:4326, as the format requires)."""
     path = Path(path)
     with atomic_path(path) as partial:
-        gpd.GeoDataFrame(_flat(frame)).to_crs(4326).to_file(partial, driver="GeoJSON")
+        gpd.GeoDataFrame(_flat(frame)).to_crs(4326).to_file(
+            partial, driver="GeoJSON", engine="pyogrio", use_arrow=_use_arrow()
+        )
     return path
 
 
