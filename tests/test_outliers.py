@@ -1,4 +1,7 @@
-"""Tests for geo_sppa.wards.outliers, spatial, disclosure and charts: planted truths and known values."""
+"""Tests for geo_sppa.wards model, outliers, autocorrelation, disclosure and charts.
+
+Planted truths and known values.
+"""
 
 from __future__ import annotations
 
@@ -26,11 +29,12 @@ from geo_sppa.wards.disclosure import suppress_small_counts, withheld_total_text
 from geo_sppa.wards.outliers import (
     CIRCULARITY_WARNING,
     CIRCULARITY_WARNING_NO_DOMAINS,
+    LABEL_OVER,
+    LABEL_UNDER,
     deprivation_outliers,
     fit_deprivation_model,
     outlier_report,
 )
-from geo_sppa.wards.rates import LABEL_OVER, LABEL_UNDER
 
 
 def grid(nx: int, ny: int) -> list:
@@ -226,10 +230,10 @@ def test_three_wards_with_incidents_can_be_modelled():
 
 
 def _raises(exc: Exception, *, after: int = 0):
-    """A stand-in for outliers._fit that works ``after`` times and then raises ``exc``."""
-    from geo_sppa.wards import outliers
+    """A stand-in for model._fit that works ``after`` times and then raises ``exc``."""
+    from geo_sppa.wards import model
 
-    real = outliers._fit
+    real = model._fit
     calls = {"n": 0}
 
     def fit(*args, **kwargs):
@@ -254,7 +258,7 @@ def _raises(exc: Exception, *, after: int = 0):
 def test_any_fit_failure_is_one_line_input_error(planted, monkeypatch, exc, after):
     """Regression: statsmodels and numpy errors during a fit (of every ward or a LOO refit) must
     reach the user as one line that says what to try, never as a traceback."""
-    monkeypatch.setattr("geo_sppa.wards.outliers._fit", _raises(exc, after=after))
+    monkeypatch.setattr("geo_sppa.wards.model._fit", _raises(exc, after=after))
     match = r"^outliers: the nb model of 'Drugs' incidents on imd_score could not be fitted \("
     with pytest.raises(InputError, match=match) as err:
         deprivation_outliers(planted, category="Drugs")
@@ -271,7 +275,7 @@ def test_non_finite_coefficients_are_an_input_error(planted, monkeypatch):
     def nan_fit(*args, **kwargs):
         return SimpleNamespace(params=pd.Series([np.nan, np.nan])), 0.0, []
 
-    monkeypatch.setattr("geo_sppa.wards.outliers._fit", nan_fit)
+    monkeypatch.setattr("geo_sppa.wards.model._fit", nan_fit)
     with pytest.raises(InputError, match=r"fitted \(the coefficients are not finite\); try"):
         deprivation_outliers(planted, model="poisson")
 
