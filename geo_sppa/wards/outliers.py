@@ -369,9 +369,6 @@ def ward_outliers(
     lsoas: gpd.GeoDataFrame | None = None,
     measure: str | None = None,
     model: str = "nb",
-    level: float = 0.95,
-    fdr: float = 0.05,
-    permutations: int = 999,
     rng: np.random.Generator | int | None = None,
     suppress_below: int | None = None,
     read_set_aside: pd.DataFrame | None = None,
@@ -385,19 +382,17 @@ def ward_outliers(
     ----------
     wards, population, incidents, imd, lookup, lsoas
         As :func:`geo_sppa.wards.rates.ward_rates` (wards in EPSG:27700).
-    category
-        The incident category counted and modelled (or ``"all"``); required so that every caller
-        counts and names the same incidents.
-    source, ward_source
-        The incident and ward file names, named in the set-aside table and in error messages.
-    measure
-        The deprivation column (default: the ward table's overall measure).
-    model, level, fdr, permutations, rng
-        As :func:`outlier_report` (``rng`` seeds the Moran permutation test).
+    read_set_aside, read_notes, ward_label, imd_label
+        As :func:`geo_sppa.wards.rates.ward_table`, for the run summary.
+    category, source, ward_source
+        The incident category counted and modelled (or ``"all"``), the incident file and the ward
+        file (named in the set-aside table and in errors): required, so every caller counts and
+        names the same incidents.
+    measure, model, rng
+        The deprivation column (default: the ward table's overall measure), the model and the seed
+        of the Moran permutation test, as :func:`outlier_report` (95% intervals, FDR 5%).
     suppress_below
         Show counts from 1 to N-1 as ``<N`` in ``data``; the fits use the exact counts.
-    read_set_aside, read_notes, ward_label, imd_label
-        As :func:`geo_sppa.wards.rates.ward_table` (for the run summary).
 
     Returns
     -------
@@ -407,8 +402,8 @@ def ward_outliers(
     Raises
     ------
     InputError
-        No deprivation measure (no IMD given and no ``measure``), and every error of
-        :func:`geo_sppa.wards.rates.ward_rates` and :func:`outlier_report`.
+        No deprivation measure, and every error of :func:`geo_sppa.wards.rates.ward_rates` and
+        :func:`outlier_report`.
 
     """
     table = ward_table(
@@ -427,27 +422,36 @@ def ward_outliers(
         imd_label=imd_label,
         suppress_below=suppress_below,
     )
-    rates = table.rates
-    measure = measure or rates.imd_measure
+    measure = measure or table.rates.imd_measure
     if measure is None:
         raise InputError("outliers need a deprivation measure; pass --imd 2010|2019|PATH")
     report = outlier_report(
-        rates.data,
+        table.rates.data,
         measure=measure,
         model=model,
-        level=level,
-        fdr=fdr,
-        permutations=permutations,
         rng=rng,
-        category=rates.category,
+        category=table.rates.category,
         source=ward_source,
     )
+    return _published(table, report, measure, rng=rng, suppress_below=suppress_below)
+
+
+def _published(
+    table: WardTable,
+    report: OutlierReport,
+    measure: str,
+    *,
+    rng: np.random.Generator | int | None,
+    suppress_below: int | None,
+) -> WardOutliers:
+    """Return :class:`WardOutliers` of a report: the published frame, titles and summary."""
     data = report.data
     if suppress_below:
         from geo_sppa.wards.disclosure import suppress_small_counts
 
         data = suppress_small_counts(data, threshold=suppress_below)
     labelled = data[data["label"] != ""]
+    rates = table.rates
     return WardOutliers(
         table=table,
         report=report,

@@ -154,15 +154,34 @@ def _populated_deprivation(
     return deprivation
 
 
-def _measure_notes(measure: str, vintage: int | None) -> list[str]:
-    label = "IMD 2010 (LSOA 2001)" if vintage == 2001 else "IMD on LSOA 2011"
-    notes = [f"{label}: LSOA values weighted by LSOA population, measure {measure}"]
+def _rates_notes(
+    method: str,
+    measure: str | None,
+    vintage: int | None,
+    category: str,
+    months: tuple[str, ...],
+    set_aside: pd.DataFrame,
+) -> tuple[str, ...]:
+    """Return the notes of :class:`WardRates`: assignment, IMD measure, months, set-asides."""
+    lookup = " (LSOA lookup)" if method != "largest area share" else ""
+    notes = [f"LSOAs assigned to wards by {method}{lookup}"]
+    if measure is not None:
+        label = "IMD 2010 (LSOA 2001)" if vintage == 2001 else "IMD on LSOA 2011"
+        notes.append(f"{label}: LSOA values weighted by LSOA population, measure {measure}")
     if measure == "imd_rank_popweighted":
         notes.append(
             "the IMD file has ranks, not scores: imd_rank_popweighted is a population-weighted "
             "mean national rank (1 = most deprived), not a score"
         )
-    return notes
+    notes.append(
+        f"category {category!r}: {len(months)} month(s) {', '.join(months)}; "
+        "rate_per_1000 is over those months, "
+        f"rate_per_1000_per_year = rate * 12 / {len(months)}"
+    )
+    notes += [
+        f"{n} record(s) set aside: {r}" for r, n in set_aside["reason"].value_counts().items()
+    ]
+    return tuple(notes)
 
 
 def _rate_table(
@@ -205,20 +224,16 @@ def ward_rates(
         Normalised incidents (``incident_id, month, category, lsoa_code, location, geometry``).
     imd
         From ``read_imd`` (IMD 2010 on LSOA 2001 needs ``lookup``), or None.
-    lookup
-        The LSOA lookup (LSOA 2011 -> LSOA 2001 and ward codes).
-    lsoas
-        LSOA 2011 boundaries in EPSG:27700, used when the lookup's ward codes do not match
-        ``wards``.
+    lookup, lsoas
+        The LSOA lookup (LSOA 2011 -> LSOA 2001 and ward codes) and LSOA 2011 boundaries (in
+        EPSG:27700, used when the lookup's ward codes do not match ``wards``).
     category
         A police.uk ``Crime type`` (default ``"Anti-social behaviour"``, as the 2012 assessment), or
         ``"all"``; matched ignoring case and extra white space (see
         :func:`geo_sppa.wards.incidents.matching_category`): records of every spelling that
         matches are counted, reported in the data's spelling.
-    source
-        Incident file name for the set-aside table.
-    ward_source
-        Ward boundary file name (or label), named in error messages about the wards.
+    source, ward_source
+        Incident file name for the set-aside table; ward file name for error messages.
 
     Returns
     -------
@@ -237,10 +252,6 @@ def ward_rates(
     chosen, category = incidents_of_category(incidents, category)
     check_no_overlap(wards, source=ward_source)
     assignment, method = lsoa_to_ward(wards, lookup=lookup, lsoas=lsoas)
-    notes = [
-        f"LSOAs assigned to wards by {method}"
-        + (" (LSOA lookup)" if method != "largest area share" else "")
-    ]
     lsoa_imd, vintage = None, None
     if imd is not None:
         vintage = int(pd.to_numeric(imd["vintage"]).iloc[0])
@@ -252,15 +263,7 @@ def ward_rates(
     months = tuple(sorted(chosen["month"].dropna().astype(str).unique()))
     data = _rate_table(wards, deprivation, counts, len(months))
     measure = deprivation_measure(data) if lsoa_imd is not None else None
-    if measure is not None:
-        notes += _measure_notes(measure, vintage)
-    notes.append(
-        f"category {category!r}: {len(months)} month(s) {', '.join(months)}; "
-        "rate_per_1000 is over those months, "
-        f"rate_per_1000_per_year = rate * 12 / {len(months)}"
-    )
-    for reason, n in set_aside["reason"].value_counts().items():
-        notes.append(f"{n} record(s) set aside: {reason}")
+    notes = _rates_notes(method, measure, vintage, category, months, set_aside)
     return WardRates(
         data=data,
         set_aside=set_aside,
@@ -272,7 +275,7 @@ def ward_rates(
         imd_vintage=vintage,
         imd_measure=measure,
         assignment=method,
-        notes=tuple(notes),
+        notes=notes,
     )
 
 
