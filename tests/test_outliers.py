@@ -412,11 +412,31 @@ def test_benjamini_hochberg_known_values():
 
 
 def test_outlier_report_joins_funnel_and_hotspots(planted):
+    """The report's columns are those of the parts, computed on the same wards."""
+    from geo_sppa.wards.funnel import funnel_table
+
     report = outlier_report(planted, rng=0, permutations=99)
-    for column in ("funnel_z", "low_95", "high_99.8", "funnel", "gi_z", "gi_q", "hotspot", "label"):
-        assert column in report.data.columns
-    assert report.moran is not None and report.moran.n == 30
-    assert report.overdispersion.tau2 > 0
+    alone = deprivation_outliers(planted)
+    funnel, od = funnel_table(planted)
+    pd.testing.assert_series_equal(report.data["label"], alone.data["label"])
+    np.testing.assert_allclose(report.data["funnel_z"], funnel["funnel_z"])
+    assert report.data["funnel"].tolist() == funnel["funnel"].tolist()
+    assert report.overdispersion == od and od.tau2 > 0
+    spots = hotspots(planted, alone.data["studentized_residual"])
+    np.testing.assert_allclose(report.data["gi_z"], spots["gi_z"])
+    assert report.data["hotspot"].tolist() == spots["hotspot"].tolist()
+    assert report.moran == residual_moran(
+        planted, alone.data["studentized_residual"], permutations=99, rng=0
+    )
+    assert report.moran.n == 30
+    assert report.fit == alone.fit
+
+
+def test_outlier_report_without_geometry_skips_the_spatial_checks(planted):
+    report = outlier_report(pd.DataFrame(planted.drop(columns="geometry")), permutations=0)
+    assert report.moran is None
+    assert "hotspot" not in report.data.columns
+    assert "funnel" in report.data.columns
 
 
 # ---------------------------------------------------------------- disclosure and charts
