@@ -103,17 +103,24 @@ def test_ols_finds_the_double_but_misses_the_half_in_a_low_rate_ward(planted):
 
 def test_output_columns_and_dataclass(planted):
     result = deprivation_outliers(planted)
-    for column in (
+    assert result.data.columns.tolist() == [
+        *planted.columns,
         "observed",
         "expected",
-        "studentized_residual",
-        "cooks_distance",
+        "expected_rate_per_1000",
+        "loo_expected",
         "pi_low",
         "pi_high",
+        "studentized_residual",
+        "cooks_distance",
+        "outside_pi",
+        "large_residual",
+        "direction",
         "label",
-        "loo_expected",
-    ):
-        assert column in result.data.columns
+    ]
+    assert result.data["direction"].tolist() == [
+        {LABEL_UNDER: "under", LABEL_OVER: "over", "": ""}[label] for label in result.data["label"]
+    ]
     assert result.fit.model == "nb" and result.fit.n == 30
     assert 0.005 < result.fit.alpha < 0.2
     assert set(result.fit.params) == {"const", "imd_score"}
@@ -226,7 +233,11 @@ def test_no_incidents_at_all_is_an_input_error():
 def test_three_wards_with_incidents_can_be_modelled():
     table = one_ward_table(1)
     table.loc[[2, 15], "count"] = [2, 4]
-    assert deprivation_outliers(table, model="poisson").fit.n == 24
+    result = deprivation_outliers(table, model="poisson")
+    assert result.fit.n == 24
+    # a Poisson GLM with an intercept reproduces the total: sum(expected) = sum(observed) = 7
+    assert result.data["expected"].sum() == pytest.approx(7, rel=1e-6)
+    assert (result.data["pi_low"] <= result.data["pi_high"]).all()
 
 
 def _raises(exc: Exception, *, after: int = 0):

@@ -103,7 +103,9 @@ def _residuals(results: Any, model: str, pop: np.ndarray) -> tuple[np.ndarray, .
     return expected, studentized, np.asarray(influence.cooks_distance[0])
 
 
-def _outlier_notes(fit: ModelFit, level: float, below: np.ndarray, above: np.ndarray) -> tuple:
+def _outlier_notes(
+    fit: ModelFit, level: float, below: np.ndarray, above: np.ndarray
+) -> tuple[str, ...]:
     model, measure = fit.model, fit.measure
     offset = " with log(population) offset" if model != "ols" else ""
     alpha = f", alpha = {fit.alpha:.3g}" if model == "nb" else ""
