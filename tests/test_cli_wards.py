@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -107,7 +109,19 @@ def test_outliers_default_run(tmp_path):
         assert column in table.columns
     flagged = set(table.loc[table["label"] != "", "ward_name"])
     assert flagged == {"Central", "West"}
-    assert "Moran's I" in result.output and "nb (24 wards)" in result.output
+    for name in ("Central", "West"):
+        assert f"\n{name}: more than deprivation predicts (check whether" in result.output
+    assert re.search(
+        r"\n  model +nb \(24 wards\): log\(count / population\) = -?\d+\.\d{3} \+ "
+        r"\d\.\d+ x imd_score; alpha = \d\.\d{3}; Pearson dispersion \d+\.\d\d; AIC",
+        result.output,
+    )
+    # expected Moran's I under no autocorrelation is -1 / (24 - 1) = -0.043
+    assert re.search(
+        r"\n  Moran's I +-?\d\.\d{3} \(expected -0\.043; permutation p = \d\.\d{3}, "
+        r"seed 12345\)",
+        result.output,
+    )
     assert "partly circular" in result.output
 
 
@@ -120,13 +134,20 @@ def test_outliers_suppression_shows_less_than(tmp_path):
     barnack = table.set_index("ward_name").loc["Barnack"]
     assert barnack["count"] == "<25" and barnack["observed"] == "<25"
     assert barnack["rate_per_1000"] == ""
-    assert "<25" in result.output
+    assert barnack["studentized_residual"] == "" and barnack["cooks_distance"] == ""
+    assert float(barnack["expected"]) > 0  # the fit used the exact count
+    printed = next(line for line in result.output.splitlines() if line.startswith("Barnack "))
+    assert "<25" in printed
+    assert "records used        2,735" not in result.output
 
 
 def test_outliers_on_area_without_wards_is_an_error(tmp_path):
     result = CliRunner().invoke(cli, ["outliers", "--area", "leeds-central", "-o", str(tmp_path)])
     assert result.exit_code == 1
-    assert "Error:" in result.output
+    assert result.output == (
+        "Error: the bundled area 'leeds-central' has no incidents data; pass --incidents PATH\n"
+    )
+    assert not any(tmp_path.iterdir())
 
 
 def test_own_wards_with_unknown_codes_use_area_shares(tmp_path):
@@ -230,3 +251,27 @@ def test_overlapping_ward_layer_is_an_error(tmp_path):
         "the boundary layer must not overlap (fix the geometry or pass a clean layer)"
         in result.output
     )
+
+
+def test_ward_outliers_counts_and_names_the_category_it_is_given():
+    """Regression: the report called the outlier analysis without the category and source, so it
+    could model one category and name another; ward_outliers takes both and keeps them together."""
+    from geo_sppa.cli.wards import read_ward_inputs
+    from geo_sppa.wards.outliers import ward_outliers
+
+    frames = read_ward_inputs(
+        area="peterborough", incidents=None, category="Burglary", crs=None, wards_path=None
+    )
+    assert frames is not None
+    result = ward_outliers(**frames, rng=1, measure="imd_no_crime_score")
+    assert result.rates.category == "Burglary"
+    assert result.rates.n_used == 619
+    assert result.data["observed"].sum() == 619
+    assert dict(result.summary)["category"] == "Burglary"
+    assert dict(result.summary)["records used"] == "619"
+    assert result.title == "Burglary, 7 months: wards against imd_no_crime_score"
+    assert result.report.fit.measure == "imd_no_crime_score"
+    assert result.flagged == tuple(
+        (row.ward_name, row.label) for row in result.data.itertuples() if row.label
+    )
+    assert result.map_layers == ("label", "imd_no_crime_score", "rate_per_1000", "hotspot")

@@ -1,4 +1,7 @@
-"""Tests for geo_sppa.wards.outliers, spatial, disclosure and charts: planted truths and known values."""
+"""Tests for geo_sppa.wards model, outliers, autocorrelation, disclosure and charts.
+
+Planted truths and known values.
+"""
 
 from __future__ import annotations
 
@@ -26,11 +29,12 @@ from geo_sppa.wards.disclosure import suppress_small_counts, withheld_total_text
 from geo_sppa.wards.outliers import (
     CIRCULARITY_WARNING,
     CIRCULARITY_WARNING_NO_DOMAINS,
+    LABEL_OVER,
+    LABEL_UNDER,
     deprivation_outliers,
     fit_deprivation_model,
     outlier_report,
 )
-from geo_sppa.wards.rates import LABEL_OVER, LABEL_UNDER
 
 
 def grid(nx: int, ny: int) -> list:
@@ -99,17 +103,24 @@ def test_ols_finds_the_double_but_misses_the_half_in_a_low_rate_ward(planted):
 
 def test_output_columns_and_dataclass(planted):
     result = deprivation_outliers(planted)
-    for column in (
+    assert result.data.columns.tolist() == [
+        *planted.columns,
         "observed",
         "expected",
-        "studentized_residual",
-        "cooks_distance",
+        "expected_rate_per_1000",
+        "loo_expected",
         "pi_low",
         "pi_high",
+        "studentized_residual",
+        "cooks_distance",
+        "outside_pi",
+        "large_residual",
+        "direction",
         "label",
-        "loo_expected",
-    ):
-        assert column in result.data.columns
+    ]
+    assert result.data["direction"].tolist() == [
+        {LABEL_UNDER: "under", LABEL_OVER: "over", "": ""}[label] for label in result.data["label"]
+    ]
     assert result.fit.model == "nb" and result.fit.n == 30
     assert 0.005 < result.fit.alpha < 0.2
     assert set(result.fit.params) == {"const", "imd_score"}
@@ -222,14 +233,18 @@ def test_no_incidents_at_all_is_an_input_error():
 def test_three_wards_with_incidents_can_be_modelled():
     table = one_ward_table(1)
     table.loc[[2, 15], "count"] = [2, 4]
-    assert deprivation_outliers(table, model="poisson").fit.n == 24
+    result = deprivation_outliers(table, model="poisson")
+    assert result.fit.n == 24
+    # a Poisson GLM with an intercept reproduces the total: sum(expected) = sum(observed) = 7
+    assert result.data["expected"].sum() == pytest.approx(7, rel=1e-6)
+    assert (result.data["pi_low"] <= result.data["pi_high"]).all()
 
 
 def _raises(exc: Exception, *, after: int = 0):
-    """A stand-in for outliers._fit that works ``after`` times and then raises ``exc``."""
-    from geo_sppa.wards import outliers
+    """A stand-in for model._fit that works ``after`` times and then raises ``exc``."""
+    from geo_sppa.wards import model
 
-    real = outliers._fit
+    real = model._fit
     calls = {"n": 0}
 
     def fit(*args, **kwargs):
@@ -254,7 +269,7 @@ def _raises(exc: Exception, *, after: int = 0):
 def test_any_fit_failure_is_one_line_input_error(planted, monkeypatch, exc, after):
     """Regression: statsmodels and numpy errors during a fit (of every ward or a LOO refit) must
     reach the user as one line that says what to try, never as a traceback."""
-    monkeypatch.setattr("geo_sppa.wards.outliers._fit", _raises(exc, after=after))
+    monkeypatch.setattr("geo_sppa.wards.model._fit", _raises(exc, after=after))
     match = r"^outliers: the nb model of 'Drugs' incidents on imd_score could not be fitted \("
     with pytest.raises(InputError, match=match) as err:
         deprivation_outliers(planted, category="Drugs")
@@ -271,7 +286,7 @@ def test_non_finite_coefficients_are_an_input_error(planted, monkeypatch):
     def nan_fit(*args, **kwargs):
         return SimpleNamespace(params=pd.Series([np.nan, np.nan])), 0.0, []
 
-    monkeypatch.setattr("geo_sppa.wards.outliers._fit", nan_fit)
+    monkeypatch.setattr("geo_sppa.wards.model._fit", nan_fit)
     with pytest.raises(InputError, match=r"fitted \(the coefficients are not finite\); try"):
         deprivation_outliers(planted, model="poisson")
 
@@ -408,11 +423,31 @@ def test_benjamini_hochberg_known_values():
 
 
 def test_outlier_report_joins_funnel_and_hotspots(planted):
+    """The report's columns are those of the parts, computed on the same wards."""
+    from geo_sppa.wards.funnel import funnel_table
+
     report = outlier_report(planted, rng=0, permutations=99)
-    for column in ("funnel_z", "low_95", "high_99.8", "funnel", "gi_z", "gi_q", "hotspot", "label"):
-        assert column in report.data.columns
-    assert report.moran is not None and report.moran.n == 30
-    assert report.overdispersion.tau2 > 0
+    alone = deprivation_outliers(planted)
+    funnel, od = funnel_table(planted)
+    pd.testing.assert_series_equal(report.data["label"], alone.data["label"])
+    np.testing.assert_allclose(report.data["funnel_z"], funnel["funnel_z"])
+    assert report.data["funnel"].tolist() == funnel["funnel"].tolist()
+    assert report.overdispersion == od and od.tau2 > 0
+    spots = hotspots(planted, alone.data["studentized_residual"])
+    np.testing.assert_allclose(report.data["gi_z"], spots["gi_z"])
+    assert report.data["hotspot"].tolist() == spots["hotspot"].tolist()
+    assert report.moran == residual_moran(
+        planted, alone.data["studentized_residual"], permutations=99, rng=0
+    )
+    assert report.moran.n == 30
+    assert report.fit == alone.fit
+
+
+def test_outlier_report_without_geometry_skips_the_spatial_checks(planted):
+    report = outlier_report(pd.DataFrame(planted.drop(columns="geometry")), permutations=0)
+    assert report.moran is None
+    assert "hotspot" not in report.data.columns
+    assert "funnel" in report.data.columns
 
 
 # ---------------------------------------------------------------- disclosure and charts

@@ -1,5 +1,7 @@
-"""Tests for geo_sppa.wards.rates: LSOA -> ward assignment, population-weighted IMD, incident counts and
-rates."""
+"""Tests for the ward table: LSOA -> ward, population-weighted IMD, incident counts and rates.
+
+Synthetic fixtures in EPSG:27700, and the Peterborough files bundled in the repository.
+"""
 
 from __future__ import annotations
 
@@ -13,22 +15,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
+from geo_sppa.bundled.areas import project_root
 from geo_sppa.errors import InputError
-from geo_sppa.wards.rates import (
+from geo_sppa.wards.deprivation import (
     DOMAINS,
-    apportioned_counts,
     exponential_transform,
-    incident_categories,
     lsoa_deprivation,
+    ward_deprivation,
+)
+from geo_sppa.wards.geography import (
+    apportioned_counts,
     lsoa_to_ward,
     lsoa_ward_shares,
-    ward_deprivation,
-    ward_incident_counts,
     ward_overlaps,
-    ward_rates,
 )
+from geo_sppa.wards.incidents import incident_categories, ward_incident_counts
+from geo_sppa.wards.rates import ward_rates, ward_table
 
-DATA = Path("/work/shared/data/peterborough")
+ROOT = project_root()
+DATA = ROOT / "data" / "peterborough"
+BOUNDARIES = ROOT / "boundaries" / "peterborough"
 X0, Y0 = 510_000, 290_000
 
 
@@ -118,9 +124,9 @@ def test_lsoa_to_ward_falls_back_to_largest_area_share():
     lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "ward17_code": ["Z1", "Z2", "Z2"]})
     table, method = lsoa_to_ward(two_wards(), lookup=lookup, lsoas=three_lsoas())
     assert method == "largest area share"
-    row = table.set_index("lsoa_code").loc["B"]
-    assert row["ward_code"] == "W1"
-    assert row["share"] == pytest.approx(0.7, abs=1e-4)
+    got = table.set_index("lsoa_code")
+    assert got["ward_code"].to_dict() == {"A": "W1", "B": "W1", "C": "W2"}
+    assert got["share"].tolist() == pytest.approx([1.0, 0.7, 1.0], abs=1e-4)
 
 
 def test_ward_codes_matching_no_lookup_is_an_error():
@@ -190,11 +196,14 @@ def test_rank_only_imd_gives_rank_measure_not_score():
     assert out.loc["W1", "imd_pct_pop_decile1"] == pytest.approx(0.0)
 
 
-def test_exponential_transform_end_points():
-    """Rank 1 (most deprived) -> 100; rank n (least deprived) -> close to 0."""
-    values = exponential_transform(np.array([1, 32482]), n=32482)
+def test_exponential_transform_end_points_and_order():
+    """Rank 1 (most deprived) -> 100; rank n (least deprived) -> just above 0 (23/n to first
+    order: -23 ln(1 - x) ~ 23 x); values fall as the rank rises."""
+    n = 32482
+    values = exponential_transform(np.array([1, 100, 3248, 16241, n]), n=n)
     assert values[0] == pytest.approx(100.0)
-    assert values[1] == pytest.approx(-23 * np.log(1 - (1 / 32482) * (1 - np.exp(-100 / 23))))
+    assert values[-1] == pytest.approx(23 * (1 - np.exp(-100 / 23)) / n, rel=1e-3)
+    assert (np.diff(values) < 0).all()
 
 
 # ---------------------------------------------------------------- incidents
@@ -246,7 +255,8 @@ def test_point_on_shared_boundary_counted_once():
     counts, set_aside = ward_incident_counts(
         frame, two_wards(), pd.DataFrame({"lsoa_code": [], "ward_code": []})
     )
-    assert counts.sum() == 1 and set_aside.empty
+    assert sorted(counts.tolist()) == [0, 1]
+    assert set_aside.empty
 
 
 @settings(max_examples=25, deadline=None)
@@ -296,16 +306,11 @@ def _rates(**kwargs):
 def test_ward_rates_columns_counts_and_rates():
     result = _rates()
     data = result.data.set_index("ward_code")
-    for column in (
-        "ward_name",
-        "population",
-        "imd_score",
-        "income_score",
-        "count",
-        "rate_per_1000",
-        "geometry",
-    ):
-        assert column in result.data.columns
+    columns = result.data.columns.tolist()
+    assert columns[:4] == ["ward_code", "ward_name", "population", "n_lsoa"]
+    assert columns[-4:] == ["count", "rate_per_1000", "rate_per_1000_per_year", "geometry"]
+    assert {"imd_score", "income_score", "imd_exp_score", "imd_no_crime_score"} <= set(columns)
+    assert result.data.crs.to_epsg() == 27700
     assert data["count"].to_dict() == {"W1": 4, "W2": 2}
     assert data.loc["W1", "rate_per_1000"] == pytest.approx(1000 * 4 / 4000)
     assert data.loc["W2", "rate_per_1000_per_year"] == pytest.approx(1000 * 2 / 2000 * 12 / 2)
@@ -316,7 +321,10 @@ def test_ward_rates_columns_counts_and_rates():
 
 
 def test_ward_rates_all_categories():
-    assert _rates(category="all").data["count"].sum() == 7
+    """The Burglary at (1600, 500) is counted too: W2 has 3."""
+    result = _rates(category="all")
+    assert result.data.set_index("ward_code")["count"].to_dict() == {"W1": 4, "W2": 3}
+    assert (result.category, result.n_in_category, result.n_used) == ("all", 7, 7)
 
 
 def test_unknown_category_lists_those_present_with_counts():
@@ -328,23 +336,22 @@ def test_unknown_category_lists_those_present_with_counts():
         _rates(category="Domestic abuse")
 
 
-def test_ward_with_zero_population_is_an_error():
-    lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "ward17_code": ["W1", "W1", "W2"]})
-    pop = population().assign(population=[1000, 3000, 0])
-    with pytest.raises(InputError, match=r"1 ward\(s\) have zero population .*W2 East"):
-        _rates(population=pop, lookup=lookup)
-
-
-def test_zero_population_error_names_the_ward_file_and_the_fix():
+@pytest.mark.parametrize(
+    ("ward_source", "prefix"),
+    [(None, "wards"), ("own_wards.gpkg", r"own_wards\.gpkg")],
+    ids=["default label", "file name"],
+)
+def test_zero_population_error_names_the_ward_file_and_the_fix(ward_source, prefix):
     """Regression: the message had no file name and no way out but merging wards."""
     lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "ward17_code": ["W1", "W1", "W2"]})
     pop = population().assign(population=[1000, 3000, 0])
+    options = {"ward_source": ward_source} if ward_source else {}
     with pytest.raises(
         InputError,
-        match=r"^own_wards\.gpkg: 1 ward\(s\) have zero population .*W2 East; .*--ward-set.*"
-        r"--lsoas.*--population.*merge these wards",
+        match=rf"^{prefix}: 1 ward\(s\) have zero population \(no LSOA with residents is "
+        r"assigned to them\): W2 East; .*--ward-set.*--lsoas.*--population.*merge these wards",
     ):
-        _rates(population=pop, lookup=lookup, ward_source="own_wards.gpkg")
+        _rates(population=pop, lookup=lookup, **options)
 
 
 @pytest.mark.parametrize(
@@ -366,7 +373,9 @@ def test_category_matches_ignoring_case_and_space_and_keeps_the_data_spelling(as
 
 
 def test_category_all_ignores_case():
-    assert _rates(category=" ALL ").category == "all"
+    result = _rates(category=" ALL ")
+    assert result.category == "all"
+    assert result.data["count"].sum() == 7
 
 
 def test_unknown_category_after_normalising_is_still_an_error():
@@ -423,7 +432,120 @@ def test_sliver_overlap_under_one_percent_is_accepted():
         incidents=incidents([Point(X0 + 100, Y0 + 100)]),
         lookup=lookup,
     )
-    assert result.data["count"].sum() == 1
+    assert result.data["count"].tolist() == [1, 0, 0]
+
+
+def test_ward_layer_not_in_british_national_grid_is_a_one_line_error():
+    """No silent reprojection inside the analysis: a ward layer in EPSG:4326 is refused, naming the
+    file and the fix (the readers reproject once, at read time)."""
+    lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "ward17_code": ["W1", "W1", "W2"]})
+    with pytest.raises(
+        InputError,
+        match=r"^own\.geojson: expected EPSG:27700 \(British National Grid\), found EPSG:4326; "
+        r"reproject with geo_sppa\.crs\.to_british_national_grid$",
+    ):
+        ward_rates(
+            two_wards().to_crs(4326),
+            population=population(),
+            incidents=incidents([Point(X0 + 100, Y0 + 100)]),
+            lookup=lookup,
+            ward_source="own.geojson",
+        )
+
+
+def test_lsoas_and_points_not_in_british_national_grid_are_refused():
+    with pytest.raises(InputError, match=r"^LSOA boundaries: expected EPSG:27700"):
+        lsoa_ward_shares(two_wards(), three_lsoas().to_crs(4326))
+    frame = incidents([Point(X0 + 100, Y0 + 100)]).to_crs(4326)
+    with pytest.raises(InputError, match=r"^incident points: expected EPSG:27700"):
+        ward_incident_counts(frame, two_wards(), pd.DataFrame({"lsoa_code": [], "ward_code": []}))
+
+
+def _table(**kwargs):
+    """Three ASB incidents in W1, two in W2, one Burglary in W2, and one record the reader set
+    aside (as in geo_sppa.io.Loaded.set_aside)."""
+    points = [Point(X0 + 100, Y0 + 100)] * 3 + [Point(X0 + 1500, Y0 + 500)] * 2
+    points.append(Point(X0 + 1600, Y0 + 500))
+    categories = ["Anti-social behaviour"] * 5 + ["Burglary"]
+    read_set_aside = pd.DataFrame(
+        {
+            "source": ["street.csv"],
+            "row": [9],
+            "record_id": ["r9"],
+            "reason": ["missing coordinates"],
+            "detail": [""],
+        }
+    )
+    lookup = pd.DataFrame({"lsoa11_code": ["A", "B", "C"], "ward17_code": ["W1", "W1", "W2"]})
+    return ward_table(
+        two_wards(),
+        population=population(),
+        incidents=incidents(points, categories),
+        category="anti-social behaviour",
+        source="street.csv",
+        ward_source="wards.gpkg",
+        imd=imd_2011(),
+        lookup=lookup,
+        read_set_aside=read_set_aside,
+        read_notes=("street.csv: reprojected from EPSG:4326 to EPSG:27700",),
+        ward_label="test wards",
+        imd_label="IMD 2019",
+        **kwargs,
+    )
+
+
+def test_ward_table_summary_counts_every_record():
+    """7 read = 5 used + 1 in another category + 1 set aside by the reader."""
+    table = _table()
+    summary = dict(table.summary)
+    assert summary["records read"] == "7"
+    assert summary["records used"] == "5"
+    assert summary["  other categories"] == "1 (not counted)"
+    assert summary["set aside"] == "1"
+    assert summary["  - missing coordinates"] == "1"
+    assert summary["category"] == "Anti-social behaviour"
+    assert summary["ward set"] == "test wards, 2 wards; LSOAs assigned by ward17_code"
+    assert summary["deprivation"] == "IMD 2019 (LSOA 2011), measure imd_score"
+    assert ("note", "street.csv: reprojected from EPSG:4326 to EPSG:27700") in table.summary
+    assert table.set_aside["record_id"].tolist() == ["r9"]
+    assert table.disclosure is None
+    pd.testing.assert_frame_equal(table.data, table.rates.data)
+    assert table.columns == (
+        "ward_code",
+        "ward_name",
+        "population",
+        "imd_score",
+        "count",
+        "rate_per_1000",
+    )
+    assert table.map_layers == ("imd_score", "rate_per_1000")
+
+
+def test_ward_table_suppression_withholds_every_figure_the_small_count_follows_from():
+    """W2 has 2 (< 3): shown as <3 and its rate blanked; the total used (5) and the other
+    categories (1, which gives 7 - 1 - 1 = 5) are withheld; the exact table stays in ``rates``."""
+    table = _table(suppress_below=3)
+    summary = dict(table.summary)
+    assert table.data["count"].tolist() == ["3", "<3"]
+    assert table.data["rate_per_1000"].isna().tolist() == [False, True]
+    assert summary["records used"].startswith("3 in the wards shown; 1 more with counts 1-2")
+    assert "5" not in summary["records used"]
+    assert summary["  other categories"].startswith("not shown")
+    assert table.rates.data["count"].tolist() == [3, 2]
+    assert table.disclosure == (
+        "counts below 3 suppressed: 1-2 shown as <3, their rates blanked, the exact total withheld"
+    )
+
+
+def test_names_moved_out_of_rates_still_import_from_it():
+    from geo_sppa.wards import geography, incidents, outliers, rates
+
+    assert rates.lsoa_to_ward is geography.lsoa_to_ward
+    assert rates.matching_category is incidents.matching_category
+    assert rates.LABEL_OVER == outliers.LABEL_OVER
+    assert rates.LABEL_UNDER == outliers.LABEL_UNDER
+    with pytest.raises(AttributeError, match="has no attribute 'LABEL_SIDEWAYS'"):
+        rates.LABEL_SIDEWAYS  # noqa: B018
 
 
 def test_incident_categories_counts():
@@ -455,7 +577,7 @@ def _imd(path: Path, code: str, vintage: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def peterborough():
-    lookup = pd.read_csv(DATA / "peterborough_lsoa11_lookup.csv")
+    lookup = pd.read_csv(BOUNDARIES / "peterborough_lsoa11_lookup.csv")
     pop = pd.read_csv(DATA / "peterborough_population_lsoa11.csv")
     pop = pd.DataFrame({"lsoa_code": pop["lsoa11_code"], "population": pop["pop_total_mid2015"]})
     return {
@@ -466,30 +588,80 @@ def peterborough():
     }
 
 
+#: The extract's own roll-up of IMD 2010 to wards (``peterborough_ward_aggregates_<set>_DERIVED``
+#: in the shared data, not bundled): ward code -> (population-weighted IMD 2010 score rounded to
+#: 2 dp, mid-2015 population). Derived independently, not truth: a cross-check.
+WD13_DERIVED = {
+    "E05002169": (9.08, 3103),
+    "E05002170": (34.92, 9828),
+    "E05002171": (22.73, 3040),
+    "E05002172": (43.57, 12873),
+    "E05002173": (40.51, 9870),
+    "E05002174": (36.1, 12146),
+    "E05002175": (18.97, 6250),
+    "E05002176": (23.29, 12075),
+    "E05002177": (8.71, 7056),
+    "E05002178": (16.31, 2730),
+    "E05002179": (37.47, 6362),
+    "E05002180": (9.15, 2647),
+    "E05002181": (37.94, 10270),
+    "E05002182": (18.54, 8253),
+    "E05002183": (9.98, 16053),
+    "E05002184": (22.44, 11063),
+    "E05002185": (36.66, 8952),
+    "E05002186": (35.58, 7723),
+    "E05002187": (22.26, 10796),
+    "E05002188": (20.59, 3003),
+    "E05002189": (24.54, 5962),
+    "E05002190": (17.22, 7592),
+    "E05002191": (11.08, 6064),
+    "E05002192": (12.99, 9192),
+}
+
+WD22_DERIVED = {
+    "E05010805": (9.08, 3103),
+    "E05010806": (34.92, 9828),
+    "E05010807": (42.66, 12553),
+    "E05010808": (40.51, 9870),
+    "E05010809": (32.93, 9636),
+    "E05010810": (18.16, 8980),
+    "E05010811": (23.41, 9634),
+    "E05010812": (19.67, 11618),
+    "E05010813": (9.75, 6038),
+    "E05010814": (15.09, 8123),
+    "E05010815": (10.23, 7540),
+    "E05010816": (10.23, 6575),
+    "E05010817": (39.29, 10711),
+    "E05010818": (37.94, 10270),
+    "E05010819": (18.54, 8253),
+    "E05010820": (22.44, 11063),
+    "E05010821": (34.65, 11450),
+    "E05010822": (29.04, 10587),
+    "E05010823": (20.86, 8371),
+    "E05010824": (17.01, 8997),
+    "E05010825": (14.95, 6038),
+    "E05010826": (7.32, 3665),
+}
+
+
 @pytest.mark.parametrize(
-    ("ward_set", "column", "code"),
-    [("wd13", "ward13_code_derived", "WD13CD"), ("wd22", "ward17_code", "WD22CD")],
+    ("column", "derived"),
+    [("ward13_code_derived", WD13_DERIVED), ("ward17_code", WD22_DERIVED)],
     ids=["WD13 derived", "WD22 ONS best fit"],
 )
-def test_peterborough_popweighted_imd2010_matches_derived_table(
-    peterborough, ward_set, column, code
-):
-    """Cross-check (derived, not truth): the extract's own roll-up, rounded to 2 dp."""
-    derived = pd.read_csv(DATA / f"peterborough_ward_aggregates_{ward_set}_DERIVED.csv").set_index(
-        code
-    )
+def test_peterborough_popweighted_imd2010_matches_derived_table(peterborough, column, derived):
+    """Every ward's population-weighted IMD 2010 score and population, to the rounding."""
     assignment = peterborough["lookup"][["lsoa11_code", column]].set_axis(
         ["lsoa_code", "ward_code"], axis=1
     )
     lsoa_imd = lsoa_deprivation(peterborough["imd2010"], lookup=peterborough["lookup"])
     out = ward_deprivation(assignment, peterborough["population"], lsoa_imd)
-    assert len(out) == len(derived)
+    assert sorted(out.index) == sorted(derived)
+    codes = list(derived)
     np.testing.assert_allclose(
-        out.loc[derived.index, "imd_score"], derived["imd2010_score_popweighted"], atol=0.006
+        out.loc[codes, "imd_score"], [derived[c][0] for c in codes], atol=0.006
     )
-    np.testing.assert_array_equal(
-        out.loc[derived.index, "population"], derived["pop_total_mid2015"]
-    )
+    np.testing.assert_array_equal(out.loc[codes, "population"], [derived[c][1] for c in codes])
 
 
 def test_exponential_recombination_reproduces_published_imd2010_scores(peterborough):
@@ -511,13 +683,13 @@ def test_imd2019_reconstruction_matches_published_la_average(peterborough):
 def test_largest_share_reproduces_the_derived_wd13_lookup():
     """The lookup's ward13_code_derived was made by largest overlap in EPSG:27700; assigning the
     same LSOAs to the same wards from geometry must give the same ward for all 112 LSOAs."""
-    wards = gpd.read_file(DATA / "peterborough_wards_2013_wd13.geojson").to_crs(27700)
+    wards = gpd.read_file(BOUNDARIES / "peterborough_wards_2013_wd13.geojson").to_crs(27700)
     wards = wards.rename(columns={"WD13CD": "ward_code", "WD13NM": "ward_name"})
-    lsoas = gpd.read_file(DATA / "peterborough_lsoa11.geojson").to_crs(27700)
+    lsoas = gpd.read_file(BOUNDARIES / "peterborough_lsoa11.geojson").to_crs(27700)
     lsoas = lsoas.rename(columns={"LSOA11CD": "lsoa_code"})
     table, method = lsoa_to_ward(wards, lsoas=lsoas)
     assert method == "largest area share"
-    lookup = pd.read_csv(DATA / "peterborough_lsoa11_lookup.csv").set_index("lsoa11_code")
+    lookup = pd.read_csv(BOUNDARIES / "peterborough_lsoa11_lookup.csv").set_index("lsoa11_code")
     got = table.set_index("lsoa_code")
     assert len(got) == 112
     assert (got["ward_code"] == lookup.loc[got.index, "ward13_code_derived"]).all()

@@ -18,6 +18,8 @@ publish only the suppressed ward table when the category is sensitive.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import pandas as pd
 
 __all__ = ["SUPPRESSIBLE", "suppressed_mask", "suppress_small_counts", "withheld_total_text"]
@@ -33,6 +35,7 @@ DERIVED_COLUMNS = (
     "cooks_distance",
 )
 SUPPRESSIBLE = COUNT_COLUMNS + DERIVED_COLUMNS
+_Frame = TypeVar("_Frame", bound=pd.DataFrame)
 
 
 def suppressed_mask(frame: pd.DataFrame, *, threshold: int) -> pd.Series:
@@ -42,7 +45,7 @@ def suppressed_mask(frame: pd.DataFrame, *, threshold: int) -> pd.Series:
     return ((counts > 0) & (counts < threshold)).rename("suppressed")
 
 
-def suppress_small_counts(frame: pd.DataFrame, *, threshold: int = 5) -> pd.DataFrame:
+def suppress_small_counts(frame: _Frame, *, threshold: int = 5) -> _Frame:
     """Return a copy with counts 1..threshold-1 shown as ``<threshold``, derived values blanked.
 
     Zero is shown as 0 (the usual convention: a zero discloses nothing about an individual). Count

@@ -1,0 +1,382 @@
+"""The ward model: incidents against deprivation across wards, and its leave-one-out refits.
+
+Models
+------
+``nb`` (default)
+    Negative binomial (NB2, variance ``mu + alpha mu^2``) with ``log(population)`` offset; alpha is
+    estimated by maximum likelihood (statsmodels ``NegativeBinomial``). Ward counts of crime and ASB
+    are over-dispersed, so a Poisson model flags far too many wards.
+``poisson``
+    Poisson GLM with ``log(population)`` offset.
+``ols``
+    Ordinary least squares of ``rate_per_1000`` on the measure: the scatter analysts know. Its
+    interval is the usual t-based prediction interval of the refit, turned into counts with the
+    ward's population.
+
+The interval from a count model is the plug-in predictive distribution (NB or Poisson at the refit
+mean); it ignores the uncertainty of the refit coefficients, so it is slightly narrow. With 20-odd
+wards that is a small effect next to the over-dispersion.
+
+Every statsmodels or linear-algebra failure reaches the caller as one-line :class:`InputError`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from geo_sppa.errors import InputError
+
+__all__ = [
+    "CIRCULARITY_WARNING",
+    "CIRCULARITY_WARNING_NO_DOMAINS",
+    "MIN_WARDS",
+    "MIN_WARDS_WITH_INCIDENTS",
+    "MODELS",
+    "LeaveOneOut",
+    "ModelFit",
+    "check_ward_table",
+    "fit_deprivation_model",
+    "fitted_model",
+    "incidents_label",
+    "leave_one_out",
+]
+
+MODELS = ("nb", "poisson", "ols")
+#: Fewest wards each model can be fitted to (parameters + 3, so a leave-one-out refit keeps 2 df).
+MIN_WARDS = {"nb": 6, "poisson": 5, "ols": 5}
+#: Fewest wards with a non-zero count: with fewer, a count model's likelihood has no interior
+#: maximum (statsmodels fails with NaN deviance) and no model says anything about deprivation.
+MIN_WARDS_WITH_INCIDENTS = 3
+CIRCULARITY_WARNING = (
+    "the IMD crime domain is built from recorded crime, so regressing crime or ASB on the "
+    "overall IMD is partly circular; consider --measure imd_no_crime_score "
+    "(the IMD recombined without the crime domain)"
+)
+#: The same warning when the ward table has no ``imd_no_crime_score`` to recommend.
+CIRCULARITY_WARNING_NO_DOMAINS = (
+    "the IMD crime domain is built from recorded crime, so regressing crime or ASB on the "
+    "overall IMD is partly circular; the IMD without the crime domain needs the seven domain "
+    "ranks, which this IMD file does not have: pass an Indices of Deprivation file with the "
+    "domain ranks (e.g. IoD 2019 File 2) to model on imd_no_crime_score"
+)
+_OVERALL_MEASURES = ("imd_score", "imd_exp_score", "imd_rank_popweighted")
+_ALPHA_FLOOR = 1e-8
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """A fitted ward model.
+
+    Attributes
+    ----------
+    model
+        ``nb``, ``poisson`` or ``ols``.
+    measure
+        The deprivation column used as the predictor.
+    params
+        Coefficient by name (``const``, the measure); log-rate per 1 resident for count models, rate
+        per 1,000 for OLS.
+    bse
+        Standard errors by name.
+    alpha
+        NB dispersion (variance ``mu + alpha mu^2``); 0 for Poisson, None for OLS.
+    aic
+        Akaike information criterion (NB counts alpha as a parameter).
+    n
+        Number of wards.
+    pearson_dispersion
+        Pearson chi-squared / residual df (about 1 when the model's variance fits).
+    notes
+        One-line notes (warnings, convergence).
+
+    """
+
+    model: str
+    measure: str
+    params: dict[str, float]
+    bse: dict[str, float]
+    alpha: float | None
+    aic: float
+    n: int
+    pearson_dispersion: float
+    notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class LeaveOneOut:
+    """Each ward's prediction from the model refitted without it.
+
+    Attributes
+    ----------
+    mean
+        Predicted count of each ward by the refit without it.
+    low, high
+        The ``level`` prediction interval of the count.
+
+    """
+
+    mean: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+
+def incidents_label(category: str | None) -> str:
+    """Return how messages name the incidents: ``"'Drugs' incidents"`` or ``"incidents"``."""
+    return f"{category!r} incidents" if category and category != "all" else "incidents"
+
+
+def _design(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
+    x = frame[[measure]].astype(float)
+    return x.assign(const=1.0)[["const", measure]].reset_index(drop=True)
+
+
+def _nb_fit(y: np.ndarray, x: pd.DataFrame, offset: np.ndarray) -> tuple[Any, float, list[str]]:
+    """Return the NB2 GLM at the maximum-likelihood alpha, the alpha and notes."""
+    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import NegativeBinomial
+
+    notes: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset).fit()
+        try:
+            nb = NegativeBinomial(y, x, offset=offset, loglike_method="nb2").fit(
+                start_params=np.append(start.params.to_numpy(), 0.1),
+                method="bfgs",
+                maxiter=500,
+                disp=0,
+            )
+            alpha = float(nb.params["alpha"])
+            converged = bool(nb.mle_retvals.get("converged", True))
+        except (np.linalg.LinAlgError, ValueError):
+            alpha, converged = _ALPHA_FLOOR, False
+    if not np.isfinite(alpha) or alpha < _ALPHA_FLOOR:
+        alpha = _ALPHA_FLOOR
+        notes.append(
+            "NB alpha estimated at 0: no over-dispersion, the NB model is the Poisson model"
+        )
+    if not converged:
+        notes.append("NB maximum likelihood did not fully converge; alpha may be imprecise")
+    family = sm.families.NegativeBinomial(alpha=alpha)
+    return sm.GLM(y, x, family=family, offset=offset).fit(), alpha, notes
+
+
+def _fit(
+    model: str, y: np.ndarray, x: pd.DataFrame, population: np.ndarray
+) -> tuple[Any, float | None, list[str]]:
+    """Return (results, alpha, notes) for one fit; ``results`` has ``params`` and ``predict``."""
+    import statsmodels.api as sm
+
+    offset = np.log(population)
+    if model == "ols":
+        return sm.OLS(1000 * y / population, x).fit(), None, []
+    if model == "poisson":
+        return sm.GLM(y, x, family=sm.families.Poisson(), offset=offset).fit(), 0.0, []
+    return _nb_fit(y, x, offset)
+
+
+def _fit_or_explain(
+    model: str, y: np.ndarray, x: pd.DataFrame, population: np.ndarray, *, what: str, measure: str
+) -> tuple[Any, float | None, list[str]]:
+    """Return :func:`_fit`, turning any statsmodels or linear-algebra failure into InputError."""
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError
+
+    try:
+        with np.errstate(all="ignore"):
+            results, alpha, notes = _fit(model, y, x, population)
+        params = np.asarray(results.params, dtype=float)
+        if not np.isfinite(params).all():
+            raise ValueError("the coefficients are not finite")
+    except InputError:
+        raise
+    except (PerfectSeparationError, np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(". ")
+        raise InputError(
+            f"outliers: the {model} model of {what} on {measure} could not be fitted ({reason}); "
+            "try --model ols, a broader --category or more months"
+        ) from exc
+    return results, alpha, notes
+
+
+def _check_columns(wards: pd.DataFrame, measure: str, model: str) -> None:
+    if model not in MODELS:
+        raise InputError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+    missing = [c for c in ("count", "population", measure) if c not in wards.columns]
+    if missing:
+        measures = [c for c in wards.columns if c.endswith("_score") or c.startswith("imd_")]
+        raise InputError(
+            f"ward table has no column {', '.join(missing)}; deprivation measures present: "
+            f"{', '.join(measures) or 'none (run the ward table with an IMD file)'}; "
+            "pass one of them as the measure"
+        )
+
+
+def check_ward_table(
+    wards: pd.DataFrame, measure: str, model: str, *, category: str | None = None
+) -> None:
+    """Raise :class:`InputError` unless ``model`` can be fitted to ``wards`` on ``measure``.
+
+    Parameters
+    ----------
+    wards
+        The ward table (``count``, ``population``, ``ward_name`` and ``measure``).
+    measure, model
+        The deprivation column and the model (:data:`MODELS`).
+    category
+        Names the incidents in the message.
+
+    Raises
+    ------
+    InputError
+        Unknown model, a missing column, zero population, too few wards (:data:`MIN_WARDS`),
+        missing measure values, or fewer than :data:`MIN_WARDS_WITH_INCIDENTS` wards with incidents.
+
+    """
+    _check_columns(wards, measure, model)
+    if (wards["population"] <= 0).any():
+        bad = ", ".join(wards.loc[wards["population"] <= 0, "ward_name"].astype(str))
+        raise InputError(
+            f"wards with zero population cannot be modelled: {bad}; merge them or drop them"
+        )
+    usable = wards[measure].notna() & (wards["population"] > 0)
+    if usable.sum() < MIN_WARDS[model]:
+        raise InputError(
+            f"the {model} model needs at least {MIN_WARDS[model]} wards with a population and a "
+            f"{measure} value; found {int(usable.sum())}: use a larger area or a simpler model"
+        )
+    if wards[measure].isna().any():
+        raise InputError(
+            f"{measure} is missing for {int(wards[measure].isna().sum())} ward(s); "
+            "every ward needs a value"
+        )
+    with_incidents = int((pd.to_numeric(wards["count"], errors="coerce") > 0).sum())
+    if with_incidents < MIN_WARDS_WITH_INCIDENTS:
+        if with_incidents == 0:
+            wards_text = "no ward has"
+        else:
+            wards_text = f"only {with_incidents} ward{'s have' if with_incidents > 1 else ' has'}"
+        raise InputError(
+            f"outliers: {wards_text} any {incidents_label(category)}; a model needs at least "
+            f"{MIN_WARDS_WITH_INCIDENTS} wards with incidents to relate counts to {measure}: "
+            "choose a broader --category or more months"
+        )
+
+
+def _circularity_note(wards: pd.DataFrame) -> str:
+    column = "imd_no_crime_score"
+    has_no_crime = column in wards.columns and bool(wards[column].notna().all())
+    return CIRCULARITY_WARNING if has_no_crime else CIRCULARITY_WARNING_NO_DOMAINS
+
+
+def fitted_model(
+    wards: pd.DataFrame, measure: str, model: str, *, what: str = "incidents"
+) -> tuple[ModelFit, Any]:
+    """Return the fit of every ward as :class:`ModelFit` and as statsmodels results.
+
+    ``wards`` must pass :func:`check_ward_table`; ``what`` names the incidents in errors.
+    """
+    y = wards["count"].to_numpy(dtype=float)
+    pop = wards["population"].to_numpy(dtype=float)
+    x = _design(wards, measure)
+    results, alpha, notes = _fit_or_explain(model, y, x, pop, what=what, measure=measure)
+    if model == "ols":
+        dispersion = float(results.scale)
+        aic = float(results.aic)
+    else:
+        dispersion = float(results.pearson_chi2 / results.df_resid)
+        aic = float(results.aic) + (2.0 if model == "nb" else 0.0)
+    if measure in _OVERALL_MEASURES:
+        notes = [*notes, _circularity_note(wards)]
+    fit = ModelFit(
+        model=model,
+        measure=measure,
+        params={k: float(v) for k, v in results.params.items()},
+        bse={k: float(v) for k, v in results.bse.items()},
+        alpha=alpha,
+        aic=aic,
+        n=len(y),
+        pearson_dispersion=dispersion,
+        notes=tuple(notes),
+    )
+    return fit, results
+
+
+def fit_deprivation_model(
+    wards: pd.DataFrame,
+    *,
+    measure: str = "imd_score",
+    model: str = "nb",
+    category: str | None = None,
+) -> ModelFit:
+    """Return the model of incidents on ``measure`` fitted to every ward (see module docstring).
+
+    Parameters
+    ----------
+    wards
+        The ward table (``count``, ``population``, ``measure``).
+    measure, model
+        The deprivation column and the model (:data:`MODELS`).
+    category
+        Only names the incidents in error messages.
+
+    Returns
+    -------
+    ModelFit
+        The fit.
+
+    """
+    check_ward_table(wards, measure, model, category=category)
+    fit, _ = fitted_model(wards, measure, model, what=incidents_label(category))
+    return fit
+
+
+def _interval(model: str, mean: float, alpha: float | None, level: float) -> tuple[float, float]:
+    tail = (1 - level) / 2
+    if model == "poisson" or alpha is None or alpha <= _ALPHA_FLOOR:
+        low, high = stats.poisson(mean).ppf([tail, 1 - tail])
+    else:
+        size = 1.0 / alpha
+        low, high = stats.nbinom(size, size / (size + mean)).ppf([tail, 1 - tail])
+    return float(low), float(high)
+
+
+def leave_one_out(
+    wards: pd.DataFrame,
+    measure: str,
+    model: str,
+    *,
+    level: float = 0.95,
+    what: str = "incidents",
+) -> LeaveOneOut:
+    """Return each ward's mean and ``level`` prediction interval from the refit without it.
+
+    Count models: the NB/Poisson quantiles at the refit mean. OLS: the t-based prediction interval
+    of the rate, times population / 1,000.
+    """
+    y = wards["count"].to_numpy(dtype=float)
+    pop = wards["population"].to_numpy(dtype=float)
+    x = _design(wards, measure)
+    n = len(y)
+    mean, low, high = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        keep = np.arange(n) != i
+        results, alpha, _ = _fit_or_explain(
+            model, y[keep], x[keep].reset_index(drop=True), pop[keep], what=what, measure=measure
+        )
+        xi = x.iloc[[i]]
+        if model == "ols":
+            frame = results.get_prediction(xi).summary_frame(alpha=1 - level)
+            scale = pop[i] / 1000
+            mean[i] = float(frame["mean"].iloc[0]) * scale
+            low[i] = float(frame["obs_ci_lower"].iloc[0]) * scale
+            high[i] = float(frame["obs_ci_upper"].iloc[0]) * scale
+        else:
+            mean[i] = float(np.exp(xi.to_numpy() @ results.params.to_numpy())[0] * pop[i])
+            low[i], high[i] = _interval(model, mean[i], alpha, level)
+    return LeaveOneOut(mean=mean, low=low, high=high)
