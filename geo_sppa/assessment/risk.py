@@ -67,6 +67,32 @@ def _scores(
     return values.astype(float)
 
 
+def _harm(
+    frame: pd.DataFrame, col: dict[str, str | None], labels: pd.Series, source: str
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Return (impact, frequency, harm): harm = impact x frequency, else the given harm score."""
+    impact = frequency = pd.Series(float("nan"), index=frame.index)
+    impact_column, frequency_column, harm_column = col["impact"], col["frequency"], col["harm"]
+    both = impact_column is not None and frequency_column is not None
+    if impact_column is not None and frequency_column is not None:
+        need = harm_column is None
+        impact = _scores(frame, impact_column, labels, source, required=need)
+        frequency = _scores(frame, frequency_column, labels, source, required=need)
+    given_harm = (
+        _scores(frame, harm_column, labels, source, required=not both)
+        if harm_column
+        else pd.Series(float("nan"), index=frame.index)
+    )
+    harm = (impact * frequency).fillna(given_harm)
+    if harm.isna().any():
+        i = int(harm.isna().to_numpy().nonzero()[0][0])
+        raise InputError(
+            f"{source}: row {i + 1} ({labels.iloc[i]}) has neither impact and frequency nor a harm "
+            "score; fill them in"
+        )
+    return impact, frequency, harm
+
+
 def risk_matrix(
     themes: pd.DataFrame,
     *,
@@ -111,25 +137,7 @@ def risk_matrix(
         )
     labels = theme.reset_index(drop=True)
     frame = themes.reset_index(drop=True)
-    impact = frequency = pd.Series(float("nan"), index=frame.index)
-    impact_column, frequency_column, harm_column = col["impact"], col["frequency"], col["harm"]
-    both = impact_column is not None and frequency_column is not None
-    if impact_column is not None and frequency_column is not None:
-        need = harm_column is None
-        impact = _scores(frame, impact_column, labels, source, required=need)
-        frequency = _scores(frame, frequency_column, labels, source, required=need)
-    given_harm = (
-        _scores(frame, harm_column, labels, source, required=not both)
-        if harm_column
-        else pd.Series(float("nan"), index=frame.index)
-    )
-    harm = (impact * frequency).fillna(given_harm)
-    if harm.isna().any():
-        i = int(harm.isna().to_numpy().nonzero()[0][0])
-        raise InputError(
-            f"{source}: row {i + 1} ({labels.iloc[i]}) has neither impact and frequency nor a harm "
-            "score; fill them in"
-        )
+    impact, frequency, harm = _harm(frame, col, labels, source)
     gaps_column = col["gaps"]
     assert gaps_column is not None  # _columns raised otherwise
     gaps = _scores(frame, gaps_column, labels, source, required=True)

@@ -190,6 +190,40 @@ def _seasonality(full: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _counted(collisions: pd.DataFrame, dates: pd.Series) -> tuple[pd.DataFrame, list[str]]:
+    """Return one row per collision with its measures, and the measures' names.
+
+    Measures: 0/1 ``fatal, serious, slight, ksi``, ``total`` (1), and ``casualties`` where the
+    data have them.
+    """
+    frame = pd.DataFrame({"date": dates, "year": dates.dt.year})
+    severity = collisions["severity"].astype("string").str.lower()
+    for s in ("fatal", "serious", "slight"):
+        frame[s] = (severity == s).astype(int).to_numpy()
+    frame["ksi"] = frame["fatal"] + frame["serious"]
+    frame["total"] = 1
+    measures = ["fatal", "serious", "slight", "ksi", "total"]
+    if "casualties" in collisions:
+        casualties = pd.to_numeric(collisions["casualties"], errors="coerce")
+        if casualties.notna().any():
+            frame["casualties"] = casualties.fillna(0).to_numpy()
+            measures.append("casualties")
+    return frame, measures
+
+
+def _road_user_table(
+    collisions: pd.DataFrame, dates: pd.Series, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame | None:
+    """Return collisions involving each flagged road user by year, or None without flags."""
+    users = [u for u in ROAD_USERS if u in collisions and collisions[u].notna().any()]
+    if not users:
+        return None
+    flagged = pd.DataFrame({"date": dates, "year": dates.dt.year})
+    for user in users:
+        flagged[user] = collisions[user].astype("boolean").fillna(False).astype(int).to_numpy()
+    return _year_table(flagged, start, end, users)[["year", "label", "partial", *users]]
+
+
 def collision_trends(
     collisions: pd.DataFrame,
     *,
@@ -226,24 +260,9 @@ def collision_trends(
             f"period {start:%d %b %Y} to {end:%d %b %Y}; widen the start/end date or filter the "
             "collisions first"
         )
-    frame = pd.DataFrame({"date": dates, "year": dates.dt.year})
-    severity = collisions["severity"].astype("string").str.lower()
-    for s in ("fatal", "serious", "slight"):
-        frame[s] = (severity == s).astype(int).to_numpy()
-    frame["ksi"] = frame["fatal"] + frame["serious"]
-    frame["total"] = 1
-    casualties = (
-        pd.to_numeric(collisions["casualties"], errors="coerce")
-        if "casualties" in collisions
-        else pd.Series(np.nan, index=collisions.index)
-    )
-    has_casualties = bool(casualties.notna().any())
-    measures = ["fatal", "serious", "slight", "ksi", "total"]
+    frame, measures = _counted(collisions, dates)
     notes: list[str] = []
-    if has_casualties:
-        frame["casualties"] = casualties.fillna(0).to_numpy()
-        measures.append("casualties")
-    else:
+    if "casualties" not in measures:
         notes.append(
             "the data have no casualty counts: figures are injury collisions, not casualties"
         )
@@ -259,13 +278,7 @@ def collision_trends(
     if population:
         notes.append(f"rates per 1,000 residents use a population of {population:,.0f}")
 
-    road_users = None
-    users = [u for u in ROAD_USERS if u in collisions and collisions[u].notna().any()]
-    if users:
-        flagged = pd.DataFrame({"date": dates, "year": frame["year"]})
-        for user in users:
-            flagged[user] = collisions[user].astype("boolean").fillna(False).astype(int).to_numpy()
-        road_users = _year_table(flagged, start, end, users)[["year", "label", "partial", *users]]
+    road_users = _road_user_table(collisions, dates, start, end)
     return TrendResult(
         by_year=by_year,
         monthly=monthly,
