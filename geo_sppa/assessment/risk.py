@@ -13,7 +13,7 @@ import pandas as pd
 from geo_sppa.errors import InputError
 from geo_sppa.schema import header_key
 
-__all__ = ["RISK_COLUMNS", "DEFAULT_PRIORITY_THRESHOLD", "risk_matrix"]
+__all__ = ["RISK_COLUMNS", "DEFAULT_PRIORITY_THRESHOLD", "published_differences", "risk_matrix"]
 
 #: Normalised field -> accepted headers (any case and punctuation).
 RISK_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -162,3 +162,14 @@ def risk_matrix(
             out[column] = frame[column]
     out.insert(0, "rank", risk.rank(method="min", ascending=False).astype(int))
     return out.sort_values(["rank"], kind="stable", ignore_index=True)
+
+
+def published_differences(matrix: pd.DataFrame) -> int | None:
+    """Return how many themes' risk differs from their ``risk_score_published`` column.
+
+    None when the matrix carries no published scores (only the bundled 2012 matrix does).
+    """
+    if "risk_score_published" not in matrix.columns:
+        return None
+    published = pd.to_numeric(matrix["risk_score_published"], errors="coerce")
+    return int((published - matrix["risk"]).abs().gt(1e-9).sum())

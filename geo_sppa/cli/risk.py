@@ -43,7 +43,7 @@ def risk(area, themes_path, threshold, output_dir) -> None:
         geo-sppa risk --themes our_themes_2025.csv --threshold 40 -o out/
     """  # noqa: D301
     from geo_sppa import io
-    from geo_sppa.assessment.risk import risk_matrix
+    from geo_sppa.assessment.risk import published_differences, risk_matrix
     from geo_sppa.bundled.inputs import risk_themes_input
     from geo_sppa.render.charts import risk_chart
 
@@ -70,9 +70,8 @@ def risk(area, themes_path, threshold, output_dir) -> None:
         ("set aside", "0 (none)"),
         ("priorities", f"{int(matrix['priority'].sum())} themes with risk >= {threshold:g}"),
     ]
-    if "risk_score_published" in matrix.columns:
-        published = matrix["risk_score_published"].astype(float)
-        differ = int((published - matrix["risk"]).abs().gt(1e-9).sum())
+    differ = published_differences(matrix)
+    if differ is not None:
         lines.append(
             (
                 "published scores",
