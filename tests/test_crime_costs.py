@@ -1,4 +1,4 @@
-"""Costs of crime (Home Office unit costs) and of road collisions (DfT, via geo_sppa.roads.costs)."""
+"""Costs of crime (Home Office unit costs) and of road collisions (DfT, geo_sppa.roads.costs)."""
 
 from __future__ import annotations
 

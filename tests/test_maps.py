@@ -1,4 +1,4 @@
-"""Tests for geo_sppa.render.maps: self-contained Folium maps, checked as HTML and in headless Chromium."""
+"""geo_sppa.render maps: self-contained Folium maps, checked as HTML and in headless Chromium."""
 
 from __future__ import annotations
 

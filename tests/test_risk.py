@@ -32,7 +32,7 @@ def test_2012_matrix_reproduces_every_published_risk_score(row):
 
 
 def test_2012_matrix_ranking_and_priorities():
-    """Domestic abuse (harm 39, gaps 4, risk 156) is first; ties share a rank; threshold is inclusive."""
+    """Domestic abuse (harm 39, gaps 4, risk 156) is first; ties share a rank; >= threshold."""
     matrix = risk_matrix(SPP2012, threshold=30)
     top = matrix.iloc[0]
     assert (top["theme"], top["harm"], top["gaps"], top["risk"], top["rank"]) == (
@@ -54,7 +54,7 @@ def test_2012_matrix_ranking_and_priorities():
 
 
 def test_impact_times_frequency_gives_harm():
-    """Hand-computed: impact 4 x frequency 5 = harm 20, x gaps 3 = 60; a harm-only row is accepted."""
+    """Hand-computed: impact 4 x frequency 5 = harm 20, x gaps 3 = 60; a harm-only row is kept."""
     themes = pd.DataFrame(
         {
             "theme": ["A", "B", "C"],

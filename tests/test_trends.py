@@ -1,4 +1,4 @@
-"""Collision trends: year and month boundaries, % change, rolling 12-month rates, seasonality, flags."""
+"""Collision trends: year and month boundaries, % change, rolling rates, seasonality, flags."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_percentage_change_against_baseline():
 
 
 def test_rolling_12_months_across_the_year_boundary_and_an_empty_month():
-    """Rolling sum is NaN for the first 11 months, 4 at Dec 2015, then 4 - 1 (Jan 15) + 2 (Jan 16) = 5."""
+    """Rolling sum is NaN for the first 11 months, 4 at Dec 2015, then 4 - 1 + 2 = 5 at Jan 2016."""
     result = collision_trends(TWO_YEARS, population=2000)
     monthly = result.monthly.set_index("month")
     assert len(monthly) == 24  # every month, including ones with no collision
@@ -105,7 +105,7 @@ def test_seasonality_index():
 
 
 def test_partial_year_is_labelled_and_not_compared():
-    """Data to 31 Oct 2017: 2017 is partial (10 months), has no % change and cannot be the baseline."""
+    """Data to 31 Oct 2017: 2017 is partial (10 months), has no % change, cannot be the baseline."""
     frame = pd.concat(
         [TWO_YEARS, collisions([("2017-02-01", "slight"), ("2017-10-15", "fatal")])],
         ignore_index=True,
@@ -147,7 +147,9 @@ def test_road_user_flags_from_y_n_columns(tmp_path):
     rows = ["Reference,Date,Severity,Easting,Northing,Ped,Cycle,TWMV,Child"]
     ped, cyc, child = {"c0"}, {"c1"}, {"c0"}
     for cid, (day, sev) in zip(
-        TWO_YEARS["collision_id"], zip(TWO_YEARS["date"], TWO_YEARS["severity"])
+        TWO_YEARS["collision_id"],
+        zip(TWO_YEARS["date"], TWO_YEARS["severity"], strict=True),
+        strict=True,
     ):
         yn = ["Y" if cid in s else "N" for s in (ped, cyc, set(), child)]
         rows.append(f"{cid},{day:%Y%m%d},{sev},518000,301000," + ",".join(yn))
@@ -217,7 +219,7 @@ def test_cli_user_stats19_file(tmp_path):
 
 
 def test_cli_years_window_keeps_partial_label(tmp_path):
-    """--years 2013-2016 on Peterborough: four complete years; --years 2015-2019 stops at 31 Oct 2017."""
+    """--years 2013-2016 on Peterborough: four complete years; 2015-2019 stops at 31 Oct 2017."""
     runner = CliRunner()
     result = runner.invoke(
         cli, ["trends", "--years", "2013-2016", "--baseline-year", "2014", "-o", str(tmp_path)]
