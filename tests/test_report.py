@@ -198,3 +198,12 @@ def test_pipeline_does_not_import_click():
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_empty_category_is_a_one_line_error():
+    """An empty --category would make the ward step list categories instead: refused up front."""
+    from geo_sppa.assessment.pipeline import strategic_assessment
+    from geo_sppa.errors import InputError
+
+    with pytest.raises(InputError, match="expected a police.uk crime type .* pass --category NAME"):
+        strategic_assessment("peterborough", category=" ")

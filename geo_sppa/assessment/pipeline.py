@@ -3,8 +3,18 @@
 :func:`strategic_assessment` runs the cluster-site scan, the ward outliers, the collision trends,
 the costs and the risk matrix on the same inputs the commands use (the user's files where given,
 else the bundled area's; :mod:`geo_sppa.bundled.inputs`), and returns them in one frozen
-:class:`StrategicAssessment`. Rendering is not done here: :func:`geo_sppa.render.report_page
-.report_inputs` turns the result into the report's maps, charts and HTML.
+:class:`StrategicAssessment`. Rendering is not done here:
+:func:`geo_sppa.render.report_page.report_inputs` draws the result's maps and charts for the
+HTML report.
+
+Example::
+
+    from geo_sppa.assessment.pipeline import strategic_assessment
+    from geo_sppa.render.report_page import report_html
+
+    assessment = strategic_assessment("peterborough", price_year=2009)
+    assessment.costs.road          # the cost of collisions by severity
+    html = report_html(assessment)  # the self-contained page
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from geo_sppa.bundled.inputs import (
     risk_themes_input,
     unit_costs_input,
 )
+from geo_sppa.errors import InputError
 from geo_sppa.io import Loaded
 
 if TYPE_CHECKING:
@@ -188,6 +199,16 @@ class StrategicAssessment:
         return lines
 
 
+def _checked_category(category: str) -> str:
+    """Return ``category``, or raise: an empty one would list categories instead of counting."""
+    if not category.strip():
+        raise InputError(
+            "category: expected a police.uk crime type for the ward outliers (e.g. "
+            f"{DEFAULT_CATEGORY!r}), found none; pass --category NAME"
+        )
+    return category
+
+
 def _ward_outliers(
     area: str, incidents: str | Path | None, category: str, seed: int
 ) -> WardOutliers:
@@ -314,7 +335,7 @@ def strategic_assessment(
     """
     from geo_sppa.roads.clusters import cluster_sites
 
-    bundle = bundled_area(area)
+    bundle, category = bundled_area(area), _checked_category(category)
     table = unit_costs_input(unit_costs)
     inputs = cluster_inputs(area, collisions=collisions)
     crashes, own = inputs.collisions, collisions is not None
