@@ -78,4 +78,8 @@ def test_leeds_report_uses_the_same_cluster_inputs_as_the_clusters_command(tmp_p
     )
     assert report.exit_code == 0, report.output
     assert f"{n_sites} accident cluster sites in 2017-2019" in report.output
-    assert "ward outliers" in (tmp_path / "r" / "report.html").read_text(encoding="utf-8").lower()
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    outliers = page.split('<section id="outliers">')[1].split("</section>")[0]
+    assert "No ward outliers for this report." in outliers
+    assert "has no bundled wards, population or incidents" in outliers
+    assert outliers.count("<iframe") == 0 and page.count("<iframe") == 1  # the cluster map only

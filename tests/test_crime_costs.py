@@ -1,6 +1,8 @@
-"""Costs of crime (Home Office unit costs) and of road collisions (DfT, via geo_sppa.roads.costs)."""
+"""Costs of crime (Home Office unit costs) and of road collisions (DfT, geo_sppa.roads.costs)."""
 
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from geo_sppa.assessment.crime_costs import (
     UNIT_COST_TABLES,
     assessment_costs,
     checked_unit_costs,
+    collisions_in_years,
     crime_costs,
     road_costs,
     unit_cost_table,
@@ -131,10 +134,14 @@ def test_cli_costs_bundled_and_user_table(tmp_path):
         cli, ["costs", "--price-year", "2009", "--years", "2014-2016", "-o", str(tmp_path / "a")]
     )
     assert result.exit_code == 0, result.output
-    assert "2009 prices" in result.output and "records read" in result.output
+    assert "2009 prices" in result.output
     road = pd.read_csv(tmp_path / "a" / "costs_road.csv", encoding="utf-8-sig")
     assert list(road["severity"]) == ["fatal", "serious", "slight", "total"]
-    assert (tmp_path / "a" / "costs.png").stat().st_size > 1000
+    in_years = int(road["collisions"].iloc[-1])
+    assert re.search(rf"years +2014-2016: {in_years:,} collisions\n", result.output)
+    assert f"\u00a3{road['cost_gbp'].iloc[-1]:,.0f}" in result.output
+    assert re.search(r"incidents file +peterborough_policeuk_street_crime", result.output)
+    assert (tmp_path / "a" / "costs.png").read_bytes()[:4] == b"\x89PNG"
     own = tmp_path / "unit.csv"
     own.write_text("category,unit_cost_gbp,price_year\nBurglary,1000,2024/25\n", encoding="utf-8")
     result = runner.invoke(cli, ["costs", "--unit-costs", str(own), "-o", str(tmp_path / "b")])
@@ -147,3 +154,60 @@ def test_cli_costs_bundled_and_user_table(tmp_path):
         cli, ["costs", "--unit-costs", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "c")]
     )
     assert result.exit_code == 1 and "no such unit-cost file" in result.output
+
+
+def test_flat_crime_costs_is_the_function_whatever_was_imported_first():
+    """geo_sppa.crime_costs is the function before and after geo_sppa.assessment.crime_costs is
+    imported (in the old flat layout the submodule import replaced it with the module)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import importlib, geo_sppa\n"
+        "before = geo_sppa.crime_costs\n"
+        "module = importlib.import_module('geo_sppa.assessment.crime_costs')\n"
+        "from geo_sppa import crime_costs as named\n"
+        "assert before is named is geo_sppa.crime_costs is module.crime_costs, 'differ'\n"
+        "assert callable(named) and not isinstance(named, type(module)), 'a module'\n"
+        "try:\n    importlib.import_module('geo_sppa.crime_costs')\n"
+        "except ModuleNotFoundError:\n    print('function only')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    for first in ("", "import geo_sppa.assessment.crime_costs\n"):
+        out = subprocess.run(
+            [sys.executable, "-c", first + code], cwd=root, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "function only"
+
+
+def test_collisions_in_years():
+    frame = pd.DataFrame({"year": [2012, 2014, 2015, 2016, 2017]})
+    kept, span = collisions_in_years(frame, (2014, 2016))
+    assert kept["year"].tolist() == [2014, 2015, 2016] and span == (2014, 2016)
+    kept, span = collisions_in_years(frame)
+    assert len(kept) == 5 and span == (2012, 2017)
+
+
+def test_cost_chart_draws_both_panels_in_millions():
+    """Road bars are the severity costs / 1e6; crime bars only the costed categories."""
+    from geo_sppa.render.charts import cost_chart
+
+    collisions = pd.DataFrame({"severity": ["fatal", "serious", "slight", "slight"]})
+    incidents = pd.DataFrame({"category": ["Shoplifting", "Shoplifting", "Anti-social behaviour"]})
+    result = assessment_costs(
+        collisions=collisions, incidents=incidents, unit_costs="ho2005", price_year=2014
+    )
+    fig = cost_chart(result, title="Costs")
+    left, right = fig.axes
+    road = result.road[result.road["severity"] != "total"]
+    assert [b.get_height() for b in left.containers[0]] == pytest.approx(
+        (road["cost_gbp"] / 1e6).tolist()
+    )
+    assert left.get_title() == "Road collisions (2014 prices)"
+    assert [t.get_text() for t in right.get_yticklabels()] == ["Shoplifting"]
+    assert [b.get_width() for b in right.containers[0]] == pytest.approx([200 / 1e6])
+    assert fig.get_suptitle() == "Costs"
+    road_only = cost_chart(assessment_costs(collisions=collisions))
+    assert road_only.axes[0].get_visible() and not road_only.axes[1].get_visible()

@@ -42,7 +42,15 @@ def test_report_has_every_section_and_summary_facts(built):
         "Road collisions from 01 Jan 2012 to 31 Oct 2017 cost £" in summary
         and "Recorded crime cost £" in summary
     )
-    assert "Run summary" in output and "records" not in output or "read" in output
+    run = output.split("Run summary")[1]
+    for line in (
+        r"collisions +peterborough_rtc_cambsinsight_2012_2017\.csv: 3,329 read, 3,329 used, "
+        r"0 set aside",
+        r"risk themes +spp2012_risk_matrix\.csv: 22 read, 22 used, 0 set aside",
+        r"top risk +Domestic Abuse \(156\)",
+        r"wrote +\S+report\.html \(\d+\.\d MB\)",
+    ):
+        assert re.search(line + "\n", run), line
 
 
 def test_report_is_self_contained(built):
@@ -101,3 +109,101 @@ def test_report_opens_offline_without_errors(built, chromium):
         assert view.blocked_requests == []
         assert view.dialogs == []
         view.screenshot("report")
+
+
+@pytest.fixture(scope="module")
+def assessment():
+    """The Peterborough assessment from Python, as the report command runs it."""
+    from geo_sppa.assessment.pipeline import strategic_assessment
+
+    return strategic_assessment("peterborough")
+
+
+def test_assessment_is_frozen_and_names_its_inputs(assessment):
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        assessment.title = "changed"
+    assert assessment.collisions_path.name == "peterborough_rtc_cambsinsight_2012_2017.csv"
+    assert assessment.incidents_path is not None and assessment.incidents is not None
+    assert assessment.themes_bundled and assessment.themes_path.name == "spp2012_risk_matrix.csv"
+    assert assessment.outliers is not None and assessment.outliers_missing == ""
+    assert assessment.outliers.category == "Anti-social behaviour"
+    assert len(assessment.outliers.months) == 7 and assessment.crime_months[0] == "2018-10"
+    assert assessment.road_period == "01 Jan 2012 to 31 Oct 2017"
+    window = assessment.clusters.window
+    assert assessment.cluster_collisions["year"].between(*window).all()
+    assert len(assessment.cluster_collisions) < len(assessment.collisions.data)
+    assert set(assessment.sources) == set(SECTIONS)
+
+
+def test_assessment_numbers_equal_the_commands(assessment, tmp_path):
+    """strategic_assessment() and the costs, trends and risk commands agree number for number."""
+    runner = CliRunner()
+    for command in ("costs", "trends", "risk"):
+        result = runner.invoke(cli, [command, "-o", str(tmp_path / command)])
+        assert result.exit_code == 0, result.output
+
+    def csv(name):
+        return pd.read_csv(tmp_path / name, encoding="utf-8-sig")
+
+    road = csv("costs/costs_road.csv")
+    assert road["cost_gbp"].tolist() == pytest.approx(assessment.costs.road["cost_gbp"].tolist())
+    assert road["collisions"].tolist() == assessment.costs.road["collisions"].tolist()
+    crime = csv("costs/costs_crime.csv")
+    assert crime["cost_gbp"].sum() == pytest.approx(assessment.costs.crime["cost_gbp"].sum())
+    by_year = csv("trends/trends_by_year.csv")
+    assert by_year["total"].tolist() == assessment.trends.by_year["total"].tolist()
+    assert by_year["ksi"].tolist() == assessment.trends.by_year["ksi"].tolist()
+    risk = csv("risk/risk_matrix.csv")
+    assert risk["theme"].tolist() == assessment.risk["theme"].tolist()
+    assert risk["risk"].tolist() == assessment.risk["risk"].tolist()
+
+
+def test_report_page_is_built_from_the_assessment(assessment, built):
+    """The command's page and the Python one state the same figures."""
+    from geo_sppa.render.report_page import report_inputs
+
+    inputs = report_inputs(assessment)
+    assert inputs.outliers is assessment.outliers.report
+    assert set(inputs.trend_charts) == {
+        "Collisions by year and severity (* partial year)",
+        "Monthly collisions and the rolling 12-month count and rate",
+        "Seasonality: collisions by month of year",
+        "Collisions by road user involved",
+    }
+    _, page, output = built
+    for point in executive_summary(inputs):
+        assert f"  - {point}" in output
+    total = assessment.costs.road["cost_gbp"].iloc[-1]
+    assert f"cost \u00a3{total / 1e6:,.1f}m" in page
+
+
+def test_pipeline_does_not_import_click():
+    """The library path of the report is callable from Python without the CLI's click.
+
+    (pyplot is imported by mapclassify, which the ward map needs; the backend is not switched:
+    see tests/test_trends.py.)
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, geo_sppa.assessment.pipeline, geo_sppa.render.report_page; "
+        "print('click' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_empty_category_is_a_one_line_error():
+    """An empty --category would make the ward step list categories instead: refused up front."""
+    from geo_sppa.assessment.pipeline import strategic_assessment
+    from geo_sppa.errors import InputError
+
+    with pytest.raises(InputError, match="expected a police.uk crime type .* pass --category NAME"):
+        strategic_assessment("peterborough", category=" ")

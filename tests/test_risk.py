@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from geo_sppa.assessment.risk import risk_matrix
+from geo_sppa.assessment.risk import published_differences, risk_matrix
 from geo_sppa.bundled.areas import bundled_file as bundled_table
 from geo_sppa.cli.main import cli
 from geo_sppa.errors import InputError
@@ -30,7 +32,7 @@ def test_2012_matrix_reproduces_every_published_risk_score(row):
 
 
 def test_2012_matrix_ranking_and_priorities():
-    """Domestic abuse (harm 39, gaps 4, risk 156) is first; ties share a rank; threshold is inclusive."""
+    """Domestic abuse (harm 39, gaps 4, risk 156) is first; ties share a rank; >= threshold."""
     matrix = risk_matrix(SPP2012, threshold=30)
     top = matrix.iloc[0]
     assert (top["theme"], top["harm"], top["gaps"], top["risk"], top["rank"]) == (
@@ -52,7 +54,7 @@ def test_2012_matrix_ranking_and_priorities():
 
 
 def test_impact_times_frequency_gives_harm():
-    """Hand-computed: impact 4 x frequency 5 = harm 20, x gaps 3 = 60; a harm-only row is accepted."""
+    """Hand-computed: impact 4 x frequency 5 = harm 20, x gaps 3 = 60; a harm-only row is kept."""
     themes = pd.DataFrame(
         {
             "theme": ["A", "B", "C"],
@@ -102,9 +104,11 @@ def test_cli_default_and_user_file(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["risk", "-o", str(tmp_path / "a")])
     assert result.exit_code == 0, result.output
-    assert "Domestic Abuse" in result.output and "all reproduced" in result.output
+    assert re.search(r"published scores +all reproduced\n", result.output)
+    assert re.search(r"priorities +7 themes with risk >= 30\n", result.output)
     written = pd.read_csv(tmp_path / "a" / "risk_matrix.csv", encoding="utf-8-sig")
-    assert len(written) == 22 and (tmp_path / "a" / "risk_matrix.png").stat().st_size > 1000
+    assert len(written) == 22 and written["theme"].iloc[0] == "Domestic Abuse"
+    assert (tmp_path / "a" / "risk_matrix.png").read_bytes()[:4] == b"\x89PNG"
 
     own = tmp_path / "themes.csv"
     own.write_text("theme,impact,frequency,gaps\nBurglary,4,5,2\nASB,3,5,1\n", encoding="utf-8")
@@ -112,13 +116,40 @@ def test_cli_default_and_user_file(tmp_path):
         cli, ["risk", "--themes", str(own), "--threshold", "20", "-o", str(tmp_path / "b")]
     )
     assert result.exit_code == 0, result.output
-    assert (
-        "2 themes with risk >= 20" not in result.output
-        and "1 themes with risk >= 20" in result.output
-    )
+    assert re.search(r"priorities +1 themes with risk >= 20\n", result.output)
+    assert "published scores" not in result.output  # the user's file has none to check
 
     bad = tmp_path / "bad.csv"
     bad.write_text("theme,harm_score,gaps\nA,three,1\n", encoding="utf-8")
     result = runner.invoke(cli, ["risk", "--themes", str(bad), "-o", str(tmp_path / "c")])
     assert result.exit_code == 1
     assert "Error: bad.csv: column 'harm_score' row 1 (A) has 'three'" in result.output
+
+
+def test_published_differences_counts_changed_scores():
+    matrix = risk_matrix(SPP2012)
+    assert published_differences(matrix) == 0
+    bumped = matrix["risk"].to_numpy(copy=True)
+    bumped[0] += 1
+    changed = matrix.assign(risk_score_published=bumped)
+    assert published_differences(changed) == 1
+    assert published_differences(matrix.drop(columns="risk_score_published")) is None
+
+
+def test_risk_chart_bars_threshold_and_priority_colours():
+    """One bar per theme, lowest risk first; priorities red; the threshold line at 30."""
+    from matplotlib.colors import to_hex
+
+    from geo_sppa.render.charts import risk_chart
+
+    matrix = risk_matrix(SPP2012, threshold=30)
+    fig = risk_chart(matrix, threshold=30)
+    (ax,) = fig.axes
+    bars = list(ax.containers[0])
+    widths = [b.get_width() for b in bars]
+    assert len(bars) == 22 and widths == sorted(widths) and widths[-1] == 156
+    red = [to_hex(b.get_facecolor()) == "#b2182b" for b in bars]
+    assert sum(red) == int(matrix["priority"].sum()) == 7
+    assert all(red[i] == (w >= 30) for i, w in enumerate(widths))
+    (line,) = ax.get_lines()
+    assert list(line.get_xdata()) == [30, 30]

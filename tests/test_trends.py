@@ -1,13 +1,15 @@
-"""Collision trends: year and month boundaries, % change, rolling 12-month rates, seasonality, flags."""
+"""Collision trends: year and month boundaries, % change, rolling rates, seasonality, flags."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from geo_sppa.assessment.trends import collision_trends
+from geo_sppa.assessment.trends import collision_trends, trends_in_years
 from geo_sppa.cli.main import cli
 from geo_sppa.errors import InputError
 
@@ -73,7 +75,7 @@ def test_percentage_change_against_baseline():
 
 
 def test_rolling_12_months_across_the_year_boundary_and_an_empty_month():
-    """Rolling sum is NaN for the first 11 months, 4 at Dec 2015, then 4 - 1 (Jan 15) + 2 (Jan 16) = 5."""
+    """Rolling sum is NaN for the first 11 months, 4 at Dec 2015, then 4 - 1 + 2 = 5 at Jan 2016."""
     result = collision_trends(TWO_YEARS, population=2000)
     monthly = result.monthly.set_index("month")
     assert len(monthly) == 24  # every month, including ones with no collision
@@ -103,7 +105,7 @@ def test_seasonality_index():
 
 
 def test_partial_year_is_labelled_and_not_compared():
-    """Data to 31 Oct 2017: 2017 is partial (10 months), has no % change and cannot be the baseline."""
+    """Data to 31 Oct 2017: 2017 is partial (10 months), has no % change, cannot be the baseline."""
     frame = pd.concat(
         [TWO_YEARS, collisions([("2017-02-01", "slight"), ("2017-10-15", "fatal")])],
         ignore_index=True,
@@ -145,7 +147,9 @@ def test_road_user_flags_from_y_n_columns(tmp_path):
     rows = ["Reference,Date,Severity,Easting,Northing,Ped,Cycle,TWMV,Child"]
     ped, cyc, child = {"c0"}, {"c1"}, {"c0"}
     for cid, (day, sev) in zip(
-        TWO_YEARS["collision_id"], zip(TWO_YEARS["date"], TWO_YEARS["severity"])
+        TWO_YEARS["collision_id"],
+        zip(TWO_YEARS["date"], TWO_YEARS["severity"], strict=True),
+        strict=True,
     ):
         yn = ["Y" if cid in s else "N" for s in (ped, cyc, set(), child)]
         rows.append(f"{cid},{day:%Y%m%d},{sev},518000,301000," + ",".join(yn))
@@ -179,9 +183,16 @@ def test_cli_bundled_peterborough(tmp_path):
     by_year = pd.read_csv(tmp_path / "trends_by_year.csv", encoding="utf-8-sig").set_index("year")
     assert by_year["total"].sum() == 3329
     assert by_year.loc[2017, "partial"] and "31 Oct" in by_year.loc[2017, "label"]
-    assert "no casualty counts" in result.output and "records read" in result.output
+    assert "no casualty counts" in result.output
+    for line in (
+        r"records read +3,329",
+        r"set aside +0 \(none\)",
+        r"rolling 12 months +to 2017-10: 525 collisions, 2\.72 per 1,000",
+        r"population +peterborough_population_lsoa11\.csv: 192,903",
+    ):
+        assert re.search(line + "\n", result.output), line
     for name in ("trends_by_year", "trends_rolling", "trends_seasonality", "trends_road_users"):
-        assert (tmp_path / f"{name}.png").stat().st_size > 1000
+        assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     users = pd.read_csv(tmp_path / "trends_road_users.csv", encoding="utf-8-sig")
     assert {"pedestrian", "cyclist", "motorcyclist", "child"} <= set(users.columns)
 
@@ -208,7 +219,7 @@ def test_cli_user_stats19_file(tmp_path):
 
 
 def test_cli_years_window_keeps_partial_label(tmp_path):
-    """--years 2013-2016 on Peterborough: four complete years; --years 2015-2019 stops at 31 Oct 2017."""
+    """--years 2013-2016 on Peterborough: four complete years; 2015-2019 stops at 31 Oct 2017."""
     runner = CliRunner()
     result = runner.invoke(
         cli, ["trends", "--years", "2013-2016", "--baseline-year", "2014", "-o", str(tmp_path)]
@@ -221,3 +232,75 @@ def test_cli_years_window_keeps_partial_label(tmp_path):
     assert result.exit_code == 0, result.output
     by_year = pd.read_csv(tmp_path / "trends_by_year.csv", encoding="utf-8-sig").set_index("year")
     assert list(by_year.index) == [2015, 2016, 2017] and by_year.loc[2017, "partial"]
+
+
+def test_cli_years_window_counts_only_the_years(tmp_path):
+    """--years 2013-2016: the records outside the window are reported, not counted."""
+    result = CliRunner().invoke(cli, ["trends", "--years", "2013-2016", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    by_year = pd.read_csv(tmp_path / "trends_by_year.csv", encoding="utf-8-sig")
+    used = int(by_year["total"].sum())
+    assert re.search(rf"records used +{used:,}\n", result.output)
+    assert re.search(rf"  outside --years +{3329 - used:,} \(not counted\)\n", result.output)
+
+
+def test_trends_in_years_stops_at_the_data_and_the_last_year():
+    """2015-2016 data: --years 2016-2019 ends with the last collision's month (December 2016);
+    --years 2015-2015 ends on 31 Dec 2015 although later collisions exist; an end date before
+    the year end (after the last collision) is kept and makes the year partial."""
+    data = TWO_YEARS.assign(year=TWO_YEARS["date"].dt.year)  # as read_collisions gives them
+    late = trends_in_years(data, years=(2016, 2019))
+    assert late.start == pd.Timestamp("2016-01-01") and late.end == pd.Timestamp("2016-12-31")
+    assert late.by_year["year"].tolist() == [2016] and int(late.by_year["total"].sum()) == 5
+    early = trends_in_years(data, years=(2015, 2015))
+    assert early.end == pd.Timestamp("2015-12-31") and int(early.by_year["total"].sum()) == 4
+    cut = trends_in_years(data, years=(2016, 2016), end_date="2016-12-15")
+    assert cut.end == pd.Timestamp("2016-12-15") and bool(cut.by_year["partial"].iloc[0])
+    everything = trends_in_years(data)
+    pd.testing.assert_frame_equal(everything.by_year, collision_trends(TWO_YEARS).by_year)
+    with pytest.raises(InputError, match="no collisions"):
+        trends_in_years(data, years=(2018, 2019))
+
+
+def test_trend_charts_draw_the_tables():
+    """Read the drawn artists back: stacked bars per severity, the rolling line, the index bars."""
+    from matplotlib.figure import Figure
+
+    from geo_sppa.render.charts import trend_charts
+
+    result = collision_trends(TWO_YEARS, population=2000)
+    charts = trend_charts(result, title="two years")
+    assert list(charts) == ["trends_by_year.png", "trends_rolling.png", "trends_seasonality.png"]
+    assert all(isinstance(f, Figure) for f in charts.values())
+    (ax,) = charts["trends_by_year.png"].axes
+    heights = {c.get_label(): [b.get_height() for b in c] for c in ax.containers}
+    assert heights == {"fatal": [1, 0], "serious": [1, 1], "slight": [2, 4]}
+    assert ax.get_title().startswith("two years: ")
+    rolling = charts["trends_rolling.png"].axes
+    assert len(rolling) == 2  # the rate per 1,000 on its own axis when there is a population
+    line = rolling[0].get_lines()[0]
+    expected = (result.monthly["rolling_12"] / 12).to_numpy()
+    np.testing.assert_allclose(line.get_ydata(), expected, equal_nan=True)
+    (season,) = charts["trends_seasonality.png"].axes
+    bars = [b.get_height() for b in season.containers[0]]
+    np.testing.assert_allclose(bars, result.seasonality["index"].to_numpy(), equal_nan=True)
+    assert collision_trends(TWO_YEARS).population is None
+    assert len(trend_charts(collision_trends(TWO_YEARS))["trends_rolling.png"].axes) == 1
+
+
+def test_chart_modules_leave_the_matplotlib_backend_alone():
+    """Importing the charts never switches a notebook user's backend (no matplotlib.use)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import matplotlib; matplotlib.use('svg'); "
+        "import geo_sppa.render.charts, geo_sppa.render.report_page, geo_sppa.assessment.pipeline; "
+        "print(matplotlib.get_backend())"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "svg"

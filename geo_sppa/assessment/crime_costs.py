@@ -1,4 +1,6 @@
-"""What crime and road collisions cost: Home Office unit costs of crime and DfT values of prevention.
+"""What crime and road collisions cost.
+
+Home Office unit costs of crime and DfT values of prevention.
 
 Crime: recorded offences by category times a unit cost per offence. The bundled unit-cost tables
 (``geo_sppa/tables/home_office_unit_costs_of_crime.csv``; sources and caveats beside it in
@@ -42,7 +44,7 @@ __all__ = [
     "crime_costs",
     "road_costs",
     "assessment_costs",
-    "cost_chart",
+    "collisions_in_years",
 ]
 
 _FILE = "home_office_unit_costs_of_crime.csv"
@@ -85,12 +87,13 @@ MAPPING_CAVEATS = (
     "nearest class, so totals are indicative",
     "'Violence and sexual offences' mixes violence with and without injury and sexual offences; "
     "ho2005 costs it at violence against the person (excl. common assault), spp2012 at its "
-    "violence category; ho2018 leaves it uncosted (its figure for violence without injury could not "
-    "be checked)",
+    "violence category; ho2018 leaves it uncosted (its figure for violence without injury could "
+    "not be checked)",
     "'Burglary' includes non-dwelling burglary (costed as burglary in a dwelling); 'Vehicle crime' "
-    "includes thefts of and from vehicles and interference (ho2005: theft; ho2018: theft from vehicle)",
-    "anti-social behaviour, drugs, public order, possession of weapons and other crime have no unit "
-    "cost in these tables and are counted but not costed",
+    "includes thefts of and from vehicles and interference (ho2005: theft; ho2018: theft from "
+    "vehicle)",
+    "anti-social behaviour, drugs, public order, possession of weapons and other crime have no "
+    "unit cost in these tables and are counted but not costed",
 )
 
 
@@ -99,7 +102,9 @@ def _bundled() -> pd.DataFrame:
 
 
 def unit_cost_table(name: str = DEFAULT_UNIT_COSTS) -> pd.DataFrame:
-    """Return the bundled unit-cost table ``name``: ``table, category, unit_cost_gbp, price_year, source``.
+    """Return the bundled unit-cost table ``name``.
+
+    Columns: ``table, category, unit_cost_gbp, price_year, source``.
 
     Raises
     ------
@@ -108,7 +113,8 @@ def unit_cost_table(name: str = DEFAULT_UNIT_COSTS) -> pd.DataFrame:
     """
     if name not in UNIT_COST_TABLES:
         raise InputError(
-            f"unknown unit-cost table {name!r}; choose one of {', '.join(UNIT_COST_TABLES)} or pass a CSV path"
+            f"unknown unit-cost table {name!r}; choose one of {', '.join(UNIT_COST_TABLES)} "
+            "or pass a CSV path"
         )
     table = _bundled()
     return table[table["table"] == name].reset_index(drop=True)
@@ -130,8 +136,9 @@ def checked_unit_costs(table: pd.DataFrame, *, source: str = "unit-cost table") 
     if category is None or cost is None:
         missing = [n for n, c in (("category", category), ("unit_cost_gbp", cost)) if c is None]
         raise InputError(
-            f"{source}: no column {', '.join(missing)} (expected category, unit_cost_gbp[, price_year, "
-            f"source]); found {', '.join(map(str, table.columns))}; rename the columns"
+            f"{source}: no column {', '.join(missing)} (expected category, "
+            f"unit_cost_gbp[, price_year, source]); found {', '.join(map(str, table.columns))}; "
+            "rename the columns"
         )
     if table.empty:
         raise InputError(f"{source}: no rows; expected one row per crime category")
@@ -140,7 +147,8 @@ def checked_unit_costs(table: pd.DataFrame, *, source: str = "unit-cost table") 
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
         raise InputError(
-            f"{source}: column {cost!r} row {i + 1} ({table[category].iloc[i]}) has {table[cost].iloc[i]!r}; "
+            f"{source}: column {cost!r} row {i + 1} ({table[category].iloc[i]}) has "
+            f"{table[cost].iloc[i]!r}; "
             "expected a cost in pounds of 0 or more; fix the value"
         )
     price = pick("price_year")
@@ -187,7 +195,7 @@ def crime_costs(
     by_key = {header_key(c): i for i, c in enumerate(unit_costs["category"])}
     mapping = {header_key(k): v for k, v in (mapping or {}).items()}
     rows = []
-    for category, count in zip(counts["category"], counts["count"]):
+    for category, count in zip(counts["category"], counts["count"], strict=True):
         key = header_key(category)
         target = by_key.get(key)
         if target is None and key in mapping:
@@ -227,7 +235,9 @@ def crime_costs(
 def road_costs(
     collisions: pd.DataFrame, *, price_year: int | None = None, table: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Return the value of preventing the collisions, by severity and in total (DfT, :mod:`geo_sppa.roads.costs`).
+    """Return the value of preventing the collisions, by severity and in total.
+
+    DfT average values of prevention per collision (:mod:`geo_sppa.roads.costs`).
 
     Returns
     -------
@@ -284,7 +294,9 @@ def assessment_costs(
     unit_costs: pd.DataFrame | str = DEFAULT_UNIT_COSTS,
     price_year: int | None = None,
 ) -> CostResult:
-    """Return the cost tables of a strategic assessment: road collisions by severity, crime by category.
+    """Return the cost tables of a strategic assessment.
+
+    Road collisions by severity and crime by category.
 
     ``unit_costs`` is a bundled table name (:data:`UNIT_COST_TABLES`) or a checked user table.
     """
@@ -295,7 +307,7 @@ def assessment_costs(
     notes: list[str] = []
     if incidents is not None:
         name = unit_costs if isinstance(unit_costs, str) else None
-        table = unit_cost_table(unit_costs) if name else unit_costs
+        table = unit_cost_table(unit_costs) if isinstance(unit_costs, str) else unit_costs
         mapping = POLICE_UK_MAPPING.get(name or "", {})
         crime = crime_costs(incident_counts(incidents), table, mapping=mapping)
         years = ", ".join(sorted(set(table["price_year"].astype(str))))
@@ -306,8 +318,8 @@ def assessment_costs(
         uncosted = crime[crime["cost_gbp"].isna()]
         if len(uncosted):
             notes.append(
-                f"{int(uncosted['count'].sum()):,} incidents in {len(uncosted)} categories have no unit cost "
-                f"and are not costed: {', '.join(map(str, uncosted['category']))}"
+                f"{int(uncosted['count'].sum()):,} incidents in {len(uncosted)} categories have "
+                f"no unit cost and are not costed: {', '.join(map(str, uncosted['category']))}"
             )
         if name:
             notes.extend(MAPPING_CAVEATS)
@@ -316,30 +328,15 @@ def assessment_costs(
     )
 
 
-def cost_chart(result, *, title: str = ""):
-    """Return a two-panel bar chart (Figure, Agg): collision costs by severity, crime costs by category."""
-    import matplotlib
+def collisions_in_years(
+    collisions: pd.DataFrame, years: tuple[int, int] | None = None
+) -> tuple[pd.DataFrame, tuple[int, int]]:
+    """Return the collisions in the calendar years ``years`` (first, last) and those years.
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11, 4.5), layout="constrained")
-    left, right = fig.subplots(1, 2, width_ratios=(1, 2))
-    if result.road is not None:
-        road = result.road[result.road["severity"] != "total"]
-        left.bar(road["severity"], road["cost_gbp"] / 1e6, color=["#67001f", "#d6604d", "#f4a582"])
-        left.set_ylabel("£ million")
-        left.set_title(
-            f"Road collisions ({int(result.road['price_year'].iloc[0])} prices)", fontsize=10
-        )
-    if result.crime is not None:
-        crime = result.crime.dropna(subset=["cost_gbp"]).sort_values("cost_gbp")
-        right.barh(crime["category"].astype(str), crime["cost_gbp"] / 1e6, color="#2166ac")
-        right.set_xlabel("£ million")
-        right.set_title("Recorded crime (Home Office unit costs)", fontsize=10)
-        right.tick_params(axis="y", labelsize=8)
+    Without ``years`` every collision is kept and the years are the data's first and last.
+    """
+    if years:
+        first, last = years
     else:
-        right.set_visible(False)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    return fig
+        first, last = int(collisions["year"].min()), int(collisions["year"].max())
+    return collisions[collisions["year"].between(first, last)], (first, last)

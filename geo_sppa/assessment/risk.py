@@ -13,7 +13,7 @@ import pandas as pd
 from geo_sppa.errors import InputError
 from geo_sppa.schema import header_key
 
-__all__ = ["RISK_COLUMNS", "DEFAULT_PRIORITY_THRESHOLD", "risk_matrix", "risk_chart"]
+__all__ = ["RISK_COLUMNS", "DEFAULT_PRIORITY_THRESHOLD", "published_differences", "risk_matrix"]
 
 #: Normalised field -> accepted headers (any case and punctuation).
 RISK_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -24,8 +24,8 @@ RISK_COLUMNS: dict[str, tuple[str, ...]] = {
     "harm": ("harm_score", "harm"),
     "gaps": ("partnership_gaps_score", "partnership_gaps", "gaps_score", "gaps", "gap"),
 }
-#: Themes with risk at or above this are priorities. A toolkit default (e.g. harm 10 x gaps 3), not a
-#: published rule: pass the threshold your partnership agreed.
+#: Themes with risk at or above this are priorities. A toolkit default (e.g. harm 10 x gaps 3),
+#: not a published rule: pass the threshold your partnership agreed.
 DEFAULT_PRIORITY_THRESHOLD = 30.0
 
 
@@ -52,7 +52,8 @@ def _columns(frame: pd.DataFrame, source: str) -> dict[str, str | None]:
 def _scores(
     frame: pd.DataFrame, column: str, themes: pd.Series, source: str, *, required: bool
 ) -> pd.Series:
-    text = frame[column].astype("string").str.strip().replace("", pd.NA)
+    stripped = frame[column].astype("string").str.strip()
+    text = stripped.mask(stripped == "")
     values = pd.to_numeric(text, errors="coerce")
     bad = (text.notna() & values.isna()) | (values < 0)
     if required:
@@ -64,6 +65,32 @@ def _scores(
             f"{frame[column].iloc[i]!r}; expected a number of 0 or more; fix the score"
         )
     return values.astype(float)
+
+
+def _harm(
+    frame: pd.DataFrame, col: dict[str, str | None], labels: pd.Series, source: str
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Return (impact, frequency, harm): harm = impact x frequency, else the given harm score."""
+    impact = frequency = pd.Series(float("nan"), index=frame.index)
+    impact_column, frequency_column, harm_column = col["impact"], col["frequency"], col["harm"]
+    both = impact_column is not None and frequency_column is not None
+    if impact_column is not None and frequency_column is not None:
+        need = harm_column is None
+        impact = _scores(frame, impact_column, labels, source, required=need)
+        frequency = _scores(frame, frequency_column, labels, source, required=need)
+    given_harm = (
+        _scores(frame, harm_column, labels, source, required=not both)
+        if harm_column
+        else pd.Series(float("nan"), index=frame.index)
+    )
+    harm = (impact * frequency).fillna(given_harm)
+    if harm.isna().any():
+        i = int(harm.isna().to_numpy().nonzero()[0][0])
+        raise InputError(
+            f"{source}: row {i + 1} ({labels.iloc[i]}) has neither impact and frequency nor a harm "
+            "score; fill them in"
+        )
+    return impact, frequency, harm
 
 
 def risk_matrix(
@@ -110,25 +137,10 @@ def risk_matrix(
         )
     labels = theme.reset_index(drop=True)
     frame = themes.reset_index(drop=True)
-    impact = frequency = pd.Series(float("nan"), index=frame.index)
-    both = col["impact"] is not None and col["frequency"] is not None
-    if both:
-        need = col["harm"] is None
-        impact = _scores(frame, col["impact"], labels, source, required=need)
-        frequency = _scores(frame, col["frequency"], labels, source, required=need)
-    given_harm = (
-        _scores(frame, col["harm"], labels, source, required=not both)
-        if col["harm"]
-        else pd.Series(float("nan"), index=frame.index)
-    )
-    harm = (impact * frequency).fillna(given_harm)
-    if harm.isna().any():
-        i = int(harm.isna().to_numpy().nonzero()[0][0])
-        raise InputError(
-            f"{source}: row {i + 1} ({labels.iloc[i]}) has neither impact and frequency nor a harm "
-            "score; fill them in"
-        )
-    gaps = _scores(frame, col["gaps"], labels, source, required=True)
+    impact, frequency, harm = _harm(frame, col, labels, source)
+    gaps_column = col["gaps"]
+    assert gaps_column is not None  # _columns raised otherwise
+    gaps = _scores(frame, gaps_column, labels, source, required=True)
     risk = harm * gaps
     out = pd.DataFrame(
         {
@@ -152,29 +164,12 @@ def risk_matrix(
     return out.sort_values(["rank"], kind="stable", ignore_index=True)
 
 
-def risk_chart(
-    matrix: pd.DataFrame, *, threshold: float = DEFAULT_PRIORITY_THRESHOLD, title: str = ""
-):
-    """Return a horizontal bar chart (matplotlib ``Figure``, Agg) of risk by theme, priorities in red."""
-    import matplotlib
+def published_differences(matrix: pd.DataFrame) -> int | None:
+    """Return how many themes' risk differs from their ``risk_score_published`` column.
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    shown = matrix.sort_values("risk", kind="stable")
-    fig = Figure(figsize=(8, 0.3 * len(shown) + 1.5), layout="constrained")
-    ax = fig.subplots()
-    colours = ["#b2182b" if p else "#777777" for p in shown["priority"]]
-    ax.barh(shown["theme"].astype(str), shown["risk"], color=colours)
-    ax.axvline(
-        threshold,
-        color="#b2182b",
-        linestyle="--",
-        linewidth=1,
-        label=f"priority threshold {threshold:g}",
-    )
-    ax.set_xlabel("risk = harm x partnership gaps")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(title or "Partnership risk matrix", fontsize=10)
-    ax.tick_params(axis="y", labelsize=8)
-    return fig
+    None when the matrix carries no published scores (only the bundled 2012 matrix does).
+    """
+    if "risk_score_published" not in matrix.columns:
+        return None
+    published = pd.to_numeric(matrix["risk_score_published"], errors="coerce")
+    return int((published - matrix["risk"]).abs().gt(1e-9).sum())

@@ -1,5 +1,7 @@
-"""Collision trends: counts by year and severity, change against a baseline, rolling 12-month rates,
-seasonality and road-user breakdowns (the tables a partnership board reads).
+"""Collision trends: the tables a partnership board reads.
+
+Counts by year and severity, change against a baseline, rolling 12-month rates, seasonality and
+road-user breakdowns.
 
 The period the data cover runs from the first day of the month of the earliest collision to the last
 day of the month of the latest one (or ``end_date``); a calendar year only partly inside it is
@@ -21,7 +23,7 @@ from geo_sppa.schema import ROAD_USERS
 __all__ = [
     "TrendResult",
     "collision_trends",
-    "trend_charts",
+    "trends_in_years",
 ]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -64,14 +66,17 @@ class TrendResult:
 
     @property
     def direction(self) -> str:
-        """One phrase on the latest complete year's change in all collisions against the baseline."""
+        """One phrase on the latest complete year's change in collisions against the baseline."""
         complete = self.by_year[~self.by_year["partial"]]
         if self.baseline_year is None or len(complete) < 2:
             return "not enough complete years to compare"
         last = complete.iloc[-1]
         change = last["total_change_pct"]
         word = "down" if change < 0 else "up" if change > 0 else "unchanged"
-        return f"{int(last['year'])}: {int(last['total'])} collisions, {word} {abs(change):.1f}% on {self.baseline_year}"
+        return (
+            f"{int(last['year'])}: {int(last['total'])} collisions, "
+            f"{word} {abs(change):.1f}% on {self.baseline_year}"
+        )
 
 
 def _period(dates: pd.Series, start_date, end_date) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -97,14 +102,14 @@ def _year_table(
     last = [min(pd.Timestamp(y, 12, 31), end) for y in years]
     table["partial"] = [
         (f != pd.Timestamp(y, 1, 1)) or (lt != pd.Timestamp(y, 12, 31))
-        for y, f, lt in zip(years, first, last)
+        for y, f, lt in zip(years, first, last, strict=True)
     ]
     table["months"] = [
-        (lt.year - f.year) * 12 + lt.month - f.month + 1 for f, lt in zip(first, last)
+        (lt.year - f.year) * 12 + lt.month - f.month + 1 for f, lt in zip(first, last, strict=True)
     ]
     table["label"] = [
         f"{y} ({f:%d %b} to {lt:%d %b}, partial)" if p else str(y)
-        for y, f, lt, p in zip(years, first, last, table["partial"])
+        for y, f, lt, p in zip(years, first, last, table["partial"], strict=True)
     ]
     return table
 
@@ -130,14 +135,14 @@ def _baseline(by_year: pd.DataFrame, baseline_year: int | None, start, end) -> i
 def _with_changes(
     by_year: pd.DataFrame, measures: list[str], baseline_year: int | None
 ) -> pd.DataFrame:
-    """Add ``<measure>_change_pct`` against the baseline; NaN for partial years and a zero baseline."""
+    """Add ``<measure>_change_pct`` on the baseline; NaN for partial years and a zero baseline."""
     out = by_year.copy()
     base = out.set_index("year").loc[baseline_year] if baseline_year is not None else None
     for m in measures:
         if base is None or base[m] == 0:
             change = np.full(len(out), np.nan)
         else:
-            change = (out[m] - base[m]) / base[m] * 100
+            change = ((out[m] - base[m]) / base[m] * 100).to_numpy()
         out[f"{m}_change_pct"] = np.where(out["partial"], np.nan, change)
     return out[
         ["year", "label", "partial", "months", *measures, *[f"{m}_change_pct" for m in measures]]
@@ -147,7 +152,7 @@ def _with_changes(
 def _monthly(
     frame: pd.DataFrame, start, end, population: float | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return (every month's counts with rolling 12-month sums and rates, the fully covered months)."""
+    """Return (every month's counts with rolling 12-month sums and rates, the full months)."""
     months = pd.period_range(start, end, freq="M")
     monthly = (
         frame.assign(month=frame["date"].dt.to_period("M")).groupby("month")[["total", "ksi"]].sum()
@@ -166,7 +171,7 @@ def _monthly(
 
 
 def _seasonality(full: pd.DataFrame) -> pd.DataFrame:
-    """Mean collisions per calendar month over fully covered months; index 100 = the average month."""
+    """Return mean collisions per calendar month over full months; index 100 = the average."""
     per_month = (
         full.assign(moy=full["month"].dt.month).groupby("moy")["total"].agg(["mean", "size"])
     )
@@ -183,6 +188,40 @@ def _seasonality(full: pd.DataFrame) -> pd.DataFrame:
     out["index"] = out["mean"] / overall * 100
     out["above_average"] = out["index"] > 100
     return out
+
+
+def _counted(collisions: pd.DataFrame, dates: pd.Series) -> tuple[pd.DataFrame, list[str]]:
+    """Return one row per collision with its measures, and the measures' names.
+
+    Measures: 0/1 ``fatal, serious, slight, ksi``, ``total`` (1), and ``casualties`` where the
+    data have them.
+    """
+    frame = pd.DataFrame({"date": dates, "year": dates.dt.year})
+    severity = collisions["severity"].astype("string").str.lower()
+    for s in ("fatal", "serious", "slight"):
+        frame[s] = (severity == s).astype(int).to_numpy()
+    frame["ksi"] = frame["fatal"] + frame["serious"]
+    frame["total"] = 1
+    measures = ["fatal", "serious", "slight", "ksi", "total"]
+    if "casualties" in collisions:
+        casualties = pd.to_numeric(collisions["casualties"], errors="coerce")
+        if casualties.notna().any():
+            frame["casualties"] = casualties.fillna(0).to_numpy()
+            measures.append("casualties")
+    return frame, measures
+
+
+def _road_user_table(
+    collisions: pd.DataFrame, dates: pd.Series, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame | None:
+    """Return collisions involving each flagged road user by year, or None without flags."""
+    users = [u for u in ROAD_USERS if u in collisions and collisions[u].notna().any()]
+    if not users:
+        return None
+    flagged = pd.DataFrame({"date": dates, "year": dates.dt.year})
+    for user in users:
+        flagged[user] = collisions[user].astype("boolean").fillna(False).astype(int).to_numpy()
+    return _year_table(flagged, start, end, users)[["year", "label", "partial", *users]]
 
 
 def collision_trends(
@@ -217,27 +256,13 @@ def collision_trends(
     start, end = _period(dates, start_date, end_date)
     if dates.min() < start or dates.max() > end:
         raise InputError(
-            f"collisions run from {dates.min():%d %b %Y} to {dates.max():%d %b %Y}, outside the period "
-            f"{start:%d %b %Y} to {end:%d %b %Y}; widen the start/end date or filter the collisions first"
+            f"collisions run from {dates.min():%d %b %Y} to {dates.max():%d %b %Y}, outside the "
+            f"period {start:%d %b %Y} to {end:%d %b %Y}; widen the start/end date or filter the "
+            "collisions first"
         )
-    frame = pd.DataFrame({"date": dates, "year": dates.dt.year})
-    severity = collisions["severity"].astype("string").str.lower()
-    for s in ("fatal", "serious", "slight"):
-        frame[s] = (severity == s).astype(int).to_numpy()
-    frame["ksi"] = frame["fatal"] + frame["serious"]
-    frame["total"] = 1
-    casualties = (
-        pd.to_numeric(collisions.get("casualties"), errors="coerce")
-        if "casualties" in collisions
-        else None
-    )
-    has_casualties = casualties is not None and casualties.notna().any()
-    measures = ["fatal", "serious", "slight", "ksi", "total"]
+    frame, measures = _counted(collisions, dates)
     notes: list[str] = []
-    if has_casualties:
-        frame["casualties"] = casualties.fillna(0).to_numpy()
-        measures.append("casualties")
-    else:
+    if "casualties" not in measures:
         notes.append(
             "the data have no casualty counts: figures are injury collisions, not casualties"
         )
@@ -253,13 +278,7 @@ def collision_trends(
     if population:
         notes.append(f"rates per 1,000 residents use a population of {population:,.0f}")
 
-    road_users = None
-    users = [u for u in ROAD_USERS if u in collisions and collisions[u].notna().any()]
-    if users:
-        flagged = pd.DataFrame({"date": dates, "year": frame["year"]})
-        for user in users:
-            flagged[user] = collisions[user].astype("boolean").fillna(False).astype(int).to_numpy()
-        road_users = _year_table(flagged, start, end, users)[["year", "label", "partial", *users]]
+    road_users = _road_user_table(collisions, dates, start, end)
     return TrendResult(
         by_year=by_year,
         monthly=monthly,
@@ -273,83 +292,40 @@ def collision_trends(
     )
 
 
-def trend_charts(result: TrendResult, *, title: str = "") -> dict[str, object]:
-    """Return ``{file name: matplotlib Figure}`` for the year, rolling, seasonality and road-user charts."""
-    import matplotlib
+def trends_in_years(
+    collisions: pd.DataFrame,
+    *,
+    years: tuple[int, int] | None = None,
+    population: float | None = None,
+    baseline_year: int | None = None,
+    end_date: str | pd.Timestamp | None = None,
+) -> TrendResult:
+    """Return the trend tables of the collisions in the calendar years ``years`` (first, last).
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    The period starts on 1 January of the first year and ends on the earliest of 31 December of
+    the last year, ``end_date`` and the end of the latest collision's month (never past the data).
+    Without ``years`` this is :func:`collision_trends` of every collision.
 
-    charts: dict[str, object] = {}
-    by_year = result.by_year
-    fig = Figure(figsize=(8, 4), layout="constrained")
-    ax = fig.subplots()
-    labels = [f"{y}*" if p else str(y) for y, p in zip(by_year["year"], by_year["partial"])]
-    bottom = np.zeros(len(by_year))
-    for s, colour in (("fatal", "#67001f"), ("serious", "#d6604d"), ("slight", "#f4a582")):
-        ax.bar(
-            labels,
-            by_year[s],
-            bottom=bottom,
-            color=colour,
-            label=s,
-            hatch=None,
-            edgecolor=["#333333" if p else colour for p in by_year["partial"]],
+    Raises
+    ------
+    InputError
+        No collisions in the years, or a baseline year outside the data or partial.
+    """
+    if not years:
+        return collision_trends(
+            collisions, population=population, baseline_year=baseline_year, end_date=end_date
         )
-        bottom += by_year[s].to_numpy()
-    ax.set_ylabel("injury collisions")
-    ax.legend(fontsize=8)
-    ax.set_title(
-        (title + ": " if title else "") + "collisions by year and severity (* partial year)",
-        fontsize=10,
+    first, last = years
+    data = collisions[collisions["year"].between(first, last)]
+    year_end = pd.Timestamp(f"{last}-12-31")
+    if end_date is None and len(data):
+        end = min(pd.Timestamp(data["date"].max()).to_period("M").end_time.normalize(), year_end)
+    else:
+        end = min(pd.Timestamp(end_date), year_end) if end_date is not None else year_end
+    return collision_trends(
+        data,
+        population=population,
+        baseline_year=baseline_year,
+        start_date=f"{first}-01-01",
+        end_date=end,
     )
-    charts["trends_by_year.png"] = fig
-
-    monthly = result.monthly
-    fig = Figure(figsize=(9, 4), layout="constrained")
-    ax = fig.subplots()
-    x = pd.to_datetime(monthly["month"])
-    ax.bar(x, monthly["total"], width=25, color="#bbbbbb", label="collisions in month")
-    ax.plot(x, monthly["rolling_12"] / 12, color="#b2182b", label="rolling 12-month count / 12")
-    ax.set_ylabel("collisions per month")
-    if result.population:
-        right = ax.twinx()
-        right.plot(
-            x,
-            monthly["rolling_12_rate_per_1000"],
-            color="#2166ac",
-            linestyle="--",
-            label="rolling 12-month rate per 1,000",
-        )
-        right.set_ylabel("rolling 12-month rate per 1,000 residents")
-        right.legend(loc="upper right", fontsize=8)
-    ax.legend(loc="upper left", fontsize=8)
-    ax.set_title("Monthly collisions and the rolling 12-month measure", fontsize=10)
-    charts["trends_rolling.png"] = fig
-
-    season = result.seasonality
-    fig = Figure(figsize=(8, 3.5), layout="constrained")
-    ax = fig.subplots()
-    ax.bar(
-        season["name"],
-        season["index"],
-        color=["#b2182b" if a else "#2166ac" for a in season["above_average"]],
-    )
-    ax.axhline(100, color="#333333", linewidth=1)
-    ax.set_ylabel("index (100 = average month)")
-    ax.set_title("Seasonality: collisions by month of year (red: above average)", fontsize=10)
-    charts["trends_seasonality.png"] = fig
-
-    if result.road_users is not None:
-        users = [c for c in ROAD_USERS if c in result.road_users.columns]
-        fig = Figure(figsize=(8, 4), layout="constrained")
-        ax = fig.subplots()
-        ru = result.road_users
-        labels = [f"{y}*" if p else str(y) for y, p in zip(ru["year"], ru["partial"])]
-        for user in users:
-            ax.plot(labels, ru[user], marker="o", label=user)
-        ax.set_ylabel("collisions involving")
-        ax.legend(fontsize=8)
-        ax.set_title("Collisions by road user involved (* partial year)", fontsize=10)
-        charts["trends_road_users.png"] = fig
-    return charts

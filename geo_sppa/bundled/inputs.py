@@ -223,3 +223,128 @@ def ward_inputs(
         lookup=read_lsoa_lookup(lookup_file) if lookup_file else None,
         lsoas=read_lsoas(lsoas_file, crs=crs) if lsoas_file else None,
     )
+
+
+# --------------------------------------------------------------------------- assessment inputs
+# "The user's file, else the area's" for the strategic-assessment commands (costs, trends, risk,
+# report) is decided here and nowhere else.
+
+__all__ += [
+    "RiskThemes",
+    "collisions_input",
+    "map_context_input",
+    "optional_incidents_input",
+    "population_total_input",
+    "risk_themes_input",
+    "unit_costs_input",
+]
+
+
+def collisions_input(
+    area: str,
+    collisions: str | Path | None = None,
+    *,
+    crs: str | None = None,
+    columns: dict[str, str] | None = None,
+) -> tuple[Loaded, Path]:
+    """Read the user's collisions file, or the area's, and return it with the path read.
+
+    Raises
+    ------
+    InputError
+        No ``collisions`` given and the area has none (the message names ``--collisions``).
+    """
+    path = (
+        Path(collisions)
+        if collisions is not None
+        else bundled_area(area).require("collisions", option="--collisions")
+    )
+    return read_collisions(path, columns=columns, crs=crs), path
+
+
+def optional_incidents_input(
+    area: str, incidents: str | Path | None = None, *, crs: str | None = None
+) -> tuple[Loaded | None, Path | None]:
+    """Read the user's incident file(s), else the area's; ``(None, None)`` when there are none."""
+    path = Path(incidents) if incidents else bundled_area(area).incidents
+    if path is None:
+        return None, None
+    return read_incidents(path, crs=crs), path
+
+
+def population_total_input(
+    area: str, population: str | Path | None = None, *, own_collisions: bool = False
+) -> tuple[float | None, Path | None]:
+    """Return the residents for rates and the file they came from.
+
+    The user's LSOA population file, else the area's, unless the collisions are the user's own
+    (the area's population would not fit them): then ``(None, None)``, and no rates.
+    """
+    if population:
+        path: Path | None = Path(population)
+    else:
+        path = None if own_collisions else bundled_area(area).population
+    if path is None:
+        return None, None
+    return float(read_population(path)["population"].sum()), path
+
+
+def unit_costs_input(value: str) -> str | pd.DataFrame:
+    """Return a bundled unit-cost table name as is, else the user's CSV ``value``, checked.
+
+    Raises
+    ------
+    InputError
+        The file is missing or lacks the ``category, unit_cost_gbp`` columns.
+    """
+    from geo_sppa.assessment.crime_costs import UNIT_COST_TABLES, checked_unit_costs
+    from geo_sppa.io.tables import read_table
+
+    if value in UNIT_COST_TABLES:
+        return value
+    raw = read_table(value, what="unit-cost", option="--unit-costs")
+    return checked_unit_costs(raw, source=Path(value).name)
+
+
+@dataclass(frozen=True)
+class RiskThemes:
+    """The risk themes a matrix is scored from, and where they came from.
+
+    Attributes
+    ----------
+    table
+        The themes as read (every column text).
+    path
+        The file read.
+    bundled
+        True when no ``--themes`` was given and the bundled matrix was used.
+    """
+
+    table: pd.DataFrame
+    path: Path
+    bundled: bool
+
+
+def risk_themes_input(area: str, themes: str | Path | None = None) -> RiskThemes:
+    """Read the user's risk-theme CSV, else the bundled matrix for ``area``."""
+    from geo_sppa.bundled.areas import default_risk_themes
+    from geo_sppa.io.tables import read_table
+
+    path = Path(themes) if themes else default_risk_themes(area)
+    table = read_table(path, what="risk matrix", option="--themes")
+    return RiskThemes(table=table, path=path, bundled=not themes)
+
+
+def map_context_input(area: str) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    """Return the bundled area's roads and default ward boundaries drawn as map context.
+
+    ``area`` may be empty (results made from the user's own files): then ``(None, None)``.
+    """
+    if not area:
+        return None, None
+    bundle = bundled_area(area)
+    path = bundle.roads or bundle.context_roads
+    roads = read_roads(path).data if path else None
+    ward_set = bundle.default_ward_set
+    wards = read_wards(bundle.wards[ward_set]) if ward_set and bundle.wards else None
+    return roads, wards

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from geo_sppa.cli.options import (
@@ -16,18 +14,7 @@ from geo_sppa.cli.options import (
     years_option,
 )
 
-__all__ = ["costs", "load_unit_costs"]
-
-
-def load_unit_costs(value: str):
-    """Return a bundled unit-cost table name, or a user table read from the CSV path ``value``."""
-    from geo_sppa.assessment.crime_costs import UNIT_COST_TABLES, checked_unit_costs
-    from geo_sppa.io import read_table
-
-    if value in UNIT_COST_TABLES:
-        return value
-    raw = read_table(value, what="unit-cost", option="--unit-costs")
-    return checked_unit_costs(raw, source=Path(value).name)
+__all__ = ["costs"]
 
 
 @click.command("costs")
@@ -54,19 +41,20 @@ def load_unit_costs(value: str):
     default="ho2005",
     show_default=True,
     metavar="ho2005|ho2018|spp2012|PATH",
-    help="Unit costs of crime: a bundled table or a CSV with category, unit_cost_gbp[, price_year, source].",
+    help="Unit costs of crime: a bundled table or a CSV with category, "
+    "unit_cost_gbp[, price_year, source].",
 )
 @crs_option
 @output_dir_option
 def costs(area, collisions, incidents, years, price_year, unit_costs, crs, output_dir) -> None:
-    """Cost of road collisions by severity (DfT value of prevention) and of recorded crime by category.
+    """Cost of road collisions by severity and of recorded crime by category.
 
-    Road collisions: each reported injury collision valued at the DfT average value of preventing a
-    fatal, serious or slight collision (price year selectable). Crime: police.uk categories mapped to
-    Home Office unit costs of crime (ho2005: Dubourg, Hamed & Thorns 2005, 2003/04 prices; ho2018:
-    Heeks et al. 2018, 2015/16 prices, partial; spp2012: derived from the 2012 Peterborough
-    assessment), or your own table. police.uk categories are broader than the Home Office classes,
-    so crime totals are indicative; uncosted categories are listed.
+    Road collisions: each reported injury collision valued at the DfT average value of preventing
+    a fatal, serious or slight collision (price year selectable). Crime: police.uk categories
+    mapped to Home Office unit costs of crime (ho2005: Dubourg, Hamed & Thorns 2005, 2003/04
+    prices; ho2018: Heeks et al. 2018, 2015/16 prices, partial; spp2012: derived from the 2012
+    Peterborough assessment), or your own table. police.uk categories are broader than the Home
+    Office classes, so crime totals are indicative; uncosted categories are listed.
 
     Writes costs_road.csv, costs_crime.csv and costs.png into the output folder.
 
@@ -76,39 +64,51 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
         geo-sppa costs --price-year 2009 --unit-costs spp2012 --years 2014-2016
         geo-sppa costs --incidents street/ --unit-costs my_unit_costs.csv -o out/
     """  # noqa: D301
-    import pandas as pd
-
     from geo_sppa import io
-    from geo_sppa.assessment.crime_costs import assessment_costs, cost_chart
-    from geo_sppa.bundled.areas import bundled_area
-
-    bundle = bundled_area(area)
-    table = load_unit_costs(unit_costs)
-    collisions_path = (
-        Path(collisions) if collisions else bundle.require("collisions", option="--collisions")
+    from geo_sppa.assessment.crime_costs import assessment_costs, collisions_in_years
+    from geo_sppa.bundled.inputs import (
+        collisions_input,
+        optional_incidents_input,
+        unit_costs_input,
     )
-    incidents_path = Path(incidents) if incidents else bundle.incidents
-    crashes = io.read_collisions(collisions_path, crs=crs)
-    crimes = io.read_incidents(incidents_path, crs=crs) if incidents_path else None
-    data = crashes.data
-    first, last = years or (int(data["year"].min()), int(data["year"].max()))
-    in_years = data[data["year"].between(first, last)]
+    from geo_sppa.render.charts import cost_chart
+
+    table = unit_costs_input(unit_costs)
+    crashes, collisions_path = collisions_input(area, collisions, crs=crs)
+    crimes, incidents_path = optional_incidents_input(area, incidents, crs=crs)
+    in_years, (first, last) = collisions_in_years(crashes.data, years)
     result = assessment_costs(
         collisions=in_years,
         incidents=crimes.data if crimes else None,
         unit_costs=table,
         price_year=price_year,
     )
-
     out = io.output_dir(output_dir)
-    written = [io.write_csv(result.road, out / "costs_road.csv")]
+    written = [] if result.road is None else [io.write_csv(result.road, out / "costs_road.csv")]
     if result.crime is not None:
         written.append(io.write_csv(result.crime, out / "costs_crime.csv"))
     crime_period = _months(crimes.data) if crimes else "no incidents"
     fig = cost_chart(result, title=f"Costs: collisions {first}-{last}; crime {crime_period}")
     written.append(io.write_png(fig, out / "costs.png"))
+    span = f"{first}-{last}"
+    _echo_tables(result, span, crime_period)
+    lines: list[tuple[str, object]] = [
+        ("collisions file", collisions_path.name),
+        (
+            "incidents file",
+            incidents_path.name
+            if incidents_path
+            else "none (pass --incidents for the cost of crime)",
+        ),
+    ]
+    lines += _summary_lines(result, crashes, crimes, in_years, span, crime_period)
+    lines += [("wrote", str(p)) for p in written]
+    echo_summary("Run summary", lines)
 
-    click.echo(f"Road collisions {first}-{last}, value of prevention:")
+
+def _echo_tables(result, years: str, crime_period: str) -> None:
+    """Print the road-cost table and, with incidents, the crime-cost table."""
+    click.echo(f"Road collisions {years}, value of prevention:")
     echo_table(_shown(result.road), ["severity", "collisions", "unit_cost_gbp", "cost_gbp"])
     click.echo("")
     if result.crime is not None:
@@ -119,20 +119,20 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
             max_rows=50,
         )
         click.echo("")
+
+
+def _summary_lines(
+    result, crashes, crimes, in_years, span: str, crime_period: str
+) -> list[tuple[str, object]]:
+    """Return the run-summary lines after the file names: records, years, costs, notes."""
+    import pandas as pd
+
+    data = crashes.data
     n_crimes = len(crimes.data) if crimes else 0
     set_aside = pd.concat(
         [crashes.set_aside, *([crimes.set_aside] if crimes else [])], ignore_index=True
     )
-    lines: list[tuple[str, object]] = [
-        ("collisions file", collisions_path.name),
-        (
-            "incidents file",
-            incidents_path.name
-            if incidents_path
-            else "none (pass --incidents for the cost of crime)",
-        ),
-    ]
-    lines += set_aside_lines(
+    lines = set_aside_lines(
         crashes.n_read + (crimes.n_read if crimes else 0), len(in_years) + n_crimes, set_aside
     )
     if len(in_years) < len(data):
@@ -140,8 +140,8 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
             ("  outside --years", f"{len(data) - len(in_years):,} collisions (not costed)")
         )
     lines += [
-        ("years", f"{first}-{last}: {len(in_years):,} collisions"),
-        ("collision cost", f"£{result.road['cost_gbp'].iloc[-1]:,.0f}"),
+        ("years", f"{span}: {len(in_years):,} collisions"),
+        ("collision cost", f"\u00a3{result.road['cost_gbp'].iloc[-1]:,.0f}"),
         ("road values", result.road_note),
     ]
     if result.crime is not None:
@@ -149,7 +149,7 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
         lines += [
             (
                 "crime cost",
-                f"£{costed['cost_gbp'].sum():,.0f} ({int(costed['count'].sum()):,} of "
+                f"\u00a3{costed['cost_gbp'].sum():,.0f} ({int(costed['count'].sum()):,} of "
                 f"{int(result.crime['count'].sum()):,} incidents costed; {crime_period})",
             ),
             ("crime values", result.crime_note),
@@ -157,8 +157,7 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     lines += [
         ("note", n) for n in (*crashes.notes, *(crimes.notes if crimes else ()), *result.notes)
     ]
-    lines += [("wrote", str(p)) for p in written]
-    echo_summary("Run summary", lines)
+    return lines
 
 
 def _shown(frame):

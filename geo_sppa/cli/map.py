@@ -11,13 +11,13 @@ from geo_sppa.cli.options import echo_summary
 
 @click.group("map")
 def map_group() -> None:
-    """Re-render saved results (GeoPackage) as self-contained HTML maps, without re-running the analysis.
+    """Re-render saved results (GeoPackage) as self-contained HTML maps, without re-running.
 
     \b
     Example:
         geo-sppa map clusters maps/clusters.gpkg
         geo-sppa map wards maps/outliers.gpkg
-    """
+    """  # noqa: D301
 
 
 @map_group.command("clusters")
@@ -44,23 +44,19 @@ def clusters_map(results: str, area: str | None, no_context: bool, output: str |
     \b
     Example:
         geo-sppa map clusters maps/clusters.gpkg -o cluster-sites.html
-    """
+    """  # noqa: D301
     from geo_sppa import io
-    from geo_sppa.bundled.areas import bundled_area
+    from geo_sppa.bundled.inputs import map_context_input
     from geo_sppa.render.maps import cluster_map, self_contained_html
 
     sites = io.read_results(results, layer="clusters")
     collisions = io.read_results(results, layer="collisions")
     run = io.read_run_info(results)
-    area = area or run.get("area") or None
-    roads = wards = None
-    if not no_context and area:
-        bundle = bundled_area(area)
-        path = bundle.roads or bundle.context_roads
-        roads = io.read_roads(path).data if path else None
-        wards = io.read_wards(bundle.wards[bundle.default_ward_set]) if bundle.wards else None
-    radius_m = run.get("radius_m") if run.get("mode") == "radius" else None
-    title = run.get("title") or f"Accident cluster sites: {Path(results).name}"
+    context_area = area or str(run.get("area") or "")
+    roads, wards = (None, None) if no_context else map_context_input(context_area)
+    radius = run.get("radius_m") if run.get("mode") == "radius" else None
+    radius_m = float(radius) if isinstance(radius, (int, float)) else None
+    title = str(run.get("title") or f"Accident cluster sites: {Path(results).name}")
     html = self_contained_html(
         cluster_map(sites, collisions, roads=roads, wards=wards, radius_m=radius_m, title=title)
     )
@@ -85,12 +81,12 @@ def clusters_map(results: str, area: str | None, no_context: bool, output: str |
     help="HTML file to write (default: beside RESULTS, same name with .html).",
 )
 def wards_map(results: str, output: str | None) -> None:
-    """Redraw the ward map from a wards.gpkg or outliers.gpkg written by `geo-sppa wards`/`outliers`.
+    """Redraw the ward map from a wards.gpkg or outliers.gpkg (`geo-sppa wards` or `outliers`).
 
     \b
     Example:
         geo-sppa map wards maps/wards.gpkg
-    """
+    """  # noqa: D301
     from geo_sppa import io
     from geo_sppa.render.maps import self_contained_html, ward_map
 

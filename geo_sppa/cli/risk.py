@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from geo_sppa.cli.options import area_option, echo_summary, echo_table, output_dir_option
@@ -45,11 +43,12 @@ def risk(area, themes_path, threshold, output_dir) -> None:
         geo-sppa risk --themes our_themes_2025.csv --threshold 40 -o out/
     """  # noqa: D301
     from geo_sppa import io
-    from geo_sppa.assessment.risk import risk_chart, risk_matrix
-    from geo_sppa.bundled.areas import default_risk_themes
+    from geo_sppa.assessment.risk import published_differences, risk_matrix
+    from geo_sppa.bundled.inputs import risk_themes_input
+    from geo_sppa.render.charts import risk_chart
 
-    path = Path(themes_path) if themes_path else default_risk_themes(area)
-    raw = io.read_table(path, what="risk matrix", option="--themes")
+    themes = risk_themes_input(area, themes_path)
+    path, raw = themes.path, themes.table
     matrix = risk_matrix(raw, threshold=threshold, source=path.name)
     out = io.output_dir(output_dir)
     written = [io.write_csv(matrix, out / "risk_matrix.csv")]
@@ -71,9 +70,8 @@ def risk(area, themes_path, threshold, output_dir) -> None:
         ("set aside", "0 (none)"),
         ("priorities", f"{int(matrix['priority'].sum())} themes with risk >= {threshold:g}"),
     ]
-    if "risk_score_published" in matrix.columns:
-        published = matrix["risk_score_published"].astype(float)
-        differ = int((published - matrix["risk"]).abs().gt(1e-9).sum())
+    differ = published_differences(matrix)
+    if differ is not None:
         lines.append(
             (
                 "published scores",

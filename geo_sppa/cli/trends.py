@@ -1,8 +1,6 @@
-"""``geo-sppa trends``: collisions by year and severity, change on a baseline, rolling rates, seasonality."""
+"""``geo-sppa trends``: collisions by year and severity, change on a baseline, seasonality."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import click
 
@@ -16,58 +14,7 @@ from geo_sppa.cli.options import (
     years_option,
 )
 
-__all__ = ["trends", "load_trends"]
-
-
-def load_trends(
-    *,
-    area,
-    collisions,
-    population,
-    years,
-    baseline_year,
-    end_date,
-    crs,
-    id_column=None,
-    loaded=None,
-):
-    """Read the inputs and return ``(TrendResult, Loaded collisions, paths dict)``.
-
-    ``loaded``: the collisions from ``collisions`` already read (the report passes them), so the
-    file is not read twice.
-    """
-    import pandas as pd
-
-    from geo_sppa import io
-    from geo_sppa.assessment.trends import collision_trends
-    from geo_sppa.bundled.areas import bundled_area
-
-    bundle = bundled_area(area)
-    own = collisions is not None
-    path = Path(collisions) if own else bundle.require("collisions", option="--collisions")
-    columns = {"id": id_column} if id_column else None
-    if loaded is None:
-        loaded = io.read_collisions(path, columns=columns, crs=crs)
-    data = loaded.data
-    if years:
-        data = data[data["year"].between(*years)]
-    pop_path = Path(population) if population else (None if own else bundle.population)
-    people = float(io.read_population(pop_path)["population"].sum()) if pop_path else None
-    start_date = None
-    if years:
-        start_date = f"{years[0]}-01-01"
-        last = pd.Timestamp(f"{years[1]}-12-31")
-        if end_date is None and len(data):  # never past the data's last month
-            end_date = data["date"].max().to_period("M").end_time.normalize()
-        end_date = min(pd.Timestamp(end_date), last) if end_date else last
-    result = collision_trends(
-        data,
-        population=people,
-        baseline_year=baseline_year,
-        start_date=start_date,
-        end_date=end_date,
-    )
-    return result, loaded, {"collisions": path, "population": pop_path, "n_used": len(data)}
+__all__ = ["trends"]
 
 
 @click.command("trends")
@@ -79,7 +26,8 @@ def load_trends(
     "--population",
     type=click.Path(),
     default=None,
-    help="LSOA population CSV for rates per 1,000 (default: the area's, mid-2015; none with your own collisions).",
+    help="LSOA population CSV for rates per 1,000 (default: the area's, mid-2015; "
+    "none with your own collisions).",
 )
 @years_option
 @click.option(
@@ -100,7 +48,7 @@ def load_trends(
 def trends(
     area, collisions, population, years, baseline_year, end_date, id_column, crs, output_dir
 ) -> None:
-    """Collision trends: by year and severity, % change on a baseline, rolling 12-month rate, seasonality.
+    """Collision trends: by year and severity, change on a baseline, rolling rate, seasonality.
 
     Counts injury collisions (and casualties where the data have them) by year and severity
     (fatal, serious, slight, KSI, total) with the percentage change against a baseline year; a
@@ -116,22 +64,37 @@ def trends(
     Example:
         geo-sppa trends
         geo-sppa trends --baseline-year 2014 -o out/
-        geo-sppa trends --collisions dft-road-casualty-statistics-collision-2023.csv --population pop.csv
+        geo-sppa trends --collisions dft-collision-2023.csv --population pop.csv
     """  # noqa: D301
     from geo_sppa import io
-    from geo_sppa.assessment.trends import trend_charts
+    from geo_sppa.assessment.trends import trends_in_years
+    from geo_sppa.bundled.inputs import collisions_input, population_total_input
 
-    result, loaded, paths = load_trends(
-        area=area,
-        collisions=collisions,
-        population=population,
+    columns = {"id": id_column} if id_column else None
+    loaded, path = collisions_input(area, collisions, crs=crs, columns=columns)
+    people, population_path = population_total_input(
+        area, population, own_collisions=collisions is not None
+    )
+    result = trends_in_years(
+        loaded.data,
         years=years,
+        population=people,
         baseline_year=baseline_year,
         end_date=end_date,
-        crs=crs,
-        id_column=id_column,
     )
-    out = io.output_dir(output_dir)
+    written = _written(result, io.output_dir(output_dir), title=path.name)
+    _echo_tables(result)
+    lines: list[tuple[str, object]] = [("collisions file", path.name)]
+    lines += _summary_lines(result, loaded, population_path)
+    lines += [("wrote", str(p)) for p in written]
+    echo_summary("Run summary", lines)
+
+
+def _written(result, out, *, title: str) -> list:
+    """Write the trend tables and charts into ``out``; return the paths written."""
+    from geo_sppa import io
+    from geo_sppa.render.charts import trend_charts
+
     written = [
         io.write_csv(result.by_year, out / "trends_by_year.csv"),
         io.write_csv(result.monthly, out / "trends_monthly.csv"),
@@ -139,9 +102,13 @@ def trends(
     ]
     if result.road_users is not None:
         written.append(io.write_csv(result.road_users, out / "trends_road_users.csv"))
-    for name, figure in trend_charts(result, title=paths["collisions"].name).items():
+    for name, figure in trend_charts(result, title=title).items():
         written.append(io.write_png(figure, out / name))
+    return written
 
+
+def _echo_tables(result) -> None:
+    """Print the by-year table and, where the data have flags, the road-user table."""
     by_year = result.by_year
     click.echo(f"Injury collisions by year (baseline {result.baseline_year}):")
     shown = by_year.assign(
@@ -163,13 +130,18 @@ def trends(
         ]
         echo_table(result.road_users, ["label", *users], max_rows=50)
         click.echo("")
+
+
+def _summary_lines(result, loaded, population_path) -> list[tuple[str, object]]:
+    """Return the run-summary lines after the file name: records, period, trend, notes."""
+    n_used = int(result.by_year["total"].sum())
     season = result.seasonality
     above = ", ".join(season.loc[season["above_average"], "name"])
     latest = result.monthly.dropna(subset=["rolling_12"]).tail(1)
-    lines = [("collisions file", paths["collisions"].name)]
-    lines += set_aside_lines(loaded.n_read, paths["n_used"], loaded.set_aside)
-    if paths["n_used"] < len(loaded.data):
-        lines.append(("  outside --years", f"{len(loaded.data) - paths['n_used']:,} (not counted)"))
+    lines: list[tuple[str, object]] = []
+    lines += set_aside_lines(loaded.n_read, n_used, loaded.set_aside)
+    if n_used < len(loaded.data):
+        lines.append(("  outside --years", f"{len(loaded.data) - n_used:,} (not counted)"))
     lines += [
         ("period", f"{result.start:%d %b %Y} to {result.end:%d %b %Y}"),
         ("trend", result.direction),
@@ -181,12 +153,11 @@ def trends(
         lines.append(
             ("rolling 12 months", f"to {row['month']}: {int(row['rolling_12'])} collisions{rate}")
         )
-    if paths["population"]:
-        lines.append(("population", f"{paths['population'].name}: {result.population:,.0f}"))
+    if population_path:
+        lines.append(("population", f"{population_path.name}: {result.population:,.0f}"))
     lines += [("note", n) for n in (*loaded.notes, *result.notes)]
     if result.road_users is not None:
         lines.append(
             ("note", "road users from the file's Y/N flag columns (Ped, Cycle, TWMV, Child)")
         )
-    lines += [("wrote", str(p)) for p in written]
-    echo_summary("Run summary", lines)
+    return lines

@@ -1,24 +1,33 @@
-"""Static charts (matplotlib, Agg backend): the labelled deprivation scatter and the funnel plot.
+"""Every static chart of geo-sppa: ward outliers, funnel plot, trends, costs and the risk matrix.
 
-Functions return a ``matplotlib.figure.Figure``; the caller saves it (``fig.savefig(path,
-dpi=150)``). Rows flagged ``suppressed`` are neither plotted nor labelled, since their position
-gives the count away.
+Functions return a ``matplotlib.figure.Figure`` built with the Figure API, never pyplot, and no
+backend is chosen here (``matplotlib.use`` would switch a notebook user's backend); the caller
+saves it (``fig.savefig(path, dpi=150)``). Rows flagged ``suppressed`` are neither plotted nor
+labelled, since their position gives the count away.
 """
 
 from __future__ import annotations
 
-import matplotlib
+from typing import TYPE_CHECKING
 
-matplotlib.use("Agg")
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from geo_sppa.schema import ROAD_USERS
+from geo_sppa.wards.funnel import funnel_limits
 
-from geo_sppa.wards.funnel import Overdispersion, funnel_limits  # noqa: E402
-from geo_sppa.wards.outliers import ModelFit  # noqa: E402
+if TYPE_CHECKING:
+    from geo_sppa.assessment.crime_costs import CostResult
+    from geo_sppa.assessment.trends import TrendResult
+    from geo_sppa.wards.funnel import Overdispersion
+    from geo_sppa.wards.outliers import ModelFit
 
-__all__ = ["funnel_chart", "outlier_scatter"]
+__all__ = ["cost_chart", "funnel_chart", "outlier_scatter", "risk_chart", "trend_charts"]
+
+#: Default priority threshold of :func:`risk_chart` (as ``geo_sppa.assessment.risk``).
+_RISK_THRESHOLD = 30.0
+_SEVERITY_FILL = (("fatal", "#67001f"), ("serious", "#d6604d"), ("slight", "#f4a582"))
 
 _COLOURS = {"under": "#2166ac", "over": "#b2182b", "": "#777777"}
 
@@ -132,4 +141,180 @@ def funnel_chart(funnel: pd.DataFrame, od: Overdispersion, *, title: str = "") -
     ax.text(0.01, 0.98, adj, transform=ax.transAxes, fontsize=7, va="top")
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
+    return fig
+
+
+def _year_labels(frame: pd.DataFrame) -> list[str]:
+    """Return year labels with ``*`` marking partial years."""
+    return [f"{y}*" if p else str(y) for y, p in zip(frame["year"], frame["partial"], strict=True)]
+
+
+def _by_year_chart(result: TrendResult, title: str) -> Figure:
+    by_year = result.by_year
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.subplots()
+    labels = _year_labels(by_year)
+    bottom = np.zeros(len(by_year))
+    for severity, colour in _SEVERITY_FILL:
+        ax.bar(
+            labels,
+            by_year[severity],
+            bottom=bottom,
+            color=colour,
+            label=severity,
+            edgecolor=["#333333" if p else colour for p in by_year["partial"]],
+        )
+        bottom += by_year[severity].to_numpy()
+    ax.set_ylabel("injury collisions")
+    ax.legend(fontsize=8)
+    ax.set_title(
+        (title + ": " if title else "") + "collisions by year and severity (* partial year)",
+        fontsize=10,
+    )
+    return fig
+
+
+def _rolling_chart(result: TrendResult) -> Figure:
+    monthly = result.monthly
+    fig = Figure(figsize=(9, 4), layout="constrained")
+    ax = fig.subplots()
+    x = pd.to_datetime(monthly["month"])
+    ax.bar(x, monthly["total"], width=25, color="#bbbbbb", label="collisions in month")
+    ax.plot(x, monthly["rolling_12"] / 12, color="#b2182b", label="rolling 12-month count / 12")
+    ax.set_ylabel("collisions per month")
+    if result.population:
+        right = ax.twinx()
+        right.plot(
+            x,
+            monthly["rolling_12_rate_per_1000"],
+            color="#2166ac",
+            linestyle="--",
+            label="rolling 12-month rate per 1,000",
+        )
+        right.set_ylabel("rolling 12-month rate per 1,000 residents")
+        right.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title("Monthly collisions and the rolling 12-month measure", fontsize=10)
+    return fig
+
+
+def _seasonality_chart(result: TrendResult) -> Figure:
+    season = result.seasonality
+    fig = Figure(figsize=(8, 3.5), layout="constrained")
+    ax = fig.subplots()
+    ax.bar(
+        season["name"],
+        season["index"],
+        color=["#b2182b" if a else "#2166ac" for a in season["above_average"]],
+    )
+    ax.axhline(100, color="#333333", linewidth=1)
+    ax.set_ylabel("index (100 = average month)")
+    ax.set_title("Seasonality: collisions by month of year (red: above average)", fontsize=10)
+    return fig
+
+
+def _road_user_chart(road_users: pd.DataFrame) -> Figure:
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.subplots()
+    labels = _year_labels(road_users)
+    for user in (c for c in ROAD_USERS if c in road_users.columns):
+        ax.plot(labels, road_users[user], marker="o", label=user)
+    ax.set_ylabel("collisions involving")
+    ax.legend(fontsize=8)
+    ax.set_title("Collisions by road user involved (* partial year)", fontsize=10)
+    return fig
+
+
+def trend_charts(result: TrendResult, *, title: str = "") -> dict[str, Figure]:
+    """Return ``{file name: Figure}`` of the trend charts.
+
+    Parameters
+    ----------
+    result
+        :func:`geo_sppa.assessment.trends.collision_trends` result.
+    title
+        Prefix of the by-year chart's title (e.g. the data's name).
+
+    Returns
+    -------
+    dict of str to matplotlib.figure.Figure
+        ``trends_by_year.png`` (stacked by severity), ``trends_rolling.png``,
+        ``trends_seasonality.png`` and, when the data have road-user flags,
+        ``trends_road_users.png``.
+    """
+    charts = {
+        "trends_by_year.png": _by_year_chart(result, title),
+        "trends_rolling.png": _rolling_chart(result),
+        "trends_seasonality.png": _seasonality_chart(result),
+    }
+    if result.road_users is not None:
+        charts["trends_road_users.png"] = _road_user_chart(result.road_users)
+    return charts
+
+
+def cost_chart(result: CostResult, *, title: str = "") -> Figure:
+    """Return the two-panel bar chart: collision costs by severity, crime costs by category.
+
+    Parameters
+    ----------
+    result
+        :func:`geo_sppa.assessment.crime_costs.assessment_costs` result; a panel without data is
+        hidden.
+    title
+        Figure title (none when empty).
+    """
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=(1, 2))
+    if result.road is not None:
+        road = result.road[result.road["severity"] != "total"]
+        left.bar(road["severity"], road["cost_gbp"] / 1e6, color=[c for _, c in _SEVERITY_FILL])
+        left.set_ylabel("\u00a3 million")
+        left.set_title(
+            f"Road collisions ({int(result.road['price_year'].iloc[0])} prices)", fontsize=10
+        )
+    else:
+        left.set_visible(False)
+    if result.crime is not None:
+        crime = result.crime.dropna(subset=["cost_gbp"]).sort_values("cost_gbp")
+        right.barh(crime["category"].astype(str), crime["cost_gbp"] / 1e6, color="#2166ac")
+        right.set_xlabel("\u00a3 million")
+        right.set_title("Recorded crime (Home Office unit costs)", fontsize=10)
+        right.tick_params(axis="y", labelsize=8)
+    else:
+        right.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def risk_chart(
+    matrix: pd.DataFrame, *, threshold: float = _RISK_THRESHOLD, title: str = ""
+) -> Figure:
+    """Return a horizontal bar chart of risk by theme, priorities in red, the threshold dashed.
+
+    Parameters
+    ----------
+    matrix
+        :func:`geo_sppa.assessment.risk.risk_matrix` frame (``theme, risk, priority``).
+    threshold
+        The priority threshold drawn as a vertical line.
+    title
+        Chart title (default ``Partnership risk matrix``).
+    """
+    shown = matrix.sort_values("risk", kind="stable")
+    fig = Figure(figsize=(8, 0.3 * len(shown) + 1.5), layout="constrained")
+    ax = fig.subplots()
+    colours = ["#b2182b" if p else "#777777" for p in shown["priority"]]
+    ax.barh(shown["theme"].astype(str), shown["risk"], color=colours)
+    ax.axvline(
+        threshold,
+        color="#b2182b",
+        linestyle="--",
+        linewidth=1,
+        label=f"priority threshold {threshold:g}",
+    )
+    ax.set_xlabel("risk = harm x partnership gaps")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title or "Partnership risk matrix", fontsize=10)
+    ax.tick_params(axis="y", labelsize=8)
     return fig

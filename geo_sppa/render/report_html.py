@@ -1,9 +1,9 @@
 """The strategic assessment as one self-contained HTML page.
 
 Every script and stylesheet is inline, charts are PNG ``data:`` URIs and the folium maps (already
-self-contained, :func:`geo_sppa.render.maps.self_contained_html`) are embedded as ``<iframe srcdoc>``
-with their HTML escaped, so the file opens offline from an email. All text that comes from data
-(site and ward names, themes, categories, file names) is HTML-escaped.
+self-contained, :func:`geo_sppa.render.web_map.self_contained_html`) are embedded as
+``<iframe srcdoc>`` with their HTML escaped, so the file opens offline from an email. All text
+that comes from data (site and ward names, themes, categories, file names) is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -12,26 +12,41 @@ import base64
 import html
 import io as _bytes_io
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from geo_sppa.assessment.crime_costs import CostResult
+    from geo_sppa.assessment.trends import TrendResult
+    from geo_sppa.roads.clusters import ClusterResult
+    from geo_sppa.wards.outliers import OutlierReport
 
 __all__ = ["ReportInputs", "SECTIONS", "figure_data_uri", "executive_summary", "assessment_report"]
+
+#: A chart: a matplotlib Figure or the PNG bytes of one.
+Chart = Figure | bytes
 
 #: Section ids, in page order (each is an ``<section id=...>``).
 SECTIONS = ("summary", "clusters", "outliers", "trends", "costs", "risk")
 
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:0;color:#222;background:#fafafa}
+body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:0;color:#222;
+background:#fafafa}
 header{background:#0b3c5d;color:#fff;padding:1.2em 2em}header h1{margin:0 0 .2em;font-size:1.6em}
-main{max-width:1100px;margin:0 auto;padding:1em 2em 3em}section{background:#fff;border:1px solid #ddd;
-border-radius:6px;padding:1em 1.5em;margin:1.2em 0}h2{color:#0b3c5d;margin-top:.2em}
+main{max-width:1100px;margin:0 auto;padding:1em 2em 3em}
+section{background:#fff;border:1px solid #ddd;border-radius:6px;padding:1em 1.5em;margin:1.2em 0}
+h2{color:#0b3c5d;margin-top:.2em}
 p.data{font-size:.9em;color:#555;border-left:3px solid #0b3c5d;padding-left:.7em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .6em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
+th,td{border:1px solid #ccc;padding:.25em .6em}
 th{background:#eef3f7;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
-tr.priority td{background:#fbe3e3}img.chart{max-width:100%;height:auto;margin:.5em 0;border:1px solid #eee}
+tr.priority td{background:#fbe3e3}
+img.chart{max-width:100%;height:auto;margin:.5em 0;border:1px solid #eee}
 iframe.map{width:100%;height:520px;border:1px solid #ccc}nav a{color:#fff;margin-right:1em}
 ul.summary li{margin:.3em 0}.note{font-size:.85em;color:#666}
 """
@@ -51,7 +66,8 @@ class ReportInputs:
         :class:`geo_sppa.wards.outliers.OutlierReport`; ``outlier_charts`` ``{caption: Figure or PNG
         bytes}`` (scatter, funnel); ``ward_map_html`` the ward map.
     trends
-        :class:`geo_sppa.assessment.trends.TrendResult`; ``trend_charts`` ``{caption: Figure or bytes}``.
+        :class:`geo_sppa.assessment.trends.TrendResult`; ``trend_charts`` ``{caption: Figure or
+        bytes}``.
     costs
         :class:`geo_sppa.assessment.crime_costs.CostResult`; ``cost_chart`` a Figure or bytes.
     risk
@@ -67,17 +83,17 @@ class ReportInputs:
 
     title: str = "Strategic assessment"
     area: str = ""
-    clusters: object | None = None
+    clusters: ClusterResult | None = None
     cluster_map_html: str | None = None
-    outliers: object | None = None
-    outlier_charts: Mapping[str, object] = field(default_factory=dict)
+    outliers: OutlierReport | None = None
+    outlier_charts: Mapping[str, Chart] = field(default_factory=dict)
     ward_map_html: str | None = None
-    trends: object | None = None
-    trend_charts: Mapping[str, object] = field(default_factory=dict)
-    costs: object | None = None
-    cost_chart: object | None = None
+    trends: TrendResult | None = None
+    trend_charts: Mapping[str, Chart] = field(default_factory=dict)
+    costs: CostResult | None = None
+    cost_chart: Chart | None = None
     risk: pd.DataFrame | None = None
-    risk_chart: object | None = None
+    risk_chart: Chart | None = None
     risk_threshold: float | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     road_period: str = ""
@@ -85,7 +101,7 @@ class ReportInputs:
     generated: str = ""
 
 
-def figure_data_uri(figure: object) -> str:
+def figure_data_uri(figure: Chart) -> str:
     """Return a ``data:image/png;base64,...`` URI for a matplotlib Figure or PNG bytes."""
     if isinstance(figure, (bytes, bytearray)):
         data = bytes(figure)
@@ -117,8 +133,8 @@ def _table(
     frame: pd.DataFrame,
     columns: Mapping[str, str],
     *,
-    formats: Mapping[str, object] | None = None,
-    row_class=None,
+    formats: Mapping[str, str | Callable[[Any], str]] | None = None,
+    row_class: Callable[[pd.Series], str] | None = None,
 ) -> str:
     """Return an HTML table of ``frame``: ``columns`` maps column -> header; every cell escaped."""
     formats = formats or {}
@@ -148,82 +164,101 @@ def _table(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _img(figure: object, caption: str) -> str:
-    return f'<figure><img class="chart" alt="{_e(caption)}" src="{figure_data_uri(figure)}"><figcaption class="note">{_e(caption)}</figcaption></figure>'
+def _img(figure: Chart, caption: str) -> str:
+    return (
+        f'<figure><img class="chart" alt="{_e(caption)}" src="{figure_data_uri(figure)}">'
+        f'<figcaption class="note">{_e(caption)}</figcaption></figure>'
+    )
 
 
 def _iframe(page: str, title: str) -> str:
-    return f'<iframe class="map" title="{_e(title)}" srcdoc="{html.escape(page, quote=True)}"></iframe>'
+    srcdoc = html.escape(page, quote=True)
+    return f'<iframe class="map" title="{_e(title)}" srcdoc="{srcdoc}"></iframe>'
 
 
-def _flagged(outliers) -> pd.DataFrame:
+def _flagged(outliers: OutlierReport) -> pd.DataFrame:
     data = outliers.data
     return data[data["label"].astype("string").fillna("") != ""]
+
+
+def _cluster_points(clusters: ClusterResult) -> list[str]:
+    sites = clusters.sites
+    window = f"{clusters.window[0]}-{clusters.window[1]}"
+    if not len(sites):
+        return [f"No accident cluster sites in {window}."]
+    top = "; ".join(
+        f"{r['name']} ({int(r['total'])} collisions)" for _, r in sites.head(3).iterrows()
+    )
+    return [
+        f"{len(sites)} accident cluster sites in {window}; the top three by casualty cost: {top}."
+    ]
+
+
+def _outlier_points(outliers: OutlierReport) -> list[str]:
+    flagged = _flagged(outliers)
+    if not len(flagged):
+        return ["No ward is outside its deprivation-based prediction interval."]
+    words = {
+        "over": "more incidents than deprivation predicts",
+        "under": "fewer than deprivation predicts",
+    }
+    names = "; ".join(
+        f"{r['ward_name']} ({words.get(r.get('direction', ''), r['label'])})"
+        for _, r in flagged.iterrows()
+    )
+    return [f"{len(flagged)} wards flagged against deprivation: {names}."]
+
+
+def _trend_points(t: TrendResult) -> list[str]:
+    partial = t.by_year[t.by_year["partial"]]
+    extra = f" ({'; '.join(partial['label'])} not compared)" if len(partial) else ""
+    points = [f"Road collisions: {t.direction}{extra}."]
+    latest = t.monthly.dropna(subset=["rolling_12"]).tail(1)
+    if len(latest) and t.population:
+        row = latest.iloc[0]
+        points.append(
+            f"Rolling 12 months to {row['month']}: {int(row['rolling_12'])} injury collisions, "
+            f"{row['rolling_12_rate_per_1000']:.2f} per 1,000 residents."
+        )
+    return points
+
+
+def _cost_points(c: CostResult, road_period: str, crime_period: str) -> list[str]:
+    points = []
+    if c.road is not None:
+        total = c.road.iloc[-1]
+        since = f" from {road_period}" if road_period else ""
+        points.append(
+            f"Road collisions{since} cost {_money(total['cost_gbp'])} "
+            f"({int(total['collisions']):,} collisions, {int(total['price_year'])} prices)."
+        )
+    if c.crime is not None:
+        costed = c.crime.dropna(subset=["cost_gbp"])
+        period = f" over {crime_period}" if crime_period else ""
+        points.append(
+            f"Recorded crime cost {_money(costed['cost_gbp'].sum())}{period} "
+            f"({int(costed['count'].sum()):,} costed incidents; indicative: police.uk categories "
+            "mapped to Home Office unit costs)."
+        )
+    return points
 
 
 def executive_summary(inputs: ReportInputs) -> list[str]:
     """Return the executive summary as plain-text bullet points generated from the results."""
     points: list[str] = []
-    clusters = inputs.clusters
-    if clusters is not None:
-        sites = clusters.sites
-        window = f"{clusters.window[0]}-{clusters.window[1]}"
-        if len(sites):
-            top = "; ".join(
-                f"{r['name']} ({int(r['total'])} collisions)" for _, r in sites.head(3).iterrows()
-            )
-            points.append(
-                f"{len(sites)} accident cluster sites in {window}; the top three by casualty cost: {top}."
-            )
-        else:
-            points.append(f"No accident cluster sites in {window}.")
+    if inputs.clusters is not None:
+        points += _cluster_points(inputs.clusters)
     if inputs.outliers is not None:
-        flagged = _flagged(inputs.outliers)
-        if len(flagged):
-            words = {
-                "over": "more incidents than deprivation predicts",
-                "under": "fewer than deprivation predicts",
-            }
-            names = "; ".join(
-                f"{r['ward_name']} ({words.get(r.get('direction', ''), r['label'])})"
-                for _, r in flagged.iterrows()
-            )
-            points.append(f"{len(flagged)} wards flagged against deprivation: {names}.")
-        else:
-            points.append("No ward is outside its deprivation-based prediction interval.")
+        points += _outlier_points(inputs.outliers)
     if inputs.trends is not None:
-        t = inputs.trends
-        partial = t.by_year[t.by_year["partial"]]
-        extra = f" ({'; '.join(partial['label'])} not compared)" if len(partial) else ""
-        points.append(f"Road collisions: {t.direction}{extra}.")
-        latest = t.monthly.dropna(subset=["rolling_12"]).tail(1)
-        if len(latest) and t.population:
-            row = latest.iloc[0]
-            points.append(
-                f"Rolling 12 months to {row['month']}: {int(row['rolling_12'])} injury collisions, "
-                f"{row['rolling_12_rate_per_1000']:.2f} per 1,000 residents."
-            )
+        points += _trend_points(inputs.trends)
     if inputs.costs is not None:
-        c = inputs.costs
-        if c.road is not None:
-            total = c.road.iloc[-1]
-            road_period = f" from {inputs.road_period}" if inputs.road_period else ""
-            points.append(
-                f"Road collisions{road_period} cost {_money(total['cost_gbp'])} ({int(total['collisions']):,} collisions, "
-                f"{int(total['price_year'])} prices)."
-            )
-        if c.crime is not None:
-            costed = c.crime.dropna(subset=["cost_gbp"])
-            period = f" over {inputs.crime_period}" if inputs.crime_period else ""
-            points.append(
-                f"Recorded crime cost {_money(costed['cost_gbp'].sum())}{period} ({int(costed['count'].sum()):,} costed "
-                f"incidents; indicative: police.uk categories mapped to Home Office unit costs)."
-            )
+        points += _cost_points(inputs.costs, inputs.road_period, inputs.crime_period)
     if inputs.risk is not None:
-        top = inputs.risk.head(3)
+        risks = inputs.risk.head(3)
         points.append(
             "Top risks: "
-            + "; ".join(f"{r['theme']} (risk {r['risk']:g})" for _, r in top.iterrows())
+            + "; ".join(f"{r['theme']} (risk {r['risk']:g})" for _, r in risks.iterrows())
             + "."
         )
     return points
@@ -244,8 +279,8 @@ def _clusters_section(inputs: ReportInputs) -> str:
         return _missing("cluster sites")
     sites = c.sites
     body = [
-        f"<p>{len(sites)} sites meet the rule ({_e(c.rule.summary(c.mode))}) in {c.window[0]}-{c.window[1]}; "
-        f"{_e(c.mode)} mode. {_e(c.cost_table)}.</p>"
+        f"<p>{len(sites)} sites meet the rule ({_e(c.rule.summary(c.mode))}) in "
+        f"{c.window[0]}-{c.window[1]}; {_e(c.mode)} mode. {_e(c.cost_table)}.</p>"
     ]
     if len(sites):
         body.append(
@@ -276,8 +311,8 @@ def _outliers_section(inputs: ReportInputs) -> str:
         return _missing("ward outliers")
     flagged = _flagged(o)
     body = [
-        f"<p>{len(flagged)} of {len(o.data)} wards are outside their 95% leave-one-out prediction interval "
-        f"(model: {_e(o.fit.model)}).</p>"
+        f"<p>{len(flagged)} of {len(o.data)} wards are outside their 95% leave-one-out "
+        f"prediction interval (model: {_e(o.fit.model)}).</p>"
     ]
     if len(flagged):
         cols = {

@@ -1,0 +1,375 @@
+"""The strategic assessment from Python: every analysis the report assembles, run once.
+
+:func:`strategic_assessment` runs the cluster-site scan, the ward outliers, the collision trends,
+the costs and the risk matrix on the same inputs the commands use (the user's files where given,
+else the bundled area's; :mod:`geo_sppa.bundled.inputs`), and returns them in one frozen
+:class:`StrategicAssessment`. Rendering is not done here:
+:func:`geo_sppa.render.report_page.report_inputs` draws the result's maps and charts for the
+HTML report.
+
+Example::
+
+    from geo_sppa.assessment.pipeline import strategic_assessment
+    from geo_sppa.render.report_page import report_html
+
+    assessment = strategic_assessment("peterborough", price_year=2009)
+    assessment.costs.road          # the cost of collisions by severity
+    html = report_html(assessment)  # the self-contained page
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+
+from geo_sppa.assessment.crime_costs import DEFAULT_UNIT_COSTS, CostResult, assessment_costs
+from geo_sppa.assessment.risk import DEFAULT_PRIORITY_THRESHOLD, risk_matrix
+from geo_sppa.assessment.trends import TrendResult, collision_trends
+from geo_sppa.bundled.areas import bundled_area
+from geo_sppa.bundled.inputs import (
+    cluster_inputs,
+    optional_incidents_input,
+    population_total_input,
+    risk_themes_input,
+    unit_costs_input,
+)
+from geo_sppa.errors import InputError
+from geo_sppa.io import Loaded
+
+if TYPE_CHECKING:
+    from geo_sppa.roads.clusters import ClusterResult
+    from geo_sppa.wards.outliers import OutlierReport
+
+__all__ = ["DEFAULT_CATEGORY", "StrategicAssessment", "WardOutliers", "strategic_assessment"]
+
+#: police.uk crime type the report's ward outliers use unless told otherwise.
+DEFAULT_CATEGORY = "Anti-social behaviour"
+#: Seed of the Moran's I permutation test unless told otherwise.
+DEFAULT_SEED = 12345
+
+
+@dataclass(frozen=True)
+class WardOutliers:
+    """The ward-outlier part of the assessment.
+
+    Attributes
+    ----------
+    report
+        :class:`geo_sppa.wards.outliers.OutlierReport` (``data``, ``fit``, ``overdispersion``).
+    measure
+        The deprivation column the wards are compared with (e.g. ``imd_score``).
+    category, months
+        The incident category counted and the months (``YYYY-MM``) covered.
+    source
+        One line naming the incidents, ward set and deprivation data used.
+    incidents
+        The incidents read (every category, with set-aside rows).
+    """
+
+    report: OutlierReport
+    measure: str
+    category: str
+    months: tuple[str, ...]
+    source: str
+    incidents: Loaded
+
+    @property
+    def n_flagged(self) -> int:
+        """Number of wards with an outlier label."""
+        return int((self.report.data["label"].astype("string").fillna("") != "").sum())
+
+
+@dataclass(frozen=True)
+class StrategicAssessment:
+    """Everything the strategic-assessment report needs.
+
+    Attributes
+    ----------
+    title, area, area_title
+        The report title, the bundled area name and its human title.
+    collisions, collisions_path
+        The collisions read (with set-aside rows) and their file.
+    incidents, incidents_path
+        The incidents read and their file (None: no incidents, so no crime costs).
+    clusters
+        :class:`geo_sppa.roads.clusters.ClusterResult` of the cluster-site scan.
+    cluster_collisions
+        The collisions inside the scan's window (drawn on the cluster map).
+    context_roads, ward_boundaries
+        Map context layers (None where the area has none).
+    outliers
+        :class:`WardOutliers`, or None when the area has no wards, population or incidents.
+    outliers_missing
+        Why there are no outliers ('' when there are).
+    trends, costs
+        :class:`~geo_sppa.assessment.trends.TrendResult` and
+        :class:`~geo_sppa.assessment.crime_costs.CostResult`.
+    risk, risk_threshold
+        The ranked risk matrix and its priority threshold.
+    themes_path, themes_bundled
+        The themes file, and whether it is the bundled example (no ``themes`` given).
+    population_path
+        The population file of the trend rates (None: no rates).
+    """
+
+    title: str
+    area: str
+    area_title: str
+    collisions: Loaded
+    collisions_path: Path
+    incidents: Loaded | None
+    incidents_path: Path | None
+    clusters: ClusterResult
+    context_roads: gpd.GeoDataFrame | None
+    ward_boundaries: gpd.GeoDataFrame | None
+    outliers: WardOutliers | None
+    outliers_missing: str
+    trends: TrendResult
+    costs: CostResult
+    risk: pd.DataFrame
+    risk_threshold: float
+    themes_path: Path
+    themes_bundled: bool
+    population_path: Path | None
+
+    @property
+    def cluster_collisions(self) -> gpd.GeoDataFrame:
+        """The collisions inside the cluster scan's window (drawn on the cluster map)."""
+        data = self.collisions.data
+        return data[data["year"].between(*self.clusters.window)]
+
+    @property
+    def crime_months(self) -> list[str]:
+        """The months (``YYYY-MM``) the incidents cover, in order."""
+        return _months(self.incidents)
+
+    @property
+    def road_period(self) -> str:
+        """The dates the collision figures cover, e.g. ``01 Jan 2012 to 31 Oct 2017``."""
+        return f"{self.trends.start:%d %b %Y} to {self.trends.end:%d %b %Y}"
+
+    @property
+    def crime_period(self) -> str:
+        """The months the crime figures cover, e.g. ``7 months, 2018-10 to 2021-01``."""
+        months = self.crime_months
+        return f"{len(months)} months, {months[0]} to {months[-1]}" if months else ""
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Report section id -> one line naming the data and years it used."""
+        return _sources(self)
+
+    def summary_lines(self) -> list[tuple[str, str]]:
+        """Return the run-summary lines: records read, used and set aside; headline results."""
+        crashes, crimes = self.collisions, self.incidents
+        lines = [
+            (
+                "collisions",
+                f"{self.collisions_path.name}: {crashes.n_read:,} read, {len(crashes.data):,} "
+                f"used, {len(crashes.set_aside):,} set aside",
+            ),
+            (
+                "incidents",
+                f"{self.incidents_path.name}: {crimes.n_read:,} read, {len(crimes.data):,} used, "
+                f"{len(crimes.set_aside):,} set aside"
+                if crimes is not None and self.incidents_path is not None
+                else "none",
+            ),
+            (
+                "risk themes",
+                f"{self.themes_path.name}: {len(self.risk)} read, {len(self.risk)} used, "
+                "0 set aside",
+            ),
+            (
+                "cluster sites",
+                f"{len(self.clusters.sites)} in "
+                f"{self.clusters.window[0]}-{self.clusters.window[1]}",
+            ),
+            (
+                "flagged wards",
+                str(self.outliers.n_flagged) if self.outliers else self.outliers_missing,
+            ),
+            ("trend", self.trends.direction),
+            ("top risk", f"{self.risk.iloc[0]['theme']} ({self.risk.iloc[0]['risk']:g})"),
+        ]
+        return lines
+
+
+def _checked_category(category: str) -> str:
+    """Return ``category``, or raise: an empty one would list categories instead of counting."""
+    if not category.strip():
+        raise InputError(
+            "category: expected a police.uk crime type for the ward outliers (e.g. "
+            f"{DEFAULT_CATEGORY!r}), found none; pass --category NAME"
+        )
+    return category
+
+
+def _ward_outliers(
+    area: str, incidents: str | Path | None, category: str, seed: int
+) -> WardOutliers:
+    """Return the ward outliers of ``category``, as ``geo-sppa outliers`` computes them.
+
+    The one place the assessment reaches the ward pipeline (to be switched to its library
+    function when ``load_ward_rates`` leaves ``geo_sppa.cli.wards``).
+    """
+    from geo_sppa.cli.wards import load_ward_rates
+    from geo_sppa.wards.outliers import outlier_report
+
+    rates, loaded, described = load_ward_rates(
+        area=area,
+        wards_path=None,
+        ward_code_column=None,
+        ward_name_column=None,
+        ward_set=None,
+        incidents=incidents,
+        category=category,
+        imd_choice=None,
+        population_path=None,
+        lsoas_path=None,
+        lookup_path=None,
+        crs=None,
+    )
+    measure = rates.imd_measure
+    months = tuple(rates.months)
+    source = (
+        f"{described['incidents']} ({rates.category}, {len(months)} months: "
+        f"{', '.join(months)}); wards {described['wards']}; {described['imd']}"
+    )
+    return WardOutliers(
+        report=outlier_report(rates.data, measure=measure, rng=seed),
+        measure=measure,
+        category=rates.category,
+        months=months,
+        source=source,
+        incidents=loaded,
+    )
+
+
+def _crime_inputs(
+    area: str, incidents: str | Path | None, category: str, seed: int
+) -> tuple[WardOutliers | None, str, Loaded | None, Path | None]:
+    """Return (ward outliers or None, why there are none, the incidents read, their file)."""
+    bundle = bundled_area(area)
+    if (incidents or bundle.incidents) and bundle.wards and bundle.population:
+        outliers = _ward_outliers(area, incidents, category, seed)
+        return outliers, "", outliers.incidents, Path(incidents) if incidents else bundle.incidents
+    missing = f"not available: the area {area!r} has no bundled wards, population or incidents"
+    return None, missing, *optional_incidents_input(area, incidents)
+
+
+def _months(incidents: Loaded | None) -> list[str]:
+    return sorted(incidents.data["month"].dropna().unique()) if incidents is not None else []
+
+
+def _sources(a: StrategicAssessment) -> dict[str, str]:
+    """Return the one-line data statement of every report section."""
+    crashes, months, clusters, trends = (
+        a.collisions_path.name,
+        a.crime_months,
+        a.clusters,
+        a.trends,
+    )
+    data = a.collisions.data
+    years = f"{int(data['year'].min())}-{int(data['year'].max())}"
+    crime = a.incidents_path.name if a.incidents_path else "no incidents"
+    population = (
+        f"; population {trends.population:,.0f} ({a.population_path.name})"
+        if trends.population and a.population_path
+        else ""
+    )
+    example = " (the 2012 Safer Peterborough Partnership matrix, bundled example)"
+    return {
+        "summary": f"{crashes} ({years}); {crime} ({len(months)} months); {a.themes_path.name}",
+        "clusters": f"{crashes}, window {clusters.window[0]}-{clusters.window[1]} "
+        f"({clusters.mode} mode)",
+        "outliers": a.outliers.source if a.outliers else a.outliers_missing,
+        "trends": f"{crashes}, {trends.start:%d %b %Y} to {trends.end:%d %b %Y}{population}",
+        "costs": f"collisions {crashes} ({years}); crime {crime} "
+        f"({len(months)} months: {', '.join(months)})",
+        "risk": a.themes_path.name + (example if a.themes_bundled else ""),
+    }
+
+
+def strategic_assessment(
+    area: str = "peterborough",
+    *,
+    collisions: str | Path | None = None,
+    incidents: str | Path | None = None,
+    themes: str | Path | None = None,
+    category: str = DEFAULT_CATEGORY,
+    price_year: int | None = None,
+    unit_costs: str = DEFAULT_UNIT_COSTS,
+    threshold: float = DEFAULT_PRIORITY_THRESHOLD,
+    seed: int = DEFAULT_SEED,
+) -> StrategicAssessment:
+    """Return every analysis of the strategic assessment of ``area``.
+
+    Parameters
+    ----------
+    area
+        Bundled area whose files are used where the user gives none (``peterborough``,
+        ``leeds-central``).
+    collisions, incidents, themes
+        The user's collision CSV, police.uk incident file(s) and risk-theme CSV (default: the
+        area's).
+    category
+        police.uk crime type of the ward outliers.
+    price_year
+        Price year of the DfT value of prevention (default: the latest).
+    unit_costs
+        Unit costs of crime: ``ho2005``, ``ho2018``, ``spp2012`` or a CSV path.
+    threshold
+        Risk-matrix priority threshold.
+    seed
+        Seed of the Moran's I permutation test of the ward outliers.
+
+    Raises
+    ------
+    InputError
+        A missing or malformed input (the message names the option that supplies it).
+    """
+    from geo_sppa.roads.clusters import cluster_sites
+
+    bundle, category = bundled_area(area), _checked_category(category)
+    table = unit_costs_input(unit_costs)
+    inputs = cluster_inputs(area, collisions=collisions)
+    crashes, own = inputs.collisions, collisions is not None
+    clusters = cluster_sites(
+        crashes.data, roads=inputs.roads, price_year=price_year, source=inputs.collisions_path.name
+    )
+    outliers, missing, crimes, incidents_path = _crime_inputs(area, incidents, category, seed)
+    people, population_path = population_total_input(area, own_collisions=own)
+    trends = collision_trends(crashes.data, population=people)
+    costs = assessment_costs(
+        collisions=crashes.data,
+        incidents=crimes.data if crimes is not None else None,
+        unit_costs=table,
+        price_year=price_year,
+    )
+    themes_in = risk_themes_input(area, themes)
+    return StrategicAssessment(
+        title=f"Strategic assessment: {inputs.collisions_path.name if own else bundle.title}",
+        area=bundle.name,
+        area_title=bundle.title,
+        collisions=crashes,
+        collisions_path=inputs.collisions_path,
+        incidents=crimes,
+        incidents_path=incidents_path,
+        clusters=clusters,
+        context_roads=inputs.context_roads,
+        ward_boundaries=inputs.wards,
+        outliers=outliers,
+        outliers_missing=missing,
+        trends=trends,
+        costs=costs,
+        risk=risk_matrix(themes_in.table, threshold=threshold, source=themes_in.path.name),
+        risk_threshold=threshold,
+        themes_path=themes_in.path,
+        themes_bundled=themes_in.bundled,
+        population_path=population_path,
+    )

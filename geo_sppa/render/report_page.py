@@ -1,0 +1,118 @@
+"""The strategic assessment drawn: its maps and charts, assembled for the HTML report.
+
+:func:`report_inputs` turns a :class:`geo_sppa.assessment.pipeline.StrategicAssessment` into the
+:class:`geo_sppa.render.report_html.ReportInputs` the page is written from; :func:`report_html`
+does both steps.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+from matplotlib.figure import Figure
+
+from geo_sppa.render.charts import (
+    cost_chart,
+    funnel_chart,
+    outlier_scatter,
+    risk_chart,
+    trend_charts,
+)
+from geo_sppa.render.cluster_map import cluster_map
+from geo_sppa.render.report_html import ReportInputs, assessment_report
+from geo_sppa.render.ward_map import ward_map
+from geo_sppa.render.web_map import self_contained_html
+from geo_sppa.wards.funnel import Overdispersion
+
+if TYPE_CHECKING:
+    from geo_sppa.assessment.pipeline import StrategicAssessment, WardOutliers
+
+__all__ = ["TREND_CAPTIONS", "report_html", "report_inputs"]
+
+#: Trend chart file name -> its caption in the report.
+TREND_CAPTIONS = {
+    "trends_by_year.png": "Collisions by year and severity (* partial year)",
+    "trends_rolling.png": "Monthly collisions and the rolling 12-month count and rate",
+    "trends_seasonality.png": "Seasonality: collisions by month of year",
+    "trends_road_users.png": "Collisions by road user involved",
+}
+
+
+def _cluster_page(a: StrategicAssessment) -> str:
+    """Return the self-contained cluster map of the assessment (no tiles: it opens offline)."""
+    clusters = a.clusters
+    fmap = cluster_map(
+        clusters.sites,
+        a.cluster_collisions,
+        roads=a.context_roads,
+        wards=a.ward_boundaries,
+        tiles=None,
+        radius_m=clusters.rule.radius_m if clusters.mode == "radius" else None,
+        title=f"Accident cluster sites {clusters.window[0]}-{clusters.window[1]}",
+    )
+    return self_contained_html(fmap)
+
+
+def _outlier_title(o: WardOutliers) -> str:
+    return f"{o.category}, {len(o.months)} months: wards against {o.measure}"
+
+
+def _outlier_charts(o: WardOutliers) -> dict[str, Figure]:
+    """Return ``{caption: Figure}``: the deprivation scatter and the funnel plot."""
+    frame, od = o.report.data, o.report.overdispersion
+    assert isinstance(od, Overdispersion)  # OutlierReport types the field loosely
+    return {
+        f"{o.category}: rate per 1,000 against {o.measure}": outlier_scatter(
+            frame, o.report.fit, title=_outlier_title(o)
+        ),
+        f"{o.category}: funnel plot": funnel_chart(frame, od, title=f"{o.category}: funnel plot"),
+    }
+
+
+def _ward_page(o: WardOutliers) -> str:
+    """Return the self-contained ward map: outlier labels first, then deprivation and rates."""
+    frame = o.report.data
+    assert isinstance(frame, gpd.GeoDataFrame)  # the outlier table keeps the ward geometry
+    layers = tuple(c for c in ("label", o.measure, "rate_per_1000", "hotspot") if c in frame)
+    return self_contained_html(ward_map(frame, layers=layers, title=_outlier_title(o), tiles=None))
+
+
+def report_inputs(a: StrategicAssessment, *, generated: date | None = None) -> ReportInputs:
+    """Return the report's contents: the assessment's results with their maps and charts drawn.
+
+    Parameters
+    ----------
+    a
+        :func:`geo_sppa.assessment.pipeline.strategic_assessment` result.
+    generated
+        Date shown in the header (default: today).
+    """
+    o = a.outliers
+    when = generated or date.today()
+    return ReportInputs(
+        title=a.title,
+        area=a.area_title,
+        clusters=a.clusters,
+        cluster_map_html=_cluster_page(a),
+        outliers=o.report if o else None,
+        outlier_charts=_outlier_charts(o) if o else {},
+        ward_map_html=_ward_page(o) if o else None,
+        trends=a.trends,
+        trend_charts={TREND_CAPTIONS[k]: v for k, v in trend_charts(a.trends).items()},
+        costs=a.costs,
+        cost_chart=cost_chart(a.costs),
+        risk=a.risk,
+        risk_chart=risk_chart(a.risk, threshold=a.risk_threshold),
+        risk_threshold=a.risk_threshold,
+        sources=a.sources,
+        road_period=a.road_period,
+        crime_period=a.crime_period,
+        generated=f"generated {when:%d %B %Y} by geo-sppa",
+    )
+
+
+def report_html(a: StrategicAssessment) -> str:
+    """Return the assessment as one self-contained HTML page (see :func:`report_inputs`)."""
+    return assessment_report(report_inputs(a))

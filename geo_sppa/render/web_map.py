@@ -1,0 +1,310 @@
+"""Folium plumbing shared by every geo-sppa web map, and :func:`self_contained_html`.
+
+The base map, tagged layers, legends and escaping live here.
+
+The maps are read from email and shared drives, often on council networks that block CDNs or with
+no internet at all, so:
+
+- :func:`self_contained_html` inlines every script and stylesheet (see
+  :mod:`geo_sppa.render.assets`); the file makes no request except, when ``tiles`` is set,
+  for background map tiles;
+- background tiles are an optional base layer that fails quietly: without them the map still shows
+  everything on a light background, with the road network and boundaries as its base;
+- markers are SVG circles and lines (no image icons);
+- every piece of text that comes from data (site, road, ward names, location text) is HTML-escaped
+  (:func:`escape_text`) before it reaches a popup, tooltip or legend, so markup in a name shows as
+  text and never runs.
+
+Frames come in EPSG:27700 and are reprojected to EPSG:4326 here, at render time. Display geometry is
+simplified (in metres, before reprojection) and coordinates rounded to keep files small.
+
+Each drawn layer is tagged with a key (:func:`geojson_layer`) so :func:`map_layer_counts` can give
+the numbers the map was built with.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, Figure, MacroElement
+from folium.template import Template
+from folium.utilities import JsCode
+
+from geo_sppa.crs import BNG
+from geo_sppa.errors import InputError, OfflineError
+from geo_sppa.render.assets import inline_assets, remote_references
+
+__all__ = [
+    "DEFAULT_TILES",
+    "Legend",
+    "Snippet",
+    "TaggedGeoJson",
+    "TaggedHeatMap",
+    "base_map",
+    "bounds_of",
+    "context_layers",
+    "display_geometry",
+    "escape_text",
+    "feature_collection",
+    "finished_map",
+    "geojson_layer",
+    "legend_rows",
+    "map_layer_counts",
+    "require_map_frame",
+    "self_contained_html",
+]
+
+#: Background tiles used when the browser can reach them (an xyzservices / folium name).
+DEFAULT_TILES = "OpenStreetMap"
+
+_CSS = (Path(__file__).parent / "assets" / "geo_sppa.css").read_text(encoding="utf-8")
+
+
+def _is_missing(value: object) -> bool:
+    """Return True for None, NA, NaT and NaN (containers are never missing)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    return isinstance(value, (np.datetime64, np.timedelta64)) and bool(np.isnat(value))
+
+
+def escape_text(value: object) -> str:
+    """Return ``value`` as HTML-escaped text ('' for missing values)."""
+    if _is_missing(value):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def require_map_frame(frame: gpd.GeoDataFrame, columns: tuple[str, ...], what: str) -> None:
+    """Raise InputError when ``frame`` (called ``what``) lacks one of ``columns`` or a CRS."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{what}: missing column(s) {', '.join(missing)}; expected at least "
+            f"{', '.join(columns)} (see docs/architecture.md)"
+        )
+    if frame.crs is None:
+        raise InputError(f"{what}: the frame has no CRS; set it (EPSG:27700) before mapping")
+
+
+def display_geometry(frame: gpd.GeoDataFrame, *, simplify_m: float, decimals: int) -> np.ndarray:
+    """Return EPSG:4326 display geometries: simplified in metres, then rounded."""
+    geoms = frame.geometry.to_crs(BNG)
+    if simplify_m > 0:
+        geoms = geoms.simplify(simplify_m, preserve_topology=True)
+    wgs = geoms.to_crs("EPSG:4326").values
+    return shapely.transform(np.asarray(wgs, dtype=object), lambda xy: np.round(xy, decimals))
+
+
+def feature_collection(geoms: np.ndarray, props: list[dict]) -> dict:
+    """Return a GeoJSON FeatureCollection of ``geoms`` with ``props``, empty geometries left out."""
+    features = []
+    for geom, prop in zip(geoms, props, strict=True):
+        if geom is None or shapely.is_empty(geom):
+            continue
+        features.append({"type": "Feature", "properties": prop, "geometry": geom.__geo_interface__})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def bounds_of(*collections: dict) -> list[list[float]] | None:
+    """Return ``[[south, west], [north, east]]`` of the FeatureCollections, or None when empty."""
+    geoms = [shapely.geometry.shape(f["geometry"]) for fc in collections for f in fc["features"]]
+    if not geoms:
+        return None
+    minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(geoms, dtype=object))
+    return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+
+
+class Snippet(MacroElement):
+    """A script run after the map and its layers exist; ``{map}`` stands for the map's JS name."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}"  # noqa: E501
+    )
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "GeoSppaSnippet"
+        self.code = code
+
+
+class Legend(MacroElement):
+    """A Leaflet control holding legend HTML, shown while its layer (if any) is on the map."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var control = L.control({position: {{ this.position|tojson }}});
+            control.onAdd = function () {
+                var div = L.DomUtil.create('div', 'gs-legend');
+                div.setAttribute('data-legend', {{ this.key|tojson }});
+                div.innerHTML = {{ this.html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            {%- if this.layer %}
+            var layer = {{ this.layer.get_name() }};
+            function sync() {
+                if (map.hasLayer(layer)) { control.addTo(map); } else { control.remove(); }
+            }
+            layer.on('add remove', sync);
+            sync();
+            {%- else %}
+            control.addTo(map);
+            {%- endif %}
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, key: str, html_: str, *, layer=None, position: str = "bottomright") -> None:
+        super().__init__()
+        self._name = "GeoSppaLegend"
+        self.key, self.html, self.layer, self.position = key, html_, layer, position
+
+
+def legend_rows(entries: list[tuple[str, str]], *, shape: str = "box") -> str:
+    """Return legend HTML rows of ``(label, colour)``; keys drawn as a box, dot or line."""
+    cls = {"box": "gs-key", "dot": "gs-key gs-dot", "line": "gs-key gs-line"}[shape]
+    return "".join(
+        f'<div class="gs-row"><span class="{cls}" style="background:{colour}"></span>'
+        f"{escape_text(label)}</div>"
+        for label, colour in entries
+    )
+
+
+def base_map(title: str, subtitle: str, tiles: str | None) -> folium.Map:
+    """Return an empty map with the geo-sppa style, the title box, optional tiles, fullscreen."""
+    m = folium.Map(
+        location=[52.57, -0.24], zoom_start=12, tiles=None, control_scale=True, zoom_snap=0.25
+    )
+    # Leaflet is all the page needs: drop folium's jQuery, Bootstrap and icon-font defaults.
+    m.default_js = [pair for pair in folium.Map.default_js if pair[0] == "leaflet"]
+    m.default_css = [pair for pair in folium.Map.default_css if pair[0] == "leaflet_css"]
+    root = m.get_root()
+    assert isinstance(root, Figure)  # a folium.Map's root is always a branca Figure
+    root.header.add_child(Element(f"<style>{_CSS}</style>"), name="geo_sppa_css")
+    root.title = escape_text(title)  # branca inserts it into <title> unescaped
+    if tiles:
+        # Faded, so the data stands out; tiles that cannot load leave the plain background.
+        folium.TileLayer(
+            tiles, name="Background map (needs internet)", control=True, opacity=0.55
+        ).add_to(m)
+    heading = escape_text(title) + (f"<small>{escape_text(subtitle)}</small>" if subtitle else "")
+    Snippet(
+        "(function () { var div = L.DomUtil.create('div', 'gs-title', "
+        f"{m.get_name()}.getContainer()); div.innerHTML = {json.dumps(heading)}; }})();"
+    ).add_to(m)
+    folium.plugins.Fullscreen(position="topleft").add_to(m)
+    return m
+
+
+def finished_map(m: folium.Map, bounds: list[list[float]] | None) -> folium.Map:
+    """Return ``m`` with its layer control, fitted to ``bounds`` (when given)."""
+    folium.LayerControl(position="topright", collapsed=False).add_to(m)
+    if bounds is not None:
+        # Keep features clear of the layer control (top right) and legend (bottom right).
+        m.fit_bounds(bounds, padding_top_left=(50, 60), padding_bottom_right=(290, 30))
+    return m
+
+
+class TaggedGeoJson(folium.GeoJson):
+    """A GeoJson layer that remembers its geo-sppa ``layer_key`` (see :func:`map_layer_counts`)."""
+
+    def __init__(self, data: dict, layer_key: str, **options: Any) -> None:
+        super().__init__(data, **options)
+        self.layer_key = layer_key
+
+
+class TaggedHeatMap(folium.plugins.HeatMap):
+    """A heat layer that remembers its geo-sppa ``layer_key`` (see :func:`map_layer_counts`)."""
+
+    def __init__(self, data: list, layer_key: str, **options: Any) -> None:
+        super().__init__(data, **options)
+        self.layer_key = layer_key
+
+
+def geojson_layer(
+    data: dict, key: str, *, name: str | None = None, **options: Any
+) -> TaggedGeoJson:
+    """Return a GeoJson layer tagged ``key``; it is listed in the layer control when named."""
+    return TaggedGeoJson(data, key, name=name, control=name is not None, **options)
+
+
+def context_layers(m, roads, wards) -> list[dict]:
+    """Add ward outlines and the road network (non-interactive context) to ``m``."""
+    drawn = []
+    if wards is not None and len(wards):
+        require_map_frame(wards, ("geometry",), "wards")
+        fc = feature_collection(
+            display_geometry(wards, simplify_m=5, decimals=5), [{}] * len(wards)
+        )
+        geojson_layer(
+            fc, "wards", name="Ward boundaries", pane="gs-wards", interactive=False,
+            class_name="gs-ward-outline",
+            style=JsCode("function () { return {color: '#6b6b6b', weight: 1.2, "
+                         "dashArray: '4 3', fill: false}; }"),
+        ).add_to(m)  # fmt: skip
+        drawn.append(fc)
+    if roads is not None and len(roads):
+        require_map_frame(roads, ("geometry",), "roads")
+        fc = feature_collection(
+            display_geometry(roads, simplify_m=2, decimals=5), [{}] * len(roads)
+        )
+        geojson_layer(
+            fc, "roads", name="Road network", pane="gs-roads", interactive=False,
+            class_name="gs-road",
+            style=JsCode("function () { return {color: '#7d858e', weight: 2.5, opacity: 0.8}; }"),
+        ).add_to(m)  # fmt: skip
+        drawn.append(fc)
+    return drawn
+
+
+def map_layer_counts(m: folium.Map) -> dict[str, int]:
+    """Return the number of features each geo-sppa layer of ``m`` was built with.
+
+    Keys: ``sites``, ``site_casings``, ``site_radii``, ``collisions``, ``heat`` (points),
+    ``roads``, ``wards`` (outlines on the cluster map) and ``ward:<column>`` (ward choropleths).
+    """
+    counts: dict[str, int] = {}
+    stack = list(m._children.values())
+    while stack:
+        child = stack.pop()
+        stack.extend(child._children.values())
+        if isinstance(child, TaggedHeatMap):
+            counts[child.layer_key] = len(child.data)
+        elif isinstance(child, TaggedGeoJson):
+            counts[child.layer_key] = len(child.data["features"])
+    return counts
+
+
+def self_contained_html(m: folium.Map) -> str:
+    """Return the full HTML page of ``m`` with every script and stylesheet inlined.
+
+    The page requests nothing from the network, except background tiles when the map has a tile
+    layer (they fail quietly offline).
+
+    Raises
+    ------
+    OfflineError
+        The map uses a script or stylesheet geo-sppa has no local copy of (the message names it).
+
+    """
+    page = inline_assets(m.get_root().render())
+    left = remote_references(page)
+    if left:  # pragma: no cover - inline_assets raises first; a guard against new tag shapes
+        raise OfflineError(f"map still refers to {', '.join(left)} after inlining")
+    return page
