@@ -41,7 +41,8 @@ def data_window(
         if last_complete < first_complete:
             raise InputError(
                 f"collisions: data run {first:%d %b %Y} to {last:%d %b %Y}, which holds no "
-                "complete calendar year; choose a window with --years FIRST-LAST (years=(first, last) in Python)"
+                "complete calendar year; choose a window with --years FIRST-LAST "
+                "(years=(first, last) in Python)"
             )
         y2 = last_complete
         y1 = max(first_complete, y2 - years + 1)
