@@ -490,7 +490,9 @@ def test_casualties_summed_only_when_every_collision_has_a_count():
 
 def test_rule_by_name_and_unknown_rule():
     rows = group(0, 0, ["slight"] * 4)
-    assert len(cluster_sites(collisions(rows), years=WINDOW, rule="wales-trunk").sites) == 1
+    sites = cluster_sites(collisions(rows), years=WINDOW, rule="wales-trunk").sites
+    assert sites["criterion"].tolist() == ["4+ injury collisions"]
+    assert cluster_sites(collisions(rows), years=WINDOW, rule="spp").sites.empty
     with pytest.raises(InputError, match="no cluster rule named 'nope'"):
         cluster_sites(collisions(rows), years=WINDOW, rule="nope")
 
@@ -670,6 +672,7 @@ def test_radius_500_m_is_allowed():
     rule = RULES["spp"].with_options(radius_m=500.0)
     result = cluster_sites(collisions(group(0, 0, ["slight"] * 6)), years=WINDOW, rule=rule)
     assert len(result.sites) == 1
+    assert (result.sites.iloc[0].total, result.sites.iloc[0].site_id) == (6, "R518000N301000")
 
 
 def test_window_outside_the_data_is_an_error():

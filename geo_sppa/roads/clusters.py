@@ -166,15 +166,14 @@ def cluster_sites(
     Parameters
     ----------
     collisions
-        Normalised collisions (see ``docs/architecture.md``), EPSG:27700; not modified.
+        Normalised collisions (:func:`geo_sppa.io.read_collisions`), EPSG:27700; not modified.
     roads
         Road lines (``geo_sppa.io.read_roads``). Given: network mode (junctions and
         ``rule.length_m`` windows of road); None: radius mode (``rule.radius_m`` circles).
     rule
         A :class:`~geo_sppa.roads.rules.Rule` or a preset name (``"spp"``).
     years
-        ``(first, last)`` calendar years, inclusive; default the latest ``rule.years`` complete
-        years in the data.
+        ``(first, last)`` calendar years, inclusive; default the latest complete ones.
     price_year
         Price year of the DfT values of prevention; default the latest in the table.
     snap_tolerance_m
@@ -194,37 +193,34 @@ def cluster_sites(
     Raises
     ------
     InputError
-        Missing columns, wrong CRS, no dated collisions, a window outside the data's years,
-        unknown rule or price year, a radius over 500 m or link length over 1000 m, a rule
-        clause met by a single collision, or (network mode) no collision of the window near a
-        road.
+        Missing columns, wrong CRS, no dated collisions, a window outside the data, an unknown
+        rule or price year, a rule that is no cluster rule (:func:`require_cluster_rule`), or
+        (network mode) no collision of the window near a road.
 
     Examples
     --------
-    >>> result = cluster_sites(collisions)  # doctest: +SKIP
-    >>> result.sites[["rank", "name", "total", "cost_gbp"]].head()  # doctest: +SKIP
+    >>> cluster_sites(collisions).sites[["rank", "name", "total"]]  # doctest: +SKIP
 
     """
     rule = rule_named(rule) if isinstance(rule, str) else rule
     require_cluster_rule(rule)
     usable, set_aside = usable_collisions(collisions, source)
     window, previous, notes = data_window(usable["date"], years=rule.years, window=years)
-    costs = collision_costs(usable["severity"], price_year=price_year, table=cost_table)
     in_cur, in_prev = _in_windows(usable["year"], window, previous)
     placed = _Placed(RadiusScan(rule), usable, set_aside) if roads is None else _network_placed(
         usable, (in_cur, in_prev), roads, rule, set_aside, windows=(window, previous),
         tolerance_m=snap_tolerance_m, merge_m=junction_merge_m, source=source,
     )  # fmt: skip
+    costs = collision_costs(usable["severity"], price_year=price_year, table=cost_table)
     context = SiteContext(rule, window, previous, costs, frozenset(town_words(usable["location"])))
     frames = _window_frames(placed.frame, usable, (in_cur, in_prev))
     status = _sites_with_status(placed.scan, frames, usable, context)
     site_of = _site_of(status.records, len(collisions))
-    counts = _counts(collisions, placed, frames, site_of, (status.sites, status.resolved))
     return ClusterResult(
         sites=ranked_sites(status.sites),
         resolved=status.resolved,
         set_aside=placed.set_aside.reset_index(drop=True),
-        counts={**counts, "n_outside_window": int((~in_cur).sum())},
+        counts=_counts(collisions, placed, frames, site_of, (status, int((~in_cur).sum()))),
         mode=placed.scan.mode,
         window=window,
         previous_window=previous,
@@ -328,20 +324,22 @@ def _counts(
     placed: _Placed,
     windows: tuple[pd.DataFrame, pd.DataFrame],
     site_of: np.ndarray,
-    frames: tuple[pd.DataFrame, pd.DataFrame],
+    found: tuple[WindowStatus, int],
 ) -> dict[str, int]:
-    """Return the run's counts (see :class:`ClusterResult`), ``n_outside_window`` left to add."""
+    """Return the run's counts (see :class:`ClusterResult`); ``found``: sites, n outside window."""
     cur_frame, prev_frame = windows
+    status, n_outside = found
     in_sites = int(pd.notna(site_of).sum())
     return {
         "n_read": len(collisions),
         "n_set_aside": len(placed.set_aside),
         "n_used": len(collisions) - len(placed.set_aside),
+        "n_outside_window": n_outside,
         "n_in_window": len(cur_frame),
         "n_in_sites": in_sites,
         "n_not_in_sites": len(cur_frame) - in_sites,
-        "n_sites": len(frames[0]),
-        "n_resolved": len(frames[1]),
+        "n_sites": len(status.sites),
+        "n_resolved": len(status.resolved),
         "n_previous_window": len(prev_frame),
         "n_previous_set_aside": placed.n_previous_set_aside,
         "n_moved_by_name": placed.n_moved_by_name,

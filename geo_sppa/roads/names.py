@@ -305,6 +305,13 @@ def site_names(
     return _distinct(names, ranked, grids, _AlongRoad(centres, route_id, route_m))
 
 
+def _known(value: object) -> bool:
+    """Return True for a present, non-empty route id."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return False
+    return str(value) != ""
+
+
 class _AlongRoad:
     """Orders sites of one name along their road: by route measure, else by easting, northing."""
 
@@ -328,9 +335,11 @@ class _AlongRoad:
             groups.setdefault(name, []).append(i)
         out: list[int] = []
         for members in groups.values():
-            routes = {str(self.route_id[i]) for i in members if isinstance(self.route_id[i], str)}
-            on_route = len(routes) == 1 and all(
-                isinstance(self.route_id[i], str) and np.isfinite(self.route_m[i]) for i in members
+            known = [
+                i for i in members if _known(self.route_id[i]) and np.isfinite(self.route_m[i])
+            ]
+            on_route = (
+                len(known) == len(members) and len({str(self.route_id[i]) for i in known}) == 1
             )
             measure = self.route_m if on_route else np.zeros(len(self.xy))
             out += sorted(members, key=lambda i: (measure[i], self.xy[i, 0], self.xy[i, 1], i))
