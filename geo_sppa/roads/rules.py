@@ -7,7 +7,7 @@ published rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -136,9 +136,29 @@ class Rule:
             raise InputError(f"summary mode {mode!r}: expected 'network', 'radius' or None")
         return f"{self.name}: {clauses}, in {self.years} years, {where[mode]}"
 
-    def with_options(self, **changes: object) -> "Rule":
-        """Return a copy with some fields changed (e.g. ``length_m=200``)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_options(
+        self,
+        *,
+        name: str | None = None,
+        clauses: tuple[Clause, ...] | None = None,
+        length_m: float | None = None,
+        radius_m: float | None = None,
+        junction_radius_m: float | None = None,
+        years: int | None = None,
+        description: str | None = None,
+    ) -> Rule:
+        """Return a copy with the given fields changed (None keeps one), e.g. ``length_m=200``."""
+        return Rule(
+            name=self.name if name is None else name,
+            clauses=self.clauses if clauses is None else tuple(clauses),
+            length_m=self.length_m if length_m is None else float(length_m),
+            radius_m=self.radius_m if radius_m is None else float(radius_m),
+            junction_radius_m=(
+                self.junction_radius_m if junction_radius_m is None else float(junction_radius_m)
+            ),
+            years=self.years if years is None else int(years),
+            description=self.description if description is None else description,
+        )
 
 
 RULES: dict[str, Rule] = {
