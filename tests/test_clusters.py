@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,16 +10,27 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shapely.geometry import Point
 
 from geo_sppa.errors import InputError
-from geo_sppa.roads.clusters import SITE_COLUMNS, cluster_sites, data_window, site_name
+from geo_sppa.io import read_collisions
+from geo_sppa.roads.clusters import (
+    SITE_COLUMNS,
+    cluster_sites,
+    data_window,
+    site_columns,
+    site_name,
+)
 from geo_sppa.roads.costs import collision_costs
 from geo_sppa.roads.rules import RULES, Clause
 
 X0, Y0 = 518_000.0, 301_000.0
 WINDOW = (2014, 2016)
 SLIGHT, SERIOUS, FATAL = 24_887.0, 235_791.0, 2_066_732.0  # 2014 prices, per collision
-PETERBOROUGH = Path("/work/shared/data/peterborough/peterborough_rtc_cambsinsight_2012_2017.csv")
+PETERBOROUGH = (
+    Path(__file__).resolve().parents[1]
+    / "data/peterborough/peterborough_rtc_cambsinsight_2012_2017.csv"
+)
 
 
 def collisions(rows) -> gpd.GeoDataFrame:
@@ -81,7 +90,8 @@ def test_planted_cluster_found_with_counts_and_members():
     rows += scattered(3)
     result = cluster_sites(collisions(rows), years=WINDOW)
     sites = result.sites
-    assert list(sites.columns) == SITE_COLUMNS
+    assert list(sites.columns) == SITE_COLUMNS[:-1] + ["n_2014", "n_2015", "n_2016", "geometry"]
+    assert list(sites.columns) == site_columns(WINDOW, None)
     assert sites.crs.to_epsg() == 27700
     assert len(sites) == 1
     site = sites.iloc[0]
@@ -97,6 +107,8 @@ def test_planted_cluster_found_with_counts_and_members():
     assert site.site_id == "R518000N301000"
     assert site["rank"] == 1
     assert site.years_counts == "2014: 0; 2015: 6; 2016: 0"
+    assert (site.n_2014, site.n_2015, site.n_2016) == (0, 6, 0)
+    assert pd.isna(site.previous_years_counts)
     assert result.mode == "radius"
     assert result.counts["n_in_sites"] == 6 and result.counts["n_not_in_sites"] == 3
 
@@ -242,7 +254,17 @@ def test_status_new_persistent_resolved():
     assert resolved["site_id"].tolist() == ["R519000N301000"]
     assert resolved.iloc[0].status == "resolved"
     assert resolved.iloc[0].previous_total == 6 and resolved.iloc[0].total == 0
-    assert list(resolved.columns) == SITE_COLUMNS
+    assert (
+        list(resolved.columns)
+        == list(result.sites.columns)
+        == site_columns((2014, 2016), (2011, 2013))
+    )
+    assert resolved.iloc[0].previous_years_counts == "2011: 0; 2012: 6; 2013: 0"
+    assert resolved.iloc[0].previous_n_2012 == 6 and resolved.iloc[0].n_2015 == 0
+    persistent = sites.loc["R518000N301000"]
+    assert persistent.previous_years_counts == "2011: 0; 2012: 6; 2013: 0"
+    assert [persistent[f"previous_n_{y}"] for y in (2011, 2012, 2013)] == [0, 6, 0]
+    assert [persistent[f"n_{y}"] for y in (2014, 2015, 2016)] == [0, 6, 0]
 
 
 def test_no_previous_window_marks_new_with_na():
@@ -404,112 +426,57 @@ def test_name_falls_back_to_road_number_and_type_to_link():
     assert site.site_type == "link"
 
 
-# --------------------------------------------------------------------------- network mode (fake)
+# --------------------------------------------------------------------------- network mode
 
 
-def _fake_network_module():
-    """A stand-in for geo_sppa.roads.network: one junction at the origin takes collisions within 20 m;
-    collisions beyond 1 km from the origin are beyond the snap tolerance."""
-    from shapely.geometry import Point
-
-    net = types.ModuleType("geo_sppa.roads.network")
-    net.road_network = lambda roads, *, junction_merge_m=15.0: types.SimpleNamespace(roads=roads)
-
-    def snapped_collisions(frame, network, *, tolerance_m=30.0, junction_radius_m=20.0):
-        d = np.hypot(frame.geometry.x - X0, frame.geometry.y - Y0)
-        far = d > 1000
-        snapped = frame[~far].copy()
-        snapped["chain_id"], snapped["chain_m"], snapped["snap_distance_m"] = "c1", 0.0, 1.0
-        snapped["junction_id"] = np.where(d[~far] <= 20, "J1", None)
-        set_aside = pd.DataFrame({"source": "collisions", "row": 0,
-                                  "record_id": frame.loc[far, "collision_id"].astype(str),
-                                  "reason": "beyond snap tolerance",
-                                  "detail": "1000 m from a road"})  # fmt: skip
-        return types.SimpleNamespace(snapped=snapped, set_aside=set_aside)
-
-    def network_sites(snapped, network, rule):
-        members = list(snapped.index[snapped["junction_id"] == "J1"])
-        return gpd.GeoDataFrame(
-            {"site_key": ["J1"], "site_type": ["junction"], "name": ["Origin junction"],
-             "chain_id": ["c1"], "start_m": [0.0], "end_m": [0.0], "members": [members]},
-            geometry=[Point(X0, Y0)], crs=27700,
-        )  # fmt: skip
-
-    def members_of_sites(snapped, sites):
-        near = np.hypot(snapped.geometry.x - X0, snapped.geometry.y - Y0) <= 20
-        return pd.Series([list(snapped.index[near])] * len(sites), index=sites.index)
-
-    net.snapped_collisions, net.network_sites, net.members_of_sites = (
-        snapped_collisions, network_sites, members_of_sites)  # fmt: skip
-    return net
-
-
-def test_network_mode_orchestration(monkeypatch):
-    net = _fake_network_module()
-    monkeypatch.setitem(sys.modules, "geo_sppa.roads.network", net)
-    import geo_sppa.roads
-
-    monkeypatch.setattr(geo_sppa.roads, "network", net)
+def test_network_mode_orchestration():
+    """A real crossroads of four 500 m arms: six collisions at the junction recorded as "A47
+    JUNCTION A15" make a junction site named from their text; one 4.5 km beyond the east arm's
+    end is set aside with its file row and distance; one lone collision on the east arm is in no
+    site."""
     rows = group(0, 0, ["slight"] * 5 + ["serious"], location="A47 JUNCTION A15")
     rows += [(5000, 0, "slight", "2015-01-01"), (200, 0, "slight", "2015-01-01")]
     frame = collisions(rows)
     frame["source_row"] = np.arange(len(frame)) + 51  # file rows, after 50 the loader set aside
-    result = cluster_sites(frame, roads=gpd.GeoDataFrame(geometry=[], crs=27700), years=WINDOW)
+    result = cluster_sites(frame, roads=_crossroads(), years=WINDOW)
     assert result.mode == "network"
+    assert len(result.sites) == 1
     site = result.sites.iloc[0]
-    assert (site.site_id, site.site_type, site.total) == ("J1", "junction", 6)
+    assert (site.site_id, site.site_type, site.total) == ("J518000_301000", "junction", 6)
     assert site["name"] == "A47 junction A15"
+    assert site.geometry.equals(Point(X0, Y0))
     assert result.set_aside["reason"].tolist() == ["beyond snap tolerance"]
     assert result.set_aside["row"].tolist() == [57]
-    assert result.set_aside["detail"].tolist() == ["1000 m from a road"]
+    assert result.set_aside["record_id"].tolist() == ["C006"]
+    assert result.set_aside["detail"].tolist() == ["nearest road 4500.0 m away"]
     c = result.counts
     assert (c["n_set_aside"], c["n_in_sites"], c["n_not_in_sites"]) == (1, 6, 1)
+    assert c["n_moved_by_name"] == 0
+    assert result.site_of.fillna("-").tolist() == ["J518000_301000"] * 6 + ["-", "-"]
 
 
 # --------------------------------------------------------------------------- real data
 
 
-def _peterborough() -> gpd.GeoDataFrame:
-    d = pd.read_csv(PETERBOROUGH)
-    junction = d["Junction Detail"]
-    return gpd.GeoDataFrame(
-        {
-            "collision_id": d["Reference"].astype(str),
-            "date": pd.to_datetime(d["Date"].astype(str), format="%Y%m%d"),
-            "severity": d["Severity"].str.lower(),
-            "road_number": (d["Road_Class"] + d["Main_rd_no"].astype(str)).where(
-                d["Main_rd_no"] != 0
-            ),
-            "junction_detail": junction,
-            "at_junction": (junction != "Not at junction").astype("boolean"),
-            "location": d["Location"],
-        },
-        geometry=gpd.points_from_xy(d["Easting"], d["Northing"]),
-        crs=27700,
-    )
-
-
-@pytest.mark.skipif(not PETERBOROUGH.exists(), reason="shared Peterborough data not present")
-def test_peterborough_default_run(capsys):
-    """Real Cambridgeshire Insight collisions 2012 to 31 Oct 2017: default window 2014-2016."""
-    result = cluster_sites(_peterborough())
+def test_peterborough_default_run():
+    """Real Cambridgeshire Insight collisions 2012 to 31 Oct 2017 (bundled in data/): default
+    window 2014-2016, no previous window, 63 sites holding 462 of the 1,659 collisions."""
+    result = cluster_sites(read_collisions(PETERBOROUGH).data, source=PETERBOROUGH.name)
     assert result.window == (2014, 2016) and result.previous_window is None
     c = result.counts
     assert c["n_read"] == 3329 and c["n_set_aside"] == 0
     assert c["n_in_window"] == 1659
+    assert c["n_outside_window"] == 3329 - 1659
     sites = result.sites
-    assert 40 <= len(sites) <= 90
-    assert sites["site_id"].is_unique
+    assert len(sites) == c["n_sites"] == 63
+    assert c["n_in_sites"] == 462 == sites["total"].sum()
+    assert sites["site_id"].is_unique and sites["name"].is_unique
     assert (sites["total"] >= 3).all()
     assert result.rule.qualifies(sites["total"], sites["fatal"] + sites["serious"]).all()
     assert not sites["name"].str.contains("PETERBOROUGH|Peterborough$").any()
-    with capsys.disabled():
-        print(
-            f"\nPeterborough 2014-2016: {len(sites)} sites, {c['n_in_sites']} collisions in sites"
-        )
-        for s in sites.head(10).itertuples():
-            print(f"  {s.rank:2d} {s.name:55s} F{s.fatal} S{s.serious} s{s.slight} = {s.total}"
-                  f"  £{s.cost_gbp:,.0f}")  # fmt: skip
+    assert (sites["status"] == "new").all() and sites["previous_total"].isna().all()
+    assert sites["rank"].tolist() == list(range(1, 64))
+    assert sites["cost_gbp"].is_monotonic_decreasing
 
 
 def test_casualties_summed_only_when_every_collision_has_a_count():
@@ -523,7 +490,9 @@ def test_casualties_summed_only_when_every_collision_has_a_count():
 
 def test_rule_by_name_and_unknown_rule():
     rows = group(0, 0, ["slight"] * 4)
-    assert len(cluster_sites(collisions(rows), years=WINDOW, rule="wales-trunk").sites) == 1
+    sites = cluster_sites(collisions(rows), years=WINDOW, rule="wales-trunk").sites
+    assert sites["criterion"].tolist() == ["4+ injury collisions"]
+    assert cluster_sites(collisions(rows), years=WINDOW, rule="spp").sites.empty
     with pytest.raises(InputError, match="no cluster rule named 'nope'"):
         cluster_sites(collisions(rows), years=WINDOW, rule="nope")
 
@@ -554,10 +523,8 @@ def test_two_sites_on_one_road_get_distinct_names():
     rows += group(1000, 0, ["slight"] * 6, location=plain)
     names = cluster_sites(collisions(rows), years=WINDOW).sites.set_index("site_id")["name"]
     assert names["R518500N301000"] == "Lincoln Road junction Alma Road"
-    assert sorted(names[["R518000N301000", "R519000N301000"]]) == [
-        "Lincoln Road",
-        "Lincoln Road (2)",
-    ]
+    assert names["R518000N301000"] == "Lincoln Road"  # the western one first
+    assert names["R519000N301000"] == "Lincoln Road (2)"
 
 
 def test_network_mode_with_real_network_module():
@@ -705,6 +672,7 @@ def test_radius_500_m_is_allowed():
     rule = RULES["spp"].with_options(radius_m=500.0)
     result = cluster_sites(collisions(group(0, 0, ["slight"] * 6)), years=WINDOW, rule=rule)
     assert len(result.sites) == 1
+    assert (result.sites.iloc[0].total, result.sites.iloc[0].site_id) == (6, "R518000N301000")
 
 
 def test_window_outside_the_data_is_an_error():

@@ -14,6 +14,11 @@ PUBLISHED = {
     2009: (1_790_203, 205_056, 21_372),
     2014: (2_066_732, 235_791, 24_887),
 }
+SOURCES = {
+    2002: "DfT Highways Economics Note 1: 2002 (Hansard HC Deb 12 Feb 2004 c1665W)",
+    2009: "DfT WebTAG unit 3.4.1 Table 3 (June 2009)",
+    2014: "DfT RRCGB 2014 valuation via Reported Road Casualties Scotland 2014 Table 9(b)",
+}
 
 
 def test_table_holds_published_values_and_sources():
@@ -22,7 +27,7 @@ def test_table_holds_published_values_and_sources():
     for year, values in PUBLISHED.items():
         row = table.set_index("price_year").loc[year]
         assert (row["fatal"], row["serious"], row["slight"]) == values
-        assert row["source"]
+        assert row["source"] == SOURCES[year]
 
 
 @pytest.mark.parametrize("year", sorted(PUBLISHED), ids=[f"prices-{y}" for y in sorted(PUBLISHED)])
@@ -38,7 +43,14 @@ def test_collision_costs_known_values(year):
 def test_default_price_year_is_latest():
     costs = collision_costs(pd.Series(["fatal"]))
     assert costs.iloc[0] == PUBLISHED[max(PUBLISHED)][0]
-    assert f"{max(PUBLISHED)} prices" in cost_table_note()
+    assert cost_table_note() == (
+        "DfT average value of prevention per reported injury collision, 2014 prices (fatal "
+        "£2,066,732, serious £235,791, slight £24,887); source: " + SOURCES[2014]
+    )
+    assert cost_table_note(2009) == (
+        "DfT average value of prevention per reported injury collision, 2009 prices (fatal "
+        "£1,790,203, serious £205,056, slight £21,372); source: " + SOURCES[2009]
+    )
 
 
 def test_unknown_price_year_lists_available():
@@ -54,7 +66,10 @@ def test_user_table_replaces_bundled_one():
     table = pd.DataFrame({"price_year": [2030], "fatal": [3.0], "serious": [2.0], "slight": [1.0]})
     costs = collision_costs(pd.Series(["fatal", "slight"]), table=table)
     assert costs.tolist() == [3.0, 1.0]
-    assert "user table" in cost_table_note(table=table)
+    assert cost_table_note(table=table) == (
+        "DfT average value of prevention per reported injury collision, 2030 prices (fatal £3, "
+        "serious £2, slight £1); source: user table"
+    )
 
 
 def test_user_table_missing_column():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -66,7 +67,7 @@ def town_words(locations: pd.Series) -> set[str]:
         return set()
     share = last.value_counts(normalize=True)
     return {
-        w for w, s in share.items()
+        w for w, s in zip(share.index.astype(str), share.to_numpy(), strict=True)
         if s >= 0.2 and w.isalpha() and w not in _ROAD_WORDS and w not in _WORDS
     }  # fmt: skip
 
@@ -152,7 +153,7 @@ def _untruncated(tokens: list[str], towns: frozenset[str] | set[str]) -> list[st
 
 
 def _truncated_at(texts: pd.Series) -> int | None:
-    """The source's field width when texts pile up at their longest length, else None.
+    """Return the source's field width when texts pile up at their longest length, else None.
 
     A field cut at, say, 60 characters holds many texts of exactly 60 and far fewer of 59. A
     text one shorter than the width is taken as cut too (cut at a space, then stripped).
@@ -198,6 +199,34 @@ def _is_number(value: object) -> bool:
     return isinstance(value, str) and bool(_ROAD_NUMBER.match(value))
 
 
+def _clean_texts(members: list[np.ndarray], frame: pd.DataFrame, towns: set[str]) -> np.ndarray:
+    """Return, per row of ``frame``, the clean name of its location text (None: no text/site)."""
+    wanted = np.unique(np.concatenate(members)) if members else np.empty(0, dtype=np.int64)
+    width = _truncated_at(frame["location"])
+    texts = frame["location"].iloc[wanted]
+    clean = np.full(len(frame), None, dtype=object)
+    cut_at = np.inf if width is None else width - 1
+    clean[wanted] = [
+        site_name(t, towns=towns, truncated=not pd.isna(t) and len(str(t)) >= cut_at) for t in texts
+    ]
+    return clean
+
+
+def _spelt_names(clean: np.ndarray) -> list[str]:
+    """Return a site's candidate names, most common place first, each in its commonest spelling.
+
+    ``"A junction B"`` and ``"B junction A"`` count as one place.
+    """
+    found = Counter(n for n in clean if isinstance(n, str))
+    places: Counter[str] = Counter()
+    for n, c in found.items():
+        places[_place_key(n)] += c
+    keys = sorted(places, key=lambda k: (-places[k], k))
+    return [
+        min((n for n in found if _place_key(n) == k), key=lambda n: (-found[n], n)) for k in keys
+    ]
+
+
 def _place_key(name: str) -> str:
     """Return a key under which ``"A junction B"`` and ``"B junction A"`` are the same place."""
     parts = name.split(" junction ")
@@ -211,9 +240,11 @@ def site_names(
     *,
     junction: list[bool] | None = None,
     centres: np.ndarray | None = None,
-    fallback: list[str | None] | None = None,
+    fallback: Sequence[object] | None = None,
+    route_id: Sequence[object] | None = None,
+    route_m: Sequence[float] | np.ndarray | None = None,
 ) -> list[str]:
-    """Name each site by its collisions' most common clean location, else by its road numbers.
+    """Return each site's name: its collisions' most common clean location, else road numbers.
 
     Parameters
     ----------
@@ -230,20 +261,23 @@ def site_names(
         default the mean of each site's collisions.
     fallback
         Per site, a name to use when no collision has location text (e.g. the road network's).
+    route_id, route_m
+        Per site, the route it lies on and its centre's position along it, metres (NaN for
+        junction sites); used to number repeated names in order along the road.
+
+    Returns
+    -------
+    list of str
+        One name per site, unique.
 
     Two sites with the same best name (two places on one long road) take, where they have one,
     their most common more specific location starting with that name ("Lincoln Road junction
-    Alma Road"); otherwise later ones get " (2)", " (3)". Two sites named from the same road
-    numbers take their grid-reference names instead.
+    Alma Road"); otherwise the second, third... get " (2)", " (3)". Repeated names are taken in
+    order along the road: by ``route_m`` when all sites of that name have one on the same route,
+    else by easting, then northing, of their centres. Two sites named from the same road numbers
+    take their grid-reference names instead.
     """
-    wanted = np.unique(np.concatenate(members)) if members else np.empty(0, dtype=np.int64)
-    width = _truncated_at(frame["location"])
-    texts = frame["location"].iloc[wanted]
-    clean = np.full(len(frame), None, dtype=object)
-    cut_at = np.inf if width is None else width - 1
-    clean[wanted] = [
-        site_name(t, towns=towns, truncated=not pd.isna(t) and len(str(t)) >= cut_at) for t in texts
-    ]
+    clean = _clean_texts(members, frame, towns)
     first = frame["road_number"].astype(object).to_numpy(dtype=object)
     if "road_number_2" in frame.columns:
         second = frame["road_number_2"].astype(object).to_numpy(dtype=object)
@@ -255,41 +289,84 @@ def site_names(
         centres = np.array([xy[p].mean(axis=0) if len(p) else (np.nan, np.nan) for p in members])
     junction = junction if junction is not None else [False] * len(members)
     fallback = fallback if fallback is not None else [None] * len(members)
-    ranked = []
+    ranked: list[list[str]] = []
     grids: dict[int, str] = {}
     for i, pos in enumerate(members):
-        found = Counter(n for n in clean[pos] if isinstance(n, str))
-        if found:
-            places: Counter[str] = Counter()
-            for n, c in found.items():
-                places[_place_key(n)] += c
-            keys = sorted(places, key=lambda k: (-places[k], k))
-            spelt = [min((n for n in found if _place_key(n) == k), key=lambda n: (-found[n], n))
-                     for k in keys]  # fmt: skip
+        spelt = _spelt_names(clean[pos])
+        own = fallback[i]
+        if spelt:
             ranked.append(spelt)
-            continue
-        if isinstance(fallback[i], str) and fallback[i]:
-            ranked.append([fallback[i]])
-            continue
-        name, grids[i] = _road_name(pos, first, second, bool(junction[i]), tuple(centres[i]))
-        ranked.append([name])
+        elif isinstance(own, str) and own:
+            ranked.append([own])
+        else:
+            name, grids[i] = _road_name(pos, first, second, bool(junction[i]), tuple(centres[i]))
+            ranked.append([name])
     names = [r[0] for r in ranked]
+    return _distinct(names, ranked, grids, _AlongRoad(centres, route_id, route_m))
+
+
+def _known(value: object) -> bool:
+    """Return True for a present, non-empty route id."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return False
+    return str(value) != ""
+
+
+class _AlongRoad:
+    """Orders sites of one name along their road: by route measure, else by easting, northing."""
+
+    def __init__(
+        self,
+        centres: np.ndarray,
+        route_id: Sequence[object] | None,
+        route_m: Sequence[float] | np.ndarray | None,
+    ):
+        self.xy = np.asarray(centres, dtype=float).reshape(-1, 2)
+        n = len(self.xy)
+        self.route_id = list(route_id) if route_id is not None else [None] * n
+        self.route_m = (
+            np.asarray(route_m, dtype=float) if route_m is not None else np.full(n, np.nan)
+        )
+
+    def order(self, names: list[str]) -> list[int]:
+        """Return site positions, each name's sites consecutive and in order along the road."""
+        groups: dict[str, list[int]] = {}
+        for i, name in enumerate(names):
+            groups.setdefault(name, []).append(i)
+        out: list[int] = []
+        for members in groups.values():
+            known = [
+                i for i in members if _known(self.route_id[i]) and np.isfinite(self.route_m[i])
+            ]
+            on_route = (
+                len(known) == len(members) and len({str(self.route_id[i]) for i in known}) == 1
+            )
+            measure = self.route_m if on_route else np.zeros(len(self.xy))
+            out += sorted(members, key=lambda i: (measure[i], self.xy[i, 0], self.xy[i, 1], i))
+        return out
+
+
+def _distinct(
+    names: list[str], ranked: list[list[str]], grids: dict[int, str], along: _AlongRoad
+) -> list[str]:
+    """Return ``names`` made unique: grid references, more specific names, then (2), (3)..."""
     seen = Counter(names)
     for i, grid in grids.items():
         if seen[names[i]] > 1:
             names[i] = grid
     seen = Counter(names)
     used = set(names)
-    for i, first in enumerate(names):
-        if seen[first] < 2:
+    for i in along.order(names):
+        best = names[i]
+        if seen[best] < 2:
             continue
-        better = [n for n in ranked[i][1:] if n.startswith(first + " ") and n not in used]
+        better = [n for n in ranked[i][1:] if n.startswith(best + " ") and n not in used]
         if better:
             names[i] = better[0]
             used.add(better[0])
     count: Counter[str] = Counter()
-    for i, name in enumerate(names):
-        count[name] += 1
-        if count[name] > 1:
-            names[i] = f"{name} ({count[name]})"
+    for i in along.order(names):
+        count[names[i]] += 1
+        if count[names[i]] > 1:
+            names[i] = f"{names[i]} ({count[names[i]]})"
     return names

@@ -1,18 +1,32 @@
 """Cluster-site rules: which counts of injury and fatal/serious collisions make a site.
 
-A rule is an OR of clauses; a clause asks for at least ``min_total`` injury collisions and at least
-``min_ksi`` fatal-or-serious ones, within one site, in ``years`` years. Presets hold published rules.
+A rule is an OR of clauses; a clause asks for at least ``min_total`` injury collisions and at
+least ``min_ksi`` fatal-or-serious ones, within one site, in ``years`` years. Presets hold
+published rules.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from geo_sppa.errors import InputError
 
-__all__ = ["Clause", "Rule", "RULES", "rule_named"]
+__all__ = [
+    "MAX_LENGTH_M",
+    "MAX_RADIUS_M",
+    "RULES",
+    "Clause",
+    "Rule",
+    "require_cluster_rule",
+    "rule_named",
+]
+
+#: Largest radius-mode circle and network-mode link window, metres: a cluster site is a place an
+#: engineer can treat, and the scans' memory grows with the square of the radius.
+MAX_RADIUS_M = 500.0
+MAX_LENGTH_M = 1000.0
 
 
 @dataclass(frozen=True)
@@ -122,9 +136,29 @@ class Rule:
             raise InputError(f"summary mode {mode!r}: expected 'network', 'radius' or None")
         return f"{self.name}: {clauses}, in {self.years} years, {where[mode]}"
 
-    def with_options(self, **changes: object) -> "Rule":
-        """Return a copy with some fields changed (e.g. ``length_m=200``)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_options(
+        self,
+        *,
+        name: str | None = None,
+        clauses: tuple[Clause, ...] | None = None,
+        length_m: float | None = None,
+        radius_m: float | None = None,
+        junction_radius_m: float | None = None,
+        years: int | None = None,
+        description: str | None = None,
+    ) -> Rule:
+        """Return a copy with the given fields changed (None keeps one), e.g. ``length_m=200``."""
+        return Rule(
+            name=self.name if name is None else name,
+            clauses=self.clauses if clauses is None else tuple(clauses),
+            length_m=self.length_m if length_m is None else float(length_m),
+            radius_m=self.radius_m if radius_m is None else float(radius_m),
+            junction_radius_m=(
+                self.junction_radius_m if junction_radius_m is None else float(junction_radius_m)
+            ),
+            years=self.years if years is None else int(years),
+            description=self.description if description is None else description,
+        )
 
 
 RULES: dict[str, Rule] = {
@@ -132,8 +166,9 @@ RULES: dict[str, Rule] = {
         name="spp",
         clauses=(Clause(min_total=6), Clause(min_ksi=3), Clause(min_total=5, min_ksi=1)),
         description=(
-            "Safer Peterborough Partnership: a junction or 100 m of road with, in 3 years, 6+ injury "
-            "collisions, or 3+ fatal/serious, or 5+ injury collisions of which 1+ fatal/serious"
+            "Safer Peterborough Partnership: a junction or 100 m of road with, in 3 years, "
+            "6+ injury collisions, or 3+ fatal/serious, or 5+ injury collisions of which 1+ "
+            "fatal/serious"
         ),
     ),
     "wales-trunk": Rule(
@@ -141,7 +176,9 @@ RULES: dict[str, Rule] = {
         clauses=(Clause(min_total=4),),
         radius_m=50.0,
         length_m=100.0,
-        description="Welsh Government trunk roads: 4+ injury collisions within a 50 m radius in 3 years",
+        description=(
+            "Welsh Government trunk roads: 4+ injury collisions within a 50 m radius in 3 years"
+        ),
     ),
 }
 
@@ -159,3 +196,32 @@ def rule_named(name: str) -> Rule:
     except KeyError:
         known = ", ".join(sorted(RULES))
         raise InputError(f"no cluster rule named {name!r}; choose one of: {known}") from None
+
+
+def require_cluster_rule(rule: Rule) -> None:
+    """Refuse a rule whose sites are not cluster sites (and whose scans would exhaust memory).
+
+    Raises
+    ------
+    InputError
+        A radius over :data:`MAX_RADIUS_M`, a link length over :data:`MAX_LENGTH_M`, or a clause
+        that a single collision meets.
+    """
+    if rule.radius_m > MAX_RADIUS_M:
+        raise InputError(
+            f"radius {rule.radius_m:g} m is larger than a cluster site (at most "
+            f"{MAX_RADIUS_M:g} m); pass a radius of {MAX_RADIUS_M:g} m or less (e.g. 50)"
+        )
+    if rule.length_m > MAX_LENGTH_M:
+        raise InputError(
+            f"link length {rule.length_m:g} m is longer than a cluster site (at most "
+            f"{MAX_LENGTH_M:g} m); pass a length of {MAX_LENGTH_M:g} m or less (e.g. 100)"
+        )
+    for clause in rule.clauses:
+        if max(clause.min_total, clause.min_ksi) < 2:
+            which = "fatal/serious collision" if clause.min_ksi >= 1 else "collision"
+            raise InputError(
+                f"a cluster needs at least 2 collisions; clause {clause.min_total}:"
+                f"{clause.min_ksi} would make every {which} a site; give each clause a total "
+                "or fatal/serious count of 2 or more (e.g. 6:0 or 0:3)"
+            )

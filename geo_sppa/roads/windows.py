@@ -37,40 +37,13 @@ def data_window(
     notes: list[str] = []
     if 0 < last_gap <= slack_days:
         notes.append(f"{last.year} taken as complete: data reach {last:%d %b %Y}")
+    complete = (first_complete, last_complete)
     if window is None:
-        if last_complete < first_complete:
-            raise InputError(
-                f"collisions: data run {first:%d %b %Y} to {last:%d %b %Y}, which holds no "
-                "complete calendar year; choose a window with --years FIRST-LAST (years=(first, last) in Python)"
-            )
-        y2 = last_complete
-        y1 = max(first_complete, y2 - years + 1)
-        if y2 - y1 + 1 < years:
-            notes.append(
-                f"Only {y2 - y1 + 1} complete year(s) in the data; window {y1}-{y2} is shorter "
-                f"than the rule's {years} years"
-            )
-        if last.year > y2:
-            notes.append(f"{last.year} left out: data stop {last:%d %b %Y} (year incomplete)")
+        (y1, y2), more = _latest_window((first, last), complete, years)
     else:
-        y1, y2 = (int(window[0]), int(window[1]))
-        if y2 < y1:
-            raise InputError(f"years: first year {y1} is after last year {y2}; give (first, last)")
-        if y2 < first.year or y1 > last.year:
-            raise InputError(
-                f"years {y1}-{y2}: no collisions in that window; the data run {first:%d %b %Y} "
-                f"to {last:%d %b %Y}; choose years within {first.year}-{last.year}"
-            )
-        if y2 - y1 + 1 != years:
-            notes.append(
-                f"Window {y1}-{y2} spans {y2 - y1 + 1} years, not the rule's {years}: counts are "
-                "not comparable with the rule's thresholds"
-            )
-        if y1 < first_complete or y2 > last_complete:
-            notes.append(
-                f"Window {y1}-{y2} is not fully covered by the data ({first:%d %b %Y} to "
-                f"{last:%d %b %Y}): counts may be low"
-            )
+        chosen = (int(window[0]), int(window[1]))
+        (y1, y2), more = _chosen_window(chosen, (first, last), complete, years)
+    notes += more
     span = y2 - y1 + 1
     previous = (y1 - span, y1 - 1)
     if previous[0] < first_complete:
@@ -80,3 +53,56 @@ def data_window(
         )
         return (y1, y2), None, notes
     return (y1, y2), previous, notes
+
+
+def _latest_window(
+    data: tuple[pd.Timestamp, pd.Timestamp], complete: tuple[int, int], years: int
+) -> tuple[tuple[int, int], list[str]]:
+    """Return the latest ``years`` complete years (fewer if the data hold fewer) and notes."""
+    (first, last), (first_complete, last_complete) = data, complete
+    if last_complete < first_complete:
+        raise InputError(
+            f"collisions: data run {first:%d %b %Y} to {last:%d %b %Y}, which holds no "
+            "complete calendar year; choose a window with --years FIRST-LAST "
+            "(years=(first, last) in Python)"
+        )
+    notes = []
+    y2 = last_complete
+    y1 = max(first_complete, y2 - years + 1)
+    if y2 - y1 + 1 < years:
+        notes.append(
+            f"Only {y2 - y1 + 1} complete year(s) in the data; window {y1}-{y2} is shorter "
+            f"than the rule's {years} years"
+        )
+    if last.year > y2:
+        notes.append(f"{last.year} left out: data stop {last:%d %b %Y} (year incomplete)")
+    return (y1, y2), notes
+
+
+def _chosen_window(
+    window: tuple[int, int],
+    data: tuple[pd.Timestamp, pd.Timestamp],
+    complete: tuple[int, int],
+    years: int,
+) -> tuple[tuple[int, int], list[str]]:
+    """Return the user's window, checked against the data, and notes on its coverage."""
+    (y1, y2), (first, last) = window, data
+    if y2 < y1:
+        raise InputError(f"years: first year {y1} is after last year {y2}; give (first, last)")
+    if y2 < first.year or y1 > last.year:
+        raise InputError(
+            f"years {y1}-{y2}: no collisions in that window; the data run {first:%d %b %Y} "
+            f"to {last:%d %b %Y}; choose years within {first.year}-{last.year}"
+        )
+    notes = []
+    if y2 - y1 + 1 != years:
+        notes.append(
+            f"Window {y1}-{y2} spans {y2 - y1 + 1} years, not the rule's {years}: counts are "
+            "not comparable with the rule's thresholds"
+        )
+    if y1 < complete[0] or y2 > complete[1]:
+        notes.append(
+            f"Window {y1}-{y2} is not fully covered by the data ({first:%d %b %Y} to "
+            f"{last:%d %b %Y}): counts may be low"
+        )
+    return (y1, y2), notes

@@ -1,4 +1,12 @@
-"""Snap collisions to a road network, preferring the road each collision names."""
+"""Snap collisions to a road network, preferring the road each collision names.
+
+A collision snaps to the nearest link within the tolerance, unless a link whose ``ref`` equals
+the collision's ``road_number``, or whose name or ref appears in its ``location`` text, lies
+within the tolerance and no more than ``prefer_factor`` times as far as the nearest (or within
+``tie_m`` of it, for collisions almost on a road). Police grid references are often 10-20 m out,
+so "B1234 Mill Road", 16 m from Mill Road and 9 m from Mill Lane, belongs on Mill Road; one 40 m
+from the road it names and 9 m from another stays on the nearest.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,10 @@ import shapely
 
 from geo_sppa.crs import require_bng
 from geo_sppa.errors import InputError
+from geo_sppa.roads.names import site_name
 from geo_sppa.roads.network.build import RoadNetwork
+
+__all__ = ["SnappedCollisions", "snapped_collisions"]
 
 
 @dataclass(frozen=True)
@@ -23,16 +34,33 @@ class SnappedCollisions:
     ----------
     snapped
         The input rows that snapped (same index, input columns kept) plus ``link_id``,
-        ``chain_id``, ``chain_m`` (measure along the chain, m), ``snap_distance_m`` and
-        ``junction_id`` (NA unless within the junction radius); geometry is the original point.
+        ``chain_id``, ``chain_m`` (measure along the chain, m), ``snap_distance_m``,
+        ``junction_id`` (NA unless within the junction radius) and ``moved_by_name`` (True when
+        the collision went to a road it names rather than to the nearest road); geometry is the
+        original point.
     set_aside
         Rows that could not be snapped: ``source``, ``row`` (NA), ``record_id``, ``reason``
         (``beyond snap tolerance`` or ``no geometry``), ``detail``.
+    n_moved_by_name
+        How many snapped collisions the road-name preference moved off the nearest road.
 
     """
 
     snapped: gpd.GeoDataFrame
     set_aside: pd.DataFrame
+    n_moved_by_name: int = 0
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """Collision-link pairs within the tolerance: collision position, link row, distance (m)."""
+
+    point: np.ndarray
+    link: np.ndarray
+    distance: np.ndarray
+
+    def subset(self, keep: np.ndarray) -> _Candidates:
+        return _Candidates(self.point[keep], self.link[keep], self.distance[keep])
 
 
 def snapped_collisions(
@@ -42,16 +70,19 @@ def snapped_collisions(
     tolerance_m: float = 30.0,
     junction_radius_m: float = 20.0,
     tie_m: float = 3.0,
+    prefer_factor: float = 2.0,
     source: str = "collisions",
 ) -> SnappedCollisions:
-    """Return collisions snapped to the nearest link of ``network``, and those set aside.
+    """Return collisions snapped to ``network``, preferring the road each one names.
 
-    Among links no more than ``tie_m`` farther than the nearest one, a link whose ``ref`` equals
-    the collision's ``road_number``, or whose name or ref appears in its ``location`` text, wins;
-    otherwise the nearest wins (exact ties: the lowest ``link_id``, which does not depend on
-    input row order). A collision belongs to a junction when its point lies within
-    ``junction_radius_m`` of one of the junction's nodes, or when it snaps to a chain inside the
-    junction (a roundabout ring), which takes precedence.
+    Among the links within ``tolerance_m``, a link whose ``ref`` equals the collision's
+    ``road_number``, or whose name or ref appears as whole words in its ``location`` text (raw or
+    with abbreviations expanded, ``MILL RD`` = Mill Road), wins when it is at most
+    ``prefer_factor`` times as far as the nearest link or at most ``tie_m`` farther; otherwise the
+    nearest wins (exact ties: the lowest ``link_id``, which does not depend on input row order).
+    A collision belongs to a junction when its point lies within ``junction_radius_m`` of one of
+    the junction's nodes, or when it snaps to a chain inside the junction (a roundabout ring),
+    which takes precedence.
 
     Parameters
     ----------
@@ -65,9 +96,16 @@ def snapped_collisions(
     junction_radius_m
         STATS19 "within 20 m of a junction", metres.
     tie_m
-        Candidates within this distance of the nearest are near-equal, metres.
+        A named link this much farther than the nearest is always near enough, metres.
+    prefer_factor
+        A named link up to this many times as far as the nearest is preferred to it.
     source
         Value for the ``source`` column of the set-aside rows.
+
+    Returns
+    -------
+    SnappedCollisions
+        The snapped rows, the set-aside rows and the number the name preference moved.
 
     """
     _check_collisions(collisions)
@@ -80,12 +118,13 @@ def snapped_collisions(
     # every link within tolerance, then the nearest: cheaper than query_nearest at this radius
     cand_pt, cand_link = tree.query(points[pos], predicate="dwithin", distance=tolerance_m)
     cand_d = shapely.distance(points[pos][cand_pt], link_geoms[cand_link])
-    near, link = _preferred_links(collisions, pos, (cand_pt, cand_link, cand_d), links, tie_m)
+    candidates = _Candidates(cand_pt, cand_link, cand_d)
+    near, link, moved = _preferred_links(collisions, pos, candidates, links, tie_m, prefer_factor)
     far = np.setdiff1d(pos, near)
     set_aside = _set_aside(collisions, far, np.flatnonzero(~present), points, tree, source)
-    snapped = collisions.iloc[near].copy()
-    _place(snapped, points[near], link, network, junction_radius_m)
-    return SnappedCollisions(snapped=snapped, set_aside=set_aside)
+    snapped = _placed(collisions.iloc[near], points[near], link, network, junction_radius_m)
+    snapped["moved_by_name"] = moved
+    return SnappedCollisions(snapped=snapped, set_aside=set_aside, n_moved_by_name=int(moved.sum()))
 
 
 def _check_collisions(collisions: gpd.GeoDataFrame) -> None:
@@ -98,41 +137,69 @@ def _check_collisions(collisions: gpd.GeoDataFrame) -> None:
         raise InputError("collisions: the index has duplicate labels; call reset_index() first")
 
 
-def _preferred_links(collisions, pos, candidates, links, tie_m) -> tuple[np.ndarray, np.ndarray]:
-    """Return the positions of collisions with a candidate link, and the chosen link of each."""
-    cand_pt, cand_link, cand_d = candidates
-    order = np.lexsort((cand_d, cand_pt))
-    cand_pt, cand_link, cand_d = cand_pt[order], cand_link[order], cand_d[order]
-    first = np.r_[True, cand_pt[1:] != cand_pt[:-1]][: len(cand_pt)]
-    nearest = cand_d[first][np.cumsum(first) - 1]
-    keep = cand_d <= nearest + tie_m
-    cand_pt, cand_link, cand_d = cand_pt[keep], cand_link[keep], cand_d[keep]
-    many = np.bincount(cand_pt, minlength=len(pos))[cand_pt] > 1
+def _first_per_point(point: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Positions (into ``order``'s target) of the first candidate of each point in ``order``."""
+    sorted_pt = point[order]
+    first = np.r_[True, sorted_pt[1:] != sorted_pt[:-1]][: len(sorted_pt)]
+    return order[first]
+
+
+def _preferred_links(
+    collisions: gpd.GeoDataFrame,
+    pos: np.ndarray,
+    cand: _Candidates,
+    links: gpd.GeoDataFrame,
+    tie_m: float,
+    prefer_factor: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the positions of collisions with a candidate, the chosen link of each, and moves.
+
+    ``moves`` is True where the name preference chose a link other than the nearest.
+    """
+    rounded = np.round(cand.distance, 6)
+    nearest_pick = _first_per_point(cand.point, np.lexsort((cand.link, rounded, cand.point)))
+    nearest_link = cand.link[nearest_pick]
+    per_point = np.full(len(pos), np.nan)
+    per_point[cand.point[nearest_pick]] = cand.distance[nearest_pick]
+    nearest_d = per_point[cand.point]
+    near_enough = cand.distance <= np.maximum(nearest_d + tie_m, prefer_factor * nearest_d)
+    cand = cand.subset(near_enough)
+    rounded = rounded[near_enough]
+    many = np.bincount(cand.point, minlength=len(pos))[cand.point] > 1
     hints = [collisions[c].notna().to_numpy() for c in ("road_number", "location")
              if c in collisions.columns]  # fmt: skip
-    many &= np.logical_or.reduce(hints)[pos[cand_pt]] if hints else False
-    match = np.zeros(len(cand_pt), bool)
+    if hints:
+        many &= np.logical_or.reduce(hints)[pos[cand.point]]
+    else:
+        many[:] = False
+    match = np.zeros(len(cand.point), bool)
     if many.any():
-        match[many] = _names_match(collisions, pos[cand_pt[many]], links, cand_link[many])
-    order = np.lexsort((cand_link, np.round(cand_d, 6), ~match, cand_pt))
-    first = np.r_[True, cand_pt[order][1:] != cand_pt[order][:-1]][: len(cand_pt)]
-    return pos[cand_pt[order][first]], cand_link[order][first]
+        match[many] = _names_match(collisions, pos[cand.point[many]], links, cand.link[many])
+    pick = _first_per_point(cand.point, np.lexsort((cand.link, rounded, ~match, cand.point)))
+    chosen = cand.link[pick]
+    return pos[cand.point[pick]], chosen, chosen != nearest_link
 
 
 _SPLIT = re.compile(r"[;,/]\s*|\s+")
 
 
-def _names_match(collisions, rows, links, link_rows) -> np.ndarray:
-    """True where link's ref equals the road_number or its name/ref appears in the location."""
-    n = len(rows)
-    road = (collisions["road_number"].to_numpy(dtype=object)[rows]
-            if "road_number" in collisions.columns else np.full(n, None))  # fmt: skip
-    where = (collisions["location"].to_numpy(dtype=object)[rows]
-             if "location" in collisions.columns else np.full(n, None))  # fmt: skip
+def _column_values(collisions: gpd.GeoDataFrame, column: str, rows: np.ndarray) -> np.ndarray:
+    if column not in collisions.columns:
+        return np.full(len(rows), None, dtype=object)
+    return collisions[column].to_numpy(dtype=object)[rows]
+
+
+def _names_match(
+    collisions: gpd.GeoDataFrame, rows: np.ndarray, links: gpd.GeoDataFrame, link_rows: np.ndarray
+) -> np.ndarray:
+    """Return True where the link's ref is the road_number or its name/ref is in the location."""
+    road = _column_values(collisions, "road_number", rows)
+    where = _column_values(collisions, "location", rows)
     names = links["name"].to_numpy(dtype=object)[link_rows]
     refs = links["ref"].to_numpy(dtype=object)[link_rows]
-    out = np.zeros(n, bool)
-    for i in range(n):
+    out = np.zeros(len(rows), bool)
+    expanded: dict[str, str] = {}
+    for i in range(len(rows)):
         ref = refs[i] if isinstance(refs[i], str) else ""
         tokens = {t.upper() for t in _SPLIT.split(ref) if t}
         r = road[i]
@@ -140,18 +207,24 @@ def _names_match(collisions, rows, links, link_rows) -> np.ndarray:
             out[i] = True
             continue
         loc = where[i]
-        if isinstance(loc, str) and loc:
-            text = f" {loc.upper()} "
-            name = names[i] if isinstance(names[i], str) else ""
-            out[i] = (
-                bool(name)
-                and name.upper() in text
-                or any(re.search(rf"\b{re.escape(t)}\b", text) for t in tokens)
-            )
+        if not (isinstance(loc, str) and loc):
+            continue
+        if loc not in expanded:
+            expanded[loc] = f" {loc.upper()} | {(site_name(loc) or '').upper()} "
+        name = names[i].strip().upper() if isinstance(names[i], str) else ""
+        words = ([name] if name else []) + sorted(tokens)
+        out[i] = any(re.search(rf"\b{re.escape(w)}\b", expanded[loc]) for w in words)
     return out
 
 
-def _set_aside(collisions, far, missing, points, tree, source) -> pd.DataFrame:
+def _set_aside(
+    collisions: gpd.GeoDataFrame,
+    far: np.ndarray,
+    missing: np.ndarray,
+    points: np.ndarray,
+    tree: shapely.STRtree,
+    source: str,
+) -> pd.DataFrame:
     ids = collisions["collision_id"].to_numpy(dtype=object)
     detail = np.empty(0, dtype=object)
     if len(far):
@@ -169,8 +242,14 @@ def _set_aside(collisions, far, missing, points, tree, source) -> pd.DataFrame:
     )
 
 
-def _place(snapped, points, link, network, junction_radius_m) -> None:
-    """Add link_id, chain_id, chain_m, snap_distance_m and junction_id to ``snapped`` in place."""
+def _placed(
+    rows: gpd.GeoDataFrame,
+    points: np.ndarray,
+    link: np.ndarray,
+    network: RoadNetwork,
+    junction_radius_m: float,
+) -> gpd.GeoDataFrame:
+    """Return a copy of ``rows`` with link_id, chain_id, chain_m, snap_distance_m, junction_id."""
     links = network.links
     geoms = np.asarray(links.geometry.values, dtype=object)[link]
     along = shapely.line_locate_point(geoms, points)
@@ -179,18 +258,23 @@ def _place(snapped, points, link, network, junction_radius_m) -> None:
     chain_m = np.where(links["forward"].to_numpy()[link], start + along, end - along)
     chain_id = links["chain_id"].to_numpy(dtype=object)[link]
     chain_len = network.chains["length_m"].reindex(chain_id).to_numpy()
+    snapped = rows.copy()
     snapped["link_id"] = links["link_id"].to_numpy()[link]
     snapped["chain_id"] = chain_id
     snapped["chain_m"] = np.clip(chain_m, 0.0, chain_len)
     snapped["snap_distance_m"] = shapely.distance(points, geoms)
     snapped["junction_id"] = _junction_of(points, chain_id, network, junction_radius_m)
+    return snapped
 
 
-def _junction_of(points, chain_id, network, radius_m) -> pd.array:
-    """Per point, the junction of its chain (ring) or of the nearest junction node in range."""
+def _junction_of(
+    points: np.ndarray, chain_id: np.ndarray, network: RoadNetwork, radius_m: float
+) -> pd.api.extensions.ExtensionArray:
+    """Return, per point, the junction of its chain (a ring) or of the nearest junction node."""
     junctions = network.junctions
     out = network.chains["junction_id"].reindex(chain_id).to_numpy(dtype=object).copy()
-    parts, owner = shapely.get_parts(junctions["nodes"].values, return_index=True)
+    nodes = np.asarray(junctions["nodes"].to_numpy(), dtype=object)
+    parts, owner = shapely.get_parts(nodes, return_index=True)
     if len(parts) and len(points):
         pi, ni = shapely.STRtree(parts).query(points, predicate="dwithin", distance=radius_m)
         d = np.round(shapely.distance(points[pi], parts[ni]), 6)

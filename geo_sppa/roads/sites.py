@@ -1,0 +1,274 @@
+"""The site frame: one row per cluster site, with counts, costs, type, name and rank.
+
+Columns (:func:`site_columns`): :data:`SITE_COLUMNS`, then one count per calendar year before
+``geometry``:
+
+- ``n_<year>``: collisions in the site in each year of the current window (``n_2014``,
+  ``n_2015``, ``n_2016``); ``years_counts`` says the same as text (``"2014: 0; 2015: 6; ..."``).
+- ``previous_n_<year>``: previous-window collisions in the site's footprint in each year of the
+  previous window (``previous_n_2011`` ...), present only when there is a previous window; they
+  add up to ``previous_total``, and ``previous_years_counts`` says the same as text (NA without
+  a previous window). Filled in by :mod:`geo_sppa.roads.status`.
+
+``site_type`` is the network's (``junction`` / ``link``) in network mode; in radius mode
+``junction`` when at least half of the collisions with a known ``at_junction`` were at a junction,
+else ``link`` (also when none is known). ``casualties`` is NA unless every collision has a count.
+``cost_gbp`` sums the DfT value of prevention of each collision (:mod:`geo_sppa.roads.costs`);
+``score`` weights collisions by :data:`SCORE_WEIGHTS`. Sites are ranked by cost, then total, then
+``site_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo_sppa.crs import BNG
+from geo_sppa.roads.names import site_names
+from geo_sppa.roads.rules import Rule
+
+__all__ = [
+    "SCORE_WEIGHTS",
+    "SITE_COLUMNS",
+    "SiteContext",
+    "counts_by_year",
+    "ranked_sites",
+    "site_columns",
+    "site_frame",
+    "year_columns",
+]
+
+#: Severity weights of the site ``score`` (a simple harm index; costs are in ``cost_gbp``).
+SCORE_WEIGHTS = {"fatal": 10, "serious": 5, "slight": 1}
+#: The site frame's fixed columns; :func:`site_columns` adds the per-year counts.
+SITE_COLUMNS = [
+    "site_id", "site_type", "name", "fatal", "serious", "slight", "total", "criterion",
+    "casualties", "cost_gbp", "score", "previous_total", "status", "x", "y", "rank",
+    "collision_ids", "years_counts", "previous_years_counts", "first_date", "last_date",
+    "geometry",
+]  # fmt: skip
+SEVERITIES = ("fatal", "serious", "slight")
+
+
+@dataclass(frozen=True)
+class SiteContext:
+    """What every site frame of one run shares.
+
+    Attributes
+    ----------
+    rule
+        The rule applied (its ``criteria`` label each site).
+    window, previous_window
+        First and last year of the current and previous windows (None: no previous window).
+    costs
+        Value of prevention per usable collision, indexed like the usable collisions.
+    towns
+        Place names to drop from location texts (:func:`geo_sppa.roads.names.town_words`).
+
+    """
+
+    rule: Rule
+    window: tuple[int, int]
+    previous_window: tuple[int, int] | None
+    costs: pd.Series
+    towns: frozenset[str]
+
+
+def year_columns(window: tuple[int, int], previous: tuple[int, int] | None) -> list[str]:
+    """Return the per-year count columns: ``n_<year>`` then ``previous_n_<year>``."""
+    out = [f"n_{y}" for y in range(window[0], window[1] + 1)]
+    if previous is not None:
+        out += [f"previous_n_{y}" for y in range(previous[0], previous[1] + 1)]
+    return out
+
+
+def site_columns(window: tuple[int, int], previous: tuple[int, int] | None) -> list[str]:
+    """Return every column of a site frame for these windows, in order."""
+    return SITE_COLUMNS[:-1] + year_columns(window, previous) + ["geometry"]
+
+
+def counts_by_year(
+    members: list[pd.Index], frame: pd.DataFrame, years: tuple[int, int], prefix: str
+) -> pd.DataFrame:
+    """Return, per site, its collisions in each year: columns ``<prefix><year>``, int64.
+
+    Parameters
+    ----------
+    members
+        Per site, labels of ``frame``.
+    frame
+        Collisions with a ``year`` column.
+    years
+        First and last year (inclusive).
+    prefix
+        Column name prefix (``"n_"``, ``"previous_n_"``).
+
+    """
+    span = range(years[0], years[1] + 1)
+    sizes = np.array([len(m) for m in members], dtype=np.int64)
+    labels = [lab for m in members for lab in m]
+    year = frame.loc[labels, "year"].to_numpy(dtype=np.int64) if labels else np.empty(0, int)
+    site = np.repeat(np.arange(len(members)), sizes)
+    table = pd.crosstab(site, year) if len(site) else pd.DataFrame()
+    table = table.reindex(index=range(len(members)), columns=list(span), fill_value=0)
+    table.columns = [f"{prefix}{y}" for y in span]
+    return table.astype(np.int64)
+
+
+def years_text(counts: pd.DataFrame, years: tuple[int, int], prefix: str) -> list[str]:
+    """Return ``"2014: 0; 2015: 6; 2016: 0"`` per row of a :func:`counts_by_year` table."""
+    span = range(years[0], years[1] + 1)
+    values = counts[[f"{prefix}{y}" for y in span]].to_numpy(dtype=np.int64)
+    return ["; ".join(f"{y}: {v}" for y, v in zip(span, row, strict=True)) for row in values]
+
+
+def _member_table(members: list[pd.Index], frame: pd.DataFrame, costs: pd.Series) -> pd.DataFrame:
+    """Return one row per (site, collision), sorted by site, date and collision id."""
+    pos = [frame.index.get_indexer(m) for m in members]
+    sizes = np.array([len(p) for p in pos], dtype=np.int64)
+    flat = np.concatenate(pos) if len(pos) and sizes.sum() else np.empty(0, dtype=np.int64)
+    at_junction = frame["at_junction"].astype("boolean")
+    return pd.DataFrame(
+        {
+            "site": np.repeat(np.arange(len(members)), sizes),
+            "severity": frame["severity"].to_numpy(dtype=object)[flat],
+            "date": frame["date"].to_numpy()[flat],
+            "collision_id": frame["collision_id"].astype(str).to_numpy()[flat],
+            "cas": frame["casualties"].astype("Int64").fillna(0).to_numpy(dtype=np.int64)[flat],
+            "cas_na": frame["casualties"].isna().to_numpy()[flat],
+            "j_yes": at_junction.eq(True).fillna(False).to_numpy(dtype=bool)[flat],
+            "j_no": at_junction.eq(False).fillna(False).to_numpy(dtype=bool)[flat],
+            "cost": costs.reindex(frame.index).to_numpy(dtype=float)[flat],
+        }
+    ).sort_values(["site", "date", "collision_id"], kind="mergesort")
+
+
+def _severity_counts(long: pd.DataFrame, n: int) -> dict[str, np.ndarray]:
+    """Return fatal, serious, slight, total and ksi counts per site."""
+    sev = pd.crosstab(long["site"], long["severity"]) if len(long) else pd.DataFrame()
+    sev = sev.reindex(index=range(n), columns=list(SEVERITIES), fill_value=0)
+    counts = {s: sev[s].to_numpy(dtype=np.int64) for s in SEVERITIES}
+    counts["total"] = counts["fatal"] + counts["serious"] + counts["slight"]
+    counts["ksi"] = counts["fatal"] + counts["serious"]
+    return counts
+
+
+def _site_types(records: pd.DataFrame, yes: np.ndarray, no: np.ndarray) -> list[str]:
+    """Return the records' own site types, else junction when most known collisions were."""
+    inferred = np.where((yes > 0) & (yes >= no), "junction", "link")
+    return [
+        t if isinstance(t, str) else str(i)
+        for t, i in zip(records["site_type"], inferred, strict=True)
+    ]
+
+
+def _names(
+    records: pd.DataFrame, members: list[pd.Index], frame: pd.DataFrame, site_type: list[str],
+    towns: frozenset[str],
+) -> list[str]:  # fmt: skip
+    """Return the site names, repeated names numbered along their route (else by x, y)."""
+    n = len(records)
+    route_id = records["route_id"].tolist() if "route_id" in records.columns else None
+    route_m = records["route_m"].to_numpy(dtype=float) if "route_m" in records.columns else None
+    fallback = records["network_name"].tolist() if "network_name" in records.columns else None
+    return site_names(
+        [frame.index.get_indexer(m) for m in members],
+        frame,
+        set(towns),
+        junction=[t == "junction" for t in site_type],
+        centres=records[["x", "y"]].to_numpy(dtype=float).reshape(n, 2),
+        fallback=fallback,
+        route_id=route_id,
+        route_m=route_m,
+    )
+
+
+def site_frame(
+    records: pd.DataFrame, members: list[pd.Index], frame: pd.DataFrame, context: SiteContext
+) -> gpd.GeoDataFrame:
+    """Return the site frame: count, cost, type and name each site from its collisions.
+
+    Parameters
+    ----------
+    records
+        Site records of a scan (:mod:`geo_sppa.roads.scan`): ``site_id``, ``site_type``,
+        ``x``, ``y``, ``geometry`` and optionally ``network_name``, ``route_id``, ``route_m``.
+    members
+        Per record, labels of ``frame``: the collisions counted at the site.
+    frame
+        The usable collisions (:func:`geo_sppa.roads.usable.usable_collisions`).
+    context
+        The run's rule, windows, costs and town names.
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns :func:`site_columns`, EPSG:27700, in ``records`` order; ``previous_total``,
+        ``previous_years_counts`` and ``previous_n_<year>`` NA, ``status`` ``"new"``, ``rank``
+        NA (see :mod:`geo_sppa.roads.status` and :func:`ranked_sites`).
+
+    """
+    n = len(members)
+    long = _member_table(members, frame, context.costs)
+    counts = _severity_counts(long, n)
+    by = long.groupby("site", sort=True)
+    sums = by[["cas", "j_yes", "j_no", "cost"]].sum().reindex(range(n), fill_value=0)
+    no_count = by["cas_na"].any().reindex(range(n), fill_value=True).to_numpy(dtype=bool)
+    casualties = pd.array(sums["cas"].to_numpy(dtype=np.int64), dtype="Int64")
+    casualties[no_count] = pd.NA
+    site_type = _site_types(records, sums["j_yes"].to_numpy(), sums["j_no"].to_numpy())
+    ids = by["collision_id"].agg(list).reindex(range(n))
+    per_year = counts_by_year(members, frame, context.window, "n_")
+    rule, none = context.rule, pd.array([pd.NA] * n, dtype="Int64")
+    columns = {
+        "site_id": records["site_id"].astype(str).to_numpy(),
+        "site_type": site_type,
+        "name": _names(records, members, frame, site_type, context.towns),
+        **{s: counts[s] for s in SEVERITIES},
+        "total": counts["total"],
+        "criterion": rule.criteria(counts["total"], counts["ksi"]),
+        "casualties": casualties,
+        "cost_gbp": sums["cost"].to_numpy(dtype=float),
+        "score": np.sum([w * counts[s] for s, w in SCORE_WEIGHTS.items()], axis=0, dtype=np.int64),
+        "previous_total": none,
+        "status": "new",
+        "x": records["x"].to_numpy(dtype=float),
+        "y": records["y"].to_numpy(dtype=float),
+        "rank": none.copy(),
+        "collision_ids": [i if isinstance(i, list) else [] for i in ids],
+        "years_counts": years_text(per_year, context.window, "n_"),
+        "previous_years_counts": pd.array([pd.NA] * n, dtype="string"),
+        "first_date": pd.to_datetime(by["date"].min().reindex(range(n)).to_numpy()),
+        "last_date": pd.to_datetime(by["date"].max().reindex(range(n)).to_numpy()),
+        **{c: per_year[c].to_numpy() for c in per_year.columns},
+    }
+    if context.previous_window is not None:
+        columns |= {c: none.copy() for c in year_columns(context.window, context.previous_window)
+                    if c.startswith("previous_")}  # fmt: skip
+    out = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(list(records["geometry"]), crs=BNG))
+    return out[site_columns(context.window, context.previous_window)]
+
+
+def ranked_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``sites`` ordered by cost, then total (both descending), then ``site_id``, ranked.
+
+    Parameters
+    ----------
+    sites
+        A site frame; not modified.
+
+    Returns
+    -------
+    GeoDataFrame
+        A new frame, index 0..n-1, with ``rank`` 1..n.
+
+    """
+    order = sites.sort_values(
+        ["cost_gbp", "total", "site_id"], ascending=[False, False, True], kind="mergesort"
+    )
+    out = order.reset_index(drop=True)
+    out["rank"] = pd.array(np.arange(1, len(out) + 1), dtype="Int64")
+    return out
