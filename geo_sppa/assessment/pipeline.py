@@ -220,7 +220,7 @@ def _ward_outliers(
     from geo_sppa.cli.wards import load_ward_rates
     from geo_sppa.wards.outliers import outlier_report
 
-    rates, loaded, described = load_ward_rates(
+    found = load_ward_rates(
         area=area,
         wards_path=None,
         ward_code_column=None,
@@ -234,7 +234,10 @@ def _ward_outliers(
         lookup_path=None,
         crs=None,
     )
-    measure = rates.imd_measure
+    if found is None:  # only for an empty category, refused before this step
+        raise InputError("the ward step needs an incident category; pass category=NAME")
+    rates, loaded, described = found
+    measure = str(rates.imd_measure)
     months = tuple(rates.months)
     source = (
         f"{described['incidents']} ({rates.category}, {len(months)} months: "

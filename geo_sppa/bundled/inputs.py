@@ -72,7 +72,11 @@ def cluster_inputs(
 
     bundle = bundled_area(area)
     own = collisions is not None
-    path = Path(collisions) if own else bundle.require("collisions", option="--collisions")
+    path = (
+        Path(collisions)
+        if collisions is not None
+        else bundle.require("collisions", option="--collisions")
+    )
     zone = None
     if study_area:
         zone = read_study_area(study_area, crs=crs)
@@ -116,7 +120,7 @@ def cluster_inputs(
     if with_context and not own:
         if context is None and bundle.context_roads:
             context = read_roads(bundle.context_roads).data
-        if bundle.wards:
+        if bundle.wards and bundle.default_ward_set:
             wards = read_wards(bundle.wards[bundle.default_ward_set])
     return ClusterInputs(
         collisions=loaded,

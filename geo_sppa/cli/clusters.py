@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from geo_sppa.cli.options import (
@@ -56,31 +58,7 @@ from geo_sppa.cli.summary import (
 @collision_file_options
 @click.option("--no-map", is_flag=True, help="Skip the HTML map.")
 @output_dir_option
-def clusters(
-    area,
-    collisions,
-    roads,
-    keep_service_roads,
-    radius_mode,
-    years,
-    rule_name,
-    clauses,
-    length_m,
-    radius_m,
-    junction_radius_m,
-    snap_tolerance_m,
-    price_year,
-    study_area,
-    crs,
-    id_column,
-    x_column,
-    y_column,
-    date_column,
-    date_format,
-    severity_column,
-    no_map,
-    output_dir,
-) -> None:
+def clusters(**options: Any) -> None:
     """Find accident cluster sites: junctions and 100 m lengths of road with many injury collisions.
 
     A site qualifies, in a 3-year window, under the rule (default spp): 6+ injury collisions, or
@@ -98,6 +76,17 @@ def clusters(
         geo-sppa clusters --collisions dft-road-casualty-statistics-collision-2023.csv \\
             --roads oproad_roadlink.gpkg --rule wales-trunk -o out/
     """
+    _run(options)
+
+
+#: Options recorded in run.json (the rest are file paths, recorded with checksums, or columns).
+_RECORDED = ("area", "years", "radius_mode", "length_m", "radius_m", "junction_radius_m",
+             "keep_service_roads", "snap_tolerance_m", "price_year", "crs",
+             "date_format")  # fmt: skip
+
+
+def _run(o: dict[str, Any]) -> None:
+    """Read, scan, draw, write and report one cluster run from the parsed options ``o``."""
     from datetime import datetime, timezone
 
     from geo_sppa import io
@@ -105,64 +94,48 @@ def clusters(
     from geo_sppa.roads.clusters import cluster_sites
 
     started = datetime.now(timezone.utc)
-    out = io.output_dir(output_dir)  # fail before the work, not after it
-    lengths = dict(length_m=length_m, radius_m=radius_m, junction_radius_m=junction_radius_m)
-    rule = rule_from_options(rule_name, clauses, **lengths)
+    out = io.output_dir(o["output_dir"])  # fail before the work, not after it
+    lengths = {k: o[k] for k in ("length_m", "radius_m", "junction_radius_m")}
+    rule = rule_from_options(o["rule_name"], o["clauses"], **lengths)
     with Progress(["reading inputs", "cluster scan", "map", "writing outputs"]) as progress:
         with progress.stage("reading inputs"):
             inputs = cluster_inputs(
-                area,
-                collisions=collisions,
-                roads=roads,
-                study_area=study_area,
-                crs=crs,
-                columns=collision_columns(
-                    id_column=id_column,
-                    x_column=x_column,
-                    y_column=y_column,
-                    date_column=date_column,
-                    severity_column=severity_column,
-                ),
-                date_format=date_format,
-                radius_mode=radius_mode,
-                keep_service_roads=keep_service_roads,
+                o["area"],
+                collisions=o["collisions"],
+                roads=o["roads"],
+                study_area=o["study_area"],
+                crs=o["crs"],
+                columns=collision_columns(**{k: v for k, v in o.items() if k.endswith("_column")}),
+                date_format=o["date_format"],
+                radius_mode=o["radius_mode"],
+                keep_service_roads=o["keep_service_roads"],
                 cache_dir=out,
-                with_context=not no_map,
+                with_context=not o["no_map"],
             )
         with progress.stage("cluster scan"):
             result = cluster_sites(
                 inputs.collisions.data,
                 roads=inputs.roads,
                 rule=rule,
-                years=years,
-                price_year=price_year,
-                snap_tolerance_m=snap_tolerance_m,
+                years=o["years"],
+                price_year=o["price_year"],
+                snap_tolerance_m=o["snap_tolerance_m"],
                 source=inputs.collisions_path.name,
             )
         with progress.stage("map"):
-            html = None if no_map else _map_html(result, inputs)
+            html = None if o["no_map"] else _map_html(result, inputs)
         with progress.stage("writing outputs"):
             written, set_aside = io.write_cluster_outputs(result, inputs, out, map_html=html)
     echo_cluster_table(result)
     lines = cluster_summary_lines(result, inputs, set_aside)
+    roads_file = o["roads"] if o["roads"] not in (None, "osm") else None
     lines += finish_run(
         out,
         command="clusters",
         written=written,
         started=started,
-        inputs=[inputs.collisions_path, roads if roads not in (None, "osm") else None, study_area],
-        options=dict(
-            area=area,
-            years=years,
-            rule=rule.name,
-            radius_mode=radius_mode,
-            **lengths,
-            keep_service_roads=keep_service_roads,
-            snap_tolerance_m=snap_tolerance_m,
-            price_year=price_year,
-            crs=crs,
-            date_format=date_format,
-        ),  # fmt: skip
+        inputs=[inputs.collisions_path, roads_file, o["study_area"]],
+        options={"rule": rule.name, **{k: o[k] for k in _RECORDED}},
         counts={
             "n_read": inputs.collisions.n_read,
             "n_set_aside": len(set_aside),

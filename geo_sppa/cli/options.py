@@ -215,12 +215,22 @@ def cluster_rule_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def rule_from_options(name: str, clauses: tuple, **lengths: float | None) -> Any:
+def rule_from_options(
+    name: str,
+    clauses: tuple,
+    *,
+    length_m: float | None = None,
+    radius_m: float | None = None,
+    junction_radius_m: float | None = None,
+) -> Any:
     """Return the preset rule with any clauses or lengths the user changed."""
     from geo_sppa.roads.rules import rule_named
 
     rule = rule_named(name)
-    changes: dict[str, object] = {k: v for k, v in lengths.items() if v is not None}
-    if clauses:
-        changes.update(clauses=clauses, name=f"{rule.name} (custom clauses)")
-    return rule.with_options(**changes) if changes else rule
+    return rule.with_options(
+        name=f"{rule.name} (custom clauses)" if clauses else None,
+        clauses=tuple(clauses) if clauses else None,
+        length_m=length_m,
+        radius_m=radius_m,
+        junction_radius_m=junction_radius_m,
+    )
