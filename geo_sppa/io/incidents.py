@@ -77,13 +77,8 @@ def _month_text(values: pd.Series, *, source: str, column: str) -> pd.Series:
     return out
 
 
-def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
-    source = path.name
-    raw = read_csv_text(path)
-    if raw.empty:
-        raise InputError(
-            f"{source}: the file has a header but no rows; expected one row per incident"
-        )
+def _incident_columns(raw: pd.DataFrame, columns: dict[str, str], source: str) -> dict:
+    """Return the file's column for each normalised incident field (None where it has none)."""
     col = {
         f: find_column(
             raw,
@@ -92,94 +87,102 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
             source=source,
             what=f,
             required=f in ("month", "category"),
-        )
+        )  # fmt: skip
         for f, c in INCIDENT_COLUMNS.items()
     }
-    has_xy = (col["x"] and col["y"]) or (col["lon"] and col["lat"])
-    if not has_xy and not col["lsoa"]:
+    if not ((col["x"] and col["y"]) or (col["lon"] and col["lat"]) or col["lsoa"]):
         raise InputError(
             f"{source}: no coordinate columns (Longitude/Latitude or easting/northing) and no LSOA "
-            "code column; "
-            "an incident file needs one of them"
+            "code column; an incident file needs one of them"
         )
-    n = len(raw)
-    rows = np.arange(1, n + 1)
-    ids = (
-        raw[col["id"]].astype("string")
-        if col["id"]
-        else pd.Series(pd.NA, index=raw.index, dtype="string")
-    )
-    month_column = str(col["month"])  # required: found or raised
-    month = _month_text(raw[month_column], source=source, column=month_column)
-    category = raw[col["category"]].astype("string").str.strip()
-    lsoa = (
-        raw[col["lsoa"]].astype("string").str.strip()
-        if col["lsoa"]
-        else pd.Series(pd.NA, index=raw.index, dtype="string")
-    )
-    if has_xy:
+    return col
+
+
+def _text_column(raw: pd.DataFrame, column: str | None) -> pd.Series:
+    """Return ``raw[column]`` as stripped text, or all-NA text when the file has no such column."""
+    if not column:
+        return pd.Series(pd.NA, index=raw.index, dtype="string")
+    return raw[column].astype("string").str.strip()
+
+
+def _incident_geometry(
+    raw: pd.DataFrame, col: dict, source: str, crs: str | int | None
+) -> tuple[gpd.GeoSeries, str | None]:
+    """Return the incidents' points (None where only an LSOA code is known) and a note."""
+    if (col["x"] and col["y"]) or (col["lon"] and col["lat"]):
         geometry, _, note = points_from_columns(
             raw, source=source, x=col["x"], y=col["y"], lon=col["lon"], lat=col["lat"], crs=crs
         )
-    else:
-        geometry = gpd.GeoSeries(np.full(n, None, dtype=object), index=raw.index, crs="EPSG:27700")
-        note = f"{source}: no coordinates; incidents are placed by LSOA code only"
+        return geometry, note
+    empty = gpd.GeoSeries(np.full(len(raw), None, dtype=object), index=raw.index, crs="EPSG:27700")
+    return empty, f"{source}: no coordinates; incidents are placed by LSOA code only"
+
+
+def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
+    source = path.name
+    notes: list[str] = []
+    raw = read_csv_text(path, notes)
+    if raw.empty:
+        raise InputError(
+            f"{source}: the file has a header but no rows; expected one row per incident"
+        )
+    col = _incident_columns(raw, columns, source)
+    rows = np.arange(1, len(raw) + 1)
+    ids = _text_column(raw, col["id"])
+    month_text = raw[str(col["month"])].astype("string")  # required: found or raised
+    month = _month_text(month_text, source=source, column=str(col["month"]))
+    category, lsoa = _text_column(raw, col["category"]), _text_column(raw, col["lsoa"])
+    geometry, note = _incident_geometry(raw, col, source, crs)
+    notes.extend([note] if note else [])
     label = ids.fillna(source + ":" + pd.Series(rows, index=raw.index).astype(str))
-    parts = []
-    keep = pd.Series(True, index=raw.index)
-    repeated = ids.notna() & ids.str.strip().ne("") & ids.duplicated(keep="first")
-    for mask, reason, detail in (
-        (repeated, "duplicate id", "the same Crime ID appears earlier in the file"),
-        (month.isna(), "unparseable month", raw[month_column].astype("string").fillna("(empty)")),
-        (
-            month.notna() & (month > pd.Timestamp.today().strftime("%Y-%m")),
-            "future month",
-            month.fillna(""),
-        ),
+    checks = (
+        (ids.notna() & ids.ne("") & ids.duplicated(keep="first"), "duplicate id",
+         "the same Crime ID appears earlier in the file"),
+        (month.isna(), "unparseable month", month_text.fillna("(empty)")),
+        (month.notna() & (month > pd.Timestamp.today().strftime("%Y-%m")), "future month",
+         month.fillna("")),
         (category.isna(), "missing category", ""),
         (geometry.isna() & lsoa.isna(), "no location (no coordinates, no LSOA code)", ""),
-    ):
-        mask = mask & keep
-        if mask.any():
-            d = detail[mask] if not isinstance(detail, str) else detail
-            parts.append(set_aside_rows(source, rows[mask.to_numpy()], label[mask], reason, d))
-            keep &= ~mask
-    if keep.sum() == 0:
-        raise InputError(
-            f"{source}: no usable row; every row lacks a month, a category or a location"
-        )
+    )  # fmt: skip
+    keep, parts = _row_checks(checks, rows, label, source)
     located = keep & geometry.notna()
     if located.any():
         ok, aside = screened_rows(
-            gpd.GeoSeries(geometry[located]),
-            source=source,
-            ids=label[located],
+            gpd.GeoSeries(geometry[located]), source=source, ids=label[located],
             study_area=study_area,
-        )
+        )  # fmt: skip
         if len(aside):
             aside["row"] = rows[located.to_numpy()][aside["row"].to_numpy() - 1]
             parts.append(aside)
         keep[ok[~ok].index] = False
-    data = gpd.GeoDataFrame(
-        {
-            "incident_id": ids.fillna(pd.NA),
-            "month": month,
-            "category": category,
-            "lsoa_code": lsoa,
-            "location": raw[col["location"]].astype("string")
-            if col["location"]
-            else pd.Series(pd.NA, index=raw.index, dtype="string"),
-            "source": source,
-        },
-        geometry=geometry,
-        crs="EPSG:27700",
-    )[keep].reset_index(drop=True)
+    fields = {"incident_id": ids, "month": month, "category": category, "lsoa_code": lsoa,
+              "location": _text_column(raw, col["location"]), "source": source}  # fmt: skip
+    data = gpd.GeoDataFrame(fields, geometry=geometry, crs="EPSG:27700")[keep]
     set_aside = (
         pd.concat(parts, ignore_index=True)
         if parts
         else set_aside_rows(source, np.array([], int), pd.Series([], dtype=object), "")
     )
-    return Loaded(data=data, set_aside=set_aside, n_read=n, notes=(note,) if note else ())
+    return Loaded(data.reset_index(drop=True), set_aside, len(raw), tuple(notes))
+
+
+def _row_checks(
+    checks: tuple, rows: np.ndarray, label: pd.Series, source: str
+) -> tuple[pd.Series, list[pd.DataFrame]]:
+    """Apply ``(failed mask, reason, detail)`` checks in order; a row fails only its first."""
+    keep = pd.Series(True, index=label.index)
+    parts = []
+    for failed, reason, detail in checks:
+        mask = failed.fillna(False).astype(bool) & keep
+        if mask.any():
+            shown = detail[mask] if not isinstance(detail, str) else detail
+            parts.append(set_aside_rows(source, rows[mask.to_numpy()], label[mask], reason, shown))
+            keep &= ~mask
+    if keep.sum() == 0:
+        raise InputError(
+            f"{source}: no usable row; every row lacks a month, a category or a location"
+        )
+    return keep, parts
 
 
 def read_incidents(
