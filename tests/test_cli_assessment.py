@@ -83,3 +83,11 @@ def test_leeds_report_uses_the_same_cluster_inputs_as_the_clusters_command(tmp_p
     assert "No ward outliers for this report." in outliers
     assert "has no bundled wards, population or incidents" in outliers
     assert outliers.count("<iframe") == 0 and page.count("<iframe") == 1  # the cluster map only
+    risk = page.split('<section id="risk">')[1].split("</section>")[0]
+    assert "No risk matrix for this report: the area &#x27;leeds-central&#x27; has no" in risk
+    assert "pass --themes CSV" in risk and "<table" not in risk and "<img" not in risk
+    summary = page.split('<section id="summary">')[1].split("</section>")[0]
+    for borrowed in ("Domestic Abuse", "Top risks", "spp2012_risk_matrix"):
+        assert borrowed not in summary and borrowed not in report.output
+    assert "Risks: no risk matrix" in summary
+    assert "none: no risk matrix for this area" in report.output

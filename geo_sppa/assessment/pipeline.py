@@ -31,10 +31,11 @@ from geo_sppa.assessment.risk import DEFAULT_PRIORITY_THRESHOLD, risk_matrix
 from geo_sppa.assessment.trends import TrendResult, collision_trends
 from geo_sppa.bundled.areas import bundled_area
 from geo_sppa.bundled.inputs import (
+    area_risk_themes_input,
     cluster_inputs,
+    no_risk_matrix_text,
     optional_incidents_input,
     population_total_input,
-    risk_themes_input,
     unit_costs_input,
 )
 from geo_sppa.errors import InputError
@@ -109,9 +110,13 @@ class StrategicAssessment:
         :class:`~geo_sppa.assessment.trends.TrendResult` and
         :class:`~geo_sppa.assessment.crime_costs.CostResult`.
     risk, risk_threshold
-        The ranked risk matrix and its priority threshold.
+        The ranked risk matrix (None: the area has none and no ``themes`` were given) and its
+        priority threshold.
+    risk_missing
+        Why there is no risk matrix and how to give one ('' when there is one).
     themes_path, themes_bundled
-        The themes file, and whether it is the bundled example (no ``themes`` given).
+        The themes file (None without a matrix), and whether it is the area's bundled one (no
+        ``themes`` given).
     population_path
         The population file of the trend rates (None: no rates).
     """
@@ -130,9 +135,10 @@ class StrategicAssessment:
     outliers_missing: str
     trends: TrendResult
     costs: CostResult
-    risk: pd.DataFrame
+    risk: pd.DataFrame | None
     risk_threshold: float
-    themes_path: Path
+    risk_missing: str
+    themes_path: Path | None
     themes_bundled: bool
     population_path: Path | None
 
@@ -182,7 +188,9 @@ class StrategicAssessment:
             (
                 "risk themes",
                 f"{self.themes_path.name}: {len(self.risk)} read, {len(self.risk)} used, "
-                "0 set aside",
+                "0 set aside"
+                if self.risk is not None and self.themes_path is not None
+                else "none (pass --themes CSV)",
             ),
             (
                 "cluster sites",
@@ -194,7 +202,12 @@ class StrategicAssessment:
                 str(self.outliers.n_flagged) if self.outliers else self.outliers_missing,
             ),
             ("trend", self.trends.direction),
-            ("top risk", f"{self.risk.iloc[0]['theme']} ({self.risk.iloc[0]['risk']:g})"),
+            (
+                "top risk",
+                f"{self.risk.iloc[0]['theme']} ({self.risk.iloc[0]['risk']:g})"
+                if self.risk is not None
+                else "none: no risk matrix for this area",
+            ),
         ]
         return lines
 
@@ -287,14 +300,17 @@ def _sources(a: StrategicAssessment) -> dict[str, str]:
     )
     example = " (the 2012 Safer Peterborough Partnership matrix, bundled example)"
     return {
-        "summary": f"{crashes} ({years}); {crime} ({len(months)} months); {a.themes_path.name}",
+        "summary": f"{crashes} ({years}); {crime} ({len(months)} months); "
+        f"{a.themes_path.name if a.themes_path else 'no risk matrix'}",
         "clusters": f"{crashes}, window {clusters.window[0]}-{clusters.window[1]} "
         f"({clusters.mode} mode)",
         "outliers": a.outliers.source if a.outliers else a.outliers_missing,
         "trends": f"{crashes}, {trends.start:%d %b %Y} to {trends.end:%d %b %Y}{population}",
         "costs": f"collisions {crashes} ({years}); crime {crime} "
         f"({len(months)} months: {', '.join(months)})",
-        "risk": a.themes_path.name + (example if a.themes_bundled else ""),
+        "risk": (a.themes_path.name + (example if a.themes_bundled else ""))
+        if a.themes_path
+        else a.risk_missing,
     }
 
 
@@ -354,7 +370,7 @@ def strategic_assessment(
         unit_costs=table,
         price_year=price_year,
     )
-    themes_in = risk_themes_input(area, themes)
+    themes_in = area_risk_themes_input(area, themes)
     return StrategicAssessment(
         title=f"Strategic assessment: {inputs.collisions_path.name if own else bundle.title}",
         area=bundle.name,
@@ -370,9 +386,12 @@ def strategic_assessment(
         outliers_missing=missing,
         trends=trends,
         costs=costs,
-        risk=risk_matrix(themes_in.table, threshold=threshold, source=themes_in.path.name),
+        risk=risk_matrix(themes_in.table, threshold=threshold, source=themes_in.path.name)
+        if themes_in
+        else None,
         risk_threshold=threshold,
-        themes_path=themes_in.path,
-        themes_bundled=themes_in.bundled,
+        risk_missing="" if themes_in else no_risk_matrix_text(area),
+        themes_path=themes_in.path if themes_in else None,
+        themes_bundled=bool(themes_in and themes_in.bundled),
         population_path=population_path,
     )

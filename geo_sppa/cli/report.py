@@ -24,7 +24,8 @@ __all__ = ["report"]
     "--themes",
     type=click.Path(),
     default=None,
-    help="Risk-matrix CSV (default: the 2012 Peterborough matrix).",
+    help="Risk-matrix CSV (default: the area's own; Peterborough: the 2012 matrix; other "
+    "areas have none, and the report says so).",
 )
 @click.option(
     "--category",

@@ -72,7 +72,8 @@ class ReportInputs:
         :class:`geo_sppa.assessment.crime_costs.CostResult`; ``cost_chart`` a Figure or bytes.
     risk
         :func:`geo_sppa.assessment.risk.risk_matrix` frame; ``risk_chart`` a Figure or bytes;
-        ``risk_threshold`` the priority threshold.
+        ``risk_threshold`` the priority threshold; ``risk_missing`` why there is none and how
+        to give one (shown instead of the matrix, never another area's).
     sources
         Section id -> one line saying which data and years the section used.
     road_period
@@ -95,6 +96,7 @@ class ReportInputs:
     risk: pd.DataFrame | None = None
     risk_chart: Chart | None = None
     risk_threshold: float | None = None
+    risk_missing: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)
     road_period: str = ""
     crime_period: str = ""
@@ -254,6 +256,8 @@ def executive_summary(inputs: ReportInputs) -> list[str]:
         points += _trend_points(inputs.trends)
     if inputs.costs is not None:
         points += _cost_points(inputs.costs, inputs.road_period, inputs.crime_period)
+    if inputs.risk is None and inputs.risk_missing:
+        points.append(f"Risks: no risk matrix: {inputs.risk_missing}.")
     if inputs.risk is not None:
         risks = inputs.risk.head(3)
         points.append(
@@ -411,6 +415,8 @@ def _costs_section(inputs: ReportInputs) -> str:
 
 def _risk_section(inputs: ReportInputs) -> str:
     r = inputs.risk
+    if r is None and inputs.risk_missing:
+        return f'<p class="note">No risk matrix for this report: {_e(inputs.risk_missing)}.</p>'
     if r is None:
         return _missing("risk matrix")
     threshold = inputs.risk_threshold
