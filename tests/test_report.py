@@ -65,6 +65,17 @@ def test_report_is_self_contained(built):
     assert page.count("<iframe") == 2 and "srcdoc=" in page
 
 
+def test_report_footer_credits_every_dataset(built):
+    """OpenStreetMap (ODbL), Crown copyright and the OGL v3, in a footer after the sections."""
+    _, page, _ = built
+    footer = page.split('<footer id="attribution">')[1].split("</footer>")[0]
+    assert page.index('<footer id="attribution">') > page.rindex("</section>")
+    assert "\u00a9 OpenStreetMap contributors" in footer and "Open Database Licence (ODbL)" in footer
+    assert "Crown copyright" in footer and "Open Government Licence v3.0" in footer
+    for source in ("STATS19", "police.uk", "Office for National Statistics", "IMD"):
+        assert source in footer, source
+
+
 def test_data_text_is_escaped():
     """Names from data cannot inject markup: a theme and a site name with tags are shown as text."""
     matrix = risk_matrix(
@@ -105,6 +116,8 @@ def test_report_opens_offline_without_errors(built, chromium):
             frame.wait_for_selector(".leaflet-container", timeout=10_000)
             assert frame.locator(".leaflet-interactive").count() > 0
         assert page.locator("tr.priority").count() == 7
+        footer = page.locator("footer#attribution")
+        assert footer.is_visible() and "OpenStreetMap contributors" in footer.inner_text()
         assert view.console_errors == [] and view.page_errors == []
         assert view.blocked_requests == []
         assert view.dialogs == []

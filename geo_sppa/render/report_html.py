@@ -26,13 +26,37 @@ if TYPE_CHECKING:
     from geo_sppa.roads.clusters import ClusterResult
     from geo_sppa.wards.outliers import OutlierReport
 
-__all__ = ["ReportInputs", "SECTIONS", "figure_data_uri", "executive_summary", "assessment_report"]
+__all__ = [
+    "ATTRIBUTION",
+    "ReportInputs",
+    "SECTIONS",
+    "figure_data_uri",
+    "executive_summary",
+    "assessment_report",
+]
 
 #: A chart: a matplotlib Figure or the PNG bytes of one.
 Chart = Figure | bytes
 
 #: Section ids, in page order (each is an ``<section id=...>``).
 SECTIONS = ("summary", "clusters", "outliers", "trends", "costs", "risk")
+
+#: The credit every dataset the report may draw requires, shown in the page footer.
+ATTRIBUTION = (
+    "Roads: \u00a9 OpenStreetMap contributors, available under the Open Database Licence (ODbL), "
+    "openstreetmap.org/copyright.",
+    "Ward, LSOA and study-area boundaries: Office for National Statistics; contains OS data "
+    "\u00a9 Crown copyright and database right; source: Office for National Statistics licensed "
+    "under the Open Government Licence v3.0.",
+    "Road collisions: Department for Transport STATS19 (and Cambridgeshire Insight), "
+    "\u00a9 Crown copyright, Open Government Licence v3.0.",
+    "Recorded crime and anti-social behaviour: police.uk, \u00a9 Crown copyright, "
+    "Open Government Licence v3.0.",
+    "Deprivation (IMD) and population: Ministry of Housing, Communities and Local Government and "
+    "ONS, \u00a9 Crown copyright, Open Government Licence v3.0.",
+    "Risk matrix: the partnership's own scores (the bundled 2012 matrix: Safer Peterborough "
+    "Partnership, Open Government Licence v3.0).",
+)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:0;color:#222;
@@ -49,6 +73,8 @@ tr.priority td{background:#fbe3e3}
 img.chart{max-width:100%;height:auto;margin:.5em 0;border:1px solid #eee}
 iframe.map{width:100%;height:520px;border:1px solid #ccc}nav a{color:#fff;margin-right:1em}
 ul.summary li{margin:.3em 0}.note{font-size:.85em;color:#666}
+footer{max-width:1100px;margin:0 auto 2em;padding:0 2em;font-size:.85em;color:#444}
+footer li{margin:.2em 0}
 """
 
 
@@ -445,6 +471,15 @@ def _risk_section(inputs: ReportInputs) -> str:
     return "".join(body)
 
 
+def _footer() -> str:
+    """Return the visible footer: data sources, copyright and licences."""
+    items = "".join(f"<li>{_e(line)}</li>" for line in ATTRIBUTION)
+    return (
+        '<footer id="attribution"><h2>Data sources and attribution</h2>'
+        f"<ul>{items}</ul></footer>"
+    )
+
+
 def assessment_report(inputs: ReportInputs) -> str:
     """Return the report as one self-contained HTML page (no external requests)."""
     titles = {
@@ -479,5 +514,5 @@ def assessment_report(inputs: ReportInputs) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(inputs.title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{_e(inputs.title)}</h1><div>{subtitle}</div><nav>{nav}</nav></header>"
-        f"<main>{sections}</main></body></html>"
+        f"<main>{sections}</main>{_footer()}</body></html>"
     )
