@@ -70,7 +70,9 @@ def test_report_footer_credits_every_dataset(built):
     _, page, _ = built
     footer = page.split('<footer id="attribution">')[1].split("</footer>")[0]
     assert page.index('<footer id="attribution">') > page.rindex("</section>")
-    assert "\u00a9 OpenStreetMap contributors" in footer and "Open Database Licence (ODbL)" in footer
+    assert (
+        "\u00a9 OpenStreetMap contributors" in footer and "Open Database Licence (ODbL)" in footer
+    )
     assert "Crown copyright" in footer and "Open Government Licence v3.0" in footer
     for source in ("STATS19", "police.uk", "Office for National Statistics", "IMD"):
         assert source in footer, source

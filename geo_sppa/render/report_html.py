@@ -475,8 +475,7 @@ def _footer() -> str:
     """Return the visible footer: data sources, copyright and licences."""
     items = "".join(f"<li>{_e(line)}</li>" for line in ATTRIBUTION)
     return (
-        '<footer id="attribution"><h2>Data sources and attribution</h2>'
-        f"<ul>{items}</ul></footer>"
+        f'<footer id="attribution"><h2>Data sources and attribution</h2><ul>{items}</ul></footer>'
     )
 
 
