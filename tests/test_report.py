@@ -33,14 +33,22 @@ def test_report_has_every_section_and_summary_facts(built):
     summary = page.split('<section id="summary">')[1].split("</section>")[0]
     assert "accident cluster sites in 2014-2016" in summary
     assert "wards flagged against deprivation" in summary
-    assert (
-        "down 9.1% on 2012" in summary
-        and "2017 (01 Jan to 31 Oct, partial) not compared" in summary
-    )
+    # the latest three complete years, as `trends` and `costs` choose them: 2017 stops in October
+    assert "Road collisions: 2016: 599 collisions, up 19.1% on 2014." in summary
+    assert "partial" not in summary
     assert "Domestic Abuse (risk 156)" in summary
     assert (
-        "Road collisions from 01 Jan 2012 to 31 Oct 2017 cost £" in summary
-        and "Recorded crime cost £" in summary
+        "Road collisions from 01 Jan 2014 to 31 Dec 2016 cost £108.0m at 2014 prices (1,659 "
+        "collisions; £36.0m a year over 3 years)." in summary
+    )
+    # the crime figure names its own period and price years and is never set beside the road one
+    assert (
+        "Recorded crime cost £48.8m over 7 months, 2018-10 to 2021-01 at 1999/2000 and 2003/04 "
+        "prices" in summary
+    )
+    assert (
+        "Not comparable with the road figure (different period and price year: 2014 against "
+        "1999/2000 and 2003/04); do not add them." in summary
     )
     run = output.split("Run summary")[1]
     for line in (
@@ -51,6 +59,36 @@ def test_report_has_every_section_and_summary_facts(built):
         r"wrote +\S+report\.html \(\d+\.\d MB\)",
     ):
         assert re.search(line + "\n", run), line
+
+
+def test_report_lists_top_sites_of_all_and_no_resolved_without_a_previous_window(built):
+    path, page, _ = built
+    clusters = page.split('<section id="clusters">')[1].split("</section>")[0]
+    assert "Top 20 of 63 sites by casualty cost; all 63 are in clusters.csv" in clusters
+    assert len(pd.read_csv(path.parent / "clusters.csv", encoding="utf-8-sig")) == 63
+    assert "No previous window in the data, so no site can be called resolved." in clusters
+
+
+def test_report_passes_years_ward_set_and_suppression_through(tmp_path):
+    """--years past the data end, the 2022 wards, counts under 10 suppressed: all honoured."""
+    args = ["report", "--years", "2017-2019", "--ward-set", "2022", "--suppress-below", "10"]
+    result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    clusters = page.split('<section id="clusters">')[1].split("</section>")[0]
+    incomplete = "Window 2017-2019 is incomplete: the data stop 31 Oct 2017"
+    assert "3 sites meet the rule" in clusters and incomplete in clusters
+    assert "not listed as resolved: missing months cannot resolve a site" in clusters
+    assert "<h3>Resolved sites</h3>" not in clusters
+    summary = page.split('<section id="summary">')[1].split("</section>")[0]
+    assert "no site called resolved" in summary
+    assert "Road collisions from 01 Jan 2017 to 31 Oct 2017 cost" in summary
+    assert "over 10 months" in summary
+    trends = page.split('<section id="trends">')[1].split("</section>")[0]
+    assert incomplete in trends
+    outliers = page.split('<section id="outliers">')[1].split("</section>")[0]
+    assert "wards 2022 (WD22, current)" in outliers
+    assert "<td>&lt;10</td>" in outliers  # a flagged ward with fewer than 10 incidents
 
 
 def test_report_is_self_contained(built):
@@ -145,7 +183,8 @@ def test_assessment_is_frozen_and_names_its_inputs(assessment):
     assert assessment.outliers is not None and assessment.outliers_missing == ""
     assert assessment.outliers.category == "Anti-social behaviour"
     assert len(assessment.outliers.months) == 7 and assessment.crime_months[0] == "2018-10"
-    assert assessment.road_period == "01 Jan 2012 to 31 Oct 2017"
+    assert assessment.road_period == "01 Jan 2014 to 31 Dec 2016"
+    assert assessment.years == (2014, 2016) and assessment.cluster_coverage == ""
     window = assessment.clusters.window
     assert assessment.cluster_collisions["year"].between(*window).all()
     assert len(assessment.cluster_collisions) < len(assessment.collisions.data)

@@ -26,9 +26,19 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import pandas as pd
 
-from geo_sppa.assessment.crime_costs import DEFAULT_UNIT_COSTS, CostResult, assessment_costs
+from geo_sppa.assessment.crime_costs import (
+    DEFAULT_UNIT_COSTS,
+    CostResult,
+    assessment_costs,
+    collisions_in_years,
+)
 from geo_sppa.assessment.risk import DEFAULT_PRIORITY_THRESHOLD, risk_matrix
-from geo_sppa.assessment.trends import TrendResult, collision_trends
+from geo_sppa.assessment.trends import (
+    TrendResult,
+    latest_complete_years,
+    trends_in_years,
+    window_coverage_note,
+)
 from geo_sppa.bundled.areas import bundled_area
 from geo_sppa.bundled.inputs import (
     area_risk_themes_input,
@@ -69,6 +79,8 @@ class WardOutliers:
         One line naming the incidents, ward set and deprivation data used.
     incidents
         The incidents read (every category, with set-aside rows).
+    suppress_below
+        Counts from 1 to this minus one are shown as ``<N`` in the report (None: not suppressed).
     """
 
     report: OutlierReport
@@ -77,6 +89,7 @@ class WardOutliers:
     months: tuple[str, ...]
     source: str
     incidents: Loaded
+    suppress_below: int | None = None
 
     @property
     def n_flagged(self) -> int:
@@ -119,6 +132,9 @@ class StrategicAssessment:
         ``themes`` given).
     population_path
         The population file of the trend rates (None: no rates).
+    years
+        The calendar years (first, last) of the trends and road costs: ``years`` as given, else
+        the latest three complete years (as ``geo-sppa costs`` and ``trends`` choose them).
     """
 
     title: str
@@ -141,6 +157,12 @@ class StrategicAssessment:
     themes_path: Path | None
     themes_bundled: bool
     population_path: Path | None
+    years: tuple[int, int] = (0, 0)
+
+    @property
+    def cluster_coverage(self) -> str:
+        """A note when the cluster window runs past the data ('' when the data cover it)."""
+        return window_coverage_note(self.collisions.data, self.clusters.window)
 
     @property
     def cluster_collisions(self) -> gpd.GeoDataFrame:
@@ -223,7 +245,7 @@ def _checked_category(category: str) -> str:
 
 
 def _ward_outliers(
-    area: str, incidents: str | Path | None, category: str, seed: int
+    area: str, incidents: str | Path | None, category: str, seed: int, options: dict
 ) -> WardOutliers:
     """Return the ward outliers of ``category``, as ``geo-sppa outliers`` computes them.
 
@@ -238,10 +260,10 @@ def _ward_outliers(
         wards_path=None,
         ward_code_column=None,
         ward_name_column=None,
-        ward_set=None,
+        ward_set=options.get("ward_set"),
         incidents=incidents,
         category=category,
-        imd_choice=None,
+        imd_choice=options.get("imd"),
         population_path=None,
         lsoas_path=None,
         lookup_path=None,
@@ -263,18 +285,25 @@ def _ward_outliers(
         months=months,
         source=source,
         incidents=loaded,
+        suppress_below=options.get("suppress_below"),
     )
 
 
 def _crime_inputs(
-    area: str, incidents: str | Path | None, category: str, seed: int
+    area: str, incidents: str | Path | None, category: str, seed: int, options: dict
 ) -> tuple[WardOutliers | None, str, Loaded | None, Path | None]:
-    """Return (ward outliers or None, why there are none, the incidents read, their file)."""
+    """Return (ward outliers or None, why there are none, the incidents read, their file).
+
+    ``options``: ``ward_set``, ``imd`` and ``suppress_below`` of the ward step.
+    """
     bundle = bundled_area(area)
     if (incidents or bundle.incidents) and bundle.wards and bundle.population:
-        outliers = _ward_outliers(area, incidents, category, seed)
+        outliers = _ward_outliers(area, incidents, category, seed, options)
         return outliers, "", outliers.incidents, Path(incidents) if incidents else bundle.incidents
-    missing = f"not available: the area {area!r} has no bundled wards, population or incidents"
+    missing = (
+        f"not available: the area {area!r} has no bundled wards, population or incidents "
+        "(geo-sppa outliers takes --wards, --population and --incidents)"
+    )
     return None, missing, *optional_incidents_input(area, incidents)
 
 
@@ -291,7 +320,8 @@ def _sources(a: StrategicAssessment) -> dict[str, str]:
         a.trends,
     )
     data = a.collisions.data
-    years = f"{int(data['year'].min())}-{int(data['year'].max())}"
+    every = f"{int(data['year'].min())}-{int(data['year'].max())}"
+    years = f"{a.years[0]}-{a.years[1]}"
     crime = a.incidents_path.name if a.incidents_path else "no incidents"
     population = (
         f"; population {trends.population:,.0f} ({a.population_path.name})"
@@ -300,7 +330,7 @@ def _sources(a: StrategicAssessment) -> dict[str, str]:
     )
     example = " (the 2012 Safer Peterborough Partnership matrix, bundled example)"
     return {
-        "summary": f"{crashes} ({years}); {crime} ({len(months)} months); "
+        "summary": f"{crashes} ({every}; figures {years}); {crime} ({len(months)} months); "
         f"{a.themes_path.name if a.themes_path else 'no risk matrix'}",
         "clusters": f"{crashes}, window {clusters.window[0]}-{clusters.window[1]} "
         f"({clusters.mode} mode)",
@@ -325,6 +355,11 @@ def strategic_assessment(
     unit_costs: str = DEFAULT_UNIT_COSTS,
     threshold: float = DEFAULT_PRIORITY_THRESHOLD,
     seed: int = DEFAULT_SEED,
+    years: tuple[int, int] | None = None,
+    roads: str | Path | None = None,
+    ward_set: str | None = None,
+    imd: str | None = None,
+    suppress_below: int | None = None,
 ) -> StrategicAssessment:
     """Return every analysis of the strategic assessment of ``area``.
 
@@ -346,6 +381,16 @@ def strategic_assessment(
         Risk-matrix priority threshold.
     seed
         Seed of the Moran's I permutation test of the ward outliers.
+    years
+        Calendar years (first, last) of the cluster scan, trends and road costs (default: the
+        latest three complete years, as the commands choose them).
+    roads
+        Road lines for the network scan, or ``"osm"`` (default: the area's network).
+    ward_set, imd
+        Ward set (``2013``, ``2022``) and IMD edition or file of the ward outliers (default: the
+        area's).
+    suppress_below
+        Show ward counts from 1 to this minus one as ``<N`` (default: no suppression).
 
     Raises
     ------
@@ -356,16 +401,24 @@ def strategic_assessment(
 
     bundle, category = bundled_area(area), _checked_category(category)
     table = unit_costs_input(unit_costs)
-    inputs = cluster_inputs(area, collisions=collisions)
+    inputs = cluster_inputs(area, collisions=collisions, roads=roads)
     crashes, own = inputs.collisions, collisions is not None
     clusters = cluster_sites(
-        crashes.data, roads=inputs.roads, price_year=price_year, source=inputs.collisions_path.name
+        crashes.data,
+        roads=inputs.roads,
+        years=years,
+        price_year=price_year,
+        source=inputs.collisions_path.name,
     )
-    outliers, missing, crimes, incidents_path = _crime_inputs(area, incidents, category, seed)
+    ward_options = {"ward_set": ward_set, "imd": imd, "suppress_below": suppress_below}
+    outliers, missing, crimes, incidents_path = _crime_inputs(
+        area, incidents, category, seed, ward_options
+    )
     people, population_path = population_total_input(area, own_collisions=own)
-    trends = collision_trends(crashes.data, population=people)
+    window = years or latest_complete_years(crashes.data)
+    trends = trends_in_years(crashes.data, years=window, population=people)
     costs = assessment_costs(
-        collisions=crashes.data,
+        collisions=collisions_in_years(crashes.data, window)[0],
         incidents=crimes.data if crimes is not None else None,
         unit_costs=table,
         price_year=price_year,
@@ -394,4 +447,5 @@ def strategic_assessment(
         themes_path=themes_in.path if themes_in else None,
         themes_bundled=bool(themes_in and themes_in.bundled),
         population_path=population_path,
+        years=window,
     )

@@ -67,7 +67,7 @@ def trends(
         geo-sppa trends --collisions dft-collision-2023.csv --population pop.csv
     """  # noqa: D301
     from geo_sppa import io
-    from geo_sppa.assessment.trends import trends_in_years
+    from geo_sppa.assessment.trends import latest_complete_years, trends_in_years
     from geo_sppa.bundled.inputs import collisions_input, population_total_input
 
     columns = {"id": id_column} if id_column else None
@@ -77,7 +77,7 @@ def trends(
     )
     result = trends_in_years(
         loaded.data,
-        years=years,
+        years=years or latest_complete_years(loaded.data),
         population=people,
         baseline_year=baseline_year,
         end_date=end_date,
@@ -141,7 +141,7 @@ def _summary_lines(result, loaded, population_path) -> list[tuple[str, object]]:
     lines: list[tuple[str, object]] = []
     lines += set_aside_lines(loaded.n_read, n_used, loaded.set_aside)
     if n_used < len(loaded.data):
-        lines.append(("  outside --years", f"{len(loaded.data) - n_used:,} (not counted)"))
+        lines.append(("  outside the years", f"{len(loaded.data) - n_used:,} (not counted)"))
     lines += [
         ("period", f"{result.start:%d %b %Y} to {result.end:%d %b %Y}"),
         ("trend", result.direction),

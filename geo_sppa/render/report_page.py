@@ -79,7 +79,9 @@ def _ward_page(o: WardOutliers) -> str:
     return self_contained_html(ward_map(frame, layers=layers, title=_outlier_title(o), tiles=None))
 
 
-def report_inputs(a: StrategicAssessment, *, generated: date | None = None) -> ReportInputs:
+def report_inputs(
+    a: StrategicAssessment, *, generated: date | None = None, full_list: str = ""
+) -> ReportInputs:
     """Return the report's contents: the assessment's results with their maps and charts drawn.
 
     Parameters
@@ -88,6 +90,8 @@ def report_inputs(a: StrategicAssessment, *, generated: date | None = None) -> R
         :func:`geo_sppa.assessment.pipeline.strategic_assessment` result.
     generated
         Date shown in the header (default: today).
+    full_list
+        Name of the file holding every cluster site, when the caller writes one.
     """
     o = a.outliers
     when = generated or date.today()
@@ -111,6 +115,10 @@ def report_inputs(a: StrategicAssessment, *, generated: date | None = None) -> R
         road_period=a.road_period,
         crime_period=a.crime_period,
         generated=f"generated {when:%d %B %Y} by geo-sppa",
+        road_months=len(a.trends.monthly),
+        cluster_coverage=a.cluster_coverage,
+        full_list=full_list,
+        suppress_below=o.suppress_below if o else None,
     )
 
 
