@@ -221,7 +221,7 @@ def test_report_page_is_built_from_the_assessment(assessment, built):
     inputs = report_inputs(assessment)
     assert inputs.outliers is assessment.outliers.report
     assert set(inputs.trend_charts) == {
-        "Collisions by year and severity (* partial year)",
+        "Collisions by year and severity",  # 2014-2016 are complete: no "(* partial year)"
         "Monthly collisions and the rolling 12-month count and rate",
         "Seasonality: collisions by month of year",
         "Collisions by road user involved",

@@ -302,15 +302,41 @@ def test_trend_charts_draw_the_tables():
     assert heights == {"fatal": [1, 0], "serious": [1, 1], "slight": [2, 4]}
     assert ax.get_title().startswith("two years: ")
     rolling = charts["trends_rolling.png"].axes
-    assert len(rolling) == 2  # the rate per 1,000 on its own axis when there is a population
-    line = rolling[0].get_lines()[0]
-    expected = (result.monthly["rolling_12"] / 12).to_numpy()
+    assert len(rolling) == 2  # monthly counts above, the rolling 12-month count below
+    assert [len(a.get_lines()) for a in rolling] == [0, 1]  # one series per axis, no duplicate
+    line = rolling[1].get_lines()[0]
+    expected = result.monthly["rolling_12"].to_numpy()
     np.testing.assert_allclose(line.get_ydata(), expected, equal_nan=True)
+    # the rate per 1,000 is a second scale of the same line (population 2000: count / 2)
+    (rate,) = rolling[1].child_axes
+    assert rate.get_ylabel() == "per 1,000 residents"
+    assert all(a.get_ylim()[0] == 0 for a in (*rolling, ax))  # counts start at zero
+    for figure in trend_charts(result, source="two.csv").values():
+        assert [t.get_text() for t in figure.texts] == ["Source: two.csv"]
     (season,) = charts["trends_seasonality.png"].axes
     bars = [b.get_height() for b in season.containers[0]]
     np.testing.assert_allclose(bars, result.seasonality["index"].to_numpy(), equal_nan=True)
     assert collision_trends(TWO_YEARS).population is None
-    assert len(trend_charts(collision_trends(TWO_YEARS))["trends_rolling.png"].axes) == 1
+    no_rate = trend_charts(collision_trends(TWO_YEARS))["trends_rolling.png"].axes
+    assert len(no_rate) == 2 and no_rate[1].child_axes == []
+    assert "partial" not in ax.get_title()  # two complete years: no "(* partial year)"
+
+
+def test_road_user_chart_never_joins_a_partial_year():
+    """Peterborough 2012-2017: 2017 stops in October; drawn as lone open markers, not joined."""
+    from geo_sppa.bundled.inputs import collisions_input
+    from geo_sppa.render.charts import trend_charts
+
+    loaded, _ = collisions_input("peterborough")
+    result = trends_in_years(loaded.data, years=(2012, 2017))
+    (ax,) = trend_charts(result)["trends_road_users.png"].axes
+    joined = [ln for ln in ax.get_lines() if ln.get_linestyle() != "None"]
+    lone = [ln for ln in ax.get_lines() if ln.get_linestyle() == "None"]
+    assert joined and all(
+        list(ln.get_xdata()) == [str(y) for y in range(2012, 2017)] for ln in joined
+    )
+    assert len(lone) == len(joined) and all(list(ln.get_xdata()) == ["2017*"] for ln in lone)
+    assert ax.get_ylim()[0] == 0 and ax.get_title().endswith("(* partial year)")
 
 
 def test_chart_modules_leave_the_matplotlib_backend_alone():

@@ -82,7 +82,8 @@ def trends(
         baseline_year=baseline_year,
         end_date=end_date,
     )
-    written = _written(result, io.output_dir(output_dir), title=path.name)
+    source = f"{path.name}, {result.start:%d %b %Y} to {result.end:%d %b %Y}"
+    written = _written(result, io.output_dir(output_dir), source=source)
     _echo_tables(result)
     lines: list[tuple[str, object]] = [("collisions file", path.name)]
     lines += _summary_lines(result, loaded, population_path)
@@ -90,7 +91,7 @@ def trends(
     echo_summary("Run summary", lines)
 
 
-def _written(result, out, *, title: str) -> list:
+def _written(result, out, *, source: str) -> list:
     """Write the trend tables and charts into ``out``; return the paths written."""
     from geo_sppa import io
     from geo_sppa.render.charts import trend_charts
@@ -102,7 +103,7 @@ def _written(result, out, *, title: str) -> list:
     ]
     if result.road_users is not None:
         written.append(io.write_csv(result.road_users, out / "trends_road_users.csv"))
-    for name, figure in trend_charts(result, title=title).items():
+    for name, figure in trend_charts(result, source=source).items():
         written.append(io.write_png(figure, out / name))
     return written
 

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TREND_CAPTIONS", "report_html", "report_inputs"]
 
-#: Trend chart file name -> its caption in the report.
+#: Trend chart file name -> its caption in the report (`` (* partial year)`` added when one is).
 TREND_CAPTIONS = {
-    "trends_by_year.png": "Collisions by year and severity (* partial year)",
+    "trends_by_year.png": "Collisions by year and severity",
     "trends_rolling.png": "Monthly collisions and the rolling 12-month count and rate",
     "trends_seasonality.png": "Seasonality: collisions by month of year",
     "trends_road_users.png": "Collisions by road user involved",
@@ -79,6 +79,15 @@ def _ward_page(o: WardOutliers) -> str:
     return self_contained_html(ward_map(frame, layers=layers, title=_outlier_title(o), tiles=None))
 
 
+def _trend_charts(a: StrategicAssessment) -> dict[str, Figure]:
+    """Return ``{caption: Figure}`` of the trend charts, each with its source line."""
+    partial = " (* partial year)" if a.trends.by_year["partial"].any() else ""
+    return {
+        TREND_CAPTIONS[name] + (partial if name == "trends_by_year.png" else ""): figure
+        for name, figure in trend_charts(a.trends, source=a.sources["trends"]).items()
+    }
+
+
 def report_inputs(
     a: StrategicAssessment, *, generated: date | None = None, full_list: str = ""
 ) -> ReportInputs:
@@ -104,7 +113,7 @@ def report_inputs(
         outlier_charts=_outlier_charts(o) if o else {},
         ward_map_html=_ward_page(o) if o else None,
         trends=a.trends,
-        trend_charts={TREND_CAPTIONS[k]: v for k, v in trend_charts(a.trends).items()},
+        trend_charts=_trend_charts(a),
         costs=a.costs,
         cost_chart=cost_chart(a.costs),
         risk=a.risk,
