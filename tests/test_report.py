@@ -226,6 +226,13 @@ def test_report_page_is_built_from_the_assessment(assessment, built):
         "Seasonality: collisions by month of year",
         "Collisions by road user involved",
     }
+    charts = [*inputs.outlier_charts.values(), *inputs.trend_charts.values()]
+    charts += [inputs.cost_chart, inputs.risk_chart]
+    assert len(charts) == 8
+    for chart in charts:  # every chart names its data at its foot, none in its title
+        assert [t.get_text()[:8] for t in chart.texts] == ["Source: "]
+        assert ".csv" not in " ".join(ax.get_title() for ax in chart.axes)
+    assert "spp2012_risk_matrix.csv" in inputs.risk_chart.texts[0].get_text()
     _, page, output = built
     for point in executive_summary(inputs):
         assert f"  - {point}" in output

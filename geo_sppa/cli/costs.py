@@ -91,7 +91,12 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     if result.crime is not None:
         written.append(io.write_csv(result.crime, out / "costs_crime.csv"))
     crime_period = _months(crimes.data) if crimes else "no incidents"
-    fig = cost_chart(result, title=f"Costs: collisions {first}-{last}; crime {crime_period}")
+    fig = cost_chart(
+        result,
+        title=f"Costs: collisions {first}-{last}; crime {crime_period} (different periods)",
+        source=f"collisions {collisions_path.name}"
+        + (f"; crime {incidents_path.name}" if incidents_path else ""),
+    )
     written.append(io.write_png(fig, out / "costs.png"))
     span = f"{first}-{last}"
     _echo_tables(result, span, crime_period)

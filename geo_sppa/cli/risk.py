@@ -57,7 +57,7 @@ def risk(area, themes_path, threshold, output_dir) -> None:
     matrix = risk_matrix(raw, threshold=threshold, source=path.name)
     out = io.output_dir(output_dir)
     written = [io.write_csv(matrix, out / "risk_matrix.csv")]
-    figure = risk_chart(matrix, threshold=threshold, title=f"Risk matrix: {path.name}")
+    figure = risk_chart(matrix, threshold=threshold, source=path.name)
     written.append(io.write_png(figure, out / "risk_matrix.png"))
 
     click.echo(f"Risk matrix ({path.name}), ranked; priority: risk >= {threshold:g}:")

@@ -38,12 +38,21 @@ def _visible(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def outlier_scatter(outliers: pd.DataFrame, fit: ModelFit, *, title: str = "") -> Figure:
+def _source_line(fig: Figure, source: str) -> None:
+    """Write ``Source: ...`` along the foot of ``fig`` (nothing when ``source`` is empty)."""
+    if source:
+        # supxlabel, not fig.text: the constrained layout keeps room for it below the axes
+        fig.supxlabel(f"Source: {source}", x=0.01, ha="left", fontsize=7, color="#555555")
+
+
+def outlier_scatter(
+    outliers: pd.DataFrame, fit: ModelFit, *, title: str = "", source: str = ""
+) -> Figure:
     """Return the scatter of rate per 1,000 against the deprivation measure, with the fitted line.
 
     Each ward's leave-one-out 95% prediction interval is drawn as a vertical bar (as a rate);
     flagged wards are coloured (blue: fewer than predicted, red: more) and every visible ward is
-    labelled.
+    labelled. ``source`` is written as a ``Source:`` line at the foot.
     """
     fig = Figure(figsize=(9, 6.5))
     ax = fig.add_subplot()
@@ -79,15 +88,19 @@ def outlier_scatter(outliers: pd.DataFrame, fit: ModelFit, *, title: str = "") -
             fontsize=7,
         )
     ax.legend(fontsize=7, loc="upper left")
+    _source_line(fig, source)
     fig.tight_layout()
     return fig
 
 
-def funnel_chart(funnel: pd.DataFrame, od: Overdispersion, *, title: str = "") -> Figure:
+def funnel_chart(
+    funnel: pd.DataFrame, od: Overdispersion, *, title: str = "", source: str = ""
+) -> Figure:
     """Return the funnel plot: rate per 1,000 against population, 95% and 99.8% limits.
 
     Limits are the over-dispersion-adjusted ones of :func:`geo_sppa.wards.funnel.funnel_limits` with
-    ``od.tau2``; wards outside the 95% limits are labelled.
+    ``od.tau2``; wards outside the 95% limits are labelled. ``source`` is written as a
+    ``Source:`` line at the foot.
     """
     fig = Figure(figsize=(9, 6.5))
     ax = fig.add_subplot()
@@ -140,6 +153,7 @@ def funnel_chart(funnel: pd.DataFrame, od: Overdispersion, *, title: str = "") -
     ax.set_title(title or "Funnel plot", fontsize=11)
     ax.text(0.01, 0.98, adj, transform=ax.transAxes, fontsize=7, va="top")
     ax.legend(fontsize=7, loc="upper right")
+    _source_line(fig, source)
     fig.tight_layout()
     return fig
 
@@ -152,13 +166,6 @@ def _year_labels(frame: pd.DataFrame) -> list[str]:
 def _partial_note(frame: pd.DataFrame) -> str:
     """Return `` (* partial year)`` when a year is partial, else ''."""
     return " (* partial year)" if frame["partial"].astype(bool).any() else ""
-
-
-def _source_line(fig: Figure, source: str) -> None:
-    """Write ``Source: ...`` along the foot of ``fig`` (nothing when ``source`` is empty)."""
-    if source:
-        # supxlabel, not fig.text: the constrained layout keeps room for it below the axes
-        fig.supxlabel(f"Source: {source}", x=0.01, ha="left", fontsize=7, color="#555555")
 
 
 def _by_year_chart(result: TrendResult, title: str) -> Figure:
@@ -290,7 +297,7 @@ def trend_charts(result: TrendResult, *, title: str = "", source: str = "") -> d
     return charts
 
 
-def cost_chart(result: CostResult, *, title: str = "") -> Figure:
+def cost_chart(result: CostResult, *, title: str = "", source: str = "") -> Figure:
     """Return the two-panel bar chart: collision costs by severity, crime costs by category.
 
     Parameters
@@ -300,6 +307,8 @@ def cost_chart(result: CostResult, *, title: str = "") -> Figure:
         hidden.
     title
         Figure title (none when empty).
+    source
+        The data drawn, written as a ``Source:`` line at the foot.
     """
     fig = Figure(figsize=(11, 4.5), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=(1, 2))
@@ -322,11 +331,12 @@ def cost_chart(result: CostResult, *, title: str = "") -> Figure:
         right.set_visible(False)
     if title:
         fig.suptitle(title, fontsize=11)
+    _source_line(fig, source)
     return fig
 
 
 def risk_chart(
-    matrix: pd.DataFrame, *, threshold: float = _RISK_THRESHOLD, title: str = ""
+    matrix: pd.DataFrame, *, threshold: float = _RISK_THRESHOLD, title: str = "", source: str = ""
 ) -> Figure:
     """Return a horizontal bar chart of risk by theme, priorities in red, the threshold dashed.
 
@@ -338,6 +348,8 @@ def risk_chart(
         The priority threshold drawn as a vertical line.
     title
         Chart title (default ``Partnership risk matrix``).
+    source
+        The themes file, written as a ``Source:`` line at the foot.
     """
     shown = matrix.sort_values("risk", kind="stable")
     fig = Figure(figsize=(8, 0.3 * len(shown) + 1.5), layout="constrained")
@@ -355,4 +367,5 @@ def risk_chart(
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(title or "Partnership risk matrix", fontsize=10)
     ax.tick_params(axis="y", labelsize=8)
+    _source_line(fig, source)
     return fig

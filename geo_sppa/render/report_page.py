@@ -65,9 +65,11 @@ def _outlier_charts(o: WardOutliers) -> dict[str, Figure]:
     assert isinstance(od, Overdispersion)  # OutlierReport types the field loosely
     return {
         f"{o.category}: rate per 1,000 against {o.measure}": outlier_scatter(
-            frame, o.report.fit, title=_outlier_title(o)
+            frame, o.report.fit, title=_outlier_title(o), source=o.source
         ),
-        f"{o.category}: funnel plot": funnel_chart(frame, od, title=f"{o.category}: funnel plot"),
+        f"{o.category}: funnel plot": funnel_chart(
+            frame, od, title=f"{o.category}: funnel plot", source=o.source
+        ),
     }
 
 
@@ -115,9 +117,11 @@ def report_inputs(
         trends=a.trends,
         trend_charts=_trend_charts(a),
         costs=a.costs,
-        cost_chart=cost_chart(a.costs),
+        cost_chart=cost_chart(a.costs, source=a.sources["costs"]),
         risk=a.risk,
-        risk_chart=risk_chart(a.risk, threshold=a.risk_threshold) if a.risk is not None else None,
+        risk_chart=risk_chart(a.risk, threshold=a.risk_threshold, source=a.sources["risk"])
+        if a.risk is not None
+        else None,
         risk_threshold=a.risk_threshold,
         risk_missing=a.risk_missing,
         sources=a.sources,
