@@ -268,3 +268,30 @@ def test_empty_category_is_a_one_line_error():
 
     with pytest.raises(InputError, match="expected a police.uk crime type .* pass --category NAME"):
         strategic_assessment("peterborough", category=" ")
+
+
+def test_ward_map_names_hot_spots_in_words_and_colours_them_hot_red_cold_blue():
+    """Three square wards labelled hot, cold and nothing: red, blue and pale grey, in words."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geo_sppa.render.ward_map import ward_map
+
+    wards = gpd.GeoDataFrame(
+        {"ward_name": ["A", "B", "C"], "hotspot": ["hot spot", "cold spot", ""]},
+        geometry=[box(500000 + i * 1000, 300000, 501000 + i * 1000, 301000) for i in range(3)],
+        crs="EPSG:27700",
+    )
+    page = ward_map(wards, layers=("hotspot",), tiles=None).get_root().render()
+    assert "Hot and cold spots of the residuals (Getis-Ord Gi*)" in page
+    fills = re.findall(r'"fill": "(#[0-9a-f]{6})"', page)
+    assert fills == ["#d7301f", "#2b8cbe", "#f0f0f0"]  # A hot, B cold, C not flagged
+
+
+def test_report_ward_map_title_names_category_unit_and_period(assessment):
+    from geo_sppa.render.report_page import _outlier_title
+
+    assert _outlier_title(assessment.outliers) == (
+        "Anti-social behaviour per 1,000 residents, 2018-10 to 2021-01 (7 months): wards against "
+        "deprivation (IMD score)"
+    )

@@ -55,8 +55,19 @@ def _cluster_page(a: StrategicAssessment) -> str:
     return self_contained_html(fmap)
 
 
+#: Deprivation column -> its name in titles.
+_MEASURE_WORDS = {
+    "imd_score": "deprivation (IMD score)",
+    "imd_no_crime_score": "deprivation (IMD score without the crime domain)",
+    "imd_rank_popweighted": "deprivation (IMD rank, population-weighted)",
+}
+
+
 def _outlier_title(o: WardOutliers) -> str:
-    return f"{o.category}, {len(o.months)} months: wards against {o.measure}"
+    """Return the ward title: category, unit, period and the deprivation measure in words."""
+    period = f"{o.months[0]} to {o.months[-1]} ({len(o.months)} months)" if o.months else ""
+    measure = _MEASURE_WORDS.get(o.measure, o.measure.replace("_", " "))
+    return f"{o.category} per 1,000 residents, {period}: wards against {measure}"
 
 
 def _outlier_charts(o: WardOutliers) -> dict[str, Figure]:
