@@ -52,6 +52,7 @@ from geo_sppa.errors import InputError
 from geo_sppa.io import Loaded
 
 if TYPE_CHECKING:
+    from geo_sppa.bundled.inputs import ClusterInputs
     from geo_sppa.roads.clusters import ClusterResult
     from geo_sppa.wards.outliers import OutlierReport
 
@@ -366,21 +367,15 @@ def strategic_assessment(
     Parameters
     ----------
     area
-        Bundled area whose files are used where the user gives none (``peterborough``,
-        ``leeds-central``).
+        Bundled area whose files fill any input not given (``peterborough``, ``leeds-central``).
     collisions, incidents, themes
         The user's collision CSV, police.uk incident file(s) and risk-theme CSV (default: the
-        area's).
-    category
-        police.uk crime type of the ward outliers.
-    price_year
-        Price year of the DfT value of prevention (default: the latest).
-    unit_costs
-        Unit costs of crime: ``ho2005``, ``ho2018``, ``spp2012`` or a CSV path.
-    threshold
-        Risk-matrix priority threshold.
-    seed
-        Seed of the Moran's I permutation test of the ward outliers.
+        area's; an area without a risk matrix gets none, and says how to give one).
+    category, seed
+        police.uk crime type of the ward outliers; seed of their Moran's I permutation test.
+    price_year, unit_costs, threshold
+        Price year of the DfT value of prevention (default: the latest); unit costs of crime
+        (``ho2005``, ``ho2018``, ``spp2012`` or a CSV path); the risk-matrix priority threshold.
     years
         Calendar years (first, last) of the cluster scan, trends and road costs (default: the
         latest three complete years, as the commands choose them).
@@ -397,33 +392,18 @@ def strategic_assessment(
     InputError
         A missing or malformed input (the message names the option that supplies it).
     """
-    from geo_sppa.roads.clusters import cluster_sites
-
     bundle, category = bundled_area(area), _checked_category(category)
     table = unit_costs_input(unit_costs)
     inputs = cluster_inputs(area, collisions=collisions, roads=roads)
     crashes, own = inputs.collisions, collisions is not None
-    clusters = cluster_sites(
-        crashes.data,
-        roads=inputs.roads,
-        years=years,
-        price_year=price_year,
-        source=inputs.collisions_path.name,
-    )
     ward_options = {"ward_set": ward_set, "imd": imd, "suppress_below": suppress_below}
     outliers, missing, crimes, incidents_path = _crime_inputs(
         area, incidents, category, seed, ward_options
     )
     people, population_path = population_total_input(area, own_collisions=own)
-    window = years or latest_complete_years(crashes.data)
-    trends = trends_in_years(crashes.data, years=window, population=people)
-    costs = assessment_costs(
-        collisions=collisions_in_years(crashes.data, window)[0],
-        incidents=crimes.data if crimes is not None else None,
-        unit_costs=table,
-        price_year=price_year,
+    clusters, window, trends, costs = _road_analyses(
+        inputs, years=years, price_year=price_year, population=people, crimes=crimes, table=table
     )
-    themes_in = area_risk_themes_input(area, themes)
     return StrategicAssessment(
         title=f"Strategic assessment: {inputs.collisions_path.name if own else bundle.title}",
         area=bundle.name,
@@ -439,13 +419,64 @@ def strategic_assessment(
         outliers_missing=missing,
         trends=trends,
         costs=costs,
-        risk=risk_matrix(themes_in.table, threshold=threshold, source=themes_in.path.name)
-        if themes_in
-        else None,
         risk_threshold=threshold,
-        risk_missing="" if themes_in else no_risk_matrix_text(area),
-        themes_path=themes_in.path if themes_in else None,
-        themes_bundled=bool(themes_in and themes_in.bundled),
         population_path=population_path,
         years=window,
+        **_risk_fields(area, themes, threshold),
     )
+
+
+def _risk_fields(area: str, themes: str | Path | None, threshold: float) -> dict:
+    """Return the assessment's ``risk``, ``risk_missing``, ``themes_path`` and ``themes_bundled``.
+
+    The user's themes, else the area's own matrix; an area without one gets none (never another
+    area's) and the message saying how to give one.
+    """
+    found = area_risk_themes_input(area, themes)
+    if found is None:
+        return {
+            "risk": None,
+            "risk_missing": no_risk_matrix_text(area),
+            "themes_path": None,
+            "themes_bundled": False,
+        }
+    return {
+        "risk": risk_matrix(found.table, threshold=threshold, source=found.path.name),
+        "risk_missing": "",
+        "themes_path": found.path,
+        "themes_bundled": found.bundled,
+    }
+
+
+def _road_analyses(
+    inputs: ClusterInputs,
+    *,
+    years: tuple[int, int] | None,
+    price_year: int | None,
+    population: float | None,
+    crimes: Loaded | None,
+    table: str | pd.DataFrame,
+) -> tuple[ClusterResult, tuple[int, int], TrendResult, CostResult]:
+    """Return the cluster sites, the window of the trends and costs, the trends and the costs.
+
+    The window is ``years``, else the latest three complete years, as the commands choose it.
+    """
+    from geo_sppa.roads.clusters import cluster_sites
+
+    crashes = inputs.collisions.data
+    clusters = cluster_sites(
+        crashes,
+        roads=inputs.roads,
+        years=years,
+        price_year=price_year,
+        source=inputs.collisions_path.name,
+    )
+    window = years or latest_complete_years(crashes)
+    trends = trends_in_years(crashes, years=window, population=population)
+    costs = assessment_costs(
+        collisions=collisions_in_years(crashes, window)[0],
+        incidents=crimes.data if crimes is not None else None,
+        unit_costs=table,
+        price_year=price_year,
+    )
+    return clusters, window, trends, costs
