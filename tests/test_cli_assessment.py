@@ -27,12 +27,22 @@ def test_each_command_has_help_with_example(name):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["trends", "--baseline-year", "2017"], "baseline year 2017 is only partly covered"),
+        (
+            ["trends", "--years", "2012-2017", "--baseline-year", "2017"],
+            "baseline year 2017 is only partly covered",
+        ),
+        (["trends", "--baseline-year", "2012"], "baseline year 2012 is outside the years"),
         (["trends", "--collisions", "nope.csv"], "nope.csv: no such collisions file"),
         (["costs", "--unit-costs", "nope.csv"], "nope.csv: no such unit-cost file"),
         (["risk", "--themes", "nope.csv"], "nope.csv: no such risk matrix file"),
     ],
-    ids=["partial-baseline", "missing-collisions", "missing-unit-costs", "missing-themes"],
+    ids=[
+        "partial-baseline",
+        "baseline-outside-window",
+        "missing-collisions",
+        "missing-unit-costs",
+        "missing-themes",
+    ],
 )
 def test_bad_input_is_one_line_error(tmp_path, args, message):
     result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path)])
@@ -83,3 +93,21 @@ def test_leeds_report_uses_the_same_cluster_inputs_as_the_clusters_command(tmp_p
     assert "No ward outliers for this report." in outliers
     assert "has no bundled wards, population or incidents" in outliers
     assert outliers.count("<iframe") == 0 and page.count("<iframe") == 1  # the cluster map only
+    clusters_part = page.split('<section id="clusters">')[1].split("</section>")[0]
+    assert f"Top 20 of {n_sites} sites by casualty cost; all {n_sites} are in clusters.csv" in (
+        clusters_part
+    )
+    written = pd.read_csv(tmp_path / "r" / "clusters.csv", encoding="utf-8-sig")
+    assert len(written) == n_sites
+    # the previous window 2014-2016 is in the data: its sites that no longer qualify are listed
+    n_resolved = clusters_part.split("<h3>Resolved sites</h3><p>")[1].split(" sites of")[0]
+    resolved_rows = clusters_part.split("<h3>Resolved sites</h3>")[1].count("<tr>") - 1
+    assert int(n_resolved) == resolved_rows > 0
+    risk = page.split('<section id="risk">')[1].split("</section>")[0]
+    assert "No risk matrix for this report: the area &#x27;leeds-central&#x27; has no" in risk
+    assert "pass --themes CSV" in risk and "<table" not in risk and "<img" not in risk
+    summary = page.split('<section id="summary">')[1].split("</section>")[0]
+    for borrowed in ("Domestic Abuse", "Top risks", "spp2012_risk_matrix"):
+        assert borrowed not in summary and borrowed not in report.output
+    assert "Risks: no risk matrix" in summary
+    assert "none: no risk matrix for this area" in report.output

@@ -19,25 +19,27 @@ def test_map_clusters_redraws_from_gpkg(tmp_path):
     first = run("clusters", "--years", "2014-2016", "-o", tmp_path)
     assert first.exit_code == 0, first.output
     (tmp_path / "clusters.html").unlink()
-    again = run("map", "clusters", tmp_path / "clusters.gpkg", "-o", tmp_path / "again.html")
+    args = ["-o", tmp_path / "again", "--name", "again.html"]
+    again = run("map", "clusters", tmp_path / "clusters.gpkg", *args)
     assert again.exit_code == 0, again.output
-    html = (tmp_path / "again.html").read_text(encoding="utf-8")
+    html = (tmp_path / "again" / "again.html").read_text(encoding="utf-8")
     assert "L.map(" in html and '<script src="http' not in html
     assert remote_references(html) == []
     sites = pd.read_csv(tmp_path / "clusters.csv", encoding="utf-8-sig")
     assert re.search(rf"sites +{len(sites):,}\n", again.output)
-    assert re.search(rf"wrote +{re.escape(str(tmp_path / 'again.html'))}\n", again.output)
+    assert re.search(rf"wrote +{re.escape(str(tmp_path / 'again' / 'again.html'))}\n", again.output)
     assert "gs-ward-outline" in html and "gs-road" in html  # the area's context layers
 
 
 def test_map_wards_redraws_from_gpkg(tmp_path):
     first = run("wards", "-o", tmp_path)
     assert first.exit_code == 0, first.output
-    again = run("map", "wards", tmp_path / "wards.gpkg", "-o", tmp_path / "w.html")
+    again = run("map", "wards", tmp_path / "wards.gpkg", "-o", tmp_path / "w")
     assert again.exit_code == 0, again.output
     assert re.search(r"wards +24\n", again.output)
     assert re.search(r"layers +imd_score, rate_per_1000\n", again.output)
-    html = (tmp_path / "w.html").read_text(encoding="utf-8")
+    assert (tmp_path / "w").is_dir()  # -o is a folder, as for every command
+    html = (tmp_path / "w" / "wards_map.html").read_text(encoding="utf-8")
     assert "gs-ward-imd_score" in html and "gs-ward-rate_per_1000" in html
     assert remote_references(html) == []
 
@@ -45,3 +47,19 @@ def test_map_wards_redraws_from_gpkg(tmp_path):
 def test_map_missing_results_is_one_line_error(tmp_path):
     result = CliRunner().invoke(cli, ["map", "clusters", str(tmp_path / "none.gpkg")])
     assert result.exit_code == 1 and "none.gpkg: no such results file" in result.output
+
+
+def test_map_never_overwrites_the_commands_own_map(tmp_path):
+    """Without -o the redrawn map goes beside RESULTS as <stem>_map.html; wards.html is kept."""
+    first = run("wards", "-o", tmp_path)
+    assert first.exit_code == 0, first.output
+    before = (tmp_path / "wards.html").read_bytes()
+    again = run("map", "wards", tmp_path / "wards.gpkg")
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "wards.html").read_bytes() == before
+    assert (tmp_path / "wards_map.html").is_file()
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["map", "wards", str(tmp_path / "wards.gpkg"), "-o", str(tmp_path / "file")]
+    )
+    assert result.exit_code == 2  # a file is not a folder: a usage error

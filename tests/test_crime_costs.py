@@ -156,6 +156,24 @@ def test_cli_costs_bundled_and_user_table(tmp_path):
     assert result.exit_code == 1 and "no such unit-cost file" in result.output
 
 
+def test_cli_costs_default_is_the_latest_three_complete_years(tmp_path):
+    """Peterborough stops on 31 Oct 2017: by default 2014-2016 are costed, not 2012-2017."""
+    runner = CliRunner()
+    assert "latest three complete years" in runner.invoke(cli, ["costs", "--help"]).output
+    result = runner.invoke(cli, ["costs", "-o", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"years +2014-2016: 1,659 collisions\n", result.output)
+    assert "2012-2017" not in result.output.split("Run summary")[1].split("collisions file")[0]
+    chosen = runner.invoke(cli, ["costs", "--years", "2014-2016", "-o", str(tmp_path / "y")])
+    default = pd.read_csv(tmp_path / "d" / "costs_road.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(
+        default, pd.read_csv(tmp_path / "y" / "costs_road.csv", encoding="utf-8-sig")
+    )
+    assert chosen.exit_code == 0 and "incomplete" not in chosen.output
+    past = runner.invoke(cli, ["costs", "--years", "2016-2018", "-o", str(tmp_path / "p")])
+    assert "Window 2016-2018 is incomplete: the data stop 31 Oct 2017" in past.output
+
+
 def test_flat_crime_costs_is_the_function_whatever_was_imported_first():
     """geo_sppa.crime_costs is the function before and after geo_sppa.assessment.crime_costs is
     imported (in the old flat layout the submodule import replaced it with the module)."""

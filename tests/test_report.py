@@ -33,14 +33,22 @@ def test_report_has_every_section_and_summary_facts(built):
     summary = page.split('<section id="summary">')[1].split("</section>")[0]
     assert "accident cluster sites in 2014-2016" in summary
     assert "wards flagged against deprivation" in summary
-    assert (
-        "down 9.1% on 2012" in summary
-        and "2017 (01 Jan to 31 Oct, partial) not compared" in summary
-    )
+    # the latest three complete years, as `trends` and `costs` choose them: 2017 stops in October
+    assert "Road collisions: 2016: 599 collisions, up 19.1% on 2014." in summary
+    assert "partial" not in summary
     assert "Domestic Abuse (risk 156)" in summary
     assert (
-        "Road collisions from 01 Jan 2012 to 31 Oct 2017 cost £" in summary
-        and "Recorded crime cost £" in summary
+        "Road collisions from 01 Jan 2014 to 31 Dec 2016 cost £108.0m at 2014 prices (1,659 "
+        "collisions; £36.0m a year over 3 years)." in summary
+    )
+    # the crime figure names its own period and price years and is never set beside the road one
+    assert (
+        "Recorded crime cost £48.8m over 7 months, 2018-10 to 2021-01 at 1999/2000 and 2003/04 "
+        "prices" in summary
+    )
+    assert (
+        "Not comparable with the road figure (different period and price year: 2014 against "
+        "1999/2000 and 2003/04); do not add them." in summary
     )
     run = output.split("Run summary")[1]
     for line in (
@@ -53,6 +61,36 @@ def test_report_has_every_section_and_summary_facts(built):
         assert re.search(line + "\n", run), line
 
 
+def test_report_lists_top_sites_of_all_and_no_resolved_without_a_previous_window(built):
+    path, page, _ = built
+    clusters = page.split('<section id="clusters">')[1].split("</section>")[0]
+    assert "Top 20 of 63 sites by casualty cost; all 63 are in clusters.csv" in clusters
+    assert len(pd.read_csv(path.parent / "clusters.csv", encoding="utf-8-sig")) == 63
+    assert "No previous window in the data, so no site can be called resolved." in clusters
+
+
+def test_report_passes_years_ward_set_and_suppression_through(tmp_path):
+    """--years past the data end, the 2022 wards, counts under 10 suppressed: all honoured."""
+    args = ["report", "--years", "2017-2019", "--ward-set", "2022", "--suppress-below", "10"]
+    result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    clusters = page.split('<section id="clusters">')[1].split("</section>")[0]
+    incomplete = "Window 2017-2019 is incomplete: the data stop 31 Oct 2017"
+    assert "3 sites meet the rule" in clusters and incomplete in clusters
+    assert "not listed as resolved: missing months cannot resolve a site" in clusters
+    assert "<h3>Resolved sites</h3>" not in clusters
+    summary = page.split('<section id="summary">')[1].split("</section>")[0]
+    assert "no site called resolved" in summary
+    assert "Road collisions from 01 Jan 2017 to 31 Oct 2017 cost" in summary
+    assert "over 10 months" in summary
+    trends = page.split('<section id="trends">')[1].split("</section>")[0]
+    assert incomplete in trends
+    outliers = page.split('<section id="outliers">')[1].split("</section>")[0]
+    assert "wards 2022 (WD22, current)" in outliers
+    assert "<td>&lt;10</td>" in outliers  # a flagged ward with fewer than 10 incidents
+
+
 def test_report_is_self_contained(built):
     _, page, _ = built
     assert remote_references(page) == []
@@ -63,6 +101,19 @@ def test_report_is_self_contained(built):
         page.count('src="data:image/png;base64,') >= 8
     )  # 2 outlier + 4 trend + costs + risk charts
     assert page.count("<iframe") == 2 and "srcdoc=" in page
+
+
+def test_report_footer_credits_every_dataset(built):
+    """OpenStreetMap (ODbL), Crown copyright and the OGL v3, in a footer after the sections."""
+    _, page, _ = built
+    footer = page.split('<footer id="attribution">')[1].split("</footer>")[0]
+    assert page.index('<footer id="attribution">') > page.rindex("</section>")
+    assert (
+        "\u00a9 OpenStreetMap contributors" in footer and "Open Database Licence (ODbL)" in footer
+    )
+    assert "Crown copyright" in footer and "Open Government Licence v3.0" in footer
+    for source in ("STATS19", "police.uk", "Office for National Statistics", "IMD"):
+        assert source in footer, source
 
 
 def test_data_text_is_escaped():
@@ -105,6 +156,8 @@ def test_report_opens_offline_without_errors(built, chromium):
             frame.wait_for_selector(".leaflet-container", timeout=10_000)
             assert frame.locator(".leaflet-interactive").count() > 0
         assert page.locator("tr.priority").count() == 7
+        footer = page.locator("footer#attribution")
+        assert footer.is_visible() and "OpenStreetMap contributors" in footer.inner_text()
         assert view.console_errors == [] and view.page_errors == []
         assert view.blocked_requests == []
         assert view.dialogs == []
@@ -130,7 +183,8 @@ def test_assessment_is_frozen_and_names_its_inputs(assessment):
     assert assessment.outliers is not None and assessment.outliers_missing == ""
     assert assessment.outliers.category == "Anti-social behaviour"
     assert len(assessment.outliers.months) == 7 and assessment.crime_months[0] == "2018-10"
-    assert assessment.road_period == "01 Jan 2012 to 31 Oct 2017"
+    assert assessment.road_period == "01 Jan 2014 to 31 Dec 2016"
+    assert assessment.years == (2014, 2016) and assessment.cluster_coverage == ""
     window = assessment.clusters.window
     assert assessment.cluster_collisions["year"].between(*window).all()
     assert len(assessment.cluster_collisions) < len(assessment.collisions.data)
@@ -167,11 +221,18 @@ def test_report_page_is_built_from_the_assessment(assessment, built):
     inputs = report_inputs(assessment)
     assert inputs.outliers is assessment.outliers.report
     assert set(inputs.trend_charts) == {
-        "Collisions by year and severity (* partial year)",
+        "Collisions by year and severity",  # 2014-2016 are complete: no "(* partial year)"
         "Monthly collisions and the rolling 12-month count and rate",
         "Seasonality: collisions by month of year",
         "Collisions by road user involved",
     }
+    charts = [*inputs.outlier_charts.values(), *inputs.trend_charts.values()]
+    charts += [inputs.cost_chart, inputs.risk_chart]
+    assert len(charts) == 8
+    for chart in charts:  # every chart names its data at its foot, none in its title
+        assert [t.get_text()[:8] for t in chart.texts] == ["Source: "]
+        assert ".csv" not in " ".join(ax.get_title() for ax in chart.axes)
+    assert "spp2012_risk_matrix.csv" in inputs.risk_chart.texts[0].get_text()
     _, page, output = built
     for point in executive_summary(inputs):
         assert f"  - {point}" in output
@@ -207,3 +268,30 @@ def test_empty_category_is_a_one_line_error():
 
     with pytest.raises(InputError, match="expected a police.uk crime type .* pass --category NAME"):
         strategic_assessment("peterborough", category=" ")
+
+
+def test_ward_map_names_hot_spots_in_words_and_colours_them_hot_red_cold_blue():
+    """Three square wards labelled hot, cold and nothing: red, blue and pale grey, in words."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geo_sppa.render.ward_map import ward_map
+
+    wards = gpd.GeoDataFrame(
+        {"ward_name": ["A", "B", "C"], "hotspot": ["hot spot", "cold spot", ""]},
+        geometry=[box(500000 + i * 1000, 300000, 501000 + i * 1000, 301000) for i in range(3)],
+        crs="EPSG:27700",
+    )
+    page = ward_map(wards, layers=("hotspot",), tiles=None).get_root().render()
+    assert "Hot and cold spots of the residuals (Getis-Ord Gi*)" in page
+    fills = re.findall(r'"fill": "(#[0-9a-f]{6})"', page)
+    assert fills == ["#d7301f", "#2b8cbe", "#f0f0f0"]  # A hot, B cold, C not flagged
+
+
+def test_report_ward_map_title_names_category_unit_and_period(assessment):
+    from geo_sppa.render.report_page import _outlier_title
+
+    assert _outlier_title(assessment.outliers) == (
+        "Anti-social behaviour per 1,000 residents, 2018-10 to 2021-01 (7 months): wards against "
+        "deprivation (IMD score)"
+    )

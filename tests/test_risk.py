@@ -126,6 +126,23 @@ def test_cli_default_and_user_file(tmp_path):
     assert "Error: bad.csv: column 'harm_score' row 1 (A) has 'three'" in result.output
 
 
+def test_area_without_matrix_needs_themes_and_borrows_none(tmp_path):
+    """Leeds has no risk matrix: Peterborough's 2012 one is not used silently; --themes works."""
+    runner = CliRunner()
+    result = runner.invoke(cli, ["risk", "--area", "leeds-central", "-o", str(tmp_path / "a")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: the area 'leeds-central' has no risk matrix")
+    assert "pass --themes CSV" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "a" / "risk_matrix.csv").exists()
+    own = tmp_path / "themes.csv"
+    own.write_text("theme,impact,frequency,gaps\nBurglary,4,5,2\n", encoding="utf-8")
+    args = ["risk", "--area", "leeds-central", "--themes", str(own), "-o", str(tmp_path / "b")]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(tmp_path / "b" / "risk_matrix.csv", encoding="utf-8-sig")
+    assert written["theme"].tolist() == ["Burglary"] and written["risk"].tolist() == [40]
+
+
 def test_published_differences_counts_changed_scores():
     matrix = risk_matrix(SPP2012)
     assert published_differences(matrix) == 0

@@ -119,7 +119,7 @@ def test_partial_year_is_labelled_and_not_compared():
     assert result.direction == "2016: 5 collisions, up 25.0% on 2015"
     with pytest.raises(InputError, match="baseline year 2017 is only partly covered"):
         collision_trends(frame, end_date="2017-10-31", baseline_year=2017)
-    with pytest.raises(InputError, match="baseline year 2010 is outside the data"):
+    with pytest.raises(InputError, match="baseline year 2010 is outside the years analysed"):
         collision_trends(frame, baseline_year=2010)
 
 
@@ -177,8 +177,33 @@ def test_no_collisions_is_an_error():
         collision_trends(TWO_YEARS.iloc[0:0])
 
 
-def test_cli_bundled_peterborough(tmp_path):
+def test_cli_default_is_the_latest_three_complete_years(tmp_path):
+    """Peterborough stops on 31 Oct 2017: the default window is 2014-2016, as --help says."""
+    assert "latest three complete years" in CliRunner().invoke(cli, ["trends", "--help"]).output
     result = CliRunner().invoke(cli, ["trends", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    by_year = pd.read_csv(tmp_path / "trends_by_year.csv", encoding="utf-8-sig").set_index("year")
+    assert list(by_year.index) == [2014, 2015, 2016] and not by_year["partial"].any()
+    assert by_year.loc[2014, "total"] == 503 and by_year.loc[2016, "total"] == 599
+    assert by_year["total"].sum() == 1659
+    assert re.search(r"period +01 Jan 2014 to 31 Dec 2016\n", result.output)
+    assert re.search(r"  outside the years +1,670 \(not counted\)\n", result.output)
+
+
+def test_cli_years_past_the_data_say_the_window_is_incomplete(tmp_path):
+    """--years 2016-2018 runs past 31 Oct 2017: the summary says 2018 is missing, not zero."""
+    result = CliRunner().invoke(cli, ["trends", "--years", "2016-2018", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "Window 2016-2018 is incomplete: the data stop 31 Oct 2017 (2017 is partial, 2018 has "
+        "no data); the missing months are missing data, not zero counts" in result.output
+    )
+    full = CliRunner().invoke(cli, ["trends", "--years", "2014-2016", "-o", str(tmp_path)])
+    assert "incomplete" not in full.output
+
+
+def test_cli_bundled_peterborough(tmp_path):
+    result = CliRunner().invoke(cli, ["trends", "--years", "2012-2017", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     by_year = pd.read_csv(tmp_path / "trends_by_year.csv", encoding="utf-8-sig").set_index("year")
     assert by_year["total"].sum() == 3329
@@ -241,7 +266,7 @@ def test_cli_years_window_counts_only_the_years(tmp_path):
     by_year = pd.read_csv(tmp_path / "trends_by_year.csv", encoding="utf-8-sig")
     used = int(by_year["total"].sum())
     assert re.search(rf"records used +{used:,}\n", result.output)
-    assert re.search(rf"  outside --years +{3329 - used:,} \(not counted\)\n", result.output)
+    assert re.search(rf"  outside the years +{3329 - used:,} \(not counted\)\n", result.output)
 
 
 def test_trends_in_years_stops_at_the_data_and_the_last_year():
@@ -277,15 +302,41 @@ def test_trend_charts_draw_the_tables():
     assert heights == {"fatal": [1, 0], "serious": [1, 1], "slight": [2, 4]}
     assert ax.get_title().startswith("two years: ")
     rolling = charts["trends_rolling.png"].axes
-    assert len(rolling) == 2  # the rate per 1,000 on its own axis when there is a population
-    line = rolling[0].get_lines()[0]
-    expected = (result.monthly["rolling_12"] / 12).to_numpy()
+    assert len(rolling) == 2  # monthly counts above, the rolling 12-month count below
+    assert [len(a.get_lines()) for a in rolling] == [0, 1]  # one series per axis, no duplicate
+    line = rolling[1].get_lines()[0]
+    expected = result.monthly["rolling_12"].to_numpy()
     np.testing.assert_allclose(line.get_ydata(), expected, equal_nan=True)
+    # the rate per 1,000 is a second scale of the same line (population 2000: count / 2)
+    (rate,) = rolling[1].child_axes
+    assert rate.get_ylabel() == "per 1,000 residents"
+    assert all(a.get_ylim()[0] == 0 for a in (*rolling, ax))  # counts start at zero
+    for figure in trend_charts(result, source="two.csv").values():
+        assert [t.get_text() for t in figure.texts] == ["Source: two.csv"]
     (season,) = charts["trends_seasonality.png"].axes
     bars = [b.get_height() for b in season.containers[0]]
     np.testing.assert_allclose(bars, result.seasonality["index"].to_numpy(), equal_nan=True)
     assert collision_trends(TWO_YEARS).population is None
-    assert len(trend_charts(collision_trends(TWO_YEARS))["trends_rolling.png"].axes) == 1
+    no_rate = trend_charts(collision_trends(TWO_YEARS))["trends_rolling.png"].axes
+    assert len(no_rate) == 2 and no_rate[1].child_axes == []
+    assert "partial" not in ax.get_title()  # two complete years: no "(* partial year)"
+
+
+def test_road_user_chart_never_joins_a_partial_year():
+    """Peterborough 2012-2017: 2017 stops in October; drawn as lone open markers, not joined."""
+    from geo_sppa.bundled.inputs import collisions_input
+    from geo_sppa.render.charts import trend_charts
+
+    loaded, _ = collisions_input("peterborough")
+    result = trends_in_years(loaded.data, years=(2012, 2017))
+    (ax,) = trend_charts(result)["trends_road_users.png"].axes
+    joined = [ln for ln in ax.get_lines() if ln.get_linestyle() != "None"]
+    lone = [ln for ln in ax.get_lines() if ln.get_linestyle() == "None"]
+    assert joined and all(
+        list(ln.get_xdata()) == [str(y) for y in range(2012, 2017)] for ln in joined
+    )
+    assert len(lone) == len(joined) and all(list(ln.get_xdata()) == ["2017*"] for ln in lone)
+    assert ax.get_ylim()[0] == 0 and ax.get_title().endswith("(* partial year)")
 
 
 def test_chart_modules_leave_the_matplotlib_backend_alone():

@@ -26,21 +26,33 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import pandas as pd
 
-from geo_sppa.assessment.crime_costs import DEFAULT_UNIT_COSTS, CostResult, assessment_costs
+from geo_sppa.assessment.crime_costs import (
+    DEFAULT_UNIT_COSTS,
+    CostResult,
+    assessment_costs,
+    collisions_in_years,
+)
 from geo_sppa.assessment.risk import DEFAULT_PRIORITY_THRESHOLD, risk_matrix
-from geo_sppa.assessment.trends import TrendResult, collision_trends
+from geo_sppa.assessment.trends import (
+    TrendResult,
+    latest_complete_years,
+    trends_in_years,
+    window_coverage_note,
+)
 from geo_sppa.bundled.areas import bundled_area
 from geo_sppa.bundled.inputs import (
+    area_risk_themes_input,
     cluster_inputs,
+    no_risk_matrix_text,
     optional_incidents_input,
     population_total_input,
-    risk_themes_input,
     unit_costs_input,
 )
 from geo_sppa.errors import InputError
 from geo_sppa.io import Loaded
 
 if TYPE_CHECKING:
+    from geo_sppa.bundled.inputs import ClusterInputs
     from geo_sppa.roads.clusters import ClusterResult
     from geo_sppa.wards.outliers import OutlierReport
 
@@ -68,6 +80,8 @@ class WardOutliers:
         One line naming the incidents, ward set and deprivation data used.
     incidents
         The incidents read (every category, with set-aside rows).
+    suppress_below
+        Counts from 1 to this minus one are shown as ``<N`` in the report (None: not suppressed).
     """
 
     report: OutlierReport
@@ -76,6 +90,7 @@ class WardOutliers:
     months: tuple[str, ...]
     source: str
     incidents: Loaded
+    suppress_below: int | None = None
 
     @property
     def n_flagged(self) -> int:
@@ -109,11 +124,18 @@ class StrategicAssessment:
         :class:`~geo_sppa.assessment.trends.TrendResult` and
         :class:`~geo_sppa.assessment.crime_costs.CostResult`.
     risk, risk_threshold
-        The ranked risk matrix and its priority threshold.
+        The ranked risk matrix (None: the area has none and no ``themes`` were given) and its
+        priority threshold.
+    risk_missing
+        Why there is no risk matrix and how to give one ('' when there is one).
     themes_path, themes_bundled
-        The themes file, and whether it is the bundled example (no ``themes`` given).
+        The themes file (None without a matrix), and whether it is the area's bundled one (no
+        ``themes`` given).
     population_path
         The population file of the trend rates (None: no rates).
+    years
+        The calendar years (first, last) of the trends and road costs: ``years`` as given, else
+        the latest three complete years (as ``geo-sppa costs`` and ``trends`` choose them).
     """
 
     title: str
@@ -130,11 +152,18 @@ class StrategicAssessment:
     outliers_missing: str
     trends: TrendResult
     costs: CostResult
-    risk: pd.DataFrame
+    risk: pd.DataFrame | None
     risk_threshold: float
-    themes_path: Path
+    risk_missing: str
+    themes_path: Path | None
     themes_bundled: bool
     population_path: Path | None
+    years: tuple[int, int] = (0, 0)
+
+    @property
+    def cluster_coverage(self) -> str:
+        """A note when the cluster window runs past the data ('' when the data cover it)."""
+        return window_coverage_note(self.collisions.data, self.clusters.window)
 
     @property
     def cluster_collisions(self) -> gpd.GeoDataFrame:
@@ -182,7 +211,9 @@ class StrategicAssessment:
             (
                 "risk themes",
                 f"{self.themes_path.name}: {len(self.risk)} read, {len(self.risk)} used, "
-                "0 set aside",
+                "0 set aside"
+                if self.risk is not None and self.themes_path is not None
+                else "none (pass --themes CSV)",
             ),
             (
                 "cluster sites",
@@ -194,7 +225,12 @@ class StrategicAssessment:
                 str(self.outliers.n_flagged) if self.outliers else self.outliers_missing,
             ),
             ("trend", self.trends.direction),
-            ("top risk", f"{self.risk.iloc[0]['theme']} ({self.risk.iloc[0]['risk']:g})"),
+            (
+                "top risk",
+                f"{self.risk.iloc[0]['theme']} ({self.risk.iloc[0]['risk']:g})"
+                if self.risk is not None
+                else "none: no risk matrix for this area",
+            ),
         ]
         return lines
 
@@ -210,7 +246,7 @@ def _checked_category(category: str) -> str:
 
 
 def _ward_outliers(
-    area: str, incidents: str | Path | None, category: str, seed: int
+    area: str, incidents: str | Path | None, category: str, seed: int, options: dict
 ) -> WardOutliers:
     """Return the ward outliers of ``category``, as ``geo-sppa outliers`` computes them.
 
@@ -225,10 +261,10 @@ def _ward_outliers(
         wards_path=None,
         ward_code_column=None,
         ward_name_column=None,
-        ward_set=None,
+        ward_set=options.get("ward_set"),
         incidents=incidents,
         category=category,
-        imd_choice=None,
+        imd_choice=options.get("imd"),
         population_path=None,
         lsoas_path=None,
         lookup_path=None,
@@ -250,18 +286,25 @@ def _ward_outliers(
         months=months,
         source=source,
         incidents=loaded,
+        suppress_below=options.get("suppress_below"),
     )
 
 
 def _crime_inputs(
-    area: str, incidents: str | Path | None, category: str, seed: int
+    area: str, incidents: str | Path | None, category: str, seed: int, options: dict
 ) -> tuple[WardOutliers | None, str, Loaded | None, Path | None]:
-    """Return (ward outliers or None, why there are none, the incidents read, their file)."""
+    """Return (ward outliers or None, why there are none, the incidents read, their file).
+
+    ``options``: ``ward_set``, ``imd`` and ``suppress_below`` of the ward step.
+    """
     bundle = bundled_area(area)
     if (incidents or bundle.incidents) and bundle.wards and bundle.population:
-        outliers = _ward_outliers(area, incidents, category, seed)
+        outliers = _ward_outliers(area, incidents, category, seed, options)
         return outliers, "", outliers.incidents, Path(incidents) if incidents else bundle.incidents
-    missing = f"not available: the area {area!r} has no bundled wards, population or incidents"
+    missing = (
+        f"not available: the area {area!r} has no bundled wards, population or incidents "
+        "(geo-sppa outliers takes --wards, --population and --incidents)"
+    )
     return None, missing, *optional_incidents_input(area, incidents)
 
 
@@ -278,7 +321,8 @@ def _sources(a: StrategicAssessment) -> dict[str, str]:
         a.trends,
     )
     data = a.collisions.data
-    years = f"{int(data['year'].min())}-{int(data['year'].max())}"
+    every = f"{int(data['year'].min())}-{int(data['year'].max())}"
+    years = f"{a.years[0]}-{a.years[1]}"
     crime = a.incidents_path.name if a.incidents_path else "no incidents"
     population = (
         f"; population {trends.population:,.0f} ({a.population_path.name})"
@@ -287,14 +331,17 @@ def _sources(a: StrategicAssessment) -> dict[str, str]:
     )
     example = " (the 2012 Safer Peterborough Partnership matrix, bundled example)"
     return {
-        "summary": f"{crashes} ({years}); {crime} ({len(months)} months); {a.themes_path.name}",
+        "summary": f"{crashes} ({every}; figures {years}); {crime} ({len(months)} months); "
+        f"{a.themes_path.name if a.themes_path else 'no risk matrix'}",
         "clusters": f"{crashes}, window {clusters.window[0]}-{clusters.window[1]} "
         f"({clusters.mode} mode)",
         "outliers": a.outliers.source if a.outliers else a.outliers_missing,
         "trends": f"{crashes}, {trends.start:%d %b %Y} to {trends.end:%d %b %Y}{population}",
         "costs": f"collisions {crashes} ({years}); crime {crime} "
         f"({len(months)} months: {', '.join(months)})",
-        "risk": a.themes_path.name + (example if a.themes_bundled else ""),
+        "risk": (a.themes_path.name + (example if a.themes_bundled else ""))
+        if a.themes_path
+        else a.risk_missing,
     }
 
 
@@ -309,52 +356,54 @@ def strategic_assessment(
     unit_costs: str = DEFAULT_UNIT_COSTS,
     threshold: float = DEFAULT_PRIORITY_THRESHOLD,
     seed: int = DEFAULT_SEED,
+    years: tuple[int, int] | None = None,
+    roads: str | Path | None = None,
+    ward_set: str | None = None,
+    imd: str | None = None,
+    suppress_below: int | None = None,
 ) -> StrategicAssessment:
     """Return every analysis of the strategic assessment of ``area``.
 
     Parameters
     ----------
     area
-        Bundled area whose files are used where the user gives none (``peterborough``,
-        ``leeds-central``).
+        Bundled area whose files fill any input not given (``peterborough``, ``leeds-central``).
     collisions, incidents, themes
         The user's collision CSV, police.uk incident file(s) and risk-theme CSV (default: the
+        area's; an area without a risk matrix gets none, and says how to give one).
+    category, seed
+        police.uk crime type of the ward outliers; seed of their Moran's I permutation test.
+    price_year, unit_costs, threshold
+        Price year of the DfT value of prevention (default: the latest); unit costs of crime
+        (``ho2005``, ``ho2018``, ``spp2012`` or a CSV path); the risk-matrix priority threshold.
+    years
+        Calendar years (first, last) of the cluster scan, trends and road costs (default: the
+        latest three complete years, as the commands choose them).
+    roads
+        Road lines for the network scan, or ``"osm"`` (default: the area's network).
+    ward_set, imd
+        Ward set (``2013``, ``2022``) and IMD edition or file of the ward outliers (default: the
         area's).
-    category
-        police.uk crime type of the ward outliers.
-    price_year
-        Price year of the DfT value of prevention (default: the latest).
-    unit_costs
-        Unit costs of crime: ``ho2005``, ``ho2018``, ``spp2012`` or a CSV path.
-    threshold
-        Risk-matrix priority threshold.
-    seed
-        Seed of the Moran's I permutation test of the ward outliers.
+    suppress_below
+        Show ward counts from 1 to this minus one as ``<N`` (default: no suppression).
 
     Raises
     ------
     InputError
         A missing or malformed input (the message names the option that supplies it).
     """
-    from geo_sppa.roads.clusters import cluster_sites
-
     bundle, category = bundled_area(area), _checked_category(category)
     table = unit_costs_input(unit_costs)
-    inputs = cluster_inputs(area, collisions=collisions)
+    inputs = cluster_inputs(area, collisions=collisions, roads=roads)
     crashes, own = inputs.collisions, collisions is not None
-    clusters = cluster_sites(
-        crashes.data, roads=inputs.roads, price_year=price_year, source=inputs.collisions_path.name
+    ward_options = {"ward_set": ward_set, "imd": imd, "suppress_below": suppress_below}
+    outliers, missing, crimes, incidents_path = _crime_inputs(
+        area, incidents, category, seed, ward_options
     )
-    outliers, missing, crimes, incidents_path = _crime_inputs(area, incidents, category, seed)
     people, population_path = population_total_input(area, own_collisions=own)
-    trends = collision_trends(crashes.data, population=people)
-    costs = assessment_costs(
-        collisions=crashes.data,
-        incidents=crimes.data if crimes is not None else None,
-        unit_costs=table,
-        price_year=price_year,
+    clusters, window, trends, costs = _road_analyses(
+        inputs, years=years, price_year=price_year, population=people, crimes=crimes, table=table
     )
-    themes_in = risk_themes_input(area, themes)
     return StrategicAssessment(
         title=f"Strategic assessment: {inputs.collisions_path.name if own else bundle.title}",
         area=bundle.name,
@@ -370,9 +419,64 @@ def strategic_assessment(
         outliers_missing=missing,
         trends=trends,
         costs=costs,
-        risk=risk_matrix(themes_in.table, threshold=threshold, source=themes_in.path.name),
         risk_threshold=threshold,
-        themes_path=themes_in.path,
-        themes_bundled=themes_in.bundled,
         population_path=population_path,
+        years=window,
+        **_risk_fields(area, themes, threshold),
     )
+
+
+def _risk_fields(area: str, themes: str | Path | None, threshold: float) -> dict:
+    """Return the assessment's ``risk``, ``risk_missing``, ``themes_path`` and ``themes_bundled``.
+
+    The user's themes, else the area's own matrix; an area without one gets none (never another
+    area's) and the message saying how to give one.
+    """
+    found = area_risk_themes_input(area, themes)
+    if found is None:
+        return {
+            "risk": None,
+            "risk_missing": no_risk_matrix_text(area),
+            "themes_path": None,
+            "themes_bundled": False,
+        }
+    return {
+        "risk": risk_matrix(found.table, threshold=threshold, source=found.path.name),
+        "risk_missing": "",
+        "themes_path": found.path,
+        "themes_bundled": found.bundled,
+    }
+
+
+def _road_analyses(
+    inputs: ClusterInputs,
+    *,
+    years: tuple[int, int] | None,
+    price_year: int | None,
+    population: float | None,
+    crimes: Loaded | None,
+    table: str | pd.DataFrame,
+) -> tuple[ClusterResult, tuple[int, int], TrendResult, CostResult]:
+    """Return the cluster sites, the window of the trends and costs, the trends and the costs.
+
+    The window is ``years``, else the latest three complete years, as the commands choose it.
+    """
+    from geo_sppa.roads.clusters import cluster_sites
+
+    crashes = inputs.collisions.data
+    clusters = cluster_sites(
+        crashes,
+        roads=inputs.roads,
+        years=years,
+        price_year=price_year,
+        source=inputs.collisions_path.name,
+    )
+    window = years or latest_complete_years(crashes)
+    trends = trends_in_years(crashes, years=window, population=population)
+    costs = assessment_costs(
+        collisions=collisions_in_years(crashes, window)[0],
+        incidents=crimes.data if crimes is not None else None,
+        unit_costs=table,
+        price_year=price_year,
+    )
+    return clusters, window, trends, costs

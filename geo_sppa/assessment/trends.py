@@ -12,7 +12,7 @@ collisions count as zero. Counts are collisions; casualties are summed where the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,13 @@ from geo_sppa.schema import ROAD_USERS
 __all__ = [
     "TrendResult",
     "collision_trends",
+    "latest_complete_years",
     "trends_in_years",
+    "window_coverage_note",
 ]
+
+#: Calendar years in the default window of costs, trends and cluster sites.
+DEFAULT_WINDOW_YEARS = 3
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -121,8 +126,9 @@ def _baseline(by_year: pd.DataFrame, baseline_year: int | None, start, end) -> i
         return complete[0] if complete else None
     if baseline_year not in by_year["year"].tolist():
         raise InputError(
-            f"baseline year {baseline_year} is outside the data ({start.year}-{end.year}); "
-            f"pass one of the complete years: {known}"
+            f"baseline year {baseline_year} is outside the years analysed "
+            f"({start.year}-{end.year}); pass one of the complete years ({known}) or widen "
+            "--years"
         )
     if baseline_year not in complete:
         raise InputError(
@@ -316,16 +322,68 @@ def trends_in_years(
             collisions, population=population, baseline_year=baseline_year, end_date=end_date
         )
     first, last = years
+    coverage = window_coverage_note(collisions, years)
     data = collisions[collisions["year"].between(first, last)]
     year_end = pd.Timestamp(f"{last}-12-31")
     if end_date is None and len(data):
         end = min(pd.Timestamp(data["date"].max()).to_period("M").end_time.normalize(), year_end)
     else:
         end = min(pd.Timestamp(end_date), year_end) if end_date is not None else year_end
-    return collision_trends(
+    result = collision_trends(
         data,
         population=population,
         baseline_year=baseline_year,
         start_date=f"{first}-01-01",
         end_date=end,
+    )
+    return replace(result, notes=(coverage, *result.notes)) if coverage else result
+
+
+def latest_complete_years(
+    collisions: pd.DataFrame, *, years: int = DEFAULT_WINDOW_YEARS
+) -> tuple[int, int]:
+    """Return (first, last) of the latest ``years`` complete calendar years of the collisions.
+
+    The default window of ``costs``, ``trends`` and the report, chosen as the cluster scan chooses
+    its window (:func:`geo_sppa.roads.windows.data_window`): a final year the data stop inside is
+    left out. Data holding no complete year give their first and last years.
+    """
+    from geo_sppa.roads.windows import data_window
+
+    dates = pd.to_datetime(collisions["date"]).dropna()
+    if dates.empty:
+        raise InputError("collisions: no dated collisions; cannot choose a time window")
+    try:
+        window, _, _ = data_window(dates, years=years)
+    except InputError:  # no complete calendar year: every year there is
+        return int(dates.min().year), int(dates.max().year)
+    return window
+
+
+def window_coverage_note(collisions: pd.DataFrame, years: tuple[int, int]) -> str:
+    """Return a note when the window ``years`` runs past the data's first or last day, else ''.
+
+    Months outside the data are missing, not zero: a count there is not a fall.
+    """
+    dates = pd.to_datetime(collisions["date"]).dropna()
+    if dates.empty:
+        return ""
+    first, last = dates.min(), dates.max()
+    (y1, y2), gaps = years, []
+    if last < pd.Timestamp(y2, 12, 31) - pd.Timedelta(days=7):
+        missing = []
+        if y1 <= last.year and last < pd.Timestamp(last.year, 12, 31) - pd.Timedelta(days=7):
+            missing.append(f"{last.year} is partial")
+        if y2 > last.year + 1:
+            missing.append(f"{max(y1, last.year + 1)}-{y2} have no data")
+        elif y2 > last.year:
+            missing.append(f"{y2} has no data")
+        gaps.append(f"the data stop {last:%d %b %Y} ({', '.join(missing)})")
+    if first > pd.Timestamp(y1, 1, 1) + pd.Timedelta(days=7):
+        gaps.append(f"the data start {first:%d %b %Y}")
+    if not gaps:
+        return ""
+    return (
+        f"Window {y1}-{y2} is incomplete: {' and '.join(gaps)}; the missing months are "
+        "missing data, not zero counts"
     )

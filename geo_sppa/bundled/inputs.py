@@ -352,3 +352,31 @@ def map_context_input(area: str) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFr
     ward_set = bundle.default_ward_set
     wards = read_wards(bundle.wards[ward_set]) if ward_set and bundle.wards else None
     return roads, wards
+
+
+__all__ += ["area_risk_themes_input", "no_risk_matrix_text"]
+
+
+def no_risk_matrix_text(area: str) -> str:
+    """Return why ``area`` has no risk matrix and how to give one (one line, no trailing stop)."""
+    return (
+        f"the area {area!r} has no risk matrix of its own (the bundled 2012 matrix is the Safer "
+        "Peterborough Partnership's); pass --themes CSV with columns theme, impact and frequency "
+        "(or harm_score), partnership_gaps_score"
+    )
+
+
+def area_risk_themes_input(area: str, themes: str | Path | None = None) -> RiskThemes | None:
+    """Read the user's risk-theme CSV, else ``area``'s own bundled matrix; None if it has none.
+
+    Unlike :func:`risk_themes_input` no other area's matrix is borrowed: an area without one
+    (``leeds-central``) gives None, and the caller says so (:func:`no_risk_matrix_text`).
+    """
+    from geo_sppa.bundled.areas import bundled_file
+
+    if themes:
+        return risk_themes_input(area, themes)
+    path = bundled_file(area, "risk_matrix_2012")
+    if path is None:
+        return None
+    return RiskThemes(table=risk_themes_input(area, path).table, path=path, bundled=True)

@@ -66,6 +66,7 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     """  # noqa: D301
     from geo_sppa import io
     from geo_sppa.assessment.crime_costs import assessment_costs, collisions_in_years
+    from geo_sppa.assessment.trends import latest_complete_years, window_coverage_note
     from geo_sppa.bundled.inputs import (
         collisions_input,
         optional_incidents_input,
@@ -76,7 +77,9 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     table = unit_costs_input(unit_costs)
     crashes, collisions_path = collisions_input(area, collisions, crs=crs)
     crimes, incidents_path = optional_incidents_input(area, incidents, crs=crs)
-    in_years, (first, last) = collisions_in_years(crashes.data, years)
+    window = years or latest_complete_years(crashes.data)
+    in_years, (first, last) = collisions_in_years(crashes.data, window)
+    coverage = window_coverage_note(crashes.data, window)
     result = assessment_costs(
         collisions=in_years,
         incidents=crimes.data if crimes else None,
@@ -88,7 +91,12 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     if result.crime is not None:
         written.append(io.write_csv(result.crime, out / "costs_crime.csv"))
     crime_period = _months(crimes.data) if crimes else "no incidents"
-    fig = cost_chart(result, title=f"Costs: collisions {first}-{last}; crime {crime_period}")
+    fig = cost_chart(
+        result,
+        title=f"Costs: collisions {first}-{last}; crime {crime_period} (different periods)",
+        source=f"collisions {collisions_path.name}"
+        + (f"; crime {incidents_path.name}" if incidents_path else ""),
+    )
     written.append(io.write_png(fig, out / "costs.png"))
     span = f"{first}-{last}"
     _echo_tables(result, span, crime_period)
@@ -102,6 +110,8 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
         ),
     ]
     lines += _summary_lines(result, crashes, crimes, in_years, span, crime_period)
+    if coverage:
+        lines.append(("note", coverage))
     lines += [("wrote", str(p)) for p in written]
     echo_summary("Run summary", lines)
 
@@ -137,7 +147,7 @@ def _summary_lines(
     )
     if len(in_years) < len(data):
         lines.append(
-            ("  outside --years", f"{len(data) - len(in_years):,} collisions (not costed)")
+            ("  outside the years", f"{len(data) - len(in_years):,} collisions (not costed)")
         )
     lines += [
         ("years", f"{span}: {len(in_years):,} collisions"),

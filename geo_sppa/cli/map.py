@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from geo_sppa.cli.options import echo_summary
 
 
+def _output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``-o/--output-dir`` (a folder, as for every command) and ``--name``."""
+    command = click.option(
+        "--name",
+        default=None,
+        help="File name of the map (default: RESULTS' name with _map.html, so the command's own "
+        "map is never overwritten).",
+    )(command)
+    return click.option(
+        "-o",
+        "--output-dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Folder for the map (default: the folder of RESULTS); created if missing.",
+    )(command)
+
+
+def _map_path(results: str, output_dir: str | None, name: str | None) -> Path:
+    """Return where the redrawn map goes: ``output_dir/name``, by default ``<stem>_map.html``."""
+    from geo_sppa import io
+
+    folder = io.output_dir(output_dir) if output_dir else Path(results).parent
+    return folder / (name or f"{Path(results).stem}_map.html")
+
+
 @click.group("map")
 def map_group() -> None:
     """Re-render saved results (GeoPackage) as self-contained HTML maps, without re-running.
+
+    The map goes into the folder of RESULTS (or -o DIR) as <name>_map.html, beside and never over
+    the map the command wrote.
 
     \b
     Example:
@@ -31,19 +61,15 @@ def map_group() -> None:
 @click.option(
     "--no-context", is_flag=True, help="Leave out the bundled area's roads and ward boundaries."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="HTML file to write (default: beside RESULTS, same name with .html).",
-)
-def clusters_map(results: str, area: str | None, no_context: bool, output: str | None) -> None:
+@_output_options
+def clusters_map(
+    results: str, area: str | None, no_context: bool, output_dir: str | None, name: str | None
+) -> None:
     """Redraw the cluster map from a clusters.gpkg written by `geo-sppa clusters`.
 
     \b
     Example:
-        geo-sppa map clusters maps/clusters.gpkg -o cluster-sites.html
+        geo-sppa map clusters maps/clusters.gpkg -o redrawn/ --name cluster-sites.html
     """  # noqa: D301
     from geo_sppa import io
     from geo_sppa.bundled.inputs import map_context_input
@@ -60,7 +86,7 @@ def clusters_map(results: str, area: str | None, no_context: bool, output: str |
     html = self_contained_html(
         cluster_map(sites, collisions, roads=roads, wards=wards, radius_m=radius_m, title=title)
     )
-    path = io.write_text(html, output or Path(results).with_suffix(".html"))
+    path = io.write_text(html, _map_path(results, output_dir, name))
     echo_summary(
         "Map",
         [
@@ -73,14 +99,8 @@ def clusters_map(results: str, area: str | None, no_context: bool, output: str |
 
 @map_group.command("wards")
 @click.argument("results", type=click.Path(), default="maps/outliers.gpkg")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="HTML file to write (default: beside RESULTS, same name with .html).",
-)
-def wards_map(results: str, output: str | None) -> None:
+@_output_options
+def wards_map(results: str, output_dir: str | None, name: str | None) -> None:
     """Redraw the ward map from a wards.gpkg or outliers.gpkg (`geo-sppa wards` or `outliers`).
 
     \b
@@ -95,7 +115,7 @@ def wards_map(results: str, output: str | None) -> None:
         c for c in ("imd_score", "imd_rank_popweighted", "rate_per_1000", "label") if c in wards
     )
     html = self_contained_html(ward_map(wards, layers=layers, title=f"Wards: {Path(results).name}"))
-    path = io.write_text(html, output or Path(results).with_suffix(".html"))
+    path = io.write_text(html, _map_path(results, output_dir, name))
     echo_summary(
         "Map", [("wards", f"{len(wards):,}"), ("layers", ", ".join(layers)), ("wrote", str(path))]
     )

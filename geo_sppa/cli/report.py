@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from geo_sppa.cli.options import area_option, echo_summary, output_dir_option
+from geo_sppa.cli.options import area_option, echo_summary, output_dir_option, years_option
 
 __all__ = ["report"]
 
@@ -24,7 +24,35 @@ __all__ = ["report"]
     "--themes",
     type=click.Path(),
     default=None,
-    help="Risk-matrix CSV (default: the 2012 Peterborough matrix).",
+    help="Risk-matrix CSV (default: the area's own; Peterborough: the 2012 matrix; other "
+    "areas have none, and the report says so).",
+)
+@years_option
+@click.option(
+    "--roads",
+    default=None,
+    metavar="PATH|osm",
+    help="Road network for the cluster scan, or 'osm' to fetch one (default: the area's).",
+)
+@click.option(
+    "--ward-set",
+    type=click.Choice(["2013", "2022"]),
+    default=None,
+    help="Ward boundaries of the ward outliers (default: the area's).",
+)
+@click.option(
+    "--imd",
+    default=None,
+    metavar="2010|2019|PATH",
+    help="Deprivation of the ward outliers: bundled IMD 2010 or 2019, or an IoD CSV "
+    "(default: the area's).",
+)
+@click.option(
+    "--suppress-below",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Show ward counts from 1 to N-1 as '<N' (for sensitive categories).",
 )
 @click.option(
     "--category",
@@ -66,6 +94,11 @@ def report(
     collisions,
     incidents,
     themes,
+    years,
+    roads,
+    ward_set,
+    imd,
+    suppress_below,
     category,
     price_year,
     unit_costs,
@@ -78,12 +111,15 @@ def report(
 
     Runs the cluster-site scan, the ward outliers, the collision trends, the costs and the risk
     matrix, and writes one HTML page with an executive summary, tables, charts (inline PNG) and maps
-    (inline, no internet needed), each section saying which data and years it used.
+    (inline, no internet needed), each section saying which data and years it used, and
+    clusters.csv with every cluster site. --years sets the window of the cluster scan, trends and
+    road costs (default: the latest three complete years, as the commands choose it).
 
     \b
     Example:
         geo-sppa report                          # Peterborough, maps/report.html
         geo-sppa report --themes themes_2025.csv --price-year 2009 -o out/
+        geo-sppa report --area leeds-central --themes leeds_themes.csv --years 2017-2019
     """  # noqa: D301
     from geo_sppa import io
     from geo_sppa.assessment.pipeline import strategic_assessment
@@ -95,14 +131,20 @@ def report(
         collisions=collisions,
         incidents=incidents,
         themes=themes,
+        years=years,
+        roads=roads,
+        ward_set=ward_set,
+        imd=imd,
+        suppress_below=suppress_below,
         category=category,
         price_year=price_year,
         unit_costs=unit_costs,
         threshold=threshold,
         seed=seed,
     )
-    inputs = report_inputs(assessment)
+    inputs = report_inputs(assessment, full_list="clusters.csv")
     out = io.output_dir(output_dir)
+    sites = io.write_csv(assessment.clusters.sites, out / "clusters.csv")
     path = io.write_text(assessment_report(inputs), out / name)
     click.echo("Executive summary:")
     for point in executive_summary(inputs):
@@ -110,4 +152,5 @@ def report(
     click.echo("")
     lines = [*assessment.summary_lines()]
     lines.append(("wrote", f"{path} ({path.stat().st_size / 1e6:.1f} MB)"))
+    lines.append(("wrote", str(sites)))
     echo_summary("Run summary", lines)

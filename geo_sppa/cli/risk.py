@@ -17,7 +17,8 @@ __all__ = ["risk"]
     type=click.Path(),
     default=None,
     help="CSV of themes: theme, [group], impact and frequency (or harm_score), "
-    "partnership_gaps_score. Default: the 2012 Peterborough matrix.",
+    "partnership_gaps_score. Default: the area's own matrix (Peterborough: the 2012 matrix; "
+    "other areas have none and need --themes).",
 )
 @click.option(
     "--threshold",
@@ -32,8 +33,9 @@ def risk(area, themes_path, threshold, output_dir) -> None:
 
     Each theme is scored for impact and frequency (harm is their product; a theme may give its
     harm score directly) and for the gaps in the partnership's response. Themes at or above
-    --threshold are the priorities. With no --themes the 2012 Safer Peterborough Partnership
-    matrix is used, and its published risk scores are checked.
+    --threshold are the priorities. With no --themes the area's own matrix is used: for
+    Peterborough the 2012 Safer Peterborough Partnership matrix, whose published risk scores are
+    checked; an area without one (leeds-central) needs --themes.
 
     Writes risk_matrix.csv and risk_matrix.png into the output folder.
 
@@ -44,15 +46,18 @@ def risk(area, themes_path, threshold, output_dir) -> None:
     """  # noqa: D301
     from geo_sppa import io
     from geo_sppa.assessment.risk import published_differences, risk_matrix
-    from geo_sppa.bundled.inputs import risk_themes_input
+    from geo_sppa.bundled.inputs import area_risk_themes_input, no_risk_matrix_text
+    from geo_sppa.errors import InputError
     from geo_sppa.render.charts import risk_chart
 
-    themes = risk_themes_input(area, themes_path)
+    themes = area_risk_themes_input(area, themes_path)
+    if themes is None:
+        raise InputError(no_risk_matrix_text(area))
     path, raw = themes.path, themes.table
     matrix = risk_matrix(raw, threshold=threshold, source=path.name)
     out = io.output_dir(output_dir)
     written = [io.write_csv(matrix, out / "risk_matrix.csv")]
-    figure = risk_chart(matrix, threshold=threshold, title=f"Risk matrix: {path.name}")
+    figure = risk_chart(matrix, threshold=threshold, source=path.name)
     written.append(io.write_png(figure, out / "risk_matrix.png"))
 
     click.echo(f"Risk matrix ({path.name}), ranked; priority: risk >= {threshold:g}:")

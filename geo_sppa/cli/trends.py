@@ -67,7 +67,7 @@ def trends(
         geo-sppa trends --collisions dft-collision-2023.csv --population pop.csv
     """  # noqa: D301
     from geo_sppa import io
-    from geo_sppa.assessment.trends import trends_in_years
+    from geo_sppa.assessment.trends import latest_complete_years, trends_in_years
     from geo_sppa.bundled.inputs import collisions_input, population_total_input
 
     columns = {"id": id_column} if id_column else None
@@ -77,12 +77,13 @@ def trends(
     )
     result = trends_in_years(
         loaded.data,
-        years=years,
+        years=years or latest_complete_years(loaded.data),
         population=people,
         baseline_year=baseline_year,
         end_date=end_date,
     )
-    written = _written(result, io.output_dir(output_dir), title=path.name)
+    source = f"{path.name}, {result.start:%d %b %Y} to {result.end:%d %b %Y}"
+    written = _written(result, io.output_dir(output_dir), source=source)
     _echo_tables(result)
     lines: list[tuple[str, object]] = [("collisions file", path.name)]
     lines += _summary_lines(result, loaded, population_path)
@@ -90,7 +91,7 @@ def trends(
     echo_summary("Run summary", lines)
 
 
-def _written(result, out, *, title: str) -> list:
+def _written(result, out, *, source: str) -> list:
     """Write the trend tables and charts into ``out``; return the paths written."""
     from geo_sppa import io
     from geo_sppa.render.charts import trend_charts
@@ -102,7 +103,7 @@ def _written(result, out, *, title: str) -> list:
     ]
     if result.road_users is not None:
         written.append(io.write_csv(result.road_users, out / "trends_road_users.csv"))
-    for name, figure in trend_charts(result, title=title).items():
+    for name, figure in trend_charts(result, source=source).items():
         written.append(io.write_png(figure, out / name))
     return written
 
@@ -141,7 +142,7 @@ def _summary_lines(result, loaded, population_path) -> list[tuple[str, object]]:
     lines: list[tuple[str, object]] = []
     lines += set_aside_lines(loaded.n_read, n_used, loaded.set_aside)
     if n_used < len(loaded.data):
-        lines.append(("  outside --years", f"{len(loaded.data) - n_used:,} (not counted)"))
+        lines.append(("  outside the years", f"{len(loaded.data) - n_used:,} (not counted)"))
     lines += [
         ("period", f"{result.start:%d %b %Y} to {result.end:%d %b %Y}"),
         ("trend", result.direction),

@@ -38,12 +38,21 @@ def _visible(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def outlier_scatter(outliers: pd.DataFrame, fit: ModelFit, *, title: str = "") -> Figure:
+def _source_line(fig: Figure, source: str) -> None:
+    """Write ``Source: ...`` along the foot of ``fig`` (nothing when ``source`` is empty)."""
+    if source:
+        # supxlabel, not fig.text: the constrained layout keeps room for it below the axes
+        fig.supxlabel(f"Source: {source}", x=0.01, ha="left", fontsize=7, color="#555555")
+
+
+def outlier_scatter(
+    outliers: pd.DataFrame, fit: ModelFit, *, title: str = "", source: str = ""
+) -> Figure:
     """Return the scatter of rate per 1,000 against the deprivation measure, with the fitted line.
 
     Each ward's leave-one-out 95% prediction interval is drawn as a vertical bar (as a rate);
     flagged wards are coloured (blue: fewer than predicted, red: more) and every visible ward is
-    labelled.
+    labelled. ``source`` is written as a ``Source:`` line at the foot.
     """
     fig = Figure(figsize=(9, 6.5))
     ax = fig.add_subplot()
@@ -79,15 +88,19 @@ def outlier_scatter(outliers: pd.DataFrame, fit: ModelFit, *, title: str = "") -
             fontsize=7,
         )
     ax.legend(fontsize=7, loc="upper left")
+    _source_line(fig, source)
     fig.tight_layout()
     return fig
 
 
-def funnel_chart(funnel: pd.DataFrame, od: Overdispersion, *, title: str = "") -> Figure:
+def funnel_chart(
+    funnel: pd.DataFrame, od: Overdispersion, *, title: str = "", source: str = ""
+) -> Figure:
     """Return the funnel plot: rate per 1,000 against population, 95% and 99.8% limits.
 
     Limits are the over-dispersion-adjusted ones of :func:`geo_sppa.wards.funnel.funnel_limits` with
-    ``od.tau2``; wards outside the 95% limits are labelled.
+    ``od.tau2``; wards outside the 95% limits are labelled. ``source`` is written as a
+    ``Source:`` line at the foot.
     """
     fig = Figure(figsize=(9, 6.5))
     ax = fig.add_subplot()
@@ -140,6 +153,7 @@ def funnel_chart(funnel: pd.DataFrame, od: Overdispersion, *, title: str = "") -
     ax.set_title(title or "Funnel plot", fontsize=11)
     ax.text(0.01, 0.98, adj, transform=ax.transAxes, fontsize=7, va="top")
     ax.legend(fontsize=7, loc="upper right")
+    _source_line(fig, source)
     fig.tight_layout()
     return fig
 
@@ -149,9 +163,14 @@ def _year_labels(frame: pd.DataFrame) -> list[str]:
     return [f"{y}*" if p else str(y) for y, p in zip(frame["year"], frame["partial"], strict=True)]
 
 
+def _partial_note(frame: pd.DataFrame) -> str:
+    """Return `` (* partial year)`` when a year is partial, else ''."""
+    return " (* partial year)" if frame["partial"].astype(bool).any() else ""
+
+
 def _by_year_chart(result: TrendResult, title: str) -> Figure:
     by_year = result.by_year
-    fig = Figure(figsize=(8, 4), layout="constrained")
+    fig = Figure(figsize=(8, 4.3), layout="constrained")
     ax = fig.subplots()
     labels = _year_labels(by_year)
     bottom = np.zeros(len(by_year))
@@ -163,44 +182,51 @@ def _by_year_chart(result: TrendResult, title: str) -> Figure:
             color=colour,
             label=severity,
             edgecolor=["#333333" if p else colour for p in by_year["partial"]],
+            hatch=["//" if p else "" for p in by_year["partial"]],
         )
         bottom += by_year[severity].to_numpy()
+    ax.set_ylim(bottom=0)
     ax.set_ylabel("injury collisions")
     ax.legend(fontsize=8)
     ax.set_title(
-        (title + ": " if title else "") + "collisions by year and severity (* partial year)",
+        (title + ": " if title else "")
+        + "Collisions by year and severity"
+        + _partial_note(by_year),
         fontsize=10,
     )
     return fig
 
 
 def _rolling_chart(result: TrendResult) -> Figure:
+    """Return monthly counts (top) and the rolling 12-month count (bottom), one series per axis.
+
+    With a population the bottom axis carries a second scale, the same line as a rate per 1,000
+    (a secondary axis converting the count, not a second line on its own limits).
+    """
     monthly = result.monthly
-    fig = Figure(figsize=(9, 4), layout="constrained")
-    ax = fig.subplots()
+    fig = Figure(figsize=(9, 5.5), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
     x = pd.to_datetime(monthly["month"])
-    ax.bar(x, monthly["total"], width=25, color="#bbbbbb", label="collisions in month")
-    ax.plot(x, monthly["rolling_12"] / 12, color="#b2182b", label="rolling 12-month count / 12")
-    ax.set_ylabel("collisions per month")
-    if result.population:
-        right = ax.twinx()
-        right.plot(
-            x,
-            monthly["rolling_12_rate_per_1000"],
-            color="#2166ac",
-            linestyle="--",
-            label="rolling 12-month rate per 1,000",
+    top.bar(x, monthly["total"], width=25, color="#888888", label="collisions in month")
+    top.set_ylim(bottom=0)
+    top.set_ylabel("collisions per month")
+    top.set_title("Injury collisions by month", fontsize=10)
+    bottom.plot(x, monthly["rolling_12"], color="#b2182b", label="rolling 12-month count")
+    bottom.set_ylim(bottom=0)
+    bottom.set_ylabel("collisions in the last 12 months")
+    bottom.set_title("Rolling 12-month count (the partnership measure)", fontsize=10)
+    people = result.population
+    if people:
+        rate = bottom.secondary_yaxis(
+            "right", functions=(lambda c: c / people * 1000, lambda r: r * people / 1000)
         )
-        right.set_ylabel("rolling 12-month rate per 1,000 residents")
-        right.legend(loc="upper right", fontsize=8)
-    ax.legend(loc="upper left", fontsize=8)
-    ax.set_title("Monthly collisions and the rolling 12-month measure", fontsize=10)
+        rate.set_ylabel("per 1,000 residents")
     return fig
 
 
 def _seasonality_chart(result: TrendResult) -> Figure:
     season = result.seasonality
-    fig = Figure(figsize=(8, 3.5), layout="constrained")
+    fig = Figure(figsize=(8, 3.8), layout="constrained")
     ax = fig.subplots()
     ax.bar(
         season["name"],
@@ -208,24 +234,39 @@ def _seasonality_chart(result: TrendResult) -> Figure:
         color=["#b2182b" if a else "#2166ac" for a in season["above_average"]],
     )
     ax.axhline(100, color="#333333", linewidth=1)
+    ax.set_ylim(bottom=0)
     ax.set_ylabel("index (100 = average month)")
     ax.set_title("Seasonality: collisions by month of year (red: above average)", fontsize=10)
     return fig
 
 
 def _road_user_chart(road_users: pd.DataFrame) -> Figure:
-    fig = Figure(figsize=(8, 4), layout="constrained")
+    """Return collisions by road user: complete years joined, a partial year a lone open marker."""
+    fig = Figure(figsize=(8, 4.3), layout="constrained")
     ax = fig.subplots()
-    labels = _year_labels(road_users)
+    labels = np.array(_year_labels(road_users))
+    partial = road_users["partial"].astype(bool).to_numpy()
     for user in (c for c in ROAD_USERS if c in road_users.columns):
-        ax.plot(labels, road_users[user], marker="o", label=user)
+        values = road_users[user].to_numpy(dtype=float)
+        (line,) = ax.plot(labels[~partial], values[~partial], marker="o", label=user)
+        if partial.any():
+            ax.plot(
+                labels[partial],
+                values[partial],
+                linestyle="none",
+                marker="o",
+                markerfacecolor="white",
+                color=line.get_color(),
+                label=f"{user} (partial year)",
+            )
+    ax.set_ylim(bottom=0)
     ax.set_ylabel("collisions involving")
     ax.legend(fontsize=8)
-    ax.set_title("Collisions by road user involved (* partial year)", fontsize=10)
+    ax.set_title("Collisions by road user involved" + _partial_note(road_users), fontsize=10)
     return fig
 
 
-def trend_charts(result: TrendResult, *, title: str = "") -> dict[str, Figure]:
+def trend_charts(result: TrendResult, *, title: str = "", source: str = "") -> dict[str, Figure]:
     """Return ``{file name: Figure}`` of the trend charts.
 
     Parameters
@@ -233,7 +274,9 @@ def trend_charts(result: TrendResult, *, title: str = "") -> dict[str, Figure]:
     result
         :func:`geo_sppa.assessment.trends.collision_trends` result.
     title
-        Prefix of the by-year chart's title (e.g. the data's name).
+        Prefix of the by-year chart's title, in words (e.g. the area's name).
+    source
+        The data the charts draw, written as a ``Source:`` line at the foot of each.
 
     Returns
     -------
@@ -249,10 +292,12 @@ def trend_charts(result: TrendResult, *, title: str = "") -> dict[str, Figure]:
     }
     if result.road_users is not None:
         charts["trends_road_users.png"] = _road_user_chart(result.road_users)
+    for figure in charts.values():
+        _source_line(figure, source)
     return charts
 
 
-def cost_chart(result: CostResult, *, title: str = "") -> Figure:
+def cost_chart(result: CostResult, *, title: str = "", source: str = "") -> Figure:
     """Return the two-panel bar chart: collision costs by severity, crime costs by category.
 
     Parameters
@@ -262,6 +307,8 @@ def cost_chart(result: CostResult, *, title: str = "") -> Figure:
         hidden.
     title
         Figure title (none when empty).
+    source
+        The data drawn, written as a ``Source:`` line at the foot.
     """
     fig = Figure(figsize=(11, 4.5), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=(1, 2))
@@ -284,11 +331,12 @@ def cost_chart(result: CostResult, *, title: str = "") -> Figure:
         right.set_visible(False)
     if title:
         fig.suptitle(title, fontsize=11)
+    _source_line(fig, source)
     return fig
 
 
 def risk_chart(
-    matrix: pd.DataFrame, *, threshold: float = _RISK_THRESHOLD, title: str = ""
+    matrix: pd.DataFrame, *, threshold: float = _RISK_THRESHOLD, title: str = "", source: str = ""
 ) -> Figure:
     """Return a horizontal bar chart of risk by theme, priorities in red, the threshold dashed.
 
@@ -300,6 +348,8 @@ def risk_chart(
         The priority threshold drawn as a vertical line.
     title
         Chart title (default ``Partnership risk matrix``).
+    source
+        The themes file, written as a ``Source:`` line at the foot.
     """
     shown = matrix.sort_values("risk", kind="stable")
     fig = Figure(figsize=(8, 0.3 * len(shown) + 1.5), layout="constrained")
@@ -317,4 +367,5 @@ def risk_chart(
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(title or "Partnership risk matrix", fontsize=10)
     ax.tick_params(axis="y", labelsize=8)
+    _source_line(fig, source)
     return fig

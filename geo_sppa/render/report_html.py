@@ -26,13 +26,37 @@ if TYPE_CHECKING:
     from geo_sppa.roads.clusters import ClusterResult
     from geo_sppa.wards.outliers import OutlierReport
 
-__all__ = ["ReportInputs", "SECTIONS", "figure_data_uri", "executive_summary", "assessment_report"]
+__all__ = [
+    "ATTRIBUTION",
+    "ReportInputs",
+    "SECTIONS",
+    "figure_data_uri",
+    "executive_summary",
+    "assessment_report",
+]
 
 #: A chart: a matplotlib Figure or the PNG bytes of one.
 Chart = Figure | bytes
 
 #: Section ids, in page order (each is an ``<section id=...>``).
 SECTIONS = ("summary", "clusters", "outliers", "trends", "costs", "risk")
+
+#: The credit every dataset the report may draw requires, shown in the page footer.
+ATTRIBUTION = (
+    "Roads: \u00a9 OpenStreetMap contributors, available under the Open Database Licence (ODbL), "
+    "openstreetmap.org/copyright.",
+    "Ward, LSOA and study-area boundaries: Office for National Statistics; contains OS data "
+    "\u00a9 Crown copyright and database right; source: Office for National Statistics licensed "
+    "under the Open Government Licence v3.0.",
+    "Road collisions: Department for Transport STATS19 (and Cambridgeshire Insight), "
+    "\u00a9 Crown copyright, Open Government Licence v3.0.",
+    "Recorded crime and anti-social behaviour: police.uk, \u00a9 Crown copyright, "
+    "Open Government Licence v3.0.",
+    "Deprivation (IMD) and population: Ministry of Housing, Communities and Local Government and "
+    "ONS, \u00a9 Crown copyright, Open Government Licence v3.0.",
+    "Risk matrix: the partnership's own scores (the bundled 2012 matrix: Safer Peterborough "
+    "Partnership, Open Government Licence v3.0).",
+)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:0;color:#222;
@@ -49,6 +73,8 @@ tr.priority td{background:#fbe3e3}
 img.chart{max-width:100%;height:auto;margin:.5em 0;border:1px solid #eee}
 iframe.map{width:100%;height:520px;border:1px solid #ccc}nav a{color:#fff;margin-right:1em}
 ul.summary li{margin:.3em 0}.note{font-size:.85em;color:#666}
+footer{max-width:1100px;margin:0 auto 2em;padding:0 2em;font-size:.85em;color:#444}
+footer li{margin:.2em 0}
 """
 
 
@@ -72,13 +98,25 @@ class ReportInputs:
         :class:`geo_sppa.assessment.crime_costs.CostResult`; ``cost_chart`` a Figure or bytes.
     risk
         :func:`geo_sppa.assessment.risk.risk_matrix` frame; ``risk_chart`` a Figure or bytes;
-        ``risk_threshold`` the priority threshold.
+        ``risk_threshold`` the priority threshold; ``risk_missing`` why there is none and how
+        to give one (shown instead of the matrix, never another area's).
     sources
         Section id -> one line saying which data and years the section used.
     road_period
         The dates the collision costs cover, e.g. ``01 Jan 2012 to 31 Oct 2017``.
     crime_period
         The months the crime counts cover, e.g. ``7 months, 2018-10 to 2021-01``.
+    road_months
+        Months the road costs cover (for the cost a year; 0: not stated).
+    cluster_coverage
+        A note when the cluster window runs past the data ('' when covered): no site is then
+        called resolved.
+    cluster_rows
+        Sites listed in the cluster table (the rest are counted and named in ``full_list``).
+    full_list
+        File holding every cluster site ('' when none was written).
+    suppress_below
+        Ward counts from 1 to this minus one are shown as ``<N`` (None: shown as they are).
     """
 
     title: str = "Strategic assessment"
@@ -95,10 +133,16 @@ class ReportInputs:
     risk: pd.DataFrame | None = None
     risk_chart: Chart | None = None
     risk_threshold: float | None = None
+    risk_missing: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)
     road_period: str = ""
     crime_period: str = ""
     generated: str = ""
+    road_months: int = 0
+    cluster_coverage: str = ""
+    cluster_rows: int = 20
+    full_list: str = ""
+    suppress_below: int | None = None
 
 
 def figure_data_uri(figure: Chart) -> str:
@@ -123,6 +167,11 @@ def _money(value: float) -> str:
     if value != value:
         return "-"
     return f"£{value / 1e6:,.1f}m" if abs(value) >= 1e6 else f"£{value:,.0f}"
+
+
+def _count(value: object) -> str:
+    """Return a count as text; a suppressed one (``<5``) as it is."""
+    return value if isinstance(value, str) else f"{value:g}"
 
 
 def _pounds(value: float) -> str:
@@ -181,9 +230,11 @@ def _flagged(outliers: OutlierReport) -> pd.DataFrame:
     return data[data["label"].astype("string").fillna("") != ""]
 
 
-def _cluster_points(clusters: ClusterResult) -> list[str]:
+def _cluster_points(clusters: ClusterResult, coverage: str = "") -> list[str]:
     sites = clusters.sites
     window = f"{clusters.window[0]}-{clusters.window[1]}"
+    if coverage:
+        window += f" ({coverage[0].lower()}{coverage[1:]}; no site called resolved)"
     if not len(sites):
         return [f"No accident cluster sites in {window}."]
     top = "; ".join(
@@ -223,22 +274,44 @@ def _trend_points(t: TrendResult) -> list[str]:
     return points
 
 
-def _cost_points(c: CostResult, road_period: str, crime_period: str) -> list[str]:
+def _crime_price_years(c: CostResult) -> str:
+    if c.crime is None:
+        return ""
+    costed = c.crime.dropna(subset=["cost_gbp"])
+    return " and ".join(sorted(set(costed["price_year"].astype(str)))) or "not stated"
+
+
+def _cost_points(c: CostResult, inputs: ReportInputs) -> list[str]:
+    """Return the cost bullets: each names its period and price year; never set side by side."""
     points = []
+    road_price = ""
     if c.road is not None:
         total = c.road.iloc[-1]
-        since = f" from {road_period}" if road_period else ""
+        road_price = str(int(total["price_year"]))
+        since = f" from {inputs.road_period}" if inputs.road_period else ""
+        months = inputs.road_months
+        span = f"{months // 12} years" if months % 12 == 0 else f"{months} months"
+        yearly = f"; {_money(total['cost_gbp'] * 12 / months)} a year over {span}" if months else ""
         points.append(
-            f"Road collisions{since} cost {_money(total['cost_gbp'])} "
-            f"({int(total['collisions']):,} collisions, {int(total['price_year'])} prices)."
+            f"Road collisions{since} cost {_money(total['cost_gbp'])} at {road_price} prices "
+            f"({int(total['collisions']):,} collisions{yearly})."
         )
     if c.crime is not None:
         costed = c.crime.dropna(subset=["cost_gbp"])
-        period = f" over {crime_period}" if crime_period else ""
+        period = f" over {inputs.crime_period}" if inputs.crime_period else ""
+        crime_price = _crime_price_years(c)
+        apart = (
+            f" Not comparable with the road figure (different period and price year: "
+            f"{road_price} against {crime_price}); do not add them."
+            if road_price and crime_price != road_price
+            else " Not comparable with the road figure (different period); do not add them."
+            if road_price
+            else ""
+        )
         points.append(
-            f"Recorded crime cost {_money(costed['cost_gbp'].sum())}{period} "
-            f"({int(costed['count'].sum()):,} costed incidents; indicative: police.uk categories "
-            "mapped to Home Office unit costs)."
+            f"Recorded crime cost {_money(costed['cost_gbp'].sum())}{period} at {crime_price} "
+            f"prices ({int(costed['count'].sum()):,} costed incidents; indicative: police.uk "
+            f"categories mapped to Home Office unit costs).{apart}"
         )
     return points
 
@@ -247,13 +320,15 @@ def executive_summary(inputs: ReportInputs) -> list[str]:
     """Return the executive summary as plain-text bullet points generated from the results."""
     points: list[str] = []
     if inputs.clusters is not None:
-        points += _cluster_points(inputs.clusters)
+        points += _cluster_points(inputs.clusters, inputs.cluster_coverage)
     if inputs.outliers is not None:
         points += _outlier_points(inputs.outliers)
     if inputs.trends is not None:
         points += _trend_points(inputs.trends)
     if inputs.costs is not None:
-        points += _cost_points(inputs.costs, inputs.road_period, inputs.crime_period)
+        points += _cost_points(inputs.costs, inputs)
+    if inputs.risk is None and inputs.risk_missing:
+        points.append(f"Risks: no risk matrix: {inputs.risk_missing}.")
     if inputs.risk is not None:
         risks = inputs.risk.head(3)
         points.append(
@@ -273,6 +348,51 @@ def _missing(what: str) -> str:
     return f'<p class="note">No {_e(what)} for this report.</p>'
 
 
+_SITE_COLUMNS = {
+    "rank": "Rank",
+    "name": "Site",
+    "site_type": "Type",
+    "fatal": "Fatal",
+    "serious": "Serious",
+    "slight": "Slight",
+    "total": "Total",
+    "cost_gbp": "Cost",
+    "status": "Status",
+}
+
+
+def _shown_sites(inputs: ReportInputs, sites: pd.DataFrame) -> str:
+    """Return the table of the top ``cluster_rows`` sites, saying so when some are left out."""
+    shown = sites.head(inputs.cluster_rows)
+    table = _table(shown, _SITE_COLUMNS, formats={"cost_gbp": _money, "rank": "g"})
+    if len(shown) == len(sites):
+        return f"<p>All {len(sites)} sites, ranked by casualty cost:</p>{table}"
+    where = f"; all {len(sites)} are in {_e(inputs.full_list)}" if inputs.full_list else ""
+    return f"<p>Top {len(shown)} of {len(sites)} sites by casualty cost{where}:</p>{table}"
+
+
+def _resolved_sites(inputs: ReportInputs, resolved: pd.DataFrame) -> str:
+    """Return the previous window's sites no longer meeting the rule (none if data are missing)."""
+    if inputs.cluster_coverage:
+        return (
+            f'<p class="note">{_e(inputs.cluster_coverage)}. {len(resolved)} sites of the '
+            "previous window are not listed as resolved: missing months cannot resolve a site. "
+            "Choose a window the data cover (--years).</p>"
+        )
+    clusters = inputs.clusters
+    if clusters is not None and any(n.startswith("No previous window") for n in clusters.notes):
+        return "<p>No previous window in the data, so no site can be called resolved.</p>"
+    if not len(resolved):
+        return "<p>No site of the previous window has dropped below the rule (none resolved).</p>"
+    columns = {"name": "Site", "site_type": "Type", "total": "Collisions now"}
+    if "previous_total" in resolved.columns:
+        columns["previous_total"] = "Collisions in the previous window"
+    return (
+        f"<h3>Resolved sites</h3><p>{len(resolved)} sites of the previous window no longer meet "
+        f"the rule:</p>{_table(resolved, columns, formats={'total': 'g'})}"
+    )
+
+
 def _clusters_section(inputs: ReportInputs) -> str:
     c = inputs.clusters
     if c is None:
@@ -283,23 +403,8 @@ def _clusters_section(inputs: ReportInputs) -> str:
         f"{c.window[0]}-{c.window[1]}; {_e(c.mode)} mode. {_e(c.cost_table)}.</p>"
     ]
     if len(sites):
-        body.append(
-            _table(
-                sites.head(20),
-                {
-                    "rank": "Rank",
-                    "name": "Site",
-                    "site_type": "Type",
-                    "fatal": "Fatal",
-                    "serious": "Serious",
-                    "slight": "Slight",
-                    "total": "Total",
-                    "cost_gbp": "Cost",
-                    "status": "Status",
-                },
-                formats={"cost_gbp": _money, "rank": "g"},
-            )
-        )
+        body.append(_shown_sites(inputs, sites))
+    body.append(_resolved_sites(inputs, c.resolved))
     if inputs.cluster_map_html:
         body.append(_iframe(inputs.cluster_map_html, "Cluster sites map"))
     return "".join(body)
@@ -310,6 +415,10 @@ def _outliers_section(inputs: ReportInputs) -> str:
     if o is None:
         return _missing("ward outliers")
     flagged = _flagged(o)
+    if inputs.suppress_below:
+        from geo_sppa.wards.disclosure import suppress_small_counts
+
+        flagged = suppress_small_counts(flagged, threshold=inputs.suppress_below)
     body = [
         f"<p>{len(flagged)} of {len(o.data)} wards are outside their 95% leave-one-out "
         f"prediction interval (model: {_e(o.fit.model)}).</p>"
@@ -323,7 +432,7 @@ def _outliers_section(inputs: ReportInputs) -> str:
         }
         if "funnel" in flagged.columns:
             cols["funnel"] = "Funnel"
-        body.append(_table(flagged, cols, formats={"expected": ".1f", "observed": "g"}))
+        body.append(_table(flagged, cols, formats={"expected": ".1f", "observed": _count}))
     body += [_img(fig, caption) for caption, fig in inputs.outlier_charts.items()]
     if inputs.ward_map_html:
         body.append(_iframe(inputs.ward_map_html, "Ward outliers map"))
@@ -411,6 +520,8 @@ def _costs_section(inputs: ReportInputs) -> str:
 
 def _risk_section(inputs: ReportInputs) -> str:
     r = inputs.risk
+    if r is None and inputs.risk_missing:
+        return f'<p class="note">No risk matrix for this report: {_e(inputs.risk_missing)}.</p>'
     if r is None:
         return _missing("risk matrix")
     threshold = inputs.risk_threshold
@@ -437,6 +548,14 @@ def _risk_section(inputs: ReportInputs) -> str:
     if inputs.risk_chart is not None:
         body.append(_img(inputs.risk_chart, "Risk by theme"))
     return "".join(body)
+
+
+def _footer() -> str:
+    """Return the visible footer: data sources, copyright and licences."""
+    items = "".join(f"<li>{_e(line)}</li>" for line in ATTRIBUTION)
+    return (
+        f'<footer id="attribution"><h2>Data sources and attribution</h2><ul>{items}</ul></footer>'
+    )
 
 
 def assessment_report(inputs: ReportInputs) -> str:
@@ -473,5 +592,5 @@ def assessment_report(inputs: ReportInputs) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(inputs.title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{_e(inputs.title)}</h1><div>{subtitle}</div><nav>{nav}</nav></header>"
-        f"<main>{sections}</main></body></html>"
+        f"<main>{sections}</main>{_footer()}</body></html>"
     )

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TREND_CAPTIONS", "report_html", "report_inputs"]
 
-#: Trend chart file name -> its caption in the report.
+#: Trend chart file name -> its caption in the report (`` (* partial year)`` added when one is).
 TREND_CAPTIONS = {
-    "trends_by_year.png": "Collisions by year and severity (* partial year)",
+    "trends_by_year.png": "Collisions by year and severity",
     "trends_rolling.png": "Monthly collisions and the rolling 12-month count and rate",
     "trends_seasonality.png": "Seasonality: collisions by month of year",
     "trends_road_users.png": "Collisions by road user involved",
@@ -55,8 +55,19 @@ def _cluster_page(a: StrategicAssessment) -> str:
     return self_contained_html(fmap)
 
 
+#: Deprivation column -> its name in titles.
+_MEASURE_WORDS = {
+    "imd_score": "deprivation (IMD score)",
+    "imd_no_crime_score": "deprivation (IMD score without the crime domain)",
+    "imd_rank_popweighted": "deprivation (IMD rank, population-weighted)",
+}
+
+
 def _outlier_title(o: WardOutliers) -> str:
-    return f"{o.category}, {len(o.months)} months: wards against {o.measure}"
+    """Return the ward title: category, unit, period and the deprivation measure in words."""
+    period = f"{o.months[0]} to {o.months[-1]} ({len(o.months)} months)" if o.months else ""
+    measure = _MEASURE_WORDS.get(o.measure, o.measure.replace("_", " "))
+    return f"{o.category} per 1,000 residents, {period}: wards against {measure}"
 
 
 def _outlier_charts(o: WardOutliers) -> dict[str, Figure]:
@@ -65,9 +76,11 @@ def _outlier_charts(o: WardOutliers) -> dict[str, Figure]:
     assert isinstance(od, Overdispersion)  # OutlierReport types the field loosely
     return {
         f"{o.category}: rate per 1,000 against {o.measure}": outlier_scatter(
-            frame, o.report.fit, title=_outlier_title(o)
+            frame, o.report.fit, title=_outlier_title(o), source=o.source
         ),
-        f"{o.category}: funnel plot": funnel_chart(frame, od, title=f"{o.category}: funnel plot"),
+        f"{o.category}: funnel plot": funnel_chart(
+            frame, od, title=f"{o.category}: funnel plot", source=o.source
+        ),
     }
 
 
@@ -79,7 +92,18 @@ def _ward_page(o: WardOutliers) -> str:
     return self_contained_html(ward_map(frame, layers=layers, title=_outlier_title(o), tiles=None))
 
 
-def report_inputs(a: StrategicAssessment, *, generated: date | None = None) -> ReportInputs:
+def _trend_charts(a: StrategicAssessment) -> dict[str, Figure]:
+    """Return ``{caption: Figure}`` of the trend charts, each with its source line."""
+    partial = " (* partial year)" if a.trends.by_year["partial"].any() else ""
+    return {
+        TREND_CAPTIONS[name] + (partial if name == "trends_by_year.png" else ""): figure
+        for name, figure in trend_charts(a.trends, source=a.sources["trends"]).items()
+    }
+
+
+def report_inputs(
+    a: StrategicAssessment, *, generated: date | None = None, full_list: str = ""
+) -> ReportInputs:
     """Return the report's contents: the assessment's results with their maps and charts drawn.
 
     Parameters
@@ -88,6 +112,8 @@ def report_inputs(a: StrategicAssessment, *, generated: date | None = None) -> R
         :func:`geo_sppa.assessment.pipeline.strategic_assessment` result.
     generated
         Date shown in the header (default: today).
+    full_list
+        Name of the file holding every cluster site, when the caller writes one.
     """
     o = a.outliers
     when = generated or date.today()
@@ -100,16 +126,23 @@ def report_inputs(a: StrategicAssessment, *, generated: date | None = None) -> R
         outlier_charts=_outlier_charts(o) if o else {},
         ward_map_html=_ward_page(o) if o else None,
         trends=a.trends,
-        trend_charts={TREND_CAPTIONS[k]: v for k, v in trend_charts(a.trends).items()},
+        trend_charts=_trend_charts(a),
         costs=a.costs,
-        cost_chart=cost_chart(a.costs),
+        cost_chart=cost_chart(a.costs, source=a.sources["costs"]),
         risk=a.risk,
-        risk_chart=risk_chart(a.risk, threshold=a.risk_threshold),
+        risk_chart=risk_chart(a.risk, threshold=a.risk_threshold, source=a.sources["risk"])
+        if a.risk is not None
+        else None,
         risk_threshold=a.risk_threshold,
+        risk_missing=a.risk_missing,
         sources=a.sources,
         road_period=a.road_period,
         crime_period=a.crime_period,
         generated=f"generated {when:%d %B %Y} by geo-sppa",
+        road_months=len(a.trends.monthly),
+        cluster_coverage=a.cluster_coverage,
+        full_list=full_list,
+        suppress_below=o.suppress_below if o else None,
     )
 
 

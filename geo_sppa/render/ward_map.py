@@ -47,6 +47,7 @@ _WARD_LAYERS = {
         ("#54278f", "#756bb1", "#9e9ac8", "#bcbddc", "#dadaeb"),
     ),
     "label": ("Outlier label", ()),
+    "hotspot": ("Hot and cold spots of the residuals (Getis-Ord Gi*)", ()),
 }
 _NUMERIC_RAMP = ("#ccece6", "#99d8c9", "#66c2a4", "#2ca25f", "#006d2c")
 _QUALITATIVE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
@@ -118,9 +119,9 @@ def _classify(values: pd.Series, *, k: int, scheme: str) -> tuple[np.ndarray, li
 
 def _label_colour(label: str, i: int) -> str:
     text = label.lower()
-    if re.search(r"\b(high|higher|above|more)\b", text):
+    if re.search(r"\b(high|higher|above|more|hot)\b", text):
         return "#d7301f"
-    if re.search(r"\b(low|lower|below|fewer|less)\b", text):
+    if re.search(r"\b(low|lower|below|fewer|less|cold)\b", text):
         return "#2b8cbe"
     if re.search(r"\b(expected|normal|typical|none|within)\b", text) or not text:
         return "#f0f0f0"
