@@ -728,3 +728,57 @@ def test_population_must_be_positive_and_one_per_lsoa(tmp_path, rows, match):
     path = write(tmp_path / "pop.csv", "\n".join(["lsoa_code,population", *rows]))
     with pytest.raises(InputError, match=f"pop.csv: .*{match}"):
         read_population(path)
+
+
+# Context fields in two STATS19 vintages: capitalised headers to 2018, lower-case from 2019 (with
+# carriageway_hazards_historic from 2024). Row 2 carries a light code outside the DfT table (8)
+# and missing values (-1, 99) that must not be guessed.
+CONTEXT_OLD = """
+Accident_Index,Location_Easting_OSGR,Location_Northing_OSGR,Accident_Severity,Date,Day_of_Week,Time,Road_Type,Speed_limit,Junction_Control,Light_Conditions,Weather_Conditions,Road_Surface_Conditions,Special_Conditions_at_Site,Carriageway_Hazards,Urban_or_Rural_Area
+201035A00001,518382,301233,2,01/01/2010,6,10:15,3,30,4,4,2,2,4,0,1
+201035A00002,520433,302401,3,14/02/2010,1,20:45,12,99,-1,8,-1,1,0,9,2
+"""
+CONTEXT_2024 = (
+    CONTEXT_OLD.lower()
+    .replace("accident_index", "collision_index")
+    .replace("carriageway_hazards", "carriageway_hazards_historic")
+    .replace("201035a", "201035A")
+)
+
+
+@pytest.mark.parametrize("text", [CONTEXT_OLD, CONTEXT_2024], ids=["stats19-old", "stats19-2024"])
+def test_stats19_context_fields_decoded_from_dft_codes(tmp_path, text):
+    d = read_collisions(write(tmp_path / "acc.csv", text)).data
+    first, second = d.iloc[0], d.iloc[1]
+    assert first["light"] == "Darkness - lights lit"
+    assert first["weather"] == "Raining no high winds"
+    assert first["surface"] == "Wet or damp"
+    assert first["road_type"] == "Dual carriageway"
+    assert first["junction_control"] == "Give way or uncontrolled"
+    assert first["special_conditions"] == "Roadworks"
+    assert first["carriageway_hazards"] == "None"
+    assert first["urban_rural"] == "Urban"
+    assert first["weekday"] == "Friday"
+    assert first["speed_limit"] == 30
+    assert second["light"] == "code 8"  # outside the table: kept, never guessed
+    assert pd.isna(second["weather"]) and pd.isna(second["junction_control"])  # -1: missing
+    assert pd.isna(second["speed_limit"])  # 99: missing
+    assert second["road_type"] == "One way street/Slip road"
+    assert second["carriageway_hazards"] == "Unknown (self reported)"
+    assert second["weekday"] == "Sunday"
+
+
+def test_council_context_fields_on_the_bundled_files():
+    pb = read_collisions("data/peterborough/peterborough_rtc_cambsinsight_2012_2017.csv").data
+    first = pb[pb["collision_id"] == "712"].iloc[0]
+    assert (first["light"], first["weather"], first["surface"]) == ("Dark", "Fine (no wind)", "Dry")
+    assert first["speed_limit"] == 60
+    assert first["vehicle_types"] == "Van/GV <=3.5t mgw; Car"  # vehicle order, as written
+    assert first["manoeuvres"] == "Going ahead; Going ahead"
+    assert first["weekday"] == "Sunday"
+    assert pd.isna(first["road_type"])  # not in the file
+    leeds = read_collisions("data/leeds-central/leeds_central_rtc_2009_2019.csv").data
+    # "Wet / Damp" and "Wet/Damp" are one level.
+    assert "Wet / Damp" not in set(leeds["surface"].dropna())
+    assert (leeds["surface"] == "Wet/damp").sum() == 1175
+    assert leeds["light"].notna().all() and leeds["speed_limit"].isna().all()
