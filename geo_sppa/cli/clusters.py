@@ -12,6 +12,7 @@ from geo_sppa.cli.options import (
     collision_columns,
     collision_file_options,
     output_dir_option,
+    rank_by_option,
     rule_from_options,
     years_option,
 )
@@ -55,6 +56,7 @@ from geo_sppa.cli.summary import (
     default=None,
     help="Price year of the DfT value of prevention (default: latest).",
 )
+@rank_by_option
 @collision_file_options
 @click.option("--no-map", is_flag=True, help="Skip the HTML map.")
 @output_dir_option
@@ -63,10 +65,12 @@ def clusters(**options: Any) -> None:
 
     A site qualifies, in a 3-year window, under the rule (default spp): 6+ injury collisions, or
     3+ fatal/serious, or 5+ injury collisions including 1+ fatal/serious. Sites are ranked by
-    casualty cost (DfT average value of prevention) and labelled new, persistent or resolved
-    against the previous 3-year window.
+    casualty cost (DfT average value of prevention; --rank-by ksi, total or score otherwise) and
+    labelled new, persistent or resolved against the previous 3-year window.
 
-    Writes clusters.csv, clusters.gpkg, clusters.geojson, clusters.html and
+    Writes clusters.csv, clusters_collisions.csv (one row per collision in a site, with its
+    conditions), clusters_factors.csv (each site's conditions against the whole area, with an
+    exact binomial over-representation test), clusters.gpkg, clusters.geojson, clusters.html and
     clusters_set_aside.csv into the output folder.
 
     \b
@@ -82,7 +86,7 @@ def clusters(**options: Any) -> None:
 #: Options recorded in run.json (the rest are file paths, recorded with checksums, or columns).
 _RECORDED = ("area", "years", "radius_mode", "length_m", "radius_m", "junction_radius_m",
              "keep_service_roads", "snap_tolerance_m", "price_year", "crs",
-             "date_format")  # fmt: skip
+             "date_format", "rank_by")  # fmt: skip
 
 
 def _run(o: dict[str, Any]) -> None:
@@ -121,6 +125,7 @@ def _run(o: dict[str, Any]) -> None:
                 price_year=o["price_year"],
                 snap_tolerance_m=o["snap_tolerance_m"],
                 source=inputs.collisions_path.name,
+                rank_by=o["rank_by"],
             )
         with progress.stage("map"):
             html = None if o["no_map"] else _map_html(result, inputs)

@@ -15,6 +15,7 @@ __all__ = [
     "output_dir_option",
     "crs_option",
     "years_option",
+    "rank_by_option",
     "parse_years",
     "collision_file_options",
     "collision_columns",
@@ -234,3 +235,14 @@ def rule_from_options(
         radius_m=radius_m,
         junction_radius_m=junction_radius_m,
     )
+
+
+#: ``--rank-by`` (geo_sppa.roads.sites.RANK_ORDERS; kept literal so --help needs no import).
+rank_by_option = click.option(
+    "--rank-by",
+    type=click.Choice(["cost", "ksi", "total", "score"]),
+    default="cost",
+    show_default=True,
+    help="Rank sites by casualty cost, fatal+serious collisions, all injury collisions or severity "
+    "score (10 x fatal + 5 x serious + slight); ties by cost or total, then site id.",
+)

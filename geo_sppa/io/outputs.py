@@ -1,6 +1,8 @@
 """Write the whole set of outputs of a cluster run, each file atomically.
 
-``geo-sppa clusters`` writes ``clusters.csv``, ``clusters.gpkg`` (layers ``clusters``,
+``geo-sppa clusters`` writes ``clusters.csv``, ``clusters_collisions.csv`` (one row per
+collision in a site, :func:`geo_sppa.roads.factors.site_collisions`), ``clusters_factors.csv``
+(:func:`geo_sppa.roads.factors.site_factors`), ``clusters.gpkg`` (layers ``clusters``,
 ``collisions`` of the window, and a one-row ``run`` table so ``geo-sppa map clusters`` can
 redraw), ``clusters.geojson``, ``clusters_resolved.csv`` when sites were resolved,
 ``clusters_set_aside.csv`` and, when given, the map's HTML. The caller writes ``run.json``
@@ -64,6 +66,8 @@ def write_cluster_outputs(
     """
     in_window = window_collisions(result, inputs)
     info = cluster_run_info(result, inputs)
+    from geo_sppa.roads.factors import site_collisions, site_factors
+
     written = [
         write_csv(result.sites, out / "clusters.csv"),
         write_gpkg(
@@ -76,6 +80,8 @@ def write_cluster_outputs(
             },
         ),
         write_geojson(result.sites, out / "clusters.geojson"),
+        write_csv(site_collisions(result.sites, in_window), out / "clusters_collisions.csv"),
+        write_csv(site_factors(result.sites, in_window), out / "clusters_factors.csv"),
     ]
     if len(result.resolved):
         written.append(write_csv(result.resolved, out / "clusters_resolved.csv"))
