@@ -424,3 +424,25 @@ def test_rank_by_cost_is_the_default_and_named_in_the_summary(peterborough):
     result, _ = peterborough
     assert summary_value(result.output, "ranked by") == "casualty cost (--rank-by cost)"
     assert run("clusters", "--rank-by", "name").exit_code == 2
+
+
+def test_peterborough_dossier_prints_one_a4_page_per_site(peterborough, chromium):
+    """clusters_sites.html: every site on its own A4 page, offline, with a plan of its collisions."""
+    import re
+
+    from browser import open_in_browser
+
+    _, out = peterborough
+    sites = pd.read_csv(out / "clusters.csv", encoding="utf-8-sig")
+    with open_in_browser(out / "clusters_sites.html", browser=chromium) as view:
+        page = view.page
+        assert view.errors() == [] and view.blocked_requests == []
+        assert page.locator("section.site").count() == len(sites)
+        ids = page.eval_on_selector_all("section.site", "s => s.map(e => e.id)")
+        assert ids == sites.sort_values("rank")["site_id"].astype(str).tolist()
+        drawn = page.eval_on_selector_all(
+            "section.site", "s => s.map(e => e.querySelectorAll('svg.plan circle').length)"
+        )
+        assert drawn == sites.sort_values("rank")["total"].tolist()
+        pdf = page.pdf(format="A4")
+        assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == len(sites)

@@ -58,7 +58,7 @@ from geo_sppa.cli.summary import (
 )
 @rank_by_option
 @collision_file_options
-@click.option("--no-map", is_flag=True, help="Skip the HTML map.")
+@click.option("--no-map", is_flag=True, help="Skip the HTML map and the printable site dossier.")
 @output_dir_option
 def clusters(**options: Any) -> None:
     """Find accident cluster sites: junctions and 100 m lengths of road with many injury collisions.
@@ -70,7 +70,8 @@ def clusters(**options: Any) -> None:
 
     Writes clusters.csv, clusters_collisions.csv (one row per collision in a site, with its
     conditions), clusters_factors.csv (each site's conditions against the whole area, with an
-    exact binomial over-representation test), clusters.gpkg, clusters.geojson, clusters.html and
+    exact binomial over-representation test), clusters.gpkg, clusters.geojson, clusters.html (the
+    map), clusters_sites.html (a printable dossier, one A4 page per site) and
     clusters_set_aside.csv into the output folder.
 
     \b
@@ -129,8 +130,11 @@ def _run(o: dict[str, Any]) -> None:
             )
         with progress.stage("map"):
             html = None if o["no_map"] else _map_html(result, inputs)
+            dossier = None if o["no_map"] else _dossier_html(result, inputs)
         with progress.stage("writing outputs"):
-            written, set_aside = io.write_cluster_outputs(result, inputs, out, map_html=html)
+            written, set_aside = io.write_cluster_outputs(
+                result, inputs, out, map_html=html, dossier_html=dossier
+            )
     echo_cluster_table(result)
     lines = cluster_summary_lines(result, inputs, set_aside)
     roads_file = o["roads"] if o["roads"] not in (None, "osm") else None
@@ -165,3 +169,20 @@ def _map_html(result, inputs) -> str:
         radius_m=result.rule.radius_m if result.mode == "radius" else None,
     )
     return self_contained_html(fmap)
+
+
+def _dossier_html(result, inputs) -> str:
+    """Return the printable site dossier of the run, its plans drawn on the run's roads."""
+    from geo_sppa.io.outputs import cluster_run_info, window_collisions
+    from geo_sppa.render.dossier import site_dossier_html
+    from geo_sppa.roads.factors import site_collisions, site_factors
+
+    in_window = window_collisions(result, inputs)
+    return site_dossier_html(
+        result.sites,
+        site_collisions(result.sites, in_window),
+        site_factors(result.sites, in_window),
+        title=str(cluster_run_info(result, inputs)["title"]),
+        window=result.window,
+        roads=inputs.roads if inputs.roads is not None else inputs.context_roads,
+    )

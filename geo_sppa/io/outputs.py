@@ -5,8 +5,9 @@ collision in a site, :func:`geo_sppa.roads.factors.site_collisions`), ``clusters
 (:func:`geo_sppa.roads.factors.site_factors`), ``clusters.gpkg`` (layers ``clusters``,
 ``collisions`` of the window, and a one-row ``run`` table so ``geo-sppa map clusters`` can
 redraw), ``clusters.geojson``, ``clusters_resolved.csv`` when sites were resolved,
-``clusters_set_aside.csv`` and, when given, the map's HTML. The caller writes ``run.json``
-(:mod:`geo_sppa.io.manifest`) after these.
+``clusters_set_aside.csv`` and, when given, the map's HTML (``clusters.html``) and the printable
+site dossier (``clusters_sites.html``, :mod:`geo_sppa.render.dossier`). The caller writes
+``run.json`` (:mod:`geo_sppa.io.manifest`) after these.
 """
 
 from __future__ import annotations
@@ -46,7 +47,12 @@ def cluster_run_info(result: ClusterResult, inputs: ClusterInputs) -> dict[str, 
 
 
 def write_cluster_outputs(
-    result: ClusterResult, inputs: ClusterInputs, out: Path, *, map_html: str | None = None
+    result: ClusterResult,
+    inputs: ClusterInputs,
+    out: Path,
+    *,
+    map_html: str | None = None,
+    dossier_html: str | None = None,
 ) -> tuple[list[Path], pd.DataFrame]:
     """Write every output file of a cluster run to ``out``.
 
@@ -58,6 +64,8 @@ def write_cluster_outputs(
         The output folder (it exists).
     map_html
         The rendered map, written as ``clusters.html`` when given.
+    dossier_html
+        The rendered site dossier, written as ``clusters_sites.html`` when given.
 
     Returns
     -------
@@ -89,4 +97,6 @@ def write_cluster_outputs(
     written.append(write_csv(set_aside, out / "clusters_set_aside.csv"))
     if map_html is not None:
         written.append(write_text(map_html, out / "clusters.html"))
+    if dossier_html is not None:
+        written.append(write_text(dossier_html, out / "clusters_sites.html"))
     return written, set_aside
