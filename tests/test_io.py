@@ -782,3 +782,62 @@ def test_council_context_fields_on_the_bundled_files():
     assert "Wet / Damp" not in set(leeds["surface"].dropna())
     assert (leeds["surface"] == "Wet/damp").sum() == 1175
     assert leeds["light"].notna().all() and leeds["speed_limit"].isna().all()
+
+
+# Vehicle and casualty files of two vintages for the two CONTEXT_OLD collisions, plus one row
+# each for a collision that is not in the collision file (set aside). Vehicle type 42 is outside
+# the DfT table; casualty age -1 is missing.
+VEHICLES_2019 = """
+accident_index,accident_year,vehicle_reference,vehicle_type,vehicle_manoeuvre,age_of_driver
+201035A00001,2010,1,9,18,34
+201035A00001,2010,2,1,9,51
+201035A00002,2010,1,42,4,-1
+201035A09999,2010,1,9,18,40
+"""
+VEHICLES_2024 = (
+    VEHICLES_2019.replace("accident_index", "collision_index")
+    .replace("accident_year", "collision_year")
+    .replace("vehicle_manoeuvre", "vehicle_manoeuvre_historic,vehicle_manoeuvre")
+    .replace(",18,", ",18,1,")
+    .replace(",9,51", ",9,2,51")
+    .replace(",4,-1", ",4,3,-1")
+)
+CASUALTIES_OLD = """
+Accident_Index,Vehicle_Reference,Casualty_Reference,Casualty_Class,Sex_of_Casualty,Age_of_Casualty,Casualty_Severity
+201035A00001,1,1,1,1,34,3
+201035A00001,2,2,1,2,51,2
+201035A00001,1,3,3,1,-1,1
+201035A09999,1,1,2,1,22,3
+"""
+CASUALTIES_2024 = (
+    CASUALTIES_OLD.replace("Accident_Index", "collision_index").lower().replace("035a", "035A")
+)
+
+
+@pytest.mark.parametrize(
+    "vehicles, casualties",
+    [(VEHICLES_2019, CASUALTIES_OLD), (VEHICLES_2024, CASUALTIES_2024)],
+    ids=["accident_index", "collision_index"],
+)
+def test_vehicle_and_casualty_files_join_on_the_collision_index(tmp_path, vehicles, casualties):
+    from geo_sppa.io.stats19_parts import read_collision_parts
+
+    collisions = read_collisions(write(tmp_path / "acc.csv", CONTEXT_OLD)).data
+    joined, aside = read_collision_parts(
+        collisions,
+        vehicles=write(tmp_path / "veh.csv", vehicles),
+        casualties=write(tmp_path / "cas.csv", casualties),
+    )
+    first, second = joined.iloc[0], joined.iloc[1]
+    assert first["vehicle_types"] == "Car; Pedal cycle"
+    assert first["manoeuvres"] == "Going ahead other; Turning right"
+    assert (second["vehicle_types"], second["manoeuvres"]) == ("code 42", "Slowing or stopping")
+    assert (first["casualties"], first["ksi_casualties"]) == (3, 2)
+    assert first["casualty_classes"] == "Driver or rider; Driver or rider; Pedestrian"
+    assert first["casualty_ages"] == "34; 51"  # -1 is missing
+    assert pd.isna(second["casualties"]) and pd.isna(second["ksi_casualties"])
+    assert aside[["source", "row", "record_id", "reason"]].values.tolist() == [
+        ["veh.csv", 4, "201035A09999", "no such collision"],
+        ["cas.csv", 4, "201035A09999", "no such collision"],
+    ]
+    assert "vehicle_types" not in collisions.columns or collisions["vehicle_types"].isna().all()

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["CONTEXT_CODES", "decoded_context", "speed_limits"]
+__all__ = [
+    "CONTEXT_CODES",
+    "VEHICLE_PATTERNS",
+    "decoded_codes",
+    "decoded_context",
+    "joined_vehicle_columns",
+    "speed_limits",
+]
 
 _UNKNOWN = "Unknown (self reported)"
 
@@ -116,7 +123,25 @@ def decoded_context(values: pd.Series, field: str) -> pd.Series:
         NA for ``-1`` and empty cells; indexed like ``values``.
 
     """
-    table = CONTEXT_CODES[field]
+    return decoded_codes(values, CONTEXT_CODES[field])
+
+
+def decoded_codes(values: pd.Series, table: dict[str, str]) -> pd.Series:
+    """Return ``values`` decoded by the code table ``table``, as :func:`decoded_context` does.
+
+    Parameters
+    ----------
+    values
+        The file's column, as read (text or numbers).
+    table
+        Code (text of a whole number) -> text.
+
+    Returns
+    -------
+    Series
+        ``string``, indexed like ``values``.
+
+    """
     text = values.astype("string").str.strip()
     # Numbers read as floats (``1.0``) are codes too.
     text = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
