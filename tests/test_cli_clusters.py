@@ -446,3 +446,40 @@ def test_peterborough_dossier_prints_one_a4_page_per_site(peterborough, chromium
         assert drawn == sites.sort_values("rank")["total"].tolist()
         pdf = page.pdf(format="A4")
         assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == len(sites)
+
+
+def test_vehicles_and_casualties_join_into_the_collision_list(tmp_path):
+    """Six collisions at one spot (a site) with 2019-layout vehicle and casualty files: 2021A0
+    has a car and a pedal cycle and two casualties, one serious; one row of each file names a
+    collision that is not in the collision file and is set aside."""
+    rows = ["accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date"]
+    rows += [f"2021A{i},{520000 + i},{300000 + i},3,0{i + 1}/03/2021" for i in range(6)]
+    (tmp_path / "acc.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "veh.csv").write_text(
+        "accident_index,vehicle_reference,vehicle_type,vehicle_manoeuvre\n"
+        "2021A0,1,9,18\n2021A0,2,1,9\n2021Z9,1,9,18\n"
+    )
+    (tmp_path / "cas.csv").write_text(
+        "accident_index,casualty_reference,casualty_class,casualty_severity,age_of_casualty\n"
+        "2021A0,1,1,3,40\n2021A0,2,3,2,9\n2021Z9,1,1,3,30\n"
+    )
+    out = tmp_path / "o"
+    result = run(
+        "clusters", "--collisions", tmp_path / "acc.csv", "--vehicles", tmp_path / "veh.csv",
+        "--casualties", tmp_path / "cas.csv", "--years", "2021-2021", "--no-map", "-o", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    listed = pd.read_csv(out / "clusters_collisions.csv", encoding="utf-8-sig").set_index(
+        "collision_id"
+    )
+    assert listed.loc["2021A0", "vehicle_types"] == "Car; Pedal cycle"
+    assert listed.loc["2021A0", "manoeuvres"] == "Going ahead other; Turning right"
+    assert (listed.loc["2021A0", "casualties"], listed.loc["2021A0", "ksi_casualties"]) == (2, 1)
+    assert listed.loc["2021A0", "casualty_classes"] == "Driver or rider; Pedestrian"
+    assert pd.isna(listed.loc["2021A1", "casualties"])
+    aside = pd.read_csv(out / "clusters_parts_set_aside.csv", encoding="utf-8-sig")
+    assert aside[["source", "record_id", "reason"]].values.tolist() == [
+        ["veh.csv", "2021Z9", "no such collision"],
+        ["cas.csv", "2021Z9", "no such collision"],
+    ]
+    assert "clusters_parts_set_aside.csv" in result.output

@@ -12,6 +12,7 @@ from geo_sppa.cli.options import (
     collision_columns,
     collision_file_options,
     output_dir_option,
+    parts_options,
     rank_by_option,
     rule_from_options,
     years_option,
@@ -58,6 +59,7 @@ from geo_sppa.cli.summary import (
 )
 @rank_by_option
 @collision_file_options
+@parts_options
 @click.option("--no-map", is_flag=True, help="Skip the HTML map and the printable site dossier.")
 @output_dir_option
 def clusters(**options: Any) -> None:
@@ -88,6 +90,7 @@ def clusters(**options: Any) -> None:
 _RECORDED = ("area", "years", "radius_mode", "length_m", "radius_m", "junction_radius_m",
              "keep_service_roads", "snap_tolerance_m", "price_year", "crs",
              "date_format", "rank_by")  # fmt: skip
+_INPUT_FILES = ("study_area", "vehicles", "casualties")
 
 
 def _run(o: dict[str, Any]) -> None:
@@ -96,6 +99,7 @@ def _run(o: dict[str, Any]) -> None:
 
     from geo_sppa import io
     from geo_sppa.bundled.inputs import cluster_inputs
+    from geo_sppa.io.stats19_parts import inputs_with_parts
     from geo_sppa.roads.clusters import cluster_sites
 
     started = datetime.now(timezone.utc)
@@ -117,6 +121,9 @@ def _run(o: dict[str, Any]) -> None:
                 cache_dir=out,
                 with_context=not o["no_map"],
             )
+            inputs, parts_aside = inputs_with_parts(
+                inputs, vehicles=o["vehicles"], casualties=o["casualties"]
+            )
         with progress.stage("cluster scan"):
             result = cluster_sites(
                 inputs.collisions.data,
@@ -129,11 +136,10 @@ def _run(o: dict[str, Any]) -> None:
                 rank_by=o["rank_by"],
             )
         with progress.stage("map"):
-            html = None if o["no_map"] else _map_html(result, inputs)
-            dossier = None if o["no_map"] else _dossier_html(result, inputs)
+            pages = {} if o["no_map"] else _pages(result, inputs)
         with progress.stage("writing outputs"):
             written, set_aside = io.write_cluster_outputs(
-                result, inputs, out, map_html=html, dossier_html=dossier
+                result, inputs, out, parts_set_aside=parts_aside, **pages
             )
     echo_cluster_table(result)
     lines = cluster_summary_lines(result, inputs, set_aside)
@@ -143,7 +149,7 @@ def _run(o: dict[str, Any]) -> None:
         command="clusters",
         written=written,
         started=started,
-        inputs=[inputs.collisions_path, roads_file, o["study_area"]],
+        inputs=[inputs.collisions_path, roads_file, *(o[k] for k in _INPUT_FILES)],
         options={"rule": rule.name, **{k: o[k] for k in _RECORDED}},
         counts={
             "n_read": inputs.collisions.n_read,
@@ -153,6 +159,11 @@ def _run(o: dict[str, Any]) -> None:
         },  # fmt: skip
     )
     echo_summary("Run summary", lines)
+
+
+def _pages(result, inputs) -> dict[str, str]:
+    """Return the run's map and dossier HTML, by their write_cluster_outputs keywords."""
+    return {"map_html": _map_html(result, inputs), "dossier_html": _dossier_html(result, inputs)}
 
 
 def _map_html(result, inputs) -> str:

@@ -16,6 +16,7 @@ __all__ = [
     "crs_option",
     "years_option",
     "rank_by_option",
+    "parts_options",
     "parse_years",
     "collision_file_options",
     "collision_columns",
@@ -246,3 +247,16 @@ rank_by_option = click.option(
     help="Rank sites by casualty cost, fatal+serious collisions, all injury collisions or severity "
     "score (10 x fatal + 5 x serious + slight); ties by cost or total, then site id.",
 )
+
+
+def parts_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--vehicles`` and ``--casualties`` (DfT STATS19 vehicle and casualty files)."""
+    for name, what in (("--casualties", "casualty"), ("--vehicles", "vehicle")):
+        command = click.option(
+            name,
+            type=click.Path(dir_okay=False),
+            default=None,
+            help=f"DfT STATS19 {what} CSV (any vintage), joined to the collisions on the "
+            "collision index; rows with no such collision are set aside.",
+        )(command)
+    return command

@@ -409,7 +409,8 @@ def read_collisions(
     columns
         Header overrides by normalised field (``id``, ``x``, ``y``, ``lon``, ``lat``, ``date``,
         ``time``, ``severity``, ``casualties``, ``road_class``, ``road_number``,
-        ``junction_detail``, ``location``).
+        ``junction_detail``, ``location``, and the context fields such as ``light``,
+        ``weather``, ``surface``, ``speed_limit``: any key of :data:`COLLISION_COLUMNS`).
     crs
         CRS of the ``x``/``y`` columns when they are not British National Grid.
     study_area

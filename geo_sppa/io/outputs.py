@@ -53,6 +53,7 @@ def write_cluster_outputs(
     *,
     map_html: str | None = None,
     dossier_html: str | None = None,
+    parts_set_aside: pd.DataFrame | None = None,
 ) -> tuple[list[Path], pd.DataFrame]:
     """Write every output file of a cluster run to ``out``.
 
@@ -66,6 +67,11 @@ def write_cluster_outputs(
         The rendered map, written as ``clusters.html`` when given.
     dossier_html
         The rendered site dossier, written as ``clusters_sites.html`` when given.
+    parts_set_aside
+        Vehicle and casualty rows with no such collision
+        (:func:`geo_sppa.io.stats19_parts.read_collision_parts`), written as
+        ``clusters_parts_set_aside.csv`` when there are any (kept apart from
+        ``clusters_set_aside.csv``, which accounts for every collision row).
 
     Returns
     -------
@@ -95,6 +101,8 @@ def write_cluster_outputs(
         written.append(write_csv(result.resolved, out / "clusters_resolved.csv"))
     set_aside = pd.concat([inputs.collisions.set_aside, result.set_aside], ignore_index=True)
     written.append(write_csv(set_aside, out / "clusters_set_aside.csv"))
+    if parts_set_aside is not None and len(parts_set_aside):
+        written.append(write_csv(parts_set_aside, out / "clusters_parts_set_aside.csv"))
     if map_html is not None:
         written.append(write_text(map_html, out / "clusters.html"))
     if dossier_html is not None:

@@ -14,7 +14,9 @@ and ``casualties``, ``ksi_casualties`` (fatal or serious), ``casualty_classes`` 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -23,7 +25,10 @@ import pandas as pd
 from geo_sppa.io._common import existing_file, find_column, read_csv_text, set_aside_rows
 from geo_sppa.io.stats19_codes import decoded_codes
 
-__all__ = ["VEHICLE_CODES", "CASUALTY_CODES", "read_collision_parts"]
+if TYPE_CHECKING:
+    from geo_sppa.bundled.inputs import ClusterInputs
+
+__all__ = ["VEHICLE_CODES", "CASUALTY_CODES", "inputs_with_parts", "read_collision_parts"]
 
 _KEY = ["collision_index", "accident_index"]
 
@@ -173,3 +178,33 @@ def read_collision_parts(
         else set_aside_rows("", np.array([], int), pd.Series([], dtype=object), "")
     )
     return out, set_aside
+
+
+def inputs_with_parts(
+    inputs: ClusterInputs,
+    *,
+    vehicles: str | Path | None = None,
+    casualties: str | Path | None = None,
+) -> tuple[ClusterInputs, pd.DataFrame]:
+    """Return ``inputs`` with the collisions joined by :func:`read_collision_parts`.
+
+    Parameters
+    ----------
+    inputs
+        What :func:`geo_sppa.bundled.inputs.cluster_inputs` returned; not modified.
+    vehicles, casualties
+        DfT STATS19 vehicle and casualty CSVs, or None.
+
+    Returns
+    -------
+    tuple of (ClusterInputs, DataFrame)
+        The inputs (unchanged when both files are None) and the vehicle and casualty rows set
+        aside.
+
+    """
+    if vehicles is None and casualties is None:
+        return inputs, set_aside_rows("", np.array([], int), pd.Series([], dtype=object), "")
+    data, aside = read_collision_parts(
+        inputs.collisions.data, vehicles=vehicles, casualties=casualties
+    )
+    return replace(inputs, collisions=replace(inputs.collisions, data=data)), aside

@@ -44,7 +44,8 @@ FACTORS = (
 #: data have any value.
 COLLISION_LIST_COLUMNS = (
     "site_id", "rank", "name", "collision_id", "date", "time", "weekday", "severity",
-    "casualties", "light", "weather", "surface", "speed_limit", "road_type", "junction_detail",
+    "casualties", "ksi_casualties", "casualty_classes", "casualty_ages", "light", "weather",
+    "surface", "speed_limit", "road_type", "junction_detail",
     "junction_control", "carriageway_hazards", "special_conditions", "urban_rural", *ROAD_USERS,
     "vehicle_types", "manoeuvres", "location", "easting", "northing",
 )  # fmt: skip
