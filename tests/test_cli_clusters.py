@@ -352,3 +352,134 @@ def test_progress_is_silent_when_stderr_is_not_a_terminal(tmp_path):
     )
     assert result.exit_code == 0
     assert "stages" not in result.output
+
+
+def test_peterborough_collision_list_holds_exactly_the_collisions_of_the_sites(peterborough):
+    result, out = peterborough
+    assert "clusters_collisions.csv" in result.output and "clusters_factors.csv" in result.output
+    sites = pd.read_csv(out / "clusters.csv", encoding="utf-8-sig", dtype={"site_id": str})
+    listed = pd.read_csv(
+        out / "clusters_collisions.csv", encoding="utf-8-sig", dtype={"collision_id": str}
+    )
+    pairs = zip(sites["site_id"], sites["collision_ids"], strict=True)
+    expected = {(s, c) for s, ids in pairs for c in ids.split(";")}
+    got = set(zip(listed["site_id"].astype(str), listed["collision_id"], strict=True))
+    assert got == expected and len(listed) == len(expected) == sites["total"].sum()
+    rank_of = dict(zip(sites["site_id"], sites["rank"], strict=True))
+    assert (listed["site_id"].map(rank_of) == listed["rank"]).all()
+    assert listed["rank"].is_monotonic_increasing
+    for column in ("light", "weather", "surface", "speed_limit", "vehicle_types", "manoeuvres"):
+        assert listed[column].notna().any(), column
+    assert listed["date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+
+
+def test_peterborough_factor_shares_equal_a_hand_count(peterborough):
+    _, out = peterborough
+    listed = pd.read_csv(out / "clusters_collisions.csv", encoding="utf-8-sig")
+    factors = pd.read_csv(out / "clusters_factors.csv", encoding="utf-8-sig")
+    window = gpd.read_file(out / "clusters.gpkg", layer="collisions")
+    first = listed[listed["rank"] == 1]
+    light = factors[(factors["rank"] == 1) & (factors["factor"] == "light")].set_index("level")
+    by_hand = first["light"].value_counts()
+    assert light["count"].to_dict() == by_hand.to_dict()
+    assert (light["n"] == len(first)).all()
+    for level, count in by_hand.items():
+        assert light.loc[level, "share"] == pytest.approx(count / len(first))
+        area = (window["light"] == level).sum() / window["light"].notna().sum()
+        assert light.loc[level, "area_share"] == pytest.approx(area)
+    flagged = factors[factors["over_represented"]]
+    assert (flagged["p_value"] < 0.05).all() and (flagged["count"] >= 3).all()
+
+
+@pytest.mark.parametrize(
+    "rank_by, keys, words",
+    [
+        ("total", ["total", "ksi", "cost_gbp"], "injury collisions"),
+        ("ksi", ["ksi", "total", "cost_gbp"], "fatal and serious collisions"),
+        ("score", ["score", "cost_gbp", "total"], "severity score"),
+    ],
+    ids=["total", "ksi", "score"],
+)
+def test_rank_by_reorders_the_same_sites_as_documented(
+    peterborough, tmp_path, rank_by, keys, words
+):
+    _, out = peterborough
+    again = run("clusters", "--rank-by", rank_by, "--no-map", "-o", tmp_path)
+    assert again.exit_code == 0, again.output
+    assert summary_value(again.output, "ranked by") == f"{words} (--rank-by {rank_by})"
+    assert f"ranked by {words}" in again.output
+    by_cost = pd.read_csv(out / "clusters.csv", encoding="utf-8-sig")
+    ranked = pd.read_csv(tmp_path / "clusters.csv", encoding="utf-8-sig")
+    assert set(ranked["site_id"]) == set(by_cost["site_id"])
+    ranked = ranked.assign(ksi=ranked["fatal"] + ranked["serious"])
+    expected = ranked.sort_values([*keys, "site_id"], ascending=[False] * 3 + [True])
+    assert ranked["site_id"].tolist() == expected["site_id"].tolist()
+    assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
+    assert ranked["site_id"].tolist() != by_cost["site_id"].tolist()  # the order does change
+    listed = pd.read_csv(tmp_path / "clusters_collisions.csv", encoding="utf-8-sig")
+    assert listed["rank"].is_monotonic_increasing
+
+
+def test_rank_by_cost_is_the_default_and_named_in_the_summary(peterborough):
+    result, _ = peterborough
+    assert summary_value(result.output, "ranked by") == "casualty cost (--rank-by cost)"
+    assert run("clusters", "--rank-by", "name").exit_code == 2
+
+
+def test_peterborough_dossier_prints_one_a4_page_per_site(peterborough, chromium):
+    """clusters_sites.html: every site on its own A4 page, offline, with a plan of its collisions."""
+    import re
+
+    from browser import open_in_browser
+
+    _, out = peterborough
+    sites = pd.read_csv(out / "clusters.csv", encoding="utf-8-sig")
+    with open_in_browser(out / "clusters_sites.html", browser=chromium) as view:
+        page = view.page
+        assert view.errors() == [] and view.blocked_requests == []
+        assert page.locator("section.site").count() == len(sites)
+        ids = page.eval_on_selector_all("section.site", "s => s.map(e => e.id)")
+        assert ids == sites.sort_values("rank")["site_id"].astype(str).tolist()
+        drawn = page.eval_on_selector_all(
+            "section.site", "s => s.map(e => e.querySelectorAll('svg.plan circle').length)"
+        )
+        assert drawn == sites.sort_values("rank")["total"].tolist()
+        pdf = page.pdf(format="A4")
+        assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == len(sites)
+
+
+def test_vehicles_and_casualties_join_into_the_collision_list(tmp_path):
+    """Six collisions at one spot (a site) with 2019-layout vehicle and casualty files: 2021A0
+    has a car and a pedal cycle and two casualties, one serious; one row of each file names a
+    collision that is not in the collision file and is set aside."""
+    rows = ["accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date"]
+    rows += [f"2021A{i},{520000 + i},{300000 + i},3,0{i + 1}/03/2021" for i in range(6)]
+    (tmp_path / "acc.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "veh.csv").write_text(
+        "accident_index,vehicle_reference,vehicle_type,vehicle_manoeuvre\n"
+        "2021A0,1,9,18\n2021A0,2,1,9\n2021Z9,1,9,18\n"
+    )
+    (tmp_path / "cas.csv").write_text(
+        "accident_index,casualty_reference,casualty_class,casualty_severity,age_of_casualty\n"
+        "2021A0,1,1,3,40\n2021A0,2,3,2,9\n2021Z9,1,1,3,30\n"
+    )
+    out = tmp_path / "o"
+    result = run(
+        "clusters", "--collisions", tmp_path / "acc.csv", "--vehicles", tmp_path / "veh.csv",
+        "--casualties", tmp_path / "cas.csv", "--years", "2021-2021", "--no-map", "-o", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    listed = pd.read_csv(out / "clusters_collisions.csv", encoding="utf-8-sig").set_index(
+        "collision_id"
+    )
+    assert listed.loc["2021A0", "vehicle_types"] == "Car; Pedal cycle"
+    assert listed.loc["2021A0", "manoeuvres"] == "Going ahead other; Turning right"
+    assert (listed.loc["2021A0", "casualties"], listed.loc["2021A0", "ksi_casualties"]) == (2, 1)
+    assert listed.loc["2021A0", "casualty_classes"] == "Driver or rider; Pedestrian"
+    assert pd.isna(listed.loc["2021A1", "casualties"])
+    aside = pd.read_csv(out / "clusters_parts_set_aside.csv", encoding="utf-8-sig")
+    assert aside[["source", "record_id", "reason"]].values.tolist() == [
+        ["veh.csv", "2021Z9", "no such collision"],
+        ["cas.csv", "2021Z9", "no such collision"],
+    ]
+    assert "clusters_parts_set_aside.csv" in result.output

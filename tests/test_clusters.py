@@ -766,3 +766,52 @@ def test_rule_summary_names_only_the_mode_in_use(mode, text):
 def test_rule_summary_unknown_mode():
     with pytest.raises(InputError, match="summary mode 'circles': expected 'network', 'radius'"):
         RULES["spp"].summary("circles")
+
+
+def _three_sites():
+    """Site a: 6 collisions, 1 fatal (the costliest); b: 18 slight; c: 15 with 4 serious."""
+    return gpd.GeoDataFrame(
+        {
+            "site_id": ["a", "b", "c"],
+            "fatal": [1, 0, 0],
+            "serious": [0, 0, 4],
+            "slight": [5, 18, 11],
+            "total": [6, 18, 15],
+            "cost_gbp": [2.5e6, 0.5e6, 1.2e6],
+            "score": [15, 18, 31],
+            "rank": pd.array([pd.NA] * 3, dtype="Int64"),
+        },
+        geometry=[Point(0, 0), Point(1, 0), Point(2, 0)],
+        crs=27700,
+    )
+
+
+@pytest.mark.parametrize(
+    "by, order",
+    [("cost", "acb"), ("total", "bca"), ("ksi", "cab"), ("score", "cba")],
+    ids=["cost", "total", "ksi", "score"],
+)
+def test_ranked_sites_orders_by_the_chosen_ranking(by, order):
+    from geo_sppa.roads.sites import ranked_sites
+
+    sites = _three_sites()
+    ranked = ranked_sites(sites, by=by)
+    assert "".join(ranked["site_id"]) == order
+    assert ranked["rank"].tolist() == [1, 2, 3]
+    assert "ksi" not in ranked.columns and sites["rank"].isna().all()
+
+
+def test_ranked_sites_breaks_ties_by_the_next_key_then_site_id():
+    from geo_sppa.roads.sites import ranked_sites
+
+    sites = _three_sites().assign(total=[15, 15, 15], fatal=[0, 0, 0], serious=[0, 0, 0])
+    assert "".join(ranked_sites(sites, by="total")["site_id"]) == "acb"  # then cost
+    same = sites.assign(cost_gbp=1.0)
+    assert "".join(ranked_sites(same, by="total")["site_id"]) == "abc"  # then site_id
+
+
+def test_unknown_ranking_is_a_one_line_error():
+    from geo_sppa.roads.sites import ranked_sites
+
+    with pytest.raises(InputError, match=r"unknown ranking 'name'; expected one of cost, ksi"):
+        ranked_sites(_three_sites(), by="name")

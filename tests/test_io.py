@@ -728,3 +728,116 @@ def test_population_must_be_positive_and_one_per_lsoa(tmp_path, rows, match):
     path = write(tmp_path / "pop.csv", "\n".join(["lsoa_code,population", *rows]))
     with pytest.raises(InputError, match=f"pop.csv: .*{match}"):
         read_population(path)
+
+
+# Context fields in two STATS19 vintages: capitalised headers to 2018, lower-case from 2019 (with
+# carriageway_hazards_historic from 2024). Row 2 carries a light code outside the DfT table (8)
+# and missing values (-1, 99) that must not be guessed.
+CONTEXT_OLD = """
+Accident_Index,Location_Easting_OSGR,Location_Northing_OSGR,Accident_Severity,Date,Day_of_Week,Time,Road_Type,Speed_limit,Junction_Control,Light_Conditions,Weather_Conditions,Road_Surface_Conditions,Special_Conditions_at_Site,Carriageway_Hazards,Urban_or_Rural_Area
+201035A00001,518382,301233,2,01/01/2010,6,10:15,3,30,4,4,2,2,4,0,1
+201035A00002,520433,302401,3,14/02/2010,1,20:45,12,99,-1,8,-1,1,0,9,2
+"""
+CONTEXT_2024 = (
+    CONTEXT_OLD.lower()
+    .replace("accident_index", "collision_index")
+    .replace("carriageway_hazards", "carriageway_hazards_historic")
+    .replace("201035a", "201035A")
+)
+
+
+@pytest.mark.parametrize("text", [CONTEXT_OLD, CONTEXT_2024], ids=["stats19-old", "stats19-2024"])
+def test_stats19_context_fields_decoded_from_dft_codes(tmp_path, text):
+    d = read_collisions(write(tmp_path / "acc.csv", text)).data
+    first, second = d.iloc[0], d.iloc[1]
+    assert first["light"] == "Darkness - lights lit"
+    assert first["weather"] == "Raining no high winds"
+    assert first["surface"] == "Wet or damp"
+    assert first["road_type"] == "Dual carriageway"
+    assert first["junction_control"] == "Give way or uncontrolled"
+    assert first["special_conditions"] == "Roadworks"
+    assert first["carriageway_hazards"] == "None"
+    assert first["urban_rural"] == "Urban"
+    assert first["weekday"] == "Friday"
+    assert first["speed_limit"] == 30
+    assert second["light"] == "code 8"  # outside the table: kept, never guessed
+    assert pd.isna(second["weather"]) and pd.isna(second["junction_control"])  # -1: missing
+    assert pd.isna(second["speed_limit"])  # 99: missing
+    assert second["road_type"] == "One way street/Slip road"
+    assert second["carriageway_hazards"] == "Unknown (self reported)"
+    assert second["weekday"] == "Sunday"
+
+
+def test_council_context_fields_on_the_bundled_files():
+    pb = read_collisions("data/peterborough/peterborough_rtc_cambsinsight_2012_2017.csv").data
+    first = pb[pb["collision_id"] == "712"].iloc[0]
+    assert (first["light"], first["weather"], first["surface"]) == ("Dark", "Fine (no wind)", "Dry")
+    assert first["speed_limit"] == 60
+    assert first["vehicle_types"] == "Van/GV <=3.5t mgw; Car"  # vehicle order, as written
+    assert first["manoeuvres"] == "Going ahead; Going ahead"
+    assert first["weekday"] == "Sunday"
+    assert pd.isna(first["road_type"])  # not in the file
+    leeds = read_collisions("data/leeds-central/leeds_central_rtc_2009_2019.csv").data
+    # "Wet / Damp" and "Wet/Damp" are one level.
+    assert "Wet / Damp" not in set(leeds["surface"].dropna())
+    assert (leeds["surface"] == "Wet/damp").sum() == 1175
+    assert leeds["light"].notna().all() and leeds["speed_limit"].isna().all()
+
+
+# Vehicle and casualty files of two vintages for the two CONTEXT_OLD collisions, plus one row
+# each for a collision that is not in the collision file (set aside). Vehicle type 42 is outside
+# the DfT table; casualty age -1 is missing.
+VEHICLES_2019 = """
+accident_index,accident_year,vehicle_reference,vehicle_type,vehicle_manoeuvre,age_of_driver
+201035A00001,2010,1,9,18,34
+201035A00001,2010,2,1,9,51
+201035A00002,2010,1,42,4,-1
+201035A09999,2010,1,9,18,40
+"""
+VEHICLES_2024 = (
+    VEHICLES_2019.replace("accident_index", "collision_index")
+    .replace("accident_year", "collision_year")
+    .replace("vehicle_manoeuvre", "vehicle_manoeuvre_historic,vehicle_manoeuvre")
+    .replace(",18,", ",18,1,")
+    .replace(",9,51", ",9,2,51")
+    .replace(",4,-1", ",4,3,-1")
+)
+CASUALTIES_OLD = """
+Accident_Index,Vehicle_Reference,Casualty_Reference,Casualty_Class,Sex_of_Casualty,Age_of_Casualty,Casualty_Severity
+201035A00001,1,1,1,1,34,3
+201035A00001,2,2,1,2,51,2
+201035A00001,1,3,3,1,-1,1
+201035A09999,1,1,2,1,22,3
+"""
+CASUALTIES_2024 = (
+    CASUALTIES_OLD.replace("Accident_Index", "collision_index").lower().replace("035a", "035A")
+)
+
+
+@pytest.mark.parametrize(
+    "vehicles, casualties",
+    [(VEHICLES_2019, CASUALTIES_OLD), (VEHICLES_2024, CASUALTIES_2024)],
+    ids=["accident_index", "collision_index"],
+)
+def test_vehicle_and_casualty_files_join_on_the_collision_index(tmp_path, vehicles, casualties):
+    from geo_sppa.io.stats19_parts import read_collision_parts
+
+    collisions = read_collisions(write(tmp_path / "acc.csv", CONTEXT_OLD)).data
+    joined, aside = read_collision_parts(
+        collisions,
+        vehicles=write(tmp_path / "veh.csv", vehicles),
+        casualties=write(tmp_path / "cas.csv", casualties),
+    )
+    first, second = joined.iloc[0], joined.iloc[1]
+    assert first["vehicle_types"] == "Car; Pedal cycle"
+    assert first["manoeuvres"] == "Going ahead other; Turning right"
+    assert (second["vehicle_types"], second["manoeuvres"]) == ("code 42", "Slowing or stopping")
+    assert (first["casualties"], first["ksi_casualties"]) == (3, 2)
+    assert first["casualty_classes"] == "Driver or rider; Driver or rider; Pedestrian"
+    assert first["casualty_ages"] == "34; 51"  # -1 is missing
+    assert pd.isna(second["casualties"]) and pd.isna(second["ksi_casualties"])
+    assert aside[["source", "row", "record_id", "reason"]].values.tolist() == [
+        ["veh.csv", 4, "201035A09999", "no such collision"],
+        ["cas.csv", 4, "201035A09999", "no such collision"],
+    ]
+    assert "vehicle_types" not in collisions.columns or collisions["vehicle_types"].isna().all()

@@ -12,6 +12,8 @@ from geo_sppa.cli.options import (
     collision_columns,
     collision_file_options,
     output_dir_option,
+    parts_options,
+    rank_by_option,
     rule_from_options,
     years_option,
 )
@@ -55,18 +57,23 @@ from geo_sppa.cli.summary import (
     default=None,
     help="Price year of the DfT value of prevention (default: latest).",
 )
+@rank_by_option
 @collision_file_options
-@click.option("--no-map", is_flag=True, help="Skip the HTML map.")
+@parts_options
+@click.option("--no-map", is_flag=True, help="Skip the HTML map and the printable site dossier.")
 @output_dir_option
 def clusters(**options: Any) -> None:
     """Find accident cluster sites: junctions and 100 m lengths of road with many injury collisions.
 
     A site qualifies, in a 3-year window, under the rule (default spp): 6+ injury collisions, or
     3+ fatal/serious, or 5+ injury collisions including 1+ fatal/serious. Sites are ranked by
-    casualty cost (DfT average value of prevention) and labelled new, persistent or resolved
-    against the previous 3-year window.
+    casualty cost (DfT average value of prevention; --rank-by ksi, total or score otherwise) and
+    labelled new, persistent or resolved against the previous 3-year window.
 
-    Writes clusters.csv, clusters.gpkg, clusters.geojson, clusters.html and
+    Writes clusters.csv, clusters_collisions.csv (one row per collision in a site, with its
+    conditions), clusters_factors.csv (each site's conditions against the whole area, with an
+    exact binomial over-representation test), clusters.gpkg, clusters.geojson, clusters.html (the
+    map), clusters_sites.html (a printable dossier, one A4 page per site) and
     clusters_set_aside.csv into the output folder.
 
     \b
@@ -82,7 +89,8 @@ def clusters(**options: Any) -> None:
 #: Options recorded in run.json (the rest are file paths, recorded with checksums, or columns).
 _RECORDED = ("area", "years", "radius_mode", "length_m", "radius_m", "junction_radius_m",
              "keep_service_roads", "snap_tolerance_m", "price_year", "crs",
-             "date_format")  # fmt: skip
+             "date_format", "rank_by")  # fmt: skip
+_INPUT_FILES = ("study_area", "vehicles", "casualties")
 
 
 def _run(o: dict[str, Any]) -> None:
@@ -91,6 +99,7 @@ def _run(o: dict[str, Any]) -> None:
 
     from geo_sppa import io
     from geo_sppa.bundled.inputs import cluster_inputs
+    from geo_sppa.io.stats19_parts import inputs_with_parts
     from geo_sppa.roads.clusters import cluster_sites
 
     started = datetime.now(timezone.utc)
@@ -112,6 +121,9 @@ def _run(o: dict[str, Any]) -> None:
                 cache_dir=out,
                 with_context=not o["no_map"],
             )
+            inputs, parts_aside = inputs_with_parts(
+                inputs, vehicles=o["vehicles"], casualties=o["casualties"]
+            )
         with progress.stage("cluster scan"):
             result = cluster_sites(
                 inputs.collisions.data,
@@ -121,11 +133,14 @@ def _run(o: dict[str, Any]) -> None:
                 price_year=o["price_year"],
                 snap_tolerance_m=o["snap_tolerance_m"],
                 source=inputs.collisions_path.name,
+                rank_by=o["rank_by"],
             )
         with progress.stage("map"):
-            html = None if o["no_map"] else _map_html(result, inputs)
+            pages = {} if o["no_map"] else _pages(result, inputs)
         with progress.stage("writing outputs"):
-            written, set_aside = io.write_cluster_outputs(result, inputs, out, map_html=html)
+            written, set_aside = io.write_cluster_outputs(
+                result, inputs, out, parts_set_aside=parts_aside, **pages
+            )
     echo_cluster_table(result)
     lines = cluster_summary_lines(result, inputs, set_aside)
     roads_file = o["roads"] if o["roads"] not in (None, "osm") else None
@@ -134,7 +149,7 @@ def _run(o: dict[str, Any]) -> None:
         command="clusters",
         written=written,
         started=started,
-        inputs=[inputs.collisions_path, roads_file, o["study_area"]],
+        inputs=[inputs.collisions_path, roads_file, *(o[k] for k in _INPUT_FILES)],
         options={"rule": rule.name, **{k: o[k] for k in _RECORDED}},
         counts={
             "n_read": inputs.collisions.n_read,
@@ -144,6 +159,11 @@ def _run(o: dict[str, Any]) -> None:
         },  # fmt: skip
     )
     echo_summary("Run summary", lines)
+
+
+def _pages(result, inputs) -> dict[str, str]:
+    """Return the run's map and dossier HTML, by their write_cluster_outputs keywords."""
+    return {"map_html": _map_html(result, inputs), "dossier_html": _dossier_html(result, inputs)}
 
 
 def _map_html(result, inputs) -> str:
@@ -160,3 +180,20 @@ def _map_html(result, inputs) -> str:
         radius_m=result.rule.radius_m if result.mode == "radius" else None,
     )
     return self_contained_html(fmap)
+
+
+def _dossier_html(result, inputs) -> str:
+    """Return the printable site dossier of the run, its plans drawn on the run's roads."""
+    from geo_sppa.io.outputs import cluster_run_info, window_collisions
+    from geo_sppa.render.dossier import site_dossier_html
+    from geo_sppa.roads.factors import site_collisions, site_factors
+
+    in_window = window_collisions(result, inputs)
+    return site_dossier_html(
+        result.sites,
+        site_collisions(result.sites, in_window),
+        site_factors(result.sites, in_window),
+        title=str(cluster_run_info(result, inputs)["title"]),
+        window=result.window,
+        roads=inputs.roads if inputs.roads is not None else inputs.context_roads,
+    )

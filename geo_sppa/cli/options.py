@@ -15,6 +15,8 @@ __all__ = [
     "output_dir_option",
     "crs_option",
     "years_option",
+    "rank_by_option",
+    "parts_options",
     "parse_years",
     "collision_file_options",
     "collision_columns",
@@ -234,3 +236,27 @@ def rule_from_options(
         radius_m=radius_m,
         junction_radius_m=junction_radius_m,
     )
+
+
+#: ``--rank-by`` (geo_sppa.roads.sites.RANK_ORDERS; kept literal so --help needs no import).
+rank_by_option = click.option(
+    "--rank-by",
+    type=click.Choice(["cost", "ksi", "total", "score"]),
+    default="cost",
+    show_default=True,
+    help="Rank sites by casualty cost, fatal+serious collisions, all injury collisions or severity "
+    "score (10 x fatal + 5 x serious + slight); ties by cost or total, then site id.",
+)
+
+
+def parts_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--vehicles`` and ``--casualties`` (DfT STATS19 vehicle and casualty files)."""
+    for name, what in (("--casualties", "casualty"), ("--vehicles", "vehicle")):
+        command = click.option(
+            name,
+            type=click.Path(dir_okay=False),
+            default=None,
+            help=f"DfT STATS19 {what} CSV (any vintage), joined to the collisions on the "
+            "collision index; rows with no such collision are set aside.",
+        )(command)
+    return command

@@ -133,7 +133,7 @@ def echo_cluster_table(result: Any) -> None:
     window = f"{result.window[0]}-{result.window[1]}"
     if len(sites):
         table = sites.assign(cost=(sites["cost_gbp"] / 1000).round().astype("Int64"))
-        click.echo(f"Cluster sites {window}, ranked by casualty cost:")
+        click.echo(f"Cluster sites {window}, ranked by {_ranking(result)}:")
         echo_table(table, _CLUSTER_TABLE, max_rows=25)
         click.echo("(cost in £ thousands)")
     else:
@@ -148,6 +148,14 @@ def echo_cluster_table(result: Any) -> None:
             f"({len(names)}): " + "; ".join(names.head(10)) + more
         )
     click.echo("")
+
+
+def _ranking(result: Any) -> str:
+    """Return what the run's sites are ranked by, in words."""
+    from geo_sppa.roads.sites import RANK_LABELS
+
+    by = getattr(result, "rank_by", "cost")
+    return f"{RANK_LABELS[by]} (--rank-by {by})"
 
 
 def cluster_summary_lines(
@@ -182,6 +190,7 @@ def cluster_summary_lines(
             f"{len(result.sites):,} ({counts.get('n_in_sites', 0):,} collisions in sites), "
             f"{len(result.resolved):,} resolved",
         ),
+        ("ranked by", _ranking(result)),
         ("costs", result.cost_table),
     ]
     return lines + [("note", n) for n in (*inputs.notes, *result.notes)]

@@ -3,6 +3,15 @@
 Headers are matched across vintages (``Accident_Index``/``accident_index``/``collision_index``,
 ``Location_Easting_OSGR``/``Easting`` ...) after reducing them to lower-case letters and digits, and
 coded values (severity 1/2/3, road class 1-6, junction detail 0-9) are decoded to text.
+
+Besides the columns of :data:`geo_sppa.schema.COLLISION_FIELDS`, the frame carries the context
+columns :data:`CONTEXT_FIELDS` (NA where the file has no such column), decoded with the DfT
+code tables of :mod:`geo_sppa.io.stats19_codes` (a code outside them stays ``code N``):
+``light``, ``weather``, ``surface`` (road surface), ``road_type``, ``junction_control``,
+``carriageway_hazards``, ``special_conditions`` (at site), ``urban_rural``, ``weekday`` (from
+``day_of_week``, else the date's day name), ``speed_limit`` (mph, ``Int64``), and from council
+extracts with per-vehicle columns (``Vehicle_1_Type``, ``Vehicle_1_Manouvres``, ``V3_...``)
+``vehicle_types`` and ``manoeuvres`` (``"; "``-joined in vehicle order).
 """
 
 from __future__ import annotations
@@ -23,9 +32,23 @@ from geo_sppa.io._common import (
     screened_rows,
     set_aside_rows,
 )
+from geo_sppa.io.stats19_codes import (
+    CONTEXT_CODES,
+    VEHICLE_PATTERNS,
+    decoded_context,
+    joined_vehicle_columns,
+    speed_limits,
+)
 from geo_sppa.schema import ROAD_USERS, SEVERITIES
 
-__all__ = ["read_collisions", "COLLISION_COLUMNS", "ROAD_USERS", "SEVERITIES", "parsed_dates"]
+__all__ = [
+    "read_collisions",
+    "COLLISION_COLUMNS",
+    "CONTEXT_FIELDS",
+    "ROAD_USERS",
+    "SEVERITIES",
+    "parsed_dates",
+]
 
 
 #: Normalised field -> candidate headers, in order of preference (any case, any punctuation).
@@ -66,9 +89,23 @@ COLLISION_COLUMNS: dict[str, list[str]] = {
     "cyclist": ["Cycle", "cyclist", "pedal_cycle"],
     "motorcyclist": ["TWMV", "motorcycle", "two_wheeled_motor_vehicle"],
     "child": ["Child", "child_casualty"],
+    # Context fields (decoded by geo_sppa.io.stats19_codes); from 2024 DfT keeps the old coding
+    # of carriageway hazards as carriageway_hazards_historic.
+    "light": ["light_conditions", "lighting_conditions", "light"],
+    "weather": ["weather_conditions", "weather"],
+    "surface": ["road_surface_conditions", "road_surface", "surface"],
+    "speed_limit": ["speed_limit", "speed_limit_mph"],
+    "road_type": ["road_type"],
+    "junction_control": ["junction_control"],
+    "carriageway_hazards": ["carriageway_hazards_historic", "carriageway_hazards"],
+    "special_conditions": ["special_conditions_at_site", "special_conditions"],
+    "urban_rural": ["urban_or_rural_area", "urban_rural"],
+    "weekday": ["day_of_week", "weekday"],
 }
 
-#: Normalised road-user flag columns (nullable boolean; NA where the file has no such flag).
+#: Context columns added after the road users (``string``; ``speed_limit`` ``Int64`` mph),
+#: NA where the file has no such column.
+CONTEXT_FIELDS = (*CONTEXT_CODES, "speed_limit", *VEHICLE_PATTERNS)
 
 _OPTIONS = {
     "id": "--id-column",
@@ -372,7 +409,8 @@ def read_collisions(
     columns
         Header overrides by normalised field (``id``, ``x``, ``y``, ``lon``, ``lat``, ``date``,
         ``time``, ``severity``, ``casualties``, ``road_class``, ``road_number``,
-        ``junction_detail``, ``location``).
+        ``junction_detail``, ``location``, and the context fields such as ``light``,
+        ``weather``, ``surface``, ``speed_limit``: any key of :data:`COLLISION_COLUMNS`).
     crs
         CRS of the ``x``/``y`` columns when they are not British National Grid.
     study_area
@@ -512,7 +550,30 @@ def _collision_frame(
             "at_junction": fields["at_junction"],
             "location": fields["location"],
             **{user: fields[user] for user in ROAD_USERS},
+            **_context_fields(raw, col, dates),
             "source_row": pd.Series(np.arange(1, len(raw) + 1), index=raw.index),
         },
         geometry=geometry,
     )
+
+
+def _context_fields(
+    raw: pd.DataFrame, col: dict[str, str | None], dates: pd.Series
+) -> dict[str, pd.Series]:
+    """Return the decoded context columns; ``weekday`` falls back to the date's day name."""
+    out: dict[str, pd.Series] = {}
+    for field in CONTEXT_CODES:
+        column = col[field]
+        out[field] = (
+            decoded_context(raw[column], field)
+            if column
+            else pd.Series(pd.NA, index=raw.index, dtype="string")
+        )
+    out["weekday"] = out["weekday"].fillna(dates.dt.day_name().astype("string"))
+    speed = col["speed_limit"]
+    out["speed_limit"] = (
+        speed_limits(raw[speed]) if speed else pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    )
+    for field, pattern in VEHICLE_PATTERNS.items():
+        out[field] = joined_vehicle_columns(raw, pattern)
+    return out

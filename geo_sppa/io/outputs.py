@@ -1,10 +1,13 @@
 """Write the whole set of outputs of a cluster run, each file atomically.
 
-``geo-sppa clusters`` writes ``clusters.csv``, ``clusters.gpkg`` (layers ``clusters``,
+``geo-sppa clusters`` writes ``clusters.csv``, ``clusters_collisions.csv`` (one row per
+collision in a site, :func:`geo_sppa.roads.factors.site_collisions`), ``clusters_factors.csv``
+(:func:`geo_sppa.roads.factors.site_factors`), ``clusters.gpkg`` (layers ``clusters``,
 ``collisions`` of the window, and a one-row ``run`` table so ``geo-sppa map clusters`` can
 redraw), ``clusters.geojson``, ``clusters_resolved.csv`` when sites were resolved,
-``clusters_set_aside.csv`` and, when given, the map's HTML. The caller writes ``run.json``
-(:mod:`geo_sppa.io.manifest`) after these.
+``clusters_set_aside.csv`` and, when given, the map's HTML (``clusters.html``) and the printable
+site dossier (``clusters_sites.html``, :mod:`geo_sppa.render.dossier`). The caller writes
+``run.json`` (:mod:`geo_sppa.io.manifest`) after these.
 """
 
 from __future__ import annotations
@@ -44,7 +47,13 @@ def cluster_run_info(result: ClusterResult, inputs: ClusterInputs) -> dict[str, 
 
 
 def write_cluster_outputs(
-    result: ClusterResult, inputs: ClusterInputs, out: Path, *, map_html: str | None = None
+    result: ClusterResult,
+    inputs: ClusterInputs,
+    out: Path,
+    *,
+    map_html: str | None = None,
+    dossier_html: str | None = None,
+    parts_set_aside: pd.DataFrame | None = None,
 ) -> tuple[list[Path], pd.DataFrame]:
     """Write every output file of a cluster run to ``out``.
 
@@ -56,6 +65,13 @@ def write_cluster_outputs(
         The output folder (it exists).
     map_html
         The rendered map, written as ``clusters.html`` when given.
+    dossier_html
+        The rendered site dossier, written as ``clusters_sites.html`` when given.
+    parts_set_aside
+        Vehicle and casualty rows with no such collision
+        (:func:`geo_sppa.io.stats19_parts.read_collision_parts`), written as
+        ``clusters_parts_set_aside.csv`` when there are any (kept apart from
+        ``clusters_set_aside.csv``, which accounts for every collision row).
 
     Returns
     -------
@@ -64,6 +80,8 @@ def write_cluster_outputs(
     """
     in_window = window_collisions(result, inputs)
     info = cluster_run_info(result, inputs)
+    from geo_sppa.roads.factors import site_collisions, site_factors
+
     written = [
         write_csv(result.sites, out / "clusters.csv"),
         write_gpkg(
@@ -76,11 +94,17 @@ def write_cluster_outputs(
             },
         ),
         write_geojson(result.sites, out / "clusters.geojson"),
+        write_csv(site_collisions(result.sites, in_window), out / "clusters_collisions.csv"),
+        write_csv(site_factors(result.sites, in_window), out / "clusters_factors.csv"),
     ]
     if len(result.resolved):
         written.append(write_csv(result.resolved, out / "clusters_resolved.csv"))
     set_aside = pd.concat([inputs.collisions.set_aside, result.set_aside], ignore_index=True)
     written.append(write_csv(set_aside, out / "clusters_set_aside.csv"))
+    if parts_set_aside is not None and len(parts_set_aside):
+        written.append(write_csv(parts_set_aside, out / "clusters_parts_set_aside.csv"))
     if map_html is not None:
         written.append(write_text(map_html, out / "clusters.html"))
+    if dossier_html is not None:
+        written.append(write_text(dossier_html, out / "clusters_sites.html"))
     return written, set_aside

@@ -50,6 +50,7 @@ from geo_sppa.roads.sites import (
     SITE_COLUMNS,
     SiteContext,
     ranked_sites,
+    require_ranking,
     site_columns,
     site_frame,
 )
@@ -115,6 +116,8 @@ class ClusterResult:
         the data do not reach back over the whole preceding window.
     rule
         The rule applied.
+    rank_by
+        The ranking of ``sites`` (a key of :data:`~geo_sppa.roads.sites.RANK_ORDERS`).
     cost_table
         One line naming the value-of-prevention figures used.
     notes
@@ -134,6 +137,7 @@ class ClusterResult:
     rule: Rule
     cost_table: str
     notes: tuple[str, ...] = ()
+    rank_by: str = "cost"
     site_of: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
 
 
@@ -160,6 +164,7 @@ def cluster_sites(
     junction_merge_m: float = 15.0,
     cost_table: pd.DataFrame | None = None,
     source: str = "collisions",
+    rank_by: str = "cost",
 ) -> ClusterResult:
     """Return the cluster sites of ``collisions`` under ``rule``, with the previous-window status.
 
@@ -184,6 +189,9 @@ def cluster_sites(
         A replacement value-of-prevention table (see :mod:`geo_sppa.roads.costs`).
     source
         Name for the set-aside records (e.g. the collisions file name).
+    rank_by
+        How sites are ranked: ``cost``, ``ksi``, ``total`` or ``score``
+        (:func:`~geo_sppa.roads.sites.ranked_sites`).
 
     Returns
     -------
@@ -194,7 +202,8 @@ def cluster_sites(
     ------
     InputError
         Missing columns, wrong CRS, no dated collisions, a window outside the data, an unknown
-        rule or price year, a rule that is no cluster rule (:func:`require_cluster_rule`), or
+        rule, ranking or price year, a rule that is no cluster rule
+        (:func:`require_cluster_rule`), or
         (network mode) no collision of the window near a road.
 
     Examples
@@ -204,6 +213,7 @@ def cluster_sites(
     """
     rule = rule_named(rule) if isinstance(rule, str) else rule
     require_cluster_rule(rule)
+    require_ranking(rank_by)  # before the scan, not after it
     usable, set_aside = usable_collisions(collisions, source)
     window, previous, notes = data_window(usable["date"], years=rule.years, window=years)
     in_cur, in_prev = _in_windows(usable["year"], window, previous)
@@ -217,7 +227,7 @@ def cluster_sites(
     status = _sites_with_status(placed.scan, frames, usable, context)
     site_of = _site_of(status.records, len(collisions))
     return ClusterResult(
-        sites=ranked_sites(status.sites),
+        sites=ranked_sites(status.sites, by=rank_by),
         resolved=status.resolved,
         set_aside=placed.set_aside.reset_index(drop=True),
         counts=_counts(collisions, placed, frames, site_of, (status, int((~in_cur).sum()))),
@@ -228,6 +238,7 @@ def cluster_sites(
         cost_table=cost_table_note(price_year, table=cost_table),
         notes=(*notes, *placed.notes, _SCORE_NOTE),
         site_of=pd.Series(site_of, index=collisions.index, name="site_id", dtype="string"),
+        rank_by=rank_by,
     )
 
 

@@ -14,8 +14,8 @@ Columns (:func:`site_columns`): :data:`SITE_COLUMNS`, then one count per calenda
 ``junction`` when at least half of the collisions with a known ``at_junction`` were at a junction,
 else ``link`` (also when none is known). ``casualties`` is NA unless every collision has a count.
 ``cost_gbp`` sums the DfT value of prevention of each collision (:mod:`geo_sppa.roads.costs`);
-``score`` weights collisions by :data:`SCORE_WEIGHTS`. Sites are ranked by cost, then total, then
-``site_id``.
+``score`` weights collisions by :data:`SCORE_WEIGHTS`. Sites are ranked by :data:`RANK_ORDERS`
+(``--rank-by``): by default by cost, then total, then ``site_id``.
 """
 
 from __future__ import annotations
@@ -27,15 +27,19 @@ import numpy as np
 import pandas as pd
 
 from geo_sppa.crs import BNG
+from geo_sppa.errors import InputError
 from geo_sppa.roads.names import site_names
 from geo_sppa.roads.rules import Rule
 
 __all__ = [
+    "RANK_LABELS",
+    "RANK_ORDERS",
     "SCORE_WEIGHTS",
     "SITE_COLUMNS",
     "SiteContext",
     "counts_by_year",
     "ranked_sites",
+    "require_ranking",
     "site_columns",
     "site_frame",
     "year_columns",
@@ -51,6 +55,22 @@ SITE_COLUMNS = [
     "geometry",
 ]  # fmt: skip
 SEVERITIES = ("fatal", "serious", "slight")
+
+#: Ranking -> the sort keys, each descending, ties broken by ``site_id`` (ascending). ``ksi`` is
+#: fatal + serious collisions.
+RANK_ORDERS: dict[str, tuple[str, ...]] = {
+    "cost": ("cost_gbp", "total"),
+    "ksi": ("ksi", "total", "cost_gbp"),
+    "total": ("total", "ksi", "cost_gbp"),
+    "score": ("score", "cost_gbp", "total"),
+}
+#: What each ranking is, for summaries (``ranked by ...``).
+RANK_LABELS = {
+    "cost": "casualty cost",
+    "ksi": "fatal and serious collisions",
+    "total": "injury collisions",
+    "score": "severity score",
+}
 
 
 @dataclass(frozen=True)
@@ -252,23 +272,43 @@ def site_frame(
     return out[site_columns(context.window, context.previous_window)]
 
 
-def ranked_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return ``sites`` ordered by cost, then total (both descending), then ``site_id``, ranked.
+def require_ranking(by: str) -> None:
+    """Raise :class:`~geo_sppa.errors.InputError` unless ``by`` is a key of :data:`RANK_ORDERS`."""
+    if by not in RANK_ORDERS:
+        raise InputError(
+            f"unknown ranking {by!r}; expected one of {', '.join(RANK_ORDERS)}; pass --rank-by "
+            "with one of them"
+        )
+
+
+def ranked_sites(sites: gpd.GeoDataFrame, *, by: str = "cost") -> gpd.GeoDataFrame:
+    """Return ``sites`` ordered by the ranking ``by`` (:data:`RANK_ORDERS`) and ranked 1..n.
 
     Parameters
     ----------
     sites
         A site frame; not modified.
+    by
+        ``cost`` (cost, then total), ``ksi`` (fatal + serious, then total, then cost), ``total``
+        (then fatal + serious, then cost) or ``score`` (then cost, then total); each descending,
+        ties broken by ``site_id``.
 
     Returns
     -------
     GeoDataFrame
         A new frame, index 0..n-1, with ``rank`` 1..n.
 
+    Raises
+    ------
+    InputError
+        ``by`` is no ranking.
+
     """
-    order = sites.sort_values(
-        ["cost_gbp", "total", "site_id"], ascending=[False, False, True], kind="mergesort"
-    )
-    out = order.reset_index(drop=True)
+    require_ranking(by)
+    keys = sites.assign(ksi=sites["fatal"] + sites["serious"])
+    order = list(RANK_ORDERS[by]) + ["site_id"]
+    ascending = [False] * (len(order) - 1) + [True]
+    rows = keys.sort_values(order, ascending=ascending, kind="mergesort").index
+    out = sites.loc[rows].reset_index(drop=True)
     out["rank"] = pd.array(np.arange(1, len(out) + 1), dtype="Int64")
     return out
