@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -13,8 +13,16 @@ from scipy.sparse.csgraph import connected_components
 
 from geo_sppa.crs import BNG, require_bng
 from geo_sppa.errors import InputError
+from geo_sppa.roads.network.clean import (
+    TAG_COLUMNS,
+    grid_keys,
+    layered_vertex_ids,
+    lines_with_ends_noded,
+    road_tags,
+    unique_links,
+)
+from geo_sppa.roads.network.routes import chain_routes
 
-_GRID = 100.0  # vertices are identified on a 1 cm grid
 #: Importance of a road by OSM ``highway`` (or OS Open Roads class); lower is more important.
 HIGHWAY_RANK: dict[str, float] = {
     "motorway": 0, "motorway_link": 0.5, "trunk": 1, "trunk_link": 1.5, "a road": 1.5,
@@ -43,25 +51,34 @@ class RoadNetwork:
         sorted by those coordinates: ``name``, ``ref``, ``highway`` (of the longest link),
         ``length_m``,
         ``start_junction_id`` / ``end_junction_id`` (NA at dead ends), ``junction_id`` (set when
-        the chain lies inside one junction, e.g. a roundabout ring), ``geometry``.
+        the chain lies inside one junction, e.g. a roundabout ring), ``route_id`` (the route the
+        chain belongs to, see :mod:`~geo_sppa.roads.network.routes`), ``route_from_m`` /
+        ``route_to_m`` (route measures at the chain's start and end), ``paired`` (True when the
+        chain is a carriageway placed on its partner's route), ``geometry``.
     junctions
         One row per physical junction, indexed and sorted by ``junction_id`` (``"<e>_<n>"`` of its
         south-west-most node): ``name`` (``"<road A> junction <road B>"``), ``roads`` (tuple of
         road labels, most important first), ``n_nodes``, ``geometry`` (centroid of the nodes),
         ``nodes`` (MultiPoint).
+    repairs
+        Counts of the cleaning repairs (see :mod:`~geo_sppa.roads.network.clean`):
+        ``duplicate_ways``, ``ends_noded``, ``grade_separated_vertices``.
 
     """
 
     links: gpd.GeoDataFrame
     chains: gpd.GeoDataFrame
     junctions: gpd.GeoDataFrame
+    repairs: dict[str, int] = field(default_factory=dict)
 
 
 def road_network(
     roads: gpd.GeoDataFrame,
     *,
     junction_merge_m: float = 15.0,
-    roundabout_max_diameter_m: float = 60.0,
+    roundabout_max_diameter_m: float = 150.0,
+    end_snap_m: float = 2.0,
+    carriageway_pair_m: float = 30.0,
 ) -> RoadNetwork:
     """Return the noded, chained network of ``roads`` with merged junctions.
 
@@ -69,13 +86,19 @@ def road_network(
     ----------
     roads
         Lines in EPSG:27700 with columns ``road_id, name, ref, highway, geometry``
-        (LineString; MultiLineStrings are split into parts). Not modified.
+        (LineString; MultiLineStrings are split into parts), and optionally the tags
+        ``oneway, junction, bridge, tunnel, layer, dual_carriageway, form_of_way``. Not modified.
     junction_merge_m
         Junction nodes closer than this, transitively, are one junction (dual carriageways,
         staggered and compact junctions), metres.
     roundabout_max_diameter_m
-        Every junction node on a round face of the network (circularity 4*pi*A/P**2 >= 0.85)
-        no wider than this is merged into one junction: a roundabout ring, metres.
+        Every junction node on a round face of the network (circularity 4*pi*A/P**2 >= 0.85,
+        >= 0.92 when wider than 60 m) no wider than this is merged into one junction: a
+        roundabout ring, metres. Ways tagged as roundabouts are merged whatever their size.
+    end_snap_m
+        A dead end this close to another line is noded onto it, metres (0: never).
+    carriageway_pair_m
+        One-way carriageways of one road this close share a route, metres.
 
     Raises
     ------
@@ -84,16 +107,31 @@ def road_network(
 
     """
     lines = _checked_roads(roads)
-    nodes = _noded(lines)
+    lines, nodes, repairs = _cleaned(lines, end_snap_m)
     chain_of_link, (chain_geoms, first, last), measures = _chains(nodes)
     junction_of_node = _junction_groups(
-        nodes, (chain_geoms, first, last), junction_merge_m, roundabout_max_diameter_m
-    )
+        nodes, (chain_geoms, first, last), junction_merge_m, roundabout_max_diameter_m,
+        lines["roundabout"].to_numpy()[nodes["link_line"]],
+    )  # fmt: skip
     junctions, id_of_group = _junction_frame(nodes, lines, junction_of_node)
     chains, links = _chain_and_link_frames(nodes, lines, chain_of_link, (chain_geoms, first, last),
-                                           measures, junction_of_node, id_of_group,
-                                           roundabout_max_diameter_m)  # fmt: skip
-    return RoadNetwork(links=links, chains=chains, junctions=junctions)
+                                           measures, junction_of_node, (id_of_group, junctions),
+                                           carriageway_pair_m)  # fmt: skip
+    return RoadNetwork(links=links, chains=chains, junctions=junctions, repairs=repairs)
+
+
+def _cleaned(lines: gpd.GeoDataFrame, end_snap_m: float) -> tuple[gpd.GeoDataFrame, dict, dict]:
+    """Node the lines, drop repeated links and node loose ends onto lines (then node again)."""
+    grade = lines["grade"].to_numpy()
+    nodes, split = _noded(lines)
+    nodes, dup = unique_links(nodes, lines)
+    moved, n_ends = lines_with_ends_noded(lines, nodes, end_snap_m, grade)
+    if n_ends:
+        lines = lines.set_geometry(gpd.GeoSeries(moved, crs=BNG, index=lines.index))
+        nodes, split = _noded(lines)
+        nodes, dup = unique_links(nodes, lines)
+    repairs = {"duplicate_ways": dup, "ends_noded": n_ends, "grade_separated_vertices": split}
+    return lines, nodes, repairs
 
 
 def _checked_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -104,7 +142,8 @@ def _checked_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             f"roads: missing column(s) {', '.join(missing)}; the loader's "
             "read_roads gives road_id, name, ref, highway, geometry"
         )
-    lines = roads[["road_id", "name", "ref", "highway", roads.geometry.name]]
+    tags = [c for c in TAG_COLUMNS if c in roads.columns]
+    lines = roads[["road_id", "name", "ref", "highway", *tags, roads.geometry.name]]
     lines = lines.rename_geometry("geometry") if roads.geometry.name != "geometry" else lines
     kind = shapely.get_type_id(lines.geometry.values)
     lines = lines[(kind == 1) | (kind == 5)]
@@ -114,11 +153,18 @@ def _checked_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     lines = lines[~lines.geometry.is_empty & (lines.geometry.length > 0)].reset_index(drop=True)
     if lines.empty:
         raise InputError("roads: no LineString with a length; expected a road line layer")
-    return lines
+    flags = road_tags(lines)
+    return gpd.GeoDataFrame(
+        pd.concat([lines[["road_id", "name", "ref", "highway"]], flags], axis=1),
+        geometry=lines.geometry.values, crs=BNG,
+    )  # fmt: skip
 
 
-def _noded(lines: gpd.GeoDataFrame) -> dict:
-    """Split lines at shared vertices; return link geometries, their source rows and end nodes."""
+def _noded(lines: gpd.GeoDataFrame) -> tuple[dict, int]:
+    """Split lines at shared vertices; return links, their source rows and end nodes.
+
+    Also returns how many shared vertices were kept apart by grade separation.
+    """
     coords, line = shapely.get_coordinates(lines.geometry.values, return_index=True)
     coords = np.round(coords, 2)
     same = np.r_[False, (line[1:] == line[:-1]) & (coords[1:] == coords[:-1]).all(axis=1)]
@@ -128,6 +174,8 @@ def _noded(lines: gpd.GeoDataFrame) -> dict:
     first = np.r_[True, line[1:] != line[:-1]]
     last = np.r_[line[1:] != line[:-1], True]
     keys, vid = _vertex_ids(coords)
+    keys, vid, split_cells = layered_vertex_ids(keys, vid, line, ~first & ~last,
+                                                lines["grade"].to_numpy())  # fmt: skip
     end_any = np.zeros(len(keys), bool)
     end_any[vid[first | last]] = True
     is_node = end_any | (np.bincount(vid, minlength=len(keys)) >= 2)
@@ -151,7 +199,7 @@ def _noded(lines: gpd.GeoDataFrame) -> dict:
         "start": start, "end": end, "degree": degree, "keys": keys, "node_xy": node_xy,
         "coords": pcoords, "offset": np.flatnonzero(starts),
         "n_coords": np.diff(np.r_[np.flatnonzero(starts), len(piece)]),
-    }  # fmt: skip
+    }, split_cells  # fmt: skip
 
 
 def _vertex_ids(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,10 +209,7 @@ def _vertex_ids(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, vid.ravel()
 
 
-def _keys(coords: np.ndarray) -> np.ndarray:
-    xi = np.rint(coords[:, 0] * _GRID).astype(np.int64) + (1 << 30)
-    yi = np.rint(coords[:, 1] * _GRID).astype(np.int64) + (1 << 30)
-    return (xi << 32) | yi
+_keys = grid_keys
 
 
 def _chains(nodes: dict):
@@ -329,7 +374,7 @@ def _canonical_ring(ring: shapely.LineString) -> shapely.LineString:
     return shapely.LineString(np.r_[xy, xy[:1]])
 
 
-def _junction_groups(nodes, chains, merge_m, ring_d) -> np.ndarray:
+def _junction_groups(nodes, chains, merge_m, ring_d, roundabout_link) -> np.ndarray:
     """Return, per node, its junction number (-1 for nodes that are not junctions)."""
     jn = np.flatnonzero(nodes["degree"] >= 3)
     out = np.full(len(nodes["degree"]), -1, np.int64)
@@ -339,11 +384,29 @@ def _junction_groups(nodes, chains, merge_m, ring_d) -> np.ndarray:
     tree = shapely.STRtree(pts)
     a, b = tree.query(pts, predicate="dwithin", distance=merge_m)
     ring_a, ring_b = _roundabout_pairs(tree, chains, ring_d)
-    a, b = np.r_[a, ring_a], np.r_[b, ring_b]
+    tag_a, tag_b = _tagged_roundabout_pairs(nodes, jn, roundabout_link)
+    a, b = np.r_[a, ring_a, tag_a], np.r_[b, ring_b, tag_b]
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(jn), len(jn)))
     _, group = connected_components(graph, directed=False)
     out[jn] = group
     return out
+
+
+def _tagged_roundabout_pairs(nodes, jn, roundabout_link) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of junction nodes (positions in ``jn``) joined by links tagged as a roundabout."""
+    if not roundabout_link.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    n = len(nodes["degree"])
+    s, e = nodes["start"][roundabout_link], nodes["end"][roundabout_link]
+    _, comp = connected_components(coo_matrix((np.ones(len(s)), (s, e)), shape=(n, n)),
+                                   directed=False)  # fmt: skip
+    on = np.zeros(n, bool)
+    on[s], on[e] = True, True
+    pos = np.flatnonzero(on[jn])
+    if len(pos) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    first = pd.Series(pos).groupby(comp[jn[pos]]).transform("min").to_numpy()
+    return first, pos
 
 
 def _roundabout_pairs(tree, chains, ring_d) -> tuple[np.ndarray, np.ndarray]:
@@ -351,14 +414,14 @@ def _roundabout_pairs(tree, chains, ring_d) -> tuple[np.ndarray, np.ndarray]:
     chain_geoms, first, last = chains
     length = shapely.length(chain_geoms)
     chord = np.hypot(*(last - first).T)
-    cand = chain_geoms[(length <= np.pi * ring_d) & (chord <= ring_d)]
+    cand = chain_geoms[(length <= np.pi * ring_d / 2) & (chord <= ring_d)]
     if len(cand) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     faces = shapely.get_parts(shapely.polygonize(cand))
     faces = shapely.polygons(shapely.get_exterior_ring(faces))
     round_ = 4 * np.pi * shapely.area(faces) / np.maximum(shapely.length(faces), 1e-9) ** 2
-    small = shapely.minimum_bounding_radius(faces) * 2 <= ring_d
-    faces = faces[(round_ >= 0.85) & small]
+    across = shapely.minimum_bounding_radius(faces) * 2
+    faces = faces[(round_ >= np.where(across > 60.0, 0.92, 0.85)) & (across <= ring_d)]
     face, node = tree.query(faces, predicate="dwithin", distance=0.05)
     if len(face) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
@@ -462,7 +525,7 @@ def _junction_name(roads: tuple) -> str:
 
 
 def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, junction_of_node,
-                           id_of_group, ring_d):  # fmt: skip
+                           junction_data, pair_m):  # fmt: skip
     """Build the chains frame (sorted by end coordinates) and the links frame (along chains)."""
     geoms, first, last = chains
     length = shapely.length(geoms)
@@ -478,11 +541,18 @@ def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, juncti
     rank = np.arange(len(same)) - group_start
     ids = np.array([f"{a}_{b}-{c}_{d}" + (f"~{r}" if r else "") for (a, b, c, d), r in
                     zip(ends.tolist(), rank.tolist())], dtype=object)  # fmt: skip
+    id_of_group, junctions = junction_data
     jid = np.r_[id_of_group, None]  # group -1 (no junction) maps to None
-    sj = jid[junction_of_node[_node_at(nodes, first)]]
-    ej = jid[junction_of_node[_node_at(nodes, last)]]
-    inside = (sj == ej) & pd.notna(sj) & (length <= np.pi * ring_d)
+    start_node, end_node = _node_at(nodes, first), _node_at(nodes, last)
+    sj, ej = jid[junction_of_node[start_node]], jid[junction_of_node[end_node]]
     links, longest = _link_frame(nodes, lines, chain_of_link, (geoms, first, last), measures, ids)
+    link_chain = pd.Index(ids).get_indexer(links["chain_id"])
+    rb = lines["roundabout"].to_numpy()[links["road_row"].to_numpy()]
+    rb_chain = np.bincount(link_chain, weights=rb, minlength=len(ids)) == np.bincount(
+        link_chain, minlength=len(ids))  # fmt: skip
+    inside = _inside_junction(geoms, (sj, ej), length, junctions, rb_chain)
+    carriageway = lines["carriageway"].to_numpy()[links["road_row"].to_numpy()[longest]]
+    links = links.drop(columns="road_row")
     frame = gpd.GeoDataFrame(
         {"chain_id": ids, "name": links["name"].to_numpy()[longest],
          "ref": links["ref"].to_numpy()[longest], "highway": links["highway"].to_numpy()[longest],
@@ -490,7 +560,28 @@ def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, juncti
          "junction_id": np.where(inside, sj, None)},
         geometry=geoms, crs=BNG, index=pd.Index(ids),
     )  # fmt: skip
-    return frame, links
+    routes = chain_routes(frame, start_node, end_node, carriageway, pair_m=pair_m)
+    return pd.concat([frame.drop(columns="geometry"), routes], axis=1).set_geometry(
+        frame.geometry
+    ), links
+
+
+def _inside_junction(geoms, ends, length, junctions, roundabout_chain) -> np.ndarray:
+    """True for chains from a junction back to it that lie within its footprint.
+
+    Short loops (up to pi * 60 m, as before), ring arcs no farther from the junction's centre
+    than its farthest node plus 10 m, and chains of ways tagged as a roundabout.
+    """
+    sj, ej = ends
+    loop = (sj == ej) & pd.notna(sj)
+    inside = loop & ((length <= np.pi * 60.0) | roundabout_chain)
+    rest = np.flatnonzero(loop & ~inside)
+    if len(rest):
+        at = junctions.loc[sj[rest]]
+        centre = at.geometry.to_numpy()
+        radius = shapely.hausdorff_distance(at["nodes"].to_numpy(), centre)
+        inside[rest] = shapely.hausdorff_distance(geoms[rest], centre) <= radius + 10.0
+    return inside
 
 
 def _chain_order(geoms, ends, length) -> np.ndarray:
@@ -545,6 +636,7 @@ def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
             "name": lines["name"].to_numpy()[row],
             "ref": lines["ref"].to_numpy()[row],
             "highway": lines["highway"].to_numpy()[row],
+            "road_row": row,
         },
         geometry=link_geoms[order],
         crs=BNG,

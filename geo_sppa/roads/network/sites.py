@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.ops import substring
 
 from geo_sppa.crs import BNG
@@ -13,19 +14,28 @@ from geo_sppa.roads.network.build import _UNNAMED, RoadNetwork, _split_by
 from geo_sppa.roads.rules import Rule
 
 _SITE_COLUMNS = ["site_key", "site_type", "name", "chain_id", "junction_id", "start_m", "end_m",
-                 "total", "ksi", "criterion", "members", "geometry"]  # fmt: skip
+                 "total", "ksi", "criterion", "members", "route_id", "route_m", "chain_spans",
+                 "geometry"]  # fmt: skip
 
 
 def network_sites(snapped: gpd.GeoDataFrame, network: RoadNetwork, rule: Rule) -> gpd.GeoDataFrame:
     """Return one row per qualifying junction or link site.
 
     Junctions are counted first; collisions in a qualifying junction site are left out of the
-    link scan (collisions at junctions that do not qualify still count along the road). On each
-    chain the window of ``rule.length_m`` (the whole chain when shorter) holding the most
-    collisions (then most fatal/serious, then nearest the chain start) becomes a site if it
-    qualifies; its collisions are removed and the chain is scanned again. Windows start at a
-    collision (or end at the chain end), which finds the true peak of a window slid in
+    link scan (collisions at junctions that do not qualify still count along the road). Link
+    windows slide along routes (chains joined through junctions by road name or the straightest
+    continuation, carriageway pairs on one measure; see :mod:`~geo_sppa.roads.network.routes`),
+    so a window spans side-road junctions. A window that passes a junction counts the collisions
+    snapped to the route there unless the junction is itself a site: then they are the junction
+    site's alone and the window counts only the collisions either side of it.
+
+    On each route the window of ``rule.length_m`` (the whole route when shorter) holding the most
+    collisions (then most fatal/serious, then nearest the route start) becomes a site if it
+    qualifies; its collisions are removed and the route is scanned again. Windows start at a
+    collision (or end at the route end), which finds the true peak of a window slid in
     infinitely small steps; ends are inclusive, so collisions exactly ``length_m`` apart share one.
+    The reported stretch is then centred on the span of the window's collisions (any other free
+    collision inside it joins the site), so it never runs on past them onto another road.
 
     Parameters
     ----------
@@ -39,11 +49,14 @@ def network_sites(snapped: gpd.GeoDataFrame, network: RoadNetwork, rule: Rule) -
     Returns
     -------
     GeoDataFrame
-        ``site_key`` (``J<junction_id>`` or ``L<chain_id>@<start_m>``), ``site_type``
-        (``junction`` / ``link``), ``name``, ``chain_id``, ``junction_id``, ``start_m``, ``end_m``
-        (NaN for junctions), ``total``, ``ksi``, ``criterion``, ``members`` (list of index
-        labels of ``snapped``), geometry (junction Point, link LineString), EPSG:27700; sorted
-        by ``site_key``.
+        ``site_key`` (``J<junction_id>`` or ``L<route_id>@<start_m>``), ``site_type``
+        (``junction`` / ``link``), ``name``, ``chain_id`` (link: the chain under the stretch's
+        centre), ``junction_id``, ``start_m``, ``end_m`` (link: measures along the route; NaN for
+        junctions), ``total``, ``ksi``, ``criterion``, ``members`` (list of index labels of
+        ``snapped``), ``route_id`` (str; None for junctions), ``route_m`` (the stretch's centre
+        along its route; NaN for junctions), ``chain_spans`` (link: tuple of ``(chain_id,
+        from_m, to_m)`` chain pieces the stretch covers, used by :func:`members_of_sites`),
+        geometry (junction Point, link LineString), EPSG:27700; sorted by ``site_key``.
 
     """
     missing = [c for c in ("severity", "chain_id", "chain_m", "junction_id")
@@ -96,6 +109,9 @@ def _junction_sites(snapped, ksi, network, rule) -> pd.DataFrame:
             "ksi": n_ksi[ok],
             "criterion": rule.criteria(total[ok], n_ksi[ok]),
             "members": members,
+            "route_id": None,
+            "route_m": np.nan,
+            "chain_spans": [()] * len(ids),
             "geometry": junctions.geometry.to_numpy(),
         }
     )
@@ -117,25 +133,79 @@ def _link_sites(snapped, ksi, taken, network, rule) -> pd.DataFrame:
     if (code < 0).any():
         raise InputError("snapped collisions name chains that are not in this network; "
                          "snap them with snapped_collisions(collisions, network)")  # fmt: skip
-    mm = np.rint(snapped["chain_m"].to_numpy()[free] * 1000).astype(np.int64)
-    length_mm = np.rint(chains["length_m"].to_numpy() * 1000).astype(np.int64)
+    routes = _Routes(chains)
+    route_m = routes.measure(code, snapped["chain_m"].to_numpy()[free])
+    rcode = routes.code[code]
+    mm = np.rint(route_m * 1000).astype(np.int64)
+    length_mm = np.rint(routes.length * 1000).astype(np.int64)
     window_mm = int(round(rule.length_m * 1000))
     rows = np.flatnonzero(free)
-    order = np.lexsort((rows, mm, code))
-    picked = _greedy_windows(code[order], mm[order], ksi[free][order], length_mm, window_mm, rule)
-    return _link_site_frame(picked, rows[order], snapped, network, rule, window_mm)
+    order = np.lexsort((rows, mm, rcode))
+    picked = _greedy_windows(rcode[order], mm[order], ksi[free][order], length_mm, window_mm, rule)
+    return _link_site_frame(picked, rows[order], snapped, (network, routes), rule)
+
+
+class _Routes:
+    """Route numbers, lengths and the chain-to-route measure map of a network's chains."""
+
+    def __init__(self, chains: gpd.GeoDataFrame):
+        self.chains = chains
+        self.code, self.ids = pd.factorize(chains["route_id"].to_numpy(dtype=object), sort=True)
+        self.ids = np.asarray(self.ids, dtype=object)
+        self.a = chains["route_from_m"].to_numpy(dtype=float)
+        self.b = chains["route_to_m"].to_numpy(dtype=float)
+        self.chain_len = chains["length_m"].to_numpy(dtype=float)
+        self.paired = chains["paired"].to_numpy(dtype=bool)
+        top = np.where(self.paired, 0.0, np.maximum(self.a, self.b))
+        self.length = np.zeros(len(self.ids))
+        np.maximum.at(self.length, self.code, top)
+
+    def measure(self, chain: np.ndarray, chain_m: np.ndarray) -> np.ndarray:
+        """Route measure of points ``chain_m`` along chains ``chain`` (positions)."""
+        share = chain_m / np.maximum(self.chain_len[chain], 1e-9)
+        out = self.a[chain] + (self.b[chain] - self.a[chain]) * share
+        return np.clip(out, 0.0, self.length[self.code[chain]])
+
+    def lines(self, need: np.ndarray) -> dict:
+        """Route geometries (own chains in order, joined) of route numbers ``need``."""
+        sel = np.flatnonzero(np.isin(self.code, need) & ~self.paired)
+        lo = np.minimum(self.a, self.b)[sel]
+        sel = sel[np.lexsort((lo, self.code[sel]))]
+        geoms = np.asarray(self.chains.geometry.values, dtype=object)[sel].copy()
+        back = self.a[sel] > self.b[sel]
+        geoms[back] = shapely.reverse(geoms[back])
+        coords, idx = shapely.get_coordinates(geoms, return_index=True)
+        owner = self.code[sel][idx]
+        dup = np.r_[False, (owner[1:] == owner[:-1]) & (coords[1:] == coords[:-1]).all(axis=1)]
+        coords, owner = coords[~dup], owner[~dup]
+        uniq, inv = np.unique(owner, return_inverse=True)
+        return dict(zip(uniq.tolist(), shapely.linestrings(coords, indices=inv.ravel())))
+
+    def chain_at(self, r: int, at_m: float) -> int:
+        """Position of the route's own chain under measure ``at_m``."""
+        own = np.flatnonzero((self.code == r) & ~self.paired)
+        lo = np.minimum(self.a, self.b)[own]
+        k = own[np.argsort(lo, kind="stable")]
+        i = int(np.searchsorted(np.sort(lo), at_m, "right")) - 1
+        return int(k[min(max(i, 0), len(k) - 1)])
 
 
 def _greedy_windows(code, mm, ksi, length_mm, window_mm, rule) -> list[tuple]:
-    """Repeatedly take each chain's peak window; return (chain, start_mm, members positions)."""
+    """Repeatedly take each route's peak window; return (route, start_mm, end_mm, positions).
+
+    The reported stretch is centred on the window's collisions (slid off earlier stretches on
+    the route where its collisions allow), and every collision still free inside it joins it.
+    """
     alive = np.ones(len(code), bool)
     picked: list[tuple] = []
-    shift = np.int64(1) << np.int64(36)  # chains up to 68,000 km; up to 2**27 chains
+    shift = np.int64(1) << np.int64(36)  # routes up to 68,000 km; up to 2**27 routes
+    key_all = code * shift + mm
+    done: dict[int, list[tuple[int, int]]] = {}
     while True:
         pos = np.flatnonzero(alive)
         c, m, k = code[pos], mm[pos], ksi[pos].astype(np.int64)
-        per_chain = np.bincount(c, minlength=len(length_mm))
-        keep = per_chain[c] >= rule.min_collisions
+        per_route = np.bincount(c, minlength=len(length_mm))
+        keep = per_route[c] >= rule.min_collisions
         pos, c, m, k = pos[keep], c[keep], m[keep], k[keep]
         if len(pos) == 0:
             return picked
@@ -152,87 +222,118 @@ def _greedy_windows(code, mm, ksi, length_mm, window_mm, rule) -> list[tuple]:
         best = best[np.lexsort((start[best], -nksi[best], -total[best], c[best]))]
         best = best[np.r_[True, c[best][1:] != c[best][:-1]]]
         for b in best:
-            members = pos[lo[b] : hi[b]]
-            picked.append((int(c[b]), int(start[b]), members))
+            r, members = int(c[b]), pos[lo[b] : hi[b]]
+            s, e = _placed(mm[members], int(length_mm[r]), window_mm, done.get(r, []))
+            a0 = np.searchsorted(key_all, r * shift + s - 1, "left")
+            a1 = np.searchsorted(key_all, r * shift + e + 1, "right")
+            inside = np.arange(a0, a1)[alive[a0:a1]]
+            members = np.union1d(members, inside)
+            picked.append((r, s, e, members))
             alive[members] = False
+            done.setdefault(r, []).append((s, e))
 
 
-def _link_site_frame(picked, rows, snapped, network, rule, window_mm) -> pd.DataFrame:
-    picked = _without_overlap(picked, rows, snapped, network.chains, window_mm)
+def _placed(member_mm, length, window_mm, earlier) -> tuple[int, int]:
+    """Start and end (mm) of a stretch centred on its collisions, kept off earlier stretches."""
+    first, last = int(member_mm.min()), int(member_mm.max())
+    room = max(length - window_mm, 0)
+    start = min(max((first + last) // 2 - window_mm // 2, 0), room)
+    lo_ok, hi_ok = max(last - window_mm, 0), min(first, room)  # keeps the collisions in
+    for s0, e0 in earlier:
+        if start < e0 and start + window_mm > s0:
+            start = s0 - window_mm if s0 - window_mm >= lo_ok else e0 if e0 <= hi_ok else start
+    return start, min(start + window_mm, length)
+
+
+def _link_site_frame(picked, rows, snapped, nets, rule) -> pd.DataFrame:
+    network, routes = nets
     columns = _SITE_COLUMNS
     if not picked:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    chains = network.chains
     ksi = _ksi(snapped)
     code = np.array([p[0] for p in picked])
     start = np.array([p[1] for p in picked]) / 1000
-    end = np.minimum(start + window_mm / 1000, chains["length_m"].to_numpy()[code])
-    total = np.array([len(p[2]) for p in picked])
-    n_ksi = np.array([int(ksi[rows[p[2]]].sum()) for p in picked])
-    chain_ids = chains["chain_id"].to_numpy(dtype=object)[code]
-    geoms = chains.geometry.to_numpy()[code]
+    end = np.array([p[2] for p in picked]) / 1000
+    total = np.array([len(p[3]) for p in picked])
+    n_ksi = np.array([int(ksi[rows[p[3]]].sum()) for p in picked])
+    lines = routes.lines(np.unique(code))
+    geoms = [substring(lines[c], s, e) for c, s, e in zip(code.tolist(), start, end)]
+    mid = (start + end) / 2
+    under = [routes.chain_at(c, x) for c, x in zip(code.tolist(), mid)]
+    centres = shapely.line_interpolate_point([lines[c] for c in code.tolist()], mid)
+    route_ids = routes.ids[code]
     return pd.DataFrame(
         {
-            "site_key": [f"L{c}@{s:.0f}" for c, s in zip(chain_ids, start)],
+            "site_key": [f"L{r}@{s:.0f}" for r, s in zip(route_ids, start)],
             "site_type": "link",
-            "name": _link_names(network, code, (start + end) / 2),
-            "chain_id": chain_ids,
+            "name": link_names(network, routes, code, under, centres),
+            "chain_id": network.chains["chain_id"].to_numpy(dtype=object)[under],
             "junction_id": None,
             "start_m": start,
             "end_m": end,
             "total": total,
             "ksi": n_ksi,
             "criterion": rule.criteria(total, n_ksi),
-            "members": [_sorted_labels(snapped.index[rows[p[2]]]) for p in picked],
-            "geometry": [substring(g, s, e) for g, s, e in zip(geoms, start, end)],
+            "members": [_sorted_labels(snapped.index[rows[p[3]]]) for p in picked],
+            "route_id": route_ids,
+            "route_m": mid,
+            "chain_spans": _chain_spans(routes, code, start, end),
+            "geometry": geoms,
         },
         columns=columns,
     )
 
 
-def _without_overlap(picked, rows, snapped, chains, window_mm) -> list[tuple]:
-    """Slide later windows on one chain off earlier ones where their members allow it."""
-    chain_m = np.rint(snapped["chain_m"].to_numpy() * 1000).astype(np.int64)
-    lengths = np.rint(chains["length_m"].to_numpy() * 1000).astype(np.int64)
-    done: dict[int, list[tuple[int, int]]] = {}
-    out = []
-    for c, start, members in picked:
-        length = int(lengths[c])
-        span = chain_m[rows[members]]
-        lo_ok, hi_ok = max(int(span.max()) - window_mm, 0), int(span.min())  # keeps members in
-        hi_ok = min(hi_ok, max(length - window_mm, 0))
-        for s0, e0 in done.get(c, []):
-            if start < e0 and start + window_mm > s0:
-                start = s0 - window_mm if s0 - window_mm >= lo_ok else e0 if e0 <= hi_ok else start
-        done.setdefault(c, []).append((start, start + window_mm))
-        out.append((c, start, members))
-    return out
+def _chain_spans(routes: _Routes, code, start, end) -> list[tuple]:
+    """Per link site, ``(chain_id, from_m, to_m)`` of every chain piece its stretch covers."""
+    sites = pd.DataFrame({"site": np.arange(len(code)), "r": code, "s": start, "e": end})
+    ch = pd.DataFrame({"r": routes.code, "a": routes.a, "b": routes.b, "len": routes.chain_len,
+                       "chain": routes.chains["chain_id"].to_numpy(dtype=object)})  # fmt: skip
+    both = sites.merge(ch[ch["r"].isin(code)], on="r")
+    lo, hi = np.minimum(both["a"], both["b"]), np.maximum(both["a"], both["b"])
+    both = both[(lo <= both["e"] + 1e-6) & (hi >= both["s"] - 1e-6)]
+    a, b, n = both["a"].to_numpy(), both["b"].to_numpy(), both["len"].to_numpy()
+    flat = np.abs(b - a) < 1e-9
+    slope = np.where(flat, 1.0, n / np.where(flat, 1.0, b - a))
+    x0, x1 = (both["s"].to_numpy() - a) * slope, (both["e"].to_numpy() - a) * slope
+    x0, x1 = np.where(flat, 0.0, x0), np.where(flat, n, x1)
+    both = both.assign(x0=np.clip(np.minimum(x0, x1), 0, n), x1=np.clip(np.maximum(x0, x1), 0, n))
+    both = both.sort_values(["site", "chain"])
+    spans = {s: tuple(zip(g["chain"], g["x0"].round(6), g["x1"].round(6)))
+             for s, g in both.groupby("site")}  # fmt: skip
+    return [spans.get(i, ()) for i in range(len(code))]
 
 
-def _link_names(network: RoadNetwork, code: np.ndarray, mid_m: np.ndarray) -> list[str]:
-    """``"<road> nr <other road at the nearer end junction>"``, else just the road's label.
+def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> list[str]:
+    """``"<road> nr <cross street>"``, else ``"<road>, E<easting> N<northing>"``.
 
-    The road is the link under the window's middle; the junction is the chain end nearer to it
-    (the farther end when the nearer is a dead end or has no other named road).
+    The road is the label of the route's chain under the stretch's centre; the cross street is
+    another named road at the junction on the route nearest the centre, within 100 m.
     """
-    links, chains = network.links, network.chains
-    link_chain = chains.index.get_indexer(links["chain_id"])  # sorted: links follow chains
-    lo = np.searchsorted(link_chain, code, "left")
-    hi = np.searchsorted(link_chain, code, "right")
-    starts = links["start_m"].to_numpy()
-    names, refs = links["name"].to_numpy(dtype=object), links["ref"].to_numpy(dtype=object)
-    roads_of = network.junctions["roads"]
-    length = chains["length_m"].to_numpy()[code]
-    sj = chains["start_junction_id"].to_numpy(dtype=object)[code]
-    ej = chains["end_junction_id"].to_numpy(dtype=object)[code]
+    chains, junctions = network.chains, network.junctions
+    names, refs = chains["name"].to_numpy(dtype=object), chains["ref"].to_numpy(dtype=object)
+    on_route = pd.concat([
+        pd.DataFrame({"r": routes.code, "j": chains[col].to_numpy(dtype=object)})
+        for col in ("start_junction_id", "end_junction_id")
+    ]).dropna()  # fmt: skip
+    on_route = on_route[on_route["r"].isin(code)]
+    route_junctions = on_route.groupby("r")["j"].agg(set).to_dict()
+    hits: dict[int, list] = {}
+    if len(junctions):
+        points = np.asarray(junctions.geometry.values, dtype=object)
+        site, j = shapely.STRtree(points).query(centres, predicate="dwithin", distance=100.0)
+        d = np.round(shapely.distance(centres[site], points[j]), 6)
+        for s, jj in zip(*(a[np.lexsort((j, d, site))] for a in (site, j))):
+            hits.setdefault(int(s), []).append(junctions.index[jj])
+    roads_of = junctions["roads"]
     out = []
-    for i in range(len(code)):
-        k = lo[i] + max(int(np.searchsorted(starts[lo[i] : hi[i]], mid_m[i], "right")) - 1, 0)
+    for i, (r, k) in enumerate(zip(code.tolist(), under)):
         road = _label(names[k], refs[k])
-        ends = (ej[i], sj[i]) if mid_m[i] > length[i] / 2 else (sj[i], ej[i])
-        other = next((r for jid in ends if isinstance(jid, str) for r in roads_of[jid]
-                      if r not in (road, _UNNAMED)), None)  # fmt: skip
-        out.append(f"{road} nr {other}" if other else road)
+        mine = route_junctions.get(r, set())
+        other = next((x for jid in hits.get(i, []) if jid in mine for x in roads_of[jid]
+                      if x not in (road, _UNNAMED)), None)  # fmt: skip
+        x, y = shapely.get_coordinates(centres[i])[0]
+        out.append(f"{road} nr {other}" if other else f"{road}, E{x:.0f} N{y:.0f}")
     return out
 
 
@@ -247,10 +348,11 @@ def members_of_sites(snapped: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> pd.S
     """Return, per site, the index labels of ``snapped`` collisions in its footprint.
 
     A collision is in a junction site when it has the site's ``junction_id``, and in a link site
-    when it is on the site's chain with ``start_m <= chain_m <= end_m`` and not in any of the
-    given junction sites. Use it to count another period's collisions (e.g. the previous 3
-    years) at this period's sites. A collision on the boundary of two touching link windows
-    goes to the first of them in ``sites`` order.
+    when it lies on one of the site's ``chain_spans`` (``chain_id`` with ``from_m <= chain_m <=
+    to_m``; sites without ``chain_spans``: the site's chain from ``start_m`` to ``end_m``) and
+    not in any of the given junction sites. Use it to count another period's collisions (e.g.
+    the previous 3 years) at this period's sites. A collision on the boundary of two touching
+    link stretches goes to the first of them in ``sites`` order.
 
     Returns
     -------
@@ -263,14 +365,12 @@ def members_of_sites(snapped: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> pd.S
     hit = pd.DataFrame({"label": snapped.index, "junction_id": snapped["junction_id"].astype(
         object).to_numpy(), "chain_id": snapped["chain_id"].to_numpy(dtype=object),
         "chain_m": snapped["chain_m"].to_numpy()})  # fmt: skip
-    site = pd.DataFrame({"site": np.arange(len(sites)), "junction_id": sites["junction_id"]
-                         .to_numpy(dtype=object), "chain_id": sites["chain_id"].to_numpy(
-                         dtype=object), "start_m": sites["start_m"].to_numpy(), "end_m":
-                         sites["end_m"].to_numpy()})  # fmt: skip
+    site = pd.DataFrame({"site": np.arange(len(sites)),
+                         "junction_id": sites["junction_id"].to_numpy(dtype=object)})  # fmt: skip
     at_j = hit.merge(site[is_j][["site", "junction_id"]], on="junction_id")
     free = hit[~hit["junction_id"].isin(jids)]
-    on_l = free.merge(site[~is_j][["site", "chain_id", "start_m", "end_m"]], on="chain_id")
-    eps = 1e-6
+    on_l = free.merge(_spans(sites, ~is_j), on="chain_id")
+    eps = 1e-3
     inside = (on_l["chain_m"] >= on_l["start_m"] - eps) & (on_l["chain_m"] <= on_l["end_m"] + eps)
     on_l = on_l[inside]
     both = pd.concat([at_j[["site", "label"]], on_l[["site", "label"]]])
@@ -279,3 +379,19 @@ def members_of_sites(snapped: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> pd.S
     out = pd.Series([lists.get(i, []) for i in range(len(sites))], index=sites.index,
                     name="members", dtype=object)  # fmt: skip
     return out
+
+
+def _spans(sites: gpd.GeoDataFrame, is_link: np.ndarray) -> pd.DataFrame:
+    """Rows ``site, chain_id, start_m, end_m``: the chain pieces of the link sites."""
+    pos = np.flatnonzero(is_link)
+    if "chain_spans" not in sites.columns:
+        return pd.DataFrame({"site": pos, "chain_id": sites["chain_id"].to_numpy(dtype=object)[pos],
+                             "start_m": sites["start_m"].to_numpy()[pos],
+                             "end_m": sites["end_m"].to_numpy()[pos]})  # fmt: skip
+    spans = sites["chain_spans"].to_numpy(dtype=object)[pos]
+    sizes = [len(x) for x in spans]
+    flat = [p for x in spans for p in x]
+    return pd.DataFrame({"site": np.repeat(pos, sizes),
+                         "chain_id": pd.Series([p[0] for p in flat], dtype=object),
+                         "start_m": [float(p[1]) for p in flat],
+                         "end_m": [float(p[2]) for p in flat]})  # fmt: skip

@@ -1,0 +1,271 @@
+"""Routes: chains joined through junctions into roads, the lines link windows slide along.
+
+A chain stops at every junction node; a route carries on. At each node where three or more
+chain ends meet, chain ends are paired in the spirit of COINS strokes (Tripathy et al. 2020, as
+in momepy's ``COINS``): every end proposes its best partner at the node and mutual proposals are
+paired, repeatedly, so the result does not depend on row order. An end's best partner is
+
+1. a chain with the same ``name`` (or the same ``ref``) turning no more than 90 degrees, the
+   straightest first; else
+2. where one of the two is unnamed, the straightest continuation turning no more than 45 degrees
+   (angles from the first segment of each chain at the node, as COINS measures deflection).
+
+Two differently named roads never continue into each other. Paired chains form paths (a closed
+circuit is opened at its first chain); each path is a route, measured from its south-west end.
+Chains inside a junction (roundabout arcs) are routes of their own.
+
+Carriageway pairs: a one-way chain (``carriageway``) with a label is paired with one-way chains of
+the same label on another route within ``pair_m`` and within 30 degrees of parallel; the routes
+so linked share the measure of the longest of them (the partners' chain ends are projected onto
+it), so collisions on either carriageway count together.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+__all__ = ["chain_routes"]
+
+_SAME_NAME_MAX_DEG = 90.0
+_UNNAMED_MAX_DEG = 45.0
+_PARALLEL_MAX_DEG = 30.0
+
+
+def chain_routes(chains, start_node, end_node, carriageway, *, pair_m: float = 30.0):
+    """Return, per chain (in frame order), ``route_id``, ``route_from_m``, ``route_to_m``, ``paired``.
+
+    ``route_from_m`` / ``route_to_m`` are the route measures at the chain's start and end (a
+    measure along a chain maps linearly between them); ``paired`` marks chains placed on a
+    partner carriageway's route.
+    """
+    m = len(chains)
+    geoms = np.asarray(chains.geometry.values, dtype=object)
+    length = chains["length_m"].to_numpy(dtype=float)
+    name, ref = _norm(chains["name"]), _norm(chains["ref"])
+    inside = chains["junction_id"].notna().to_numpy()
+    partner = _paired_ends(geoms, start_node, end_node, name, ref, inside)
+    partner = _opened_circuits(partner, m)
+    route_of, from_m, to_m = _route_measures(partner, length, geoms)
+    ids = chains["chain_id"].to_numpy(dtype=object)[route_of]
+    paired = np.zeros(m, bool)
+    if carriageway.any():
+        ids, from_m, to_m, paired = _carriageway_pairs(
+            (geoms, length, name, ref, carriageway), (route_of, ids, from_m, to_m), pair_m
+        )
+    return pd.DataFrame(
+        {"route_id": ids, "route_from_m": from_m, "route_to_m": to_m, "paired": paired},
+        index=chains.index,
+    )
+
+
+def _norm(values: pd.Series) -> np.ndarray:
+    text = values.astype("string").str.strip().str.upper()
+    return text.where(text.str.len() > 0).to_numpy(dtype=object, na_value=None)
+
+
+def _end_bearings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors leaving each chain at its start and at its end (first/last segment)."""
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    first = np.r_[True, idx[1:] != idx[:-1]]
+    last = np.r_[idx[1:] != idx[:-1], True]
+    f, lst = np.flatnonzero(first), np.flatnonzero(last)
+    out_start = coords[f + 1] - coords[f]
+    out_end = coords[lst - 1] - coords[lst]
+    norm = np.r_[out_start, out_end]
+    norm = norm / np.maximum(np.hypot(*norm.T), 1e-9)[:, None]
+    return norm[: len(f)], norm[len(f) :]
+
+
+def _paired_ends(geoms, start_node, end_node, name, ref, inside) -> np.ndarray:
+    """Per chain end (``c``: start of chain c, ``m + c``: its end), the paired end or -1."""
+    m = len(geoms)
+    partner = np.full(2 * m, -1, np.int64)
+    if m == 0:
+        return partner
+    b_start, b_end = _end_bearings(geoms)
+    end = np.arange(2 * m)
+    node = np.r_[start_node, end_node]
+    usable = ~np.r_[inside, inside]
+    at = end[usable]
+    count = np.bincount(node[at], minlength=int(node.max()) + 1)
+    at = at[count[node[at]] >= 2]
+    at = at[np.lexsort((at, node[at]))]
+    if len(at) < 2:
+        return partner
+    i, j = _pairs_within_groups(node[at])
+    a, b = at[i], at[j]
+    ca, cb = a % m, b % m
+    keep = ca != cb
+    a, b, ca, cb = a[keep], b[keep], ca[keep], cb[keep]
+    bearing = np.r_[b_start, b_end]
+    deflect = np.degrees(np.arccos(np.clip(-(bearing[a] * bearing[b]).sum(axis=1), -1, 1)))
+    same = _same(name, ca, cb) | _same(ref, ca, cb)
+    unnamed = pd.isna(name[ca]) & pd.isna(ref[ca]) | pd.isna(name[cb]) & pd.isna(ref[cb])
+    ok = (same & (deflect <= _SAME_NAME_MAX_DEG)) | (unnamed & (deflect <= _UNNAMED_MAX_DEG))
+    cls = np.where(same, 0, 1)
+    a, b, cls, deflect = a[ok], b[ok], cls[ok], np.round(deflect[ok], 6)
+    u, v = np.r_[a, b], np.r_[b, a]
+    cls, deflect = np.r_[cls, cls], np.r_[deflect, deflect]
+    order = np.lexsort((v, deflect, cls, u))
+    u, v = u[order], v[order]
+    free = np.ones(2 * m, bool)
+    for _ in range(8):
+        live = free[u] & free[v]
+        uu, vv = u[live], v[live]
+        if len(uu) == 0:
+            break
+        top = np.r_[True, uu[1:] != uu[:-1]]
+        best = np.full(2 * m, -1, np.int64)
+        best[uu[top]] = vv[top]
+        mutual = np.flatnonzero((best >= 0) & (best[np.maximum(best, 0)] == end))
+        if len(mutual) == 0:
+            break
+        partner[mutual] = best[mutual]
+        free[mutual] = False
+    return partner
+
+
+def _same(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    va, vb = values[a], values[b]
+    return pd.notna(va) & (va == vb)
+
+
+def _pairs_within_groups(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (i, j), i < j, of positions with the same (sorted) group value."""
+    n = len(group)
+    new = np.r_[True, group[1:] != group[:-1]]
+    start = np.flatnonzero(new)[np.cumsum(new) - 1]
+    size = np.diff(np.r_[np.flatnonzero(new), n])[np.cumsum(new) - 1]
+    after = start + size - 1 - np.arange(n)
+    i = np.repeat(np.arange(n), after)
+    offset = np.arange(len(i)) - np.repeat(np.cumsum(after) - after, after)
+    return i, i + 1 + offset
+
+
+def _opened_circuits(partner: np.ndarray, m: int) -> np.ndarray:
+    """Cut every closed circuit of paired chains at the start of its first chain."""
+    a = np.flatnonzero(partner >= 0)
+    if len(a) == 0:
+        return partner
+    a = a[a < partner[a]]
+    graph = coo_matrix((np.ones(len(a)), (a % m, partner[a] % m)), shape=(m, m))
+    _, comp = connected_components(graph, directed=False)
+    edges = np.bincount(comp[a % m], minlength=comp.max() + 1)
+    sizes = np.bincount(comp)
+    circuit = np.flatnonzero(edges == sizes)
+    if len(circuit) == 0:
+        return partner
+    out = partner.copy()
+    first_chain = pd.Series(np.arange(m)).groupby(comp).min().to_numpy()[circuit]
+    cut = first_chain[out[first_chain] >= 0]
+    out[out[cut]] = -1
+    out[cut] = -1
+    return out
+
+
+def _route_measures(partner, length, geoms):
+    """Route number, and measures at chain start and end, from the paired chain ends.
+
+    Directed chain ``d`` (``c``: chain c forwards, ``m + c``: backwards) enters at end ``d`` and
+    leaves at end ``(d + m) % 2m``; its successor enters at the partner of that end. Path
+    positions come from pointer jumping (O(log length) numpy passes).
+    """
+    m = len(length)
+    d = np.arange(2 * m)
+    succ = partner[(d + m) % (2 * m)]
+    ptr = np.where(succ >= 0, succ, d)
+    acc = np.where(succ >= 0, length[np.maximum(succ, 0) % m], 0.0)
+    for _ in range(int(np.ceil(np.log2(2 * m + 1))) + 1):
+        acc = acc + acc[ptr]
+        ptr = ptr[ptr]
+    tail = ptr
+    start_xy, end_xy = _directed_ends(geoms)
+    c = np.arange(m)
+    head_f, head_r = (tail[c + m] + m) % (2 * m), (tail[c] + m) % (2 * m)
+    pf, pr = start_xy[head_f], start_xy[head_r]
+    fwd = (pf[:, 0] < pr[:, 0]) | ((pf[:, 0] == pr[:, 0]) & (
+        (pf[:, 1] < pr[:, 1]) | ((pf[:, 1] == pr[:, 1]) & (head_f % m <= head_r % m))))  # fmt: skip
+    head = np.where(fwd, head_f, head_r)
+    own = np.where(fwd, c, c + m)
+    total = acc[head] + length[head % m]
+    offset = total - acc[own] - length
+    from_m = np.where(fwd, offset, offset + length)
+    to_m = np.where(fwd, offset + length, offset)
+    return head % m, from_m, to_m
+
+
+def _directed_ends(geoms) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end coordinates of each directed chain (forwards, then backwards)."""
+    a = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    b = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    return np.r_[a, b], np.r_[b, a]
+
+
+def _carriageway_pairs(chain_data, routes, pair_m):
+    """Put the chains of paired carriageway routes on the measure of the longest route."""
+    geoms, length, name, ref, carriageway = chain_data
+    route_of, ids, from_m, to_m = routes
+    m = len(geoms)
+    one = np.flatnonzero(carriageway & (pd.notna(name) | pd.notna(ref)))
+    paired = np.zeros(m, bool)
+    if len(one) < 2:
+        return ids, from_m, to_m, paired
+    a, b = shapely.STRtree(geoms[one]).query(geoms[one], predicate="dwithin", distance=pair_m)
+    a, b = one[a], one[b]
+    keep = (route_of[a] != route_of[b]) & (_same(name, a, b) | _same(ref, a, b))
+    a, b = a[keep], b[keep]
+    start_xy, end_xy = _directed_ends(geoms)
+    chord = end_xy[:m] - start_xy[:m]
+    chord = chord / np.maximum(np.hypot(*chord.T), 1e-9)[:, None]
+    cos = np.abs((chord[a] * chord[b]).sum(axis=1))
+    a, b = a[cos >= np.cos(np.radians(_PARALLEL_MAX_DEG))], b[cos >= np.cos(np.radians(30))]
+    if len(a) == 0:
+        return ids, from_m, to_m, paired
+    route_len = pd.Series(length).groupby(route_of).sum()
+    graph = coo_matrix((np.ones(len(a)), (route_of[a], route_of[b])), shape=(m, m))
+    _, comp = connected_components(graph, directed=False)
+    rank = pd.DataFrame({"route": route_len.index, "len": -route_len.to_numpy(),
+                         "id": ids[route_len.index]}).sort_values(["len", "id"])  # fmt: skip
+    primary = rank.groupby(comp[rank["route"].to_numpy()])["route"].first()
+    main_of_route = np.arange(m)
+    in_rank = rank["route"].to_numpy()
+    main_of_route[in_rank] = primary.reindex(comp[in_rank]).to_numpy()
+    moved = np.flatnonzero(main_of_route[route_of] != route_of)
+    on_main = np.flatnonzero(main_of_route[route_of] == route_of)
+    return _projected(geoms, (route_of, ids, from_m, to_m), main_of_route, moved, on_main, pair_m)
+
+
+def _projected(geoms, routes, main_of_route, moved, on_main, pair_m):
+    """Measures of ``moved`` chains' ends on their main route (nearest main-route chain)."""
+    route_of, ids, from_m, to_m = routes
+    m = len(geoms)
+    ids, from_m, to_m = ids.copy(), from_m.copy(), to_m.copy()
+    paired = np.zeros(m, bool)
+    start_xy, end_xy = _directed_ends(geoms)
+    tree = shapely.STRtree(geoms[on_main])
+    ends = []
+    for xy in (start_xy[moved], end_xy[:m][moved]):
+        pts = shapely.points(xy)
+        p, k = tree.query(pts, predicate="dwithin", distance=2 * pair_m)
+        k = on_main[k]
+        right = route_of[k] == main_of_route[route_of[moved[p]]]
+        p, k = p[right], k[right]
+        d = np.round(shapely.distance(pts[p], geoms[k]), 6)
+        best = pd.DataFrame({"p": p, "d": d, "k": k}).sort_values(["p", "d", "k"])
+        best = best.drop_duplicates("p").set_index("p")["k"].reindex(range(len(moved)))
+        k = best.to_numpy()
+        found = ~np.isnan(k)
+        kk = np.where(found, k, 0).astype(np.int64)
+        loc = shapely.line_locate_point(geoms[kk], pts)
+        share = loc / np.maximum(shapely.length(geoms[kk]), 1e-9)
+        ends.append((found, from_m[kk] + (to_m[kk] - from_m[kk]) * share))
+    (f1, m1), (f2, m2) = ends
+    ok = f1 & f2
+    c = moved[ok]
+    ids[c] = ids[main_of_route[route_of[c]]]
+    from_m[c], to_m[c], paired[c] = m1[ok], m2[ok], True
+    return ids, from_m, to_m, paired
