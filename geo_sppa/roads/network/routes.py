@@ -12,7 +12,9 @@ paired, repeatedly, so the result does not depend on row order. An end's best pa
 
 Two differently named roads never continue into each other. Paired chains form paths (a closed
 circuit is opened at its first chain); each path is a route, measured from its south-west end.
-Chains inside a junction (roundabout arcs) are routes of their own.
+Chains inside a junction take part too: a short connector between two nodes of one merged
+junction carries the road through it, and the arcs of a ring pair with each other (their
+continuation is straighter than any arm's), so arms do not run on round the ring.
 
 Carriageway pairs: a one-way chain (``carriageway``) with a label is paired with one-way chains of
 the same label on another route within ``pair_m`` and within 30 degrees of parallel; the routes
@@ -46,8 +48,7 @@ def chain_routes(chains, start_node, end_node, carriageway, *, pair_m: float = 3
     geoms = np.asarray(chains.geometry.values, dtype=object)
     length = chains["length_m"].to_numpy(dtype=float)
     name, ref = _norm(chains["name"]), _norm(chains["ref"])
-    inside = chains["junction_id"].notna().to_numpy()
-    partner = _paired_ends(geoms, start_node, end_node, name, ref, inside)
+    partner = _paired_ends(geoms, start_node, end_node, name, ref)
     partner = _opened_circuits(partner, m)
     route_of, from_m, to_m = _route_measures(partner, length, geoms)
     ids = chains["chain_id"].to_numpy(dtype=object)[route_of]
@@ -80,7 +81,7 @@ def _end_bearings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return norm[: len(f)], norm[len(f) :]
 
 
-def _paired_ends(geoms, start_node, end_node, name, ref, inside) -> np.ndarray:
+def _paired_ends(geoms, start_node, end_node, name, ref) -> np.ndarray:
     """Per chain end (``c``: start of chain c, ``m + c``: its end), the paired end or -1."""
     m = len(geoms)
     partner = np.full(2 * m, -1, np.int64)
@@ -89,8 +90,7 @@ def _paired_ends(geoms, start_node, end_node, name, ref, inside) -> np.ndarray:
     b_start, b_end = _end_bearings(geoms)
     end = np.arange(2 * m)
     node = np.r_[start_node, end_node]
-    usable = ~np.r_[inside, inside]
-    at = end[usable]
+    at = end
     count = np.bincount(node[at], minlength=int(node.max()) + 1)
     at = at[count[node[at]] >= 2]
     at = at[np.lexsort((at, node[at]))]

@@ -181,6 +181,12 @@ class _Routes:
         uniq, inv = np.unique(owner, return_inverse=True)
         return dict(zip(uniq.tolist(), shapely.linestrings(coords, indices=inv.ravel())))
 
+    def chain_m(self, chain: np.ndarray, route_m: np.ndarray) -> np.ndarray:
+        """Measures along chains ``chain`` of route measures ``route_m`` on their routes."""
+        span = self.b[chain] - self.a[chain]
+        share = (route_m - self.a[chain]) / np.where(np.abs(span) < 1e-9, 1.0, span)
+        return np.clip(share, 0.0, 1.0) * self.chain_len[chain]
+
     def chain_at(self, r: int, at_m: float) -> int:
         """Position of the route's own chain under measure ``at_m``."""
         own = np.flatnonzero((self.code == r) & ~self.paired)
@@ -259,14 +265,14 @@ def _link_site_frame(picked, rows, snapped, nets, rule) -> pd.DataFrame:
     lines = routes.lines(np.unique(code))
     geoms = [substring(lines[c], s, e) for c, s, e in zip(code.tolist(), start, end)]
     mid = (start + end) / 2
-    under = [routes.chain_at(c, x) for c, x in zip(code.tolist(), mid)]
+    under = np.array([routes.chain_at(c, x) for c, x in zip(code.tolist(), mid)], dtype=np.int64)
     centres = shapely.line_interpolate_point([lines[c] for c in code.tolist()], mid)
     route_ids = routes.ids[code]
     return pd.DataFrame(
         {
             "site_key": [f"L{r}@{s:.0f}" for r, s in zip(route_ids, start)],
             "site_type": "link",
-            "name": link_names(network, routes, code, under, centres),
+            "name": link_names(network, routes, code, (under, routes.chain_m(under, mid)), centres),
             "chain_id": network.chains["chain_id"].to_numpy(dtype=object)[under],
             "junction_id": None,
             "start_m": start,
@@ -307,11 +313,12 @@ def _chain_spans(routes: _Routes, code, start, end) -> list[tuple]:
 def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> list[str]:
     """``"<road> nr <cross street>"``, else ``"<road>, E<easting> N<northing>"``.
 
-    The road is the label of the route's chain under the stretch's centre; the cross street is
-    another named road at the junction on the route nearest the centre, within 100 m.
+    The road is the label of the link under the stretch's centre (``under``: chain positions
+    and measures along them); the cross street is another named road at the junction on the
+    route nearest the centre, within 100 m.
     """
     chains, junctions = network.chains, network.junctions
-    names, refs = chains["name"].to_numpy(dtype=object), chains["ref"].to_numpy(dtype=object)
+    names, refs = _link_labels_at(network, *under)
     on_route = pd.concat([
         pd.DataFrame({"r": routes.code, "j": chains[col].to_numpy(dtype=object)})
         for col in ("start_junction_id", "end_junction_id")
@@ -327,14 +334,26 @@ def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> l
             hits.setdefault(int(s), []).append(junctions.index[jj])
     roads_of = junctions["roads"]
     out = []
-    for i, (r, k) in enumerate(zip(code.tolist(), under)):
-        road = _label(names[k], refs[k])
+    for i, r in enumerate(code.tolist()):
+        road = _label(names[i], refs[i])
         mine = route_junctions.get(r, set())
         other = next((x for jid in hits.get(i, []) if jid in mine for x in roads_of[jid]
                       if x not in (road, _UNNAMED)), None)  # fmt: skip
         x, y = shapely.get_coordinates(centres[i])[0]
         out.append(f"{road} nr {other}" if other else f"{road}, E{x:.0f} N{y:.0f}")
     return out
+
+
+def _link_labels_at(network: RoadNetwork, chain: np.ndarray, at_m: np.ndarray):
+    """Name and ref of the link at measure ``at_m`` along each chain (positions)."""
+    links = network.links
+    link_chain = network.chains.index.get_indexer(links["chain_id"])  # sorted along chains
+    starts = links["start_m"].to_numpy()
+    lo = np.searchsorted(link_chain, chain, "left")
+    hi = np.searchsorted(link_chain, chain, "right")
+    k = np.array([a + max(int(np.searchsorted(starts[a:b], x, "right")) - 1, 0)
+                  for a, b, x in zip(lo, hi, at_m)], dtype=np.int64)  # fmt: skip
+    return links["name"].to_numpy(dtype=object)[k], links["ref"].to_numpy(dtype=object)[k]
 
 
 def _label(name: object, ref: object) -> str:
