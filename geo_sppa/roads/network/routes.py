@@ -58,7 +58,8 @@ def chain_routes(chains, start_node, end_node, carriageway, *, pair_m: float = 3
             (geoms, length, name, ref, carriageway), (route_of, ids, from_m, to_m), pair_m
         )
     return pd.DataFrame(
-        {"route_id": ids, "route_from_m": from_m, "route_to_m": to_m, "paired": paired},
+        {"route_id": ids, "route_from_m": np.round(from_m, 6), "route_to_m": np.round(to_m, 6),
+         "paired": paired},
         index=chains.index,
     )
 
@@ -266,6 +267,39 @@ def _projected(geoms, routes, main_of_route, moved, on_main, pair_m):
     (f1, m1), (f2, m2) = ends
     ok = f1 & f2
     c = moved[ok]
+    left = moved[~ok]
     ids[c] = ids[main_of_route[route_of[c]]]
     from_m[c], to_m[c], paired[c] = m1[ok], m2[ok], True
+    if len(left):
+        chain_ids = ids.copy()
+        chain_ids[left] = _chain_id_of(geoms[left])
+        _rebased_runs(left, route_of, (ids, from_m, to_m), chain_ids)
     return ids, from_m, to_m, paired
+
+
+def _chain_id_of(geoms) -> np.ndarray:
+    """Placeholder ids for the runs of a partly paired route: rounded start and end."""
+    a = np.rint(shapely.get_coordinates(shapely.get_point(geoms, 0))).astype(np.int64)
+    b = np.rint(shapely.get_coordinates(shapely.get_point(geoms, -1))).astype(np.int64)
+    return np.array([f"{p}_{q}-{r}_{t}" for (p, q), (r, t) in zip(a.tolist(), b.tolist(),
+                                                                 strict=True)], dtype=object)
+
+
+def _rebased_runs(left, route_of, measures, chain_ids) -> None:
+    """Make each contiguous run of a partly paired route's remaining chains a route of its own.
+
+    Runs are measured from their first chain; the route id is ``<route id>/<first chain>``.
+    Updates ``measures`` (ids, from_m, to_m) in place (they are this module's own arrays).
+    """
+    ids, from_m, to_m = measures
+    lo, hi = np.minimum(from_m[left], to_m[left]), np.maximum(from_m[left], to_m[left])
+    order = np.lexsort((lo, route_of[left]))
+    left, lo, hi = left[order], lo[order], hi[order]
+    r = route_of[left]
+    new = np.r_[True, (r[1:] != r[:-1]) | (np.abs(lo[1:] - hi[:-1]) > 1e-6)]
+    run = np.cumsum(new) - 1
+    base = lo[new][run]
+    first = left[new][run]
+    ids[left] = [f"{a}/{b}" for a, b in zip(ids[left], chain_ids[first], strict=True)]
+    from_m[left] -= base
+    to_m[left] -= base

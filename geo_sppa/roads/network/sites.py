@@ -167,7 +167,7 @@ class _Routes:
         return np.clip(out, 0.0, self.length[self.code[chain]])
 
     def lines(self, need: np.ndarray) -> dict:
-        """Route geometries (own chains in order, joined) of route numbers ``need``."""
+        """Route geometries (own chains in order, joined) and their start measures, by route."""
         sel = np.flatnonzero(np.isin(self.code, need) & ~self.paired)
         lo = np.minimum(self.a, self.b)[sel]
         sel = sel[np.lexsort((lo, self.code[sel]))]
@@ -179,7 +179,9 @@ class _Routes:
         dup = np.r_[False, (owner[1:] == owner[:-1]) & (coords[1:] == coords[:-1]).all(axis=1)]
         coords, owner = coords[~dup], owner[~dup]
         uniq, inv = np.unique(owner, return_inverse=True)
-        return dict(zip(uniq.tolist(), shapely.linestrings(coords, indices=inv.ravel())))
+        first = pd.Series(np.minimum(self.a, self.b)[sel]).groupby(self.code[sel]).min()
+        geoms = shapely.linestrings(coords, indices=inv.ravel())
+        return {r: (g, float(first[r])) for r, g in zip(uniq.tolist(), geoms, strict=True)}
 
     def chain_m(self, chain: np.ndarray, route_m: np.ndarray) -> np.ndarray:
         """Measures along chains ``chain`` of route measures ``route_m`` on their routes."""
@@ -263,10 +265,12 @@ def _link_site_frame(picked, rows, snapped, nets, rule) -> pd.DataFrame:
     total = np.array([len(p[3]) for p in picked])
     n_ksi = np.array([int(ksi[rows[p[3]]].sum()) for p in picked])
     lines = routes.lines(np.unique(code))
-    geoms = [substring(lines[c], s, e) for c, s, e in zip(code.tolist(), start, end)]
+    geoms = [substring(lines[c][0], max(s - lines[c][1], 0.0), max(e - lines[c][1], 0.0))
+             for c, s, e in zip(code.tolist(), start, end, strict=True)]  # fmt: skip
     mid = (start + end) / 2
     under = np.array([routes.chain_at(c, x) for c, x in zip(code.tolist(), mid)], dtype=np.int64)
-    centres = shapely.line_interpolate_point([lines[c] for c in code.tolist()], mid)
+    centres = shapely.line_interpolate_point([lines[c][0] for c in code.tolist()],
+                                             mid - np.array([lines[c][1] for c in code.tolist()]))  # fmt: skip
     route_ids = routes.ids[code]
     return pd.DataFrame(
         {
