@@ -397,14 +397,13 @@ def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, juncti
     jid = np.r_[id_of_group, None]  # group -1 (no junction) maps to None
     start_node, end_node = _node_at(nodes, first), _node_at(nodes, last)
     sj, ej = jid[junction_of_node[start_node]], jid[junction_of_node[end_node]]
-    links, longest = _link_frame(nodes, lines, chain_of_link, (geoms, first, last), measures, ids)
-    link_chain = pd.Index(ids).get_indexer(links["chain_id"])
-    rb = lines["roundabout"].to_numpy()[links["road_row"].to_numpy()]
+    links, longest, (row, link_chain) = _link_frame(nodes, lines, chain_of_link,
+                                                    (geoms, first, last), measures, ids)  # fmt: skip
+    rb = lines["roundabout"].to_numpy()[row]
     rb_chain = np.bincount(link_chain, weights=rb, minlength=len(ids)) == np.bincount(
         link_chain, minlength=len(ids))  # fmt: skip
     inside = _inside_junction(geoms, (sj, ej), length, junctions, rb_chain)
-    carriageway = lines["carriageway"].to_numpy()[links["road_row"].to_numpy()[longest]]
-    links = links.drop(columns="road_row")
+    carriageway = lines["carriageway"].to_numpy()[row[longest]]
     frame = gpd.GeoDataFrame(
         {"chain_id": ids, "name": links["name"].to_numpy()[longest],
          "ref": links["ref"].to_numpy()[longest], "highway": links["highway"].to_numpy()[longest],
@@ -413,9 +412,9 @@ def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, juncti
         geometry=geoms, crs=BNG, index=pd.Index(ids),
     )  # fmt: skip
     routes = chain_routes(frame, start_node, end_node, carriageway, pair_m=pair_m)
-    return pd.concat([frame.drop(columns="geometry"), routes], axis=1).set_geometry(
-        frame.geometry
-    ), links
+    for col in routes.columns:  # our own new frame: filled in place
+        frame[col] = routes[col].to_numpy()
+    return frame.set_geometry(frame.geometry.name), links
 
 
 def _chain_order(geoms, ends, length) -> np.ndarray:
@@ -440,7 +439,8 @@ def _node_at(nodes, xy: np.ndarray) -> np.ndarray:
 def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
     """Links with their chain, measures along it and direction, sorted along chains.
 
-    Returns the frame and, per chain, the row of its longest link.
+    Returns the frame, per chain the row of its longest link, and per link its input line
+    and chain number.
     """
     geoms = chains[0]
     link_geoms = nodes["link_geoms"]
@@ -470,7 +470,6 @@ def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
             "name": lines["name"].to_numpy()[row],
             "ref": lines["ref"].to_numpy()[row],
             "highway": lines["highway"].to_numpy()[row],
-            "road_row": row,
         },
         geometry=link_geoms[order],
         crs=BNG,
@@ -478,7 +477,7 @@ def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
     by_length = np.lexsort((-length[order], chain_of_link[order]))
     owner = chain_of_link[order][by_length]
     firsts = np.r_[True, owner[1:] != owner[:-1]]
-    return links, by_length[firsts]
+    return links, by_length[firsts], (row, chain_of_link[order])
 
 
 def public_roads(

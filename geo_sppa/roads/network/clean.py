@@ -44,25 +44,30 @@ def road_tags(lines: pd.DataFrame) -> pd.DataFrame:
     """
     n = len(lines)
 
-    def text(col: str) -> pd.Series:
+    def text(col: str) -> tuple[np.ndarray, list[str]]:
+        """Codes and lower-case stripped distinct values ("" last, for missing)."""
         if col not in lines.columns:
-            return pd.Series([""] * n, index=lines.index, dtype="string")
-        return lines[col].astype("string").str.strip().str.lower().fillna("")
+            return np.full(n, 0, np.int64), [""]
+        codes, uniq = pd.factorize(lines[col], use_na_sentinel=True)
+        return codes, [str(v).strip().lower() for v in uniq] + [""]
 
-    layer = pd.to_numeric(text("layer"), errors="coerce")
-    bridge = text("bridge").isin(_YES | {"viaduct"}) | text("bridge").str.contains("bridge")
-    tunnel = text("tunnel").isin(_YES | {"culvert", "building_passage"})
-    fallback = np.where(bridge, 1, np.where(tunnel, -1, 0))
-    grade = np.where(layer.notna(), layer.fillna(0).round(), fallback).astype(np.int64)
-    form = text("form_of_way")
-    roundabout = text("junction").isin({"roundabout", "circular"}) | form.str.contains("roundabout")
-    carriageway = (text("oneway").isin(_YES) | text("dual_carriageway").isin(_YES)
-                   | form.str.contains("dual carriageway"))  # fmt: skip
+    def has(col: str, values: set[str], part: str = "\0") -> np.ndarray:
+        codes, uniq = text(col)
+        return np.array([v in values or part in v for v in uniq], dtype=bool)[codes]
+
+    codes, uniq = text("layer")
+    layer = pd.to_numeric(pd.Series(uniq), errors="coerce").to_numpy()[codes]
+    fallback = np.where(has("bridge", _YES | {"viaduct"}, "bridge"), 1,
+                        np.where(has("tunnel", _YES | {"culvert", "building_passage"}), -1, 0))
+    grade = np.where(np.isnan(layer), fallback, np.round(np.nan_to_num(layer))).astype(np.int64)
+    roundabout = has("junction", {"roundabout", "circular"}) | has("form_of_way", set(),
+                                                                     "roundabout")
+    carriageway = (has("oneway", _YES) | has("dual_carriageway", _YES)
+                   | has("form_of_way", set(), "dual carriageway"))  # fmt: skip
     return pd.DataFrame(
-        {"grade": grade, "roundabout": roundabout.to_numpy(bool),
-         "carriageway": carriageway.to_numpy(bool)},
+        {"grade": grade, "roundabout": roundabout, "carriageway": carriageway},
         index=lines.index,
-    )  # fmt: skip
+    )
 
 
 def layered_vertex_ids(keys_all, vid, line, inner, grade) -> tuple[np.ndarray, np.ndarray, int]:

@@ -48,14 +48,15 @@ def chain_routes(chains, start_node, end_node, carriageway, *, pair_m: float = 3
     geoms = np.asarray(chains.geometry.values, dtype=object)
     length = chains["length_m"].to_numpy(dtype=float)
     name, ref = _norm(chains["name"]), _norm(chains["ref"])
-    partner = _paired_ends(geoms, start_node, end_node, name, ref)
+    ends = _end_geometry(geoms)
+    partner = _paired_ends(ends["bearing"], start_node, end_node, name, ref)
     partner = _opened_circuits(partner, m)
-    route_of, from_m, to_m = _route_measures(partner, length, geoms)
+    route_of, from_m, to_m = _route_measures(partner, length, ends)
     ids = chains["chain_id"].to_numpy(dtype=object)[route_of]
     paired = np.zeros(m, bool)
     if carriageway.any():
         ids, from_m, to_m, paired = _carriageway_pairs(
-            (geoms, length, name, ref, carriageway), (route_of, ids, from_m, to_m), pair_m
+            (geoms, length, name, ref, carriageway, ends), (route_of, ids, from_m, to_m), pair_m
         )
     return pd.DataFrame(
         {"route_id": ids, "route_from_m": np.round(from_m, 6), "route_to_m": np.round(to_m, 6),
@@ -65,30 +66,29 @@ def chain_routes(chains, start_node, end_node, carriageway, *, pair_m: float = 3
 
 
 def _norm(values: pd.Series) -> np.ndarray:
-    text = values.astype("string").str.strip().str.upper()
-    return text.where(text.str.len() > 0).to_numpy(dtype=object, na_value=None)
+    """Upper-case stripped labels, None when empty (computed once per distinct value)."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    clean = [str(v).strip().upper() or None for v in uniq] + [None]
+    return np.asarray(clean, dtype=object)[codes]
 
 
-def _end_bearings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unit vectors leaving each chain at its start and at its end (first/last segment)."""
+def _end_geometry(geoms: np.ndarray) -> dict:
+    """Start and end points of each chain, and unit vectors leaving it at either end."""
     coords, idx = shapely.get_coordinates(geoms, return_index=True)
     first = np.r_[True, idx[1:] != idx[:-1]]
     last = np.r_[idx[1:] != idx[:-1], True]
     f, lst = np.flatnonzero(first), np.flatnonzero(last)
-    out_start = coords[f + 1] - coords[f]
-    out_end = coords[lst - 1] - coords[lst]
-    norm = np.r_[out_start, out_end]
+    norm = np.r_[coords[f + 1] - coords[f], coords[lst - 1] - coords[lst]]
     norm = norm / np.maximum(np.hypot(*norm.T), 1e-9)[:, None]
-    return norm[: len(f)], norm[len(f) :]
+    return {"start": coords[f], "end": coords[lst], "bearing": norm}
 
 
-def _paired_ends(geoms, start_node, end_node, name, ref) -> np.ndarray:
+def _paired_ends(bearing, start_node, end_node, name, ref) -> np.ndarray:
     """Per chain end (``c``: start of chain c, ``m + c``: its end), the paired end or -1."""
-    m = len(geoms)
+    m = len(start_node)
     partner = np.full(2 * m, -1, np.int64)
     if m == 0:
         return partner
-    b_start, b_end = _end_bearings(geoms)
     end = np.arange(2 * m)
     node = np.r_[start_node, end_node]
     at = end
@@ -102,7 +102,6 @@ def _paired_ends(geoms, start_node, end_node, name, ref) -> np.ndarray:
     ca, cb = a % m, b % m
     keep = ca != cb
     a, b, ca, cb = a[keep], b[keep], ca[keep], cb[keep]
-    bearing = np.r_[b_start, b_end]
     deflect = np.degrees(np.arccos(np.clip(-(bearing[a] * bearing[b]).sum(axis=1), -1, 1)))
     same = _same(name, ca, cb) | _same(ref, ca, cb)
     unnamed = pd.isna(name[ca]) & pd.isna(ref[ca]) | pd.isna(name[cb]) & pd.isna(ref[cb])
@@ -168,7 +167,7 @@ def _opened_circuits(partner: np.ndarray, m: int) -> np.ndarray:
     return out
 
 
-def _route_measures(partner, length, geoms):
+def _route_measures(partner, length, ends):
     """Route number, and measures at chain start and end, from the paired chain ends.
 
     Directed chain ``d`` (``c``: chain c forwards, ``m + c``: backwards) enters at end ``d`` and
@@ -184,7 +183,7 @@ def _route_measures(partner, length, geoms):
         acc = acc + acc[ptr]
         ptr = ptr[ptr]
     tail = ptr
-    start_xy, end_xy = _directed_ends(geoms)
+    start_xy = np.r_[ends["start"], ends["end"]]
     c = np.arange(m)
     head_f, head_r = (tail[c + m] + m) % (2 * m), (tail[c] + m) % (2 * m)
     pf, pr = start_xy[head_f], start_xy[head_r]
@@ -199,16 +198,9 @@ def _route_measures(partner, length, geoms):
     return head % m, from_m, to_m
 
 
-def _directed_ends(geoms) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end coordinates of each directed chain (forwards, then backwards)."""
-    a = shapely.get_coordinates(shapely.get_point(geoms, 0))
-    b = shapely.get_coordinates(shapely.get_point(geoms, -1))
-    return np.r_[a, b], np.r_[b, a]
-
-
 def _carriageway_pairs(chain_data, routes, pair_m):
     """Put the chains of paired carriageway routes on the measure of the longest route."""
-    geoms, length, name, ref, carriageway = chain_data
+    geoms, length, name, ref, carriageway, ends = chain_data
     route_of, ids, from_m, to_m = routes
     m = len(geoms)
     one = np.flatnonzero(carriageway & (pd.notna(name) | pd.notna(ref)))
@@ -219,11 +211,11 @@ def _carriageway_pairs(chain_data, routes, pair_m):
     a, b = one[a], one[b]
     keep = (route_of[a] != route_of[b]) & (_same(name, a, b) | _same(ref, a, b))
     a, b = a[keep], b[keep]
-    start_xy, end_xy = _directed_ends(geoms)
-    chord = end_xy[:m] - start_xy[:m]
+    chord = ends["end"] - ends["start"]
     chord = chord / np.maximum(np.hypot(*chord.T), 1e-9)[:, None]
     cos = np.abs((chord[a] * chord[b]).sum(axis=1))
-    a, b = a[cos >= np.cos(np.radians(_PARALLEL_MAX_DEG))], b[cos >= np.cos(np.radians(30))]
+    parallel = cos >= np.cos(np.radians(_PARALLEL_MAX_DEG))
+    a, b = a[parallel], b[parallel]
     if len(a) == 0:
         return ids, from_m, to_m, paired
     route_len = pd.Series(length).groupby(route_of).sum()
@@ -237,19 +229,20 @@ def _carriageway_pairs(chain_data, routes, pair_m):
     main_of_route[in_rank] = primary.reindex(comp[in_rank]).to_numpy()
     moved = np.flatnonzero(main_of_route[route_of] != route_of)
     on_main = np.flatnonzero(main_of_route[route_of] == route_of)
-    return _projected(geoms, (route_of, ids, from_m, to_m), main_of_route, moved, on_main, pair_m)
+    return _projected((geoms, ends), (route_of, ids, from_m, to_m), (main_of_route, moved, on_main),
+                      pair_m)  # fmt: skip
 
 
-def _projected(geoms, routes, main_of_route, moved, on_main, pair_m):
+def _projected(chain_data, routes, moving, pair_m):
     """Measures of ``moved`` chains' ends on their main route (nearest main-route chain)."""
+    geoms, chain_ends = chain_data
     route_of, ids, from_m, to_m = routes
-    m = len(geoms)
+    main_of_route, moved, on_main = moving
     ids, from_m, to_m = ids.copy(), from_m.copy(), to_m.copy()
-    paired = np.zeros(m, bool)
-    start_xy, end_xy = _directed_ends(geoms)
+    paired = np.zeros(len(geoms), bool)
     tree = shapely.STRtree(geoms[on_main])
     ends = []
-    for xy in (start_xy[moved], end_xy[:m][moved]):
+    for xy in (chain_ends["start"][moved], chain_ends["end"][moved]):
         pts = shapely.points(xy)
         p, k = tree.query(pts, predicate="dwithin", distance=2 * pair_m)
         k = on_main[k]
@@ -272,15 +265,14 @@ def _projected(geoms, routes, main_of_route, moved, on_main, pair_m):
     from_m[c], to_m[c], paired[c] = m1[ok], m2[ok], True
     if len(left):
         chain_ids = ids.copy()
-        chain_ids[left] = _chain_id_of(geoms[left])
+        chain_ids[left] = _chain_id_of(chain_ends["start"][left], chain_ends["end"][left])
         _rebased_runs(left, route_of, (ids, from_m, to_m), chain_ids)
     return ids, from_m, to_m, paired
 
 
-def _chain_id_of(geoms) -> np.ndarray:
-    """Placeholder ids for the runs of a partly paired route: rounded start and end."""
-    a = np.rint(shapely.get_coordinates(shapely.get_point(geoms, 0))).astype(np.int64)
-    b = np.rint(shapely.get_coordinates(shapely.get_point(geoms, -1))).astype(np.int64)
+def _chain_id_of(start_xy, end_xy) -> np.ndarray:
+    """Ids for the runs of a partly paired route: rounded start and end of their first chain."""
+    a, b = np.rint(start_xy).astype(np.int64), np.rint(end_xy).astype(np.int64)
     return np.array([f"{p}_{q}-{r}_{t}" for (p, q), (r, t) in zip(a.tolist(), b.tolist(),
                                                                  strict=True)], dtype=object)
 

@@ -159,6 +159,10 @@ class _Routes:
         top = np.where(self.paired, 0.0, np.maximum(self.a, self.b))
         self.length = np.zeros(len(self.ids))
         np.maximum.at(self.length, self.code, top)
+        own = np.flatnonzero(~self.paired)
+        lo = np.minimum(self.a, self.b)[own]
+        order = np.lexsort((lo, self.code[own]))
+        self.own, self.own_code, self.own_lo = own[order], self.code[own][order], lo[order]
 
     def measure(self, chain: np.ndarray, chain_m: np.ndarray) -> np.ndarray:
         """Route measure of points ``chain_m`` along chains ``chain`` (positions)."""
@@ -168,9 +172,8 @@ class _Routes:
 
     def lines(self, need: np.ndarray) -> dict:
         """Route geometries (own chains in order, joined) and their start measures, by route."""
-        sel = np.flatnonzero(np.isin(self.code, need) & ~self.paired)
-        lo = np.minimum(self.a, self.b)[sel]
-        sel = sel[np.lexsort((lo, self.code[sel]))]
+        take = np.isin(self.own_code, need)
+        sel, lo = self.own[take], self.own_lo[take]
         geoms = np.asarray(self.chains.geometry.values, dtype=object)[sel].copy()
         back = self.a[sel] > self.b[sel]
         geoms[back] = shapely.reverse(geoms[back])
@@ -179,9 +182,9 @@ class _Routes:
         dup = np.r_[False, (owner[1:] == owner[:-1]) & (coords[1:] == coords[:-1]).all(axis=1)]
         coords, owner = coords[~dup], owner[~dup]
         uniq, inv = np.unique(owner, return_inverse=True)
-        first = pd.Series(np.minimum(self.a, self.b)[sel]).groupby(self.code[sel]).min()
+        starts = lo[np.r_[True, self.code[sel][1:] != self.code[sel][:-1]]]
         geoms = shapely.linestrings(coords, indices=inv.ravel())
-        return {r: (g, float(first[r])) for r, g in zip(uniq.tolist(), geoms, strict=True)}
+        return {r: (g, float(s0)) for r, g, s0 in zip(uniq.tolist(), geoms, starts, strict=True)}
 
     def chain_m(self, chain: np.ndarray, route_m: np.ndarray) -> np.ndarray:
         """Measures along chains ``chain`` of route measures ``route_m`` on their routes."""
@@ -189,13 +192,13 @@ class _Routes:
         share = (route_m - self.a[chain]) / np.where(np.abs(span) < 1e-9, 1.0, span)
         return np.clip(share, 0.0, 1.0) * self.chain_len[chain]
 
-    def chain_at(self, r: int, at_m: float) -> int:
-        """Position of the route's own chain under measure ``at_m``."""
-        own = np.flatnonzero((self.code == r) & ~self.paired)
-        lo = np.minimum(self.a, self.b)[own]
-        k = own[np.argsort(lo, kind="stable")]
-        i = int(np.searchsorted(np.sort(lo), at_m, "right")) - 1
-        return int(k[min(max(i, 0), len(k) - 1)])
+    def chain_at(self, code: np.ndarray, at_m: np.ndarray) -> np.ndarray:
+        """Positions of the routes' own chains under measures ``at_m``."""
+        left = np.searchsorted(self.own_code, code, "left")
+        right = np.searchsorted(self.own_code, code, "right")
+        k = [a + min(max(int(np.searchsorted(self.own_lo[a:b], x, "right")) - 1, 0), b - a - 1)
+             for a, b, x in zip(left, right, at_m, strict=True)]  # fmt: skip
+        return self.own[np.asarray(k, dtype=np.int64)]
 
 
 def _greedy_windows(code, mm, ksi, length_mm, window_mm, rule) -> list[tuple]:
@@ -268,7 +271,7 @@ def _link_site_frame(picked, rows, snapped, nets, rule) -> pd.DataFrame:
     geoms = [substring(lines[c][0], max(s - lines[c][1], 0.0), max(e - lines[c][1], 0.0))
              for c, s, e in zip(code.tolist(), start, end, strict=True)]  # fmt: skip
     mid = (start + end) / 2
-    under = np.array([routes.chain_at(c, x) for c, x in zip(code.tolist(), mid)], dtype=np.int64)
+    under = routes.chain_at(code, mid)
     centres = shapely.line_interpolate_point([lines[c][0] for c in code.tolist()],
                                              mid - np.array([lines[c][1] for c in code.tolist()]))  # fmt: skip
     route_ids = routes.ids[code]
@@ -309,9 +312,10 @@ def _chain_spans(routes: _Routes, code, start, end) -> list[tuple]:
     x0, x1 = np.where(flat, 0.0, x0), np.where(flat, n, x1)
     both = both.assign(x0=np.clip(np.minimum(x0, x1), 0, n), x1=np.clip(np.maximum(x0, x1), 0, n))
     both = both.sort_values(["site", "chain"])
-    spans = {s: tuple(zip(g["chain"], g["x0"].round(6), g["x1"].round(6)))
-             for s, g in both.groupby("site")}  # fmt: skip
-    return [spans.get(i, ()) for i in range(len(code))]
+    rows = list(zip(both["chain"], both["x0"].round(6).tolist(), both["x1"].round(6).tolist(),
+                    strict=True))  # fmt: skip
+    bounds = np.searchsorted(both["site"].to_numpy(), np.arange(len(code) + 1))
+    return [tuple(rows[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> list[str]:
@@ -328,7 +332,7 @@ def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> l
         for col in ("start_junction_id", "end_junction_id")
     ]).dropna()  # fmt: skip
     on_route = on_route[on_route["r"].isin(code)]
-    route_junctions = on_route.groupby("r")["j"].agg(set).to_dict()
+    route_junctions = set(zip(on_route["r"].tolist(), on_route["j"].tolist(), strict=True))
     hits: dict[int, list] = {}
     if len(junctions):
         points = np.asarray(junctions.geometry.values, dtype=object)
@@ -340,8 +344,8 @@ def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> l
     out = []
     for i, r in enumerate(code.tolist()):
         road = _label(names[i], refs[i])
-        mine = route_junctions.get(r, set())
-        other = next((x for jid in hits.get(i, []) if jid in mine for x in roads_of[jid]
+        other = next((x for jid in hits.get(i, []) if (r, jid) in route_junctions
+                      for x in roads_of[jid]
                       if x not in (road, _UNNAMED)), None)  # fmt: skip
         x, y = shapely.get_coordinates(centres[i])[0]
         out.append(f"{road} nr {other}" if other else f"{road}, E{x:.0f} N{y:.0f}")
