@@ -52,7 +52,6 @@ _WARD_NAMES = [
     "wardname",
     "name",
 ]
-#: OSM tags, then OS Open Roads names (GeoPackage ``road_link`` and the older Shapefile ``RoadLink``).
 #: Optional road tags kept by read_roads for the network builder (issue 10).
 _ROAD_TAG_COLUMNS = {
     "oneway": ["oneway"],
@@ -63,6 +62,7 @@ _ROAD_TAG_COLUMNS = {
     "dual_carriageway": ["dual_carriageway"],
     "form_of_way": ["form_of_way", "formOfWay", "formofway"],
 }
+#: OSM tags, then OS Open Roads names (GeoPackage ``road_link`` and the older Shapefile ``RoadLink``).
 ROAD_COLUMNS = {
     "road_id": ["osm_id", "identifier", "id", "road_id", "fid"],
     "name": ["name", "name_1", "name1", "roadName", "road_name"],

@@ -34,7 +34,6 @@ from geo_sppa.roads.network.routes import chain_routes
 __all__ = ["HIGHWAY_RANK", "RoadNetwork", "public_roads", "road_network", "_UNNAMED", "_split_by"]
 
 
-
 @dataclass(frozen=True)
 class RoadNetwork:
     """A noded, chained road network with merged junctions, all in EPSG:27700.
@@ -129,7 +128,7 @@ def _cleaned(lines: gpd.GeoDataFrame, end_snap_m: float) -> tuple[gpd.GeoDataFra
     nodes, dup = unique_links(nodes, lines)
     moved, n_ends = lines_with_ends_noded(lines, nodes, end_snap_m, grade)
     if n_ends:
-        lines = lines.set_geometry(gpd.GeoSeries(moved, crs=BNG, index=lines.index))
+        lines = lines.set_geometry(gpd.GeoSeries(np.asarray(moved), crs=BNG, index=lines.index))
         nodes, split = _noded(lines)
         nodes, dup = unique_links(nodes, lines)
     repairs = {"duplicate_ways": dup, "ends_noded": n_ends, "grade_separated_vertices": split}
@@ -298,7 +297,7 @@ def _path_chains(nodes, succ, ptr, steps, on_path):
 
 
 def _south_west_first(a, b, a2, b2, len_a, len_b, fwd) -> np.ndarray:
-    """True for the one path of each pair (a path and its reverse) that starts south-west."""
+    """Return True for the one path of each pair (a path and its reverse) starting south-west."""
 
     def less(p, q):
         return (p[:, 0] < q[:, 0]) | ((p[:, 0] == q[:, 0]) & (p[:, 1] < q[:, 1]))
@@ -392,13 +391,14 @@ def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, juncti
     group_start = np.maximum.accumulate(np.where(same, 0, np.arange(len(same))))
     rank = np.arange(len(same)) - group_start
     ids = np.array([f"{a}_{b}-{c}_{d}" + (f"~{r}" if r else "") for (a, b, c, d), r in
-                    zip(ends.tolist(), rank.tolist())], dtype=object)  # fmt: skip
+                    zip(ends.tolist(), rank.tolist(), strict=True)], dtype=object)  # fmt: skip
     id_of_group, junctions = junction_data
     jid = np.r_[id_of_group, None]  # group -1 (no junction) maps to None
     start_node, end_node = _node_at(nodes, first), _node_at(nodes, last)
     sj, ej = jid[junction_of_node[start_node]], jid[junction_of_node[end_node]]
-    links, longest, (row, link_chain) = _link_frame(nodes, lines, chain_of_link,
-                                                    (geoms, first, last), measures, ids)  # fmt: skip
+    links, longest, (row, link_chain) = _link_frame(
+        nodes, lines, chain_of_link, (geoms, first, last), measures, ids
+    )
     rb = lines["roundabout"].to_numpy()[row]
     rb_chain = np.bincount(link_chain, weights=rb, minlength=len(ids)) == np.bincount(
         link_chain, minlength=len(ids))  # fmt: skip

@@ -57,11 +57,15 @@ def road_tags(lines: pd.DataFrame) -> pd.DataFrame:
 
     codes, uniq = text("layer")
     layer = pd.to_numeric(pd.Series(uniq), errors="coerce").to_numpy()[codes]
-    fallback = np.where(has("bridge", _YES | {"viaduct"}, "bridge"), 1,
-                        np.where(has("tunnel", _YES | {"culvert", "building_passage"}), -1, 0))
+    fallback = np.where(
+        has("bridge", _YES | {"viaduct"}, "bridge"),
+        1,
+        np.where(has("tunnel", _YES | {"culvert", "building_passage"}), -1, 0),
+    )
     grade = np.where(np.isnan(layer), fallback, np.round(np.nan_to_num(layer))).astype(np.int64)
-    roundabout = has("junction", {"roundabout", "circular"}) | has("form_of_way", set(),
-                                                                     "roundabout")
+    roundabout = has("junction", {"roundabout", "circular"}) | has(
+        "form_of_way", set(), "roundabout"
+    )
     carriageway = (has("oneway", _YES) | has("dual_carriageway", _YES)
                    | has("form_of_way", set(), "dual carriageway"))  # fmt: skip
     return pd.DataFrame(
@@ -105,7 +109,8 @@ def unique_links(nodes: dict, lines: pd.DataFrame) -> tuple[dict, int]:
     road = lines["road_id"].astype(str).to_numpy()[nodes["link_line"][maybe]]
     rank = pd.Series(road).rank(method="dense").to_numpy()
     frame = pd.DataFrame({"lo": lo[maybe], "hi": hi[maybe], "len": length_cm,
-                          "mid": grid_keys(np.round(mid, 1)), "rank": rank, "pos": maybe})  # fmt: skip
+                          "mid": grid_keys(np.round(mid, 1)), "rank": rank,
+                          "pos": maybe})  # fmt: skip
     frame = frame.sort_values(["lo", "hi", "len", "mid", "rank", "pos"], kind="stable")
     repeated = frame.duplicated(["lo", "hi", "len", "mid"]).to_numpy()
     drop = frame["pos"].to_numpy()[repeated]

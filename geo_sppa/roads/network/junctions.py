@@ -1,5 +1,8 @@
-"""Junctions of a noded network: merged node groups (nearby nodes, round faces, tagged
-roundabouts), their frame and names, and which chains lie inside one."""
+"""Junctions of a noded network: merged node groups, their frame and names.
+
+Nodes merge when near each other, on one round face (a roundabout ring) or on ways tagged as one
+roundabout; chains from a junction back to it that lie within its footprint are inside it.
+"""
 
 from __future__ import annotations
 
@@ -67,8 +70,8 @@ def _roundabout_pairs(tree, chains, ring_d) -> tuple[np.ndarray, np.ndarray]:
     cand = chain_geoms[(length <= np.pi * ring_d / 2) & (chord <= ring_d)]
     if len(cand) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    faces = shapely.get_parts(shapely.polygonize(cand))
-    faces = shapely.polygons(shapely.get_exterior_ring(faces))
+    parts = shapely.get_parts(shapely.polygonize(cand))
+    faces = np.asarray(shapely.polygons(shapely.get_exterior_ring(parts)), dtype=object)
     round_ = 4 * np.pi * shapely.area(faces) / np.maximum(shapely.length(faces), 1e-9) ** 2
     across = shapely.minimum_bounding_radius(faces) * 2
     faces = faces[(round_ >= np.where(across > 60.0, 0.92, 0.85)) & (across <= ring_d)]
@@ -103,26 +106,26 @@ def _junction_frame(nodes, lines, junction_of_node) -> tuple[gpd.GeoDataFrame, n
     )
     out["roads"] = pd.Series(roads, index=out.index, dtype=object)
     out["name"] = [_junction_name(r) for r in out["roads"]]
-    id_of_group = out["junction_id"].to_numpy(dtype=object)
+    group_ids = out["junction_id"].to_numpy(dtype=object)
     out = out.set_index("junction_id", drop=False).sort_index()
     out.index.name = None
-    return out[["junction_id", "name", "roads", "n_nodes", "geometry", "nodes"]], id_of_group
+    return out[["junction_id", "name", "roads", "n_nodes", "geometry", "nodes"]], group_ids
 
 
 def _xy_ids(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     xs, ys = np.rint(x).astype(np.int64).tolist(), np.rint(y).astype(np.int64).tolist()
-    return np.array([f"{a}_{b}" for a, b in zip(xs, ys)], dtype=object)
+    return np.array([f"{a}_{b}" for a, b in zip(xs, ys, strict=True)], dtype=object)
 
 
 def _labels(lines: gpd.GeoDataFrame) -> pd.Series:
-    """A road's label: its name, else its ref, else NA."""
+    """Return each road's label: its name, else its ref, else NA."""
     return pd.Series(_label_values(lines["name"]), index=lines.index).fillna(
         pd.Series(_label_values(lines["ref"]), index=lines.index)
     )
 
 
 def _label_values(values: pd.Series) -> np.ndarray:
-    """Stripped non-empty strings, NA elsewhere (computed once per distinct value)."""
+    """Return stripped non-empty strings, NA elsewhere (computed once per distinct value)."""
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
     clean = np.array([v.strip() or None if isinstance(v, str) else None for v in uniq] + [None],
                      dtype=object)  # fmt: skip
@@ -141,8 +144,8 @@ def _junction_roads(nodes, lines, junction_of_node) -> list[tuple]:
     Named roads come before ``unnamed road``, then by highway rank, then by how many link ends
     carry the label, then alphabetically.
     """
-    code, uniq = pd.factorize(_labels(lines).fillna(_UNNAMED), use_na_sentinel=False)
-    uniq = np.asarray(uniq, dtype=object)
+    code, found = pd.factorize(_labels(lines).fillna(_UNNAMED), use_na_sentinel=False)
+    uniq = np.asarray(found, dtype=object)
     alpha = np.empty(len(uniq), np.int64)
     alpha[np.argsort(uniq.astype(str), kind="stable")] = np.arange(len(uniq))
     row = np.r_[nodes["link_line"], nodes["link_line"]]
@@ -163,7 +166,7 @@ def _junction_roads(nodes, lines, junction_of_node) -> list[tuple]:
 def _split_by(keys: np.ndarray, values: np.ndarray, n_groups: int, kind=tuple) -> list:
     """``values`` grouped by sorted integer ``keys`` in ``0 .. n_groups - 1``, one entry each."""
     bounds = np.searchsorted(keys, np.arange(n_groups + 1))
-    return [kind(values[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [kind(values[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _junction_name(roads: tuple) -> str:
@@ -175,7 +178,7 @@ def _junction_name(roads: tuple) -> str:
 
 
 def _inside_junction(geoms, ends, length, junctions, roundabout_chain) -> np.ndarray:
-    """True for chains from a junction back to it that lie within its footprint.
+    """Return True for chains from a junction back to it that lie within its footprint.
 
     Short loops (up to pi * 60 m, as before), ring arcs no farther from the junction's centre
     than its farthest node plus 10 m, and chains of ways tagged as a roundabout.

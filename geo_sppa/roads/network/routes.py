@@ -38,7 +38,7 @@ _PARALLEL_MAX_DEG = 30.0
 
 
 def chain_routes(chains, start_node, end_node, carriageway, *, pair_m: float = 30.0):
-    """Return, per chain (in frame order), ``route_id``, ``route_from_m``, ``route_to_m``, ``paired``.
+    """Return ``route_id``, ``route_from_m``, ``route_to_m`` and ``paired`` per chain.
 
     ``route_from_m`` / ``route_to_m`` are the route measures at the chain's start and end (a
     measure along a chain maps linearly between them); ``paired`` marks chains placed on a
@@ -59,8 +59,12 @@ def chain_routes(chains, start_node, end_node, carriageway, *, pair_m: float = 3
             (geoms, length, name, ref, carriageway, ends), (route_of, ids, from_m, to_m), pair_m
         )
     return pd.DataFrame(
-        {"route_id": ids, "route_from_m": np.round(from_m, 6), "route_to_m": np.round(to_m, 6),
-         "paired": paired},
+        {
+            "route_id": ids,
+            "route_from_m": np.round(from_m, 6),
+            "route_to_m": np.round(to_m, 6),
+            "paired": paired,
+        },
         index=chains.index,
     )
 
@@ -249,9 +253,9 @@ def _projected(chain_data, routes, moving, pair_m):
         right = route_of[k] == main_of_route[route_of[moved[p]]]
         p, k = p[right], k[right]
         d = np.round(shapely.distance(pts[p], geoms[k]), 6)
-        best = pd.DataFrame({"p": p, "d": d, "k": k}).sort_values(["p", "d", "k"])
-        best = best.drop_duplicates("p").set_index("p")["k"].reindex(range(len(moved)))
-        k = best.to_numpy()
+        near = pd.DataFrame({"p": p, "d": d, "k": k}).sort_values(["p", "d", "k"])
+        best = near.drop_duplicates("p").set_index("p")["k"].reindex(range(len(moved)))
+        k = best.to_numpy(dtype=float)
         found = ~np.isnan(k)
         kk = np.where(found, k, 0).astype(np.int64)
         loc = shapely.line_locate_point(geoms[kk], pts)
@@ -273,8 +277,10 @@ def _projected(chain_data, routes, moving, pair_m):
 def _chain_id_of(start_xy, end_xy) -> np.ndarray:
     """Ids for the runs of a partly paired route: rounded start and end of their first chain."""
     a, b = np.rint(start_xy).astype(np.int64), np.rint(end_xy).astype(np.int64)
-    return np.array([f"{p}_{q}-{r}_{t}" for (p, q), (r, t) in zip(a.tolist(), b.tolist(),
-                                                                 strict=True)], dtype=object)
+    return np.array(
+        [f"{p}_{q}-{r}_{t}" for (p, q), (r, t) in zip(a.tolist(), b.tolist(), strict=True)],
+        dtype=object,
+    )
 
 
 def _rebased_runs(left, route_of, measures, chain_ids) -> None:

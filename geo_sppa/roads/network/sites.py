@@ -272,12 +272,12 @@ def _link_site_frame(picked, rows, snapped, nets, rule) -> pd.DataFrame:
              for c, s, e in zip(code.tolist(), start, end, strict=True)]  # fmt: skip
     mid = (start + end) / 2
     under = routes.chain_at(code, mid)
-    centres = shapely.line_interpolate_point([lines[c][0] for c in code.tolist()],
-                                             mid - np.array([lines[c][1] for c in code.tolist()]))  # fmt: skip
+    offset = np.array([lines[c][1] for c in code.tolist()])
+    centres = shapely.line_interpolate_point([lines[c][0] for c in code.tolist()], mid - offset)
     route_ids = routes.ids[code]
     return pd.DataFrame(
         {
-            "site_key": [f"L{r}@{s:.0f}" for r, s in zip(route_ids, start)],
+            "site_key": [f"L{r}@{s:.0f}" for r, s in zip(route_ids, start, strict=True)],
             "site_type": "link",
             "name": link_names(network, routes, code, (under, routes.chain_m(under, mid)), centres),
             "chain_id": network.chains["chain_id"].to_numpy(dtype=object)[under],
@@ -338,7 +338,8 @@ def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> l
         points = np.asarray(junctions.geometry.values, dtype=object)
         site, j = shapely.STRtree(points).query(centres, predicate="dwithin", distance=100.0)
         d = np.round(shapely.distance(centres[site], points[j]), 6)
-        for s, jj in zip(*(a[np.lexsort((j, d, site))] for a in (site, j))):
+        order = np.lexsort((j, d, site))
+        for s, jj in zip(site[order], j[order], strict=True):
             hits.setdefault(int(s), []).append(junctions.index[jj])
     roads_of = junctions["roads"]
     out = []
@@ -355,12 +356,12 @@ def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> l
 def _link_labels_at(network: RoadNetwork, chain: np.ndarray, at_m: np.ndarray):
     """Name and ref of the link at measure ``at_m`` along each chain (positions)."""
     links = network.links
-    link_chain = network.chains.index.get_indexer(links["chain_id"])  # sorted along chains
+    link_chain = network.chains.index.get_indexer(pd.Index(links["chain_id"]))  # sorted
     starts = links["start_m"].to_numpy()
     lo = np.searchsorted(link_chain, chain, "left")
     hi = np.searchsorted(link_chain, chain, "right")
     k = np.array([a + max(int(np.searchsorted(starts[a:b], x, "right")) - 1, 0)
-                  for a, b, x in zip(lo, hi, at_m)], dtype=np.int64)  # fmt: skip
+                  for a, b, x in zip(lo, hi, at_m, strict=True)], dtype=np.int64)  # fmt: skip
     return links["name"].to_numpy(dtype=object)[k], links["ref"].to_numpy(dtype=object)[k]
 
 
