@@ -404,17 +404,17 @@ def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, juncti
         link_chain, minlength=len(ids))  # fmt: skip
     inside = _inside_junction(geoms, (sj, ej), length, junctions, rb_chain)
     carriageway = lines["carriageway"].to_numpy()[row[longest]]
+    name, ref = links["name"].to_numpy()[longest], links["ref"].to_numpy()[longest]
+    per_chain = {"chain_id": ids, "geometry": geoms, "length_m": length, "name": name, "ref": ref}
+    routes = chain_routes(per_chain, start_node, end_node, carriageway, pair_m=pair_m)
     frame = gpd.GeoDataFrame(
-        {"chain_id": ids, "name": links["name"].to_numpy()[longest],
-         "ref": links["ref"].to_numpy()[longest], "highway": links["highway"].to_numpy()[longest],
+        {"chain_id": ids, "name": name, "ref": ref,
+         "highway": links["highway"].to_numpy()[longest],
          "length_m": length, "start_junction_id": sj, "end_junction_id": ej,
-         "junction_id": np.where(inside, sj, None)},
+         "junction_id": np.where(inside, sj, None), **routes},
         geometry=geoms, crs=BNG, index=pd.Index(ids),
     )  # fmt: skip
-    routes = chain_routes(frame, start_node, end_node, carriageway, pair_m=pair_m)
-    for col in routes.columns:  # our own new frame: filled in place
-        frame[col] = routes[col].to_numpy()
-    return frame.set_geometry(frame.geometry.name), links
+    return frame, links
 
 
 def _chain_order(geoms, ends, length) -> np.ndarray:

@@ -37,39 +37,33 @@ _UNNAMED_MAX_DEG = 45.0
 _PARALLEL_MAX_DEG = 30.0
 
 
-def chain_routes(chains, start_node, end_node, carriageway, *, pair_m: float = 30.0):
-    """Return ``route_id``, ``route_from_m``, ``route_to_m`` and ``paired`` per chain.
+def chain_routes(chains: dict, start_node, end_node, carriageway, *, pair_m: float = 30.0):
+    """Return ``route_id``, ``route_from_m``, ``route_to_m`` and ``paired`` arrays per chain.
 
-    ``route_from_m`` / ``route_to_m`` are the route measures at the chain's start and end (a
-    measure along a chain maps linearly between them); ``paired`` marks chains placed on a
-    partner carriageway's route.
+    ``chains`` holds equal-length arrays ``chain_id``, ``geometry``, ``length_m``, ``name`` and
+    ``ref``. ``route_from_m`` / ``route_to_m`` are the route measures at the chain's start and
+    end (a measure along a chain maps linearly between them); ``paired`` marks chains placed on
+    a partner carriageway's route.
     """
-    m = len(chains)
-    geoms = np.asarray(chains.geometry.values, dtype=object)
-    length = chains["length_m"].to_numpy(dtype=float)
+    geoms = np.asarray(chains["geometry"], dtype=object)
+    m = len(geoms)
+    length = np.asarray(chains["length_m"], dtype=float)
     name, ref = _norm(chains["name"]), _norm(chains["ref"])
     ends = _end_geometry(geoms)
     partner = _paired_ends(ends["bearing"], start_node, end_node, name, ref)
     partner = _opened_circuits(partner, m)
     route_of, from_m, to_m = _route_measures(partner, length, ends)
-    ids = chains["chain_id"].to_numpy(dtype=object)[route_of]
+    ids = np.asarray(chains["chain_id"], dtype=object)[route_of]
     paired = np.zeros(m, bool)
     if carriageway.any():
         ids, from_m, to_m, paired = _carriageway_pairs(
             (geoms, length, name, ref, carriageway, ends), (route_of, ids, from_m, to_m), pair_m
         )
-    return pd.DataFrame(
-        {
-            "route_id": ids,
-            "route_from_m": np.round(from_m, 6),
-            "route_to_m": np.round(to_m, 6),
-            "paired": paired,
-        },
-        index=chains.index,
-    )
+    return {"route_id": ids, "route_from_m": np.round(from_m, 6),
+            "route_to_m": np.round(to_m, 6), "paired": paired}  # fmt: skip
 
 
-def _norm(values: pd.Series) -> np.ndarray:
+def _norm(values: np.ndarray) -> np.ndarray:
     """Upper-case stripped labels, None when empty (computed once per distinct value)."""
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
     clean = [str(v).strip().upper() or None for v in uniq] + [None]
@@ -95,10 +89,9 @@ def _paired_ends(bearing, start_node, end_node, name, ref) -> np.ndarray:
         return partner
     end = np.arange(2 * m)
     node = np.r_[start_node, end_node]
-    at = end
-    count = np.bincount(node[at], minlength=int(node.max()) + 1)
-    at = at[count[node[at]] >= 2]
-    at = at[np.lexsort((at, node[at]))]
+    count = np.bincount(node, minlength=int(node.max()) + 1)
+    at = end[count[node] >= 2]
+    at = at[np.argsort(node[at], kind="stable")]
     if len(at) < 2:
         return partner
     i, j = _pairs_within_groups(node[at])
@@ -106,15 +99,18 @@ def _paired_ends(bearing, start_node, end_node, name, ref) -> np.ndarray:
     ca, cb = a % m, b % m
     keep = ca != cb
     a, b, ca, cb = a[keep], b[keep], ca[keep], cb[keep]
-    deflect = np.degrees(np.arccos(np.clip(-(bearing[a] * bearing[b]).sum(axis=1), -1, 1)))
-    same = _same(name, ca, cb) | _same(ref, ca, cb)
-    unnamed = pd.isna(name[ca]) & pd.isna(ref[ca]) | pd.isna(name[cb]) & pd.isna(ref[cb])
+    cos = -(bearing[a, 0] * bearing[b, 0] + bearing[a, 1] * bearing[b, 1])
+    deflect = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    name_code, ref_code = _codes(name), _codes(ref)
+    same = _same(name_code, ca, cb) | _same(ref_code, ca, cb)
+    unnamed = ((name_code[ca] < 0) & (ref_code[ca] < 0)) | (
+        (name_code[cb] < 0) & (ref_code[cb] < 0)
+    )
     ok = (same & (deflect <= _SAME_NAME_MAX_DEG)) | (unnamed & (deflect <= _UNNAMED_MAX_DEG))
-    cls = np.where(same, 0, 1)
-    a, b, cls, deflect = a[ok], b[ok], cls[ok], np.round(deflect[ok], 6)
-    u, v = np.r_[a, b], np.r_[b, a]
-    cls, deflect = np.r_[cls, cls], np.r_[deflect, deflect]
-    order = np.lexsort((v, deflect, cls, u))
+    score = np.round(deflect[ok], 6) + np.where(same[ok], 0.0, 1000.0)  # same name first
+    a, b = a[ok], b[ok]
+    u, v, score = np.r_[a, b], np.r_[b, a], np.r_[score, score]
+    order = np.lexsort((v, score, u))
     u, v = u[order], v[order]
     free = np.ones(2 * m, bool)
     for _ in range(8):
@@ -133,9 +129,13 @@ def _paired_ends(bearing, start_node, end_node, name, ref) -> np.ndarray:
     return partner
 
 
-def _same(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    va, vb = values[a], values[b]
-    return pd.notna(va) & (va == vb)
+def _codes(values: np.ndarray) -> np.ndarray:
+    """Integer code per label (-1 where missing)."""
+    return pd.factorize(values, use_na_sentinel=True)[0]
+
+
+def _same(codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (codes[a] >= 0) & (codes[a] == codes[b])
 
 
 def _pairs_within_groups(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,7 +213,7 @@ def _carriageway_pairs(chain_data, routes, pair_m):
         return ids, from_m, to_m, paired
     a, b = shapely.STRtree(geoms[one]).query(geoms[one], predicate="dwithin", distance=pair_m)
     a, b = one[a], one[b]
-    keep = (route_of[a] != route_of[b]) & (_same(name, a, b) | _same(ref, a, b))
+    keep = (route_of[a] != route_of[b]) & (_same(_codes(name), a, b) | _same(_codes(ref), a, b))
     a, b = a[keep], b[keep]
     chord = ends["end"] - ends["start"]
     chord = chord / np.maximum(np.hypot(*chord.T), 1e-9)[:, None]

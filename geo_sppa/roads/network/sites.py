@@ -6,7 +6,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.ops import substring
 
 from geo_sppa.crs import BNG
 from geo_sppa.errors import InputError
@@ -150,8 +149,8 @@ class _Routes:
 
     def __init__(self, chains: gpd.GeoDataFrame):
         self.chains = chains
-        self.code, self.ids = pd.factorize(chains["route_id"].to_numpy(dtype=object), sort=True)
-        self.ids = np.asarray(self.ids, dtype=object)
+        self.code, found = pd.factorize(chains["route_id"], sort=True)
+        self.ids = np.asarray(found, dtype=object)
         self.a = chains["route_from_m"].to_numpy(dtype=float)
         self.b = chains["route_to_m"].to_numpy(dtype=float)
         self.chain_len = chains["length_m"].to_numpy(dtype=float)
@@ -268,8 +267,7 @@ def _link_site_frame(picked, rows, snapped, nets, rule) -> pd.DataFrame:
     total = np.array([len(p[3]) for p in picked])
     n_ksi = np.array([int(ksi[rows[p[3]]].sum()) for p in picked])
     lines = routes.lines(np.unique(code))
-    geoms = [substring(lines[c][0], max(s - lines[c][1], 0.0), max(e - lines[c][1], 0.0))
-             for c, s, e in zip(code.tolist(), start, end, strict=True)]  # fmt: skip
+    geoms = _stretches(lines, code, start, end)
     mid = (start + end) / 2
     under = routes.chain_at(code, mid)
     offset = np.array([lines[c][1] for c in code.tolist()])
@@ -280,7 +278,7 @@ def _link_site_frame(picked, rows, snapped, nets, rule) -> pd.DataFrame:
             "site_key": [f"L{r}@{s:.0f}" for r, s in zip(route_ids, start, strict=True)],
             "site_type": "link",
             "name": link_names(network, routes, code, (under, routes.chain_m(under, mid)), centres),
-            "chain_id": network.chains["chain_id"].to_numpy(dtype=object)[under],
+            "chain_id": network.chains["chain_id"].iloc[under].to_numpy(dtype=object),
             "junction_id": None,
             "start_m": start,
             "end_m": end,
@@ -297,12 +295,44 @@ def _link_site_frame(picked, rows, snapped, nets, rule) -> pd.DataFrame:
     )
 
 
+def _stretches(lines: dict, code: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Return the pieces ``start``-``end`` (route measures) of the route lines, one per site."""
+    uniq = np.unique(code)
+    geoms = np.array([lines[c][0] for c in uniq.tolist()], dtype=object)
+    base = np.array([lines[c][1] for c in uniq.tolist()])
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    step = np.r_[0.0, np.hypot(*np.diff(coords, axis=0).T)]
+    first = np.r_[True, owner[1:] != owner[:-1]]
+    step[first] = 0.0
+    cum = np.cumsum(step)
+    cum = cum - cum[np.flatnonzero(first)][np.cumsum(first) - 1]
+    line = np.searchsorted(uniq, code)
+    length = shapely.length(geoms)[line]
+    s = np.clip(start - base[line], 0.0, length)
+    e = np.clip(end - base[line], 0.0, length)
+    key = owner * 1e8 + cum  # lines are far shorter than 100,000 km
+    lo = np.searchsorted(key, line * 1e8 + s, "right")
+    hi = np.searchsorted(key, line * 1e8 + e, "left")
+    inner = np.maximum(hi - lo, 0)
+    a = shapely.get_coordinates(shapely.line_interpolate_point(geoms[line], s))
+    b = shapely.get_coordinates(shapely.line_interpolate_point(geoms[line], e))
+    n = inner + 2
+    site = np.repeat(np.arange(len(code)), n)
+    within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    pick = np.repeat(lo, n) + within - 1
+    xy = coords[np.clip(pick, 0, len(coords) - 1)]
+    xy[within == 0] = a
+    xy[within == np.repeat(n - 1, n)] = b
+    return shapely.linestrings(xy, indices=site)
+
+
 def _chain_spans(routes: _Routes, code, start, end) -> list[tuple]:
     """Per link site, ``(chain_id, from_m, to_m)`` of every chain piece its stretch covers."""
     sites = pd.DataFrame({"site": np.arange(len(code)), "r": code, "s": start, "e": end})
-    ch = pd.DataFrame({"r": routes.code, "a": routes.a, "b": routes.b, "len": routes.chain_len,
-                       "chain": routes.chains["chain_id"].to_numpy(dtype=object)})  # fmt: skip
-    both = sites.merge(ch[ch["r"].isin(code)], on="r")
+    near = np.flatnonzero(np.isin(routes.code, code))
+    ch = pd.DataFrame({"r": routes.code[near], "a": routes.a[near], "b": routes.b[near],
+                       "len": routes.chain_len[near], "chain": near})  # fmt: skip
+    both = sites.merge(ch, on="r")
     lo, hi = np.minimum(both["a"], both["b"]), np.maximum(both["a"], both["b"])
     both = both[(lo <= both["e"] + 1e-6) & (hi >= both["s"] - 1e-6)]
     a, b, n = both["a"].to_numpy(), both["b"].to_numpy(), both["len"].to_numpy()
@@ -312,7 +342,8 @@ def _chain_spans(routes: _Routes, code, start, end) -> list[tuple]:
     x0, x1 = np.where(flat, 0.0, x0), np.where(flat, n, x1)
     both = both.assign(x0=np.clip(np.minimum(x0, x1), 0, n), x1=np.clip(np.maximum(x0, x1), 0, n))
     both = both.sort_values(["site", "chain"])
-    rows = list(zip(both["chain"], both["x0"].round(6).tolist(), both["x1"].round(6).tolist(),
+    chain_ids = routes.chains["chain_id"].iloc[both["chain"].to_numpy()].to_numpy(dtype=object)
+    rows = list(zip(chain_ids, both["x0"].round(6).tolist(), both["x1"].round(6).tolist(),
                     strict=True))  # fmt: skip
     bounds = np.searchsorted(both["site"].to_numpy(), np.arange(len(code) + 1))
     return [tuple(rows[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
@@ -327,20 +358,21 @@ def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> l
     """
     chains, junctions = network.chains, network.junctions
     names, refs = _link_labels_at(network, *under)
-    on_route = pd.concat([
-        pd.DataFrame({"r": routes.code, "j": chains[col].to_numpy(dtype=object)})
-        for col in ("start_junction_id", "end_junction_id")
-    ]).dropna()  # fmt: skip
-    on_route = on_route[on_route["r"].isin(code)]
-    route_junctions = set(zip(on_route["r"].tolist(), on_route["j"].tolist(), strict=True))
     hits: dict[int, list] = {}
+    route_junctions: set[tuple[int, str]] = set()
     if len(junctions):
         points = np.asarray(junctions.geometry.values, dtype=object)
         site, j = shapely.STRtree(points).query(centres, predicate="dwithin", distance=100.0)
         d = np.round(shapely.distance(centres[site], points[j]), 6)
         order = np.lexsort((j, d, site))
+        jids = junctions.index.to_numpy(dtype=object)
         for s, jj in zip(site[order], j[order], strict=True):
-            hits.setdefault(int(s), []).append(junctions.index[jj])
+            hits.setdefault(int(s), []).append(jids[jj])
+        hit_ids = set(jids[np.unique(j)])
+        for col in ("start_junction_id", "end_junction_id"):
+            at = np.flatnonzero(chains[col].isin(hit_ids).to_numpy())
+            route_junctions |= set(zip(routes.code[at].tolist(),
+                                       chains[col].iloc[at].tolist(), strict=True))  # fmt: skip
     roads_of = junctions["roads"]
     out = []
     for i, r in enumerate(code.tolist()):
@@ -356,7 +388,7 @@ def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> l
 def _link_labels_at(network: RoadNetwork, chain: np.ndarray, at_m: np.ndarray):
     """Name and ref of the link at measure ``at_m`` along each chain (positions)."""
     links = network.links
-    link_chain = network.chains.index.get_indexer(pd.Index(links["chain_id"]))  # sorted
+    link_chain, _ = pd.factorize(links["chain_id"])  # links run chain by chain, in chain order
     starts = links["start_m"].to_numpy()
     lo = np.searchsorted(link_chain, chain, "left")
     hi = np.searchsorted(link_chain, chain, "right")
