@@ -392,27 +392,28 @@ def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, juncti
     rank = np.arange(len(same)) - group_start
     ids = np.array([f"{a}_{b}-{c}_{d}" + (f"~{r}" if r else "") for (a, b, c, d), r in
                     zip(ends.tolist(), rank.tolist(), strict=True)], dtype=object)  # fmt: skip
+    id_text = pd.array(ids, dtype="str")  # converted once; links take from it
     id_of_group, junctions = junction_data
     jid = np.r_[id_of_group, None]  # group -1 (no junction) maps to None
     start_node, end_node = _node_at(nodes, first), _node_at(nodes, last)
     sj, ej = jid[junction_of_node[start_node]], jid[junction_of_node[end_node]]
     links, longest, (row, link_chain) = _link_frame(
-        nodes, lines, chain_of_link, (geoms, first, last), measures, ids
+        nodes, lines, chain_of_link, (geoms, first, last), measures, id_text
     )
     rb = lines["roundabout"].to_numpy()[row]
     rb_chain = np.bincount(link_chain, weights=rb, minlength=len(ids)) == np.bincount(
         link_chain, minlength=len(ids))  # fmt: skip
     inside = _inside_junction(geoms, (sj, ej), length, junctions, rb_chain)
     carriageway = lines["carriageway"].to_numpy()[row[longest]]
-    name, ref = links["name"].to_numpy()[longest], links["ref"].to_numpy()[longest]
+    name, ref = links["name"].array.take(longest), links["ref"].array.take(longest)
     per_chain = {"chain_id": ids, "geometry": geoms, "length_m": length, "name": name, "ref": ref}
     routes = chain_routes(per_chain, start_node, end_node, carriageway, pair_m=pair_m)
     frame = gpd.GeoDataFrame(
-        {"chain_id": ids, "name": name, "ref": ref,
-         "highway": links["highway"].to_numpy()[longest],
+        {"chain_id": id_text, "name": name, "ref": ref,
+         "highway": links["highway"].array.take(longest),
          "length_m": length, "start_junction_id": sj, "end_junction_id": ej,
          "junction_id": np.where(inside, sj, None), **routes},
-        geometry=geoms, crs=BNG, index=pd.Index(ids),
+        geometry=geoms, crs=BNG, index=pd.Index(id_text),
     )  # fmt: skip
     return frame, links
 
@@ -462,14 +463,14 @@ def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
     links = gpd.GeoDataFrame(
         {
             "link_id": np.arange(len(order)),
-            "chain_id": chain_ids[chain_of_link[order]],
+            "chain_id": chain_ids.take(chain_of_link[order]),
             "start_m": start_m[order],
             "end_m": np.minimum(start_m + length, chain_len)[order],
             "forward": forward[order],
-            "road_id": lines["road_id"].to_numpy()[row],
-            "name": lines["name"].to_numpy()[row],
-            "ref": lines["ref"].to_numpy()[row],
-            "highway": lines["highway"].to_numpy()[row],
+            "road_id": lines["road_id"].array.take(row),
+            "name": lines["name"].array.take(row),
+            "ref": lines["ref"].array.take(row),
+            "highway": lines["highway"].array.take(row),
         },
         geometry=link_geoms[order],
         crs=BNG,

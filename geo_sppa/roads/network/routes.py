@@ -107,10 +107,15 @@ def _paired_ends(bearing, start_node, end_node, name, ref) -> np.ndarray:
         (name_code[cb] < 0) & (ref_code[cb] < 0)
     )
     ok = (same & (deflect <= _SAME_NAME_MAX_DEG)) | (unnamed & (deflect <= _UNNAMED_MAX_DEG))
-    score = np.round(deflect[ok], 6) + np.where(same[ok], 0.0, 1000.0)  # same name first
+    # one int64 sort key: end, then same name first, then deflection (1/1000 degree), then partner
+    score = np.rint(deflect[ok] * 1000).astype(np.int64) + np.where(same[ok], 0, 200_000)
     a, b = a[ok], b[ok]
     u, v, score = np.r_[a, b], np.r_[b, a], np.r_[score, score]
-    order = np.lexsort((v, score, u))
+    bits = max(int(2 * m).bit_length(), 1)
+    if 2 * bits + 19 <= 63:
+        order = np.argsort((u << (bits + 19)) | (score << bits) | v, kind="stable")
+    else:  # more than 2**21 chains: three keys
+        order = np.lexsort((v, score, u))
     u, v = u[order], v[order]
     free = np.ones(2 * m, bool)
     for _ in range(8):
@@ -184,8 +189,11 @@ def _route_measures(partner, length, ends):
     ptr = np.where(succ >= 0, succ, d)
     acc = np.where(succ >= 0, length[np.maximum(succ, 0) % m], 0.0)
     for _ in range(int(np.ceil(np.log2(2 * m + 1))) + 1):
+        nxt = ptr[ptr]
+        if np.array_equal(nxt, ptr):  # every path has reached its last chain
+            break
         acc = acc + acc[ptr]
-        ptr = ptr[ptr]
+        ptr = nxt
     tail = ptr
     start_xy = np.r_[ends["start"], ends["end"]]
     c = np.arange(m)
