@@ -27,8 +27,11 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmark this checkout
 
 SPACING_M = 200.0
 LINKS_PER_NODE = 2 * 2 * 0.92  # two directions, two ways per edge, 8% of edges dropped

@@ -107,25 +107,21 @@ def _paired_ends(bearing, start_node, end_node, name, ref) -> np.ndarray:
         (name_code[cb] < 0) & (ref_code[cb] < 0)
     )
     ok = (same & (deflect <= _SAME_NAME_MAX_DEG)) | (unnamed & (deflect <= _UNNAMED_MAX_DEG))
-    # one int64 sort key: end, then same name first, then deflection (1/1000 degree), then partner
+    # one int64 key per proposal: same name first, then deflection (1/1000 degree), then partner
     score = np.rint(deflect[ok] * 1000).astype(np.int64) + np.where(same[ok], 0, 200_000)
     a, b = a[ok], b[ok]
     u, v, score = np.r_[a, b], np.r_[b, a], np.r_[score, score]
     bits = max(int(2 * m).bit_length(), 1)
-    if 2 * bits + 19 <= 63:
-        order = np.argsort((u << (bits + 19)) | (score << bits) | v, kind="stable")
-    else:  # more than 2**21 chains: three keys
-        order = np.lexsort((v, score, u))
-    u, v = u[order], v[order]
+    key = (score << bits) | v
+    none = np.iinfo(np.int64).max
     free = np.ones(2 * m, bool)
     for _ in range(8):
         live = free[u] & free[v]
-        uu, vv = u[live], v[live]
-        if len(uu) == 0:
+        if not live.any():
             break
-        top = np.r_[True, uu[1:] != uu[:-1]]
-        best = np.full(2 * m, -1, np.int64)
-        best[uu[top]] = vv[top]
+        best_key = np.full(2 * m, none, np.int64)
+        np.minimum.at(best_key, u[live], key[live])
+        best = np.where(best_key < none, best_key & ((1 << bits) - 1), -1)
         mutual = np.flatnonzero((best >= 0) & (best[np.maximum(best, 0)] == end))
         if len(mutual) == 0:
             break
