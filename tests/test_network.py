@@ -25,7 +25,7 @@ from geo_sppa.roads.rules import RULES
 
 SPP = RULES["spp"]
 X0, Y0 = 518000.0, 298000.0  # central Peterborough, so coordinates look like real BNG
-LEEDS = Path("/work/shared/data/leeds")
+LEEDS = Path(__file__).resolve().parents[1] / "data" / "leeds-central"  # bundled
 
 
 def roads(*rows: tuple) -> gpd.GeoDataFrame:
