@@ -27,8 +27,11 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmark this checkout
 
 SPACING_M = 200.0
 LINKS_PER_NODE = 2 * 2 * 0.92  # two directions, two ways per edge, 8% of edges dropped
@@ -82,7 +85,7 @@ def _roundabouts(rng, node_xy, coords, a, b, radius=15.0) -> list:
     flat, node_of = flat[order], node_of[order]
     bounds = np.flatnonzero(np.r_[True, node_of[1:] != node_of[:-1], True])
     rings = []
-    for lo, hi in zip(bounds[:-1], bounds[1:]):  # setup only: a few thousand nodes at most
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):  # setup only: a few thousand nodes
         c = node_xy[node_of[lo]]
         hit = flat[lo:hi]
         other = np.where((hit % 2 == 0)[:, None], pts[hit + 1], pts[hit - 1])
@@ -219,8 +222,8 @@ def main() -> None:
         return
     results = {}
     for part in ("floor", "scan"):
-        proc = subprocess.run([sys.executable, __file__, "--scale", str(args.scale), "--part", part],
-                              capture_output=True, text=True, check=True)  # fmt: skip
+        command = [sys.executable, __file__, "--scale", str(args.scale), "--part", part]
+        proc = subprocess.run(command, capture_output=True, text=True, check=True)
         results[part] = json.loads(proc.stdout.strip().splitlines()[-1])
     floor, scan = results["floor"], results["scan"]
     print(f"scale {args.scale}: {scan['n_roads']:,} roads -> {scan['n_links']:,} links, "

@@ -25,7 +25,7 @@ from geo_sppa.roads.rules import RULES
 
 SPP = RULES["spp"]
 X0, Y0 = 518000.0, 298000.0  # central Peterborough, so coordinates look like real BNG
-LEEDS = Path("/work/shared/data/leeds")
+LEEDS = Path(__file__).resolve().parents[1] / "data" / "leeds-central"  # bundled
 
 
 def roads(*rows: tuple) -> gpd.GeoDataFrame:
@@ -281,15 +281,18 @@ def test_junction_site_on_crossroads():
 
 
 def test_mid_link_site():
-    """Six collisions between 600 m and 680 m along Lincoln Road make one 100 m link site."""
+    """Six collisions between 600 m and 680 m along Lincoln Road make one 100 m link site,
+    centred on them (590-690 m; it used to start at the first collision and run 20 m past the
+    last). Stone Lane is 640 m away, beyond 100 m, so the name carries a grid reference."""
     _, _, sites = scan(lincoln_road(), collisions(along(600, 610, 630, 650, 670, 680)))
     assert len(sites) == 1
     site = sites.iloc[0]
     assert site["site_type"] == "link"
-    assert site["name"] == "Lincoln Road nr Stone Lane"
-    assert (site["start_m"], site["end_m"]) == pytest.approx((600, 700))
+    assert site["name"] == f"Lincoln Road, E{X0 + 640:.0f} N{Y0:.0f}"
+    assert (site["start_m"], site["end_m"]) == pytest.approx((590, 690))
     assert site.geometry.length == pytest.approx(100)
-    assert site["site_key"].endswith("@600")
+    assert site["site_key"].endswith("@590")
+    assert site["route_m"] == pytest.approx(640)
 
 
 def test_window_straddles_link_break():
@@ -297,7 +300,7 @@ def test_window_straddles_link_break():
     _, _, sites = scan(lincoln_road(), collisions(along(460, 470, 490, 510, 530, 550)))
     assert len(sites) == 1
     assert sites["total"].iloc[0] == 6
-    assert sites["start_m"].iloc[0] == pytest.approx(460)
+    assert sites["start_m"].iloc[0] == pytest.approx(455)  # centred on 460-550
 
 
 def test_roundabout_site():

@@ -52,6 +52,16 @@ _WARD_NAMES = [
     "wardname",
     "name",
 ]
+#: Optional road tags kept by read_roads for the network builder (issue 10).
+_ROAD_TAG_COLUMNS = {
+    "oneway": ["oneway"],
+    "junction": ["junction"],
+    "bridge": ["bridge"],
+    "tunnel": ["tunnel"],
+    "layer": ["layer"],
+    "dual_carriageway": ["dual_carriageway"],
+    "form_of_way": ["form_of_way", "formOfWay", "formofway"],
+}
 #: OSM tags, then OS Open Roads names (GeoPackage ``road_link``, older Shapefile ``RoadLink``).
 ROAD_COLUMNS = {
     "road_id": ["osm_id", "identifier", "id", "road_id", "fid"],
@@ -254,8 +264,11 @@ def read_roads(
     Returns
     -------
     Loaded
-        ``data`` columns ``road_id, name, ref, highway, geometry`` (LineString, EPSG:27700);
-        multi-part lines are split into parts; empty or non-line features are set aside.
+        ``data`` columns ``road_id, name, ref, highway, geometry`` (LineString, EPSG:27700),
+        plus, when the layer has them, the tags the network builder uses: ``oneway``,
+        ``junction``, ``bridge``, ``tunnel``, ``layer``, ``dual_carriageway`` (OSM) and
+        ``form_of_way`` (OS Open Roads ``formOfWay``); multi-part lines are split into parts;
+        empty or non-line features are set aside.
     """
     frame, notes = read_layer(path, what="road network", option="--roads", layer=layer, crs=crs)
     source = Path(path).name
@@ -290,6 +303,11 @@ def read_roads(
                 )
                 for f, c in col.items()
                 if f != "road_id"
+            },
+            **{
+                f: frame[c].astype("string")
+                for f, names in _ROAD_TAG_COLUMNS.items()
+                if (c := find_column(frame, names, source=source, what=f, required=False))
             },
         }
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -13,16 +13,25 @@ from scipy.sparse.csgraph import connected_components
 
 from geo_sppa.crs import BNG, require_bng
 from geo_sppa.errors import InputError
+from geo_sppa.roads.network.clean import (
+    TAG_COLUMNS,
+    grid_keys,
+    layered_vertex_ids,
+    lines_with_ends_noded,
+    road_tags,
+    unique_links,
+)
+from geo_sppa.roads.network.junctions import (
+    _UNNAMED,
+    HIGHWAY_RANK,
+    _inside_junction,
+    _junction_frame,
+    _junction_groups,
+    _split_by,
+)
+from geo_sppa.roads.network.routes import chain_routes
 
-_GRID = 100.0  # vertices are identified on a 1 cm grid
-#: Importance of a road by OSM ``highway`` (or OS Open Roads class); lower is more important.
-HIGHWAY_RANK: dict[str, float] = {
-    "motorway": 0, "motorway_link": 0.5, "trunk": 1, "trunk_link": 1.5, "a road": 1.5,
-    "primary": 2, "primary_link": 2.5, "secondary": 3, "secondary_link": 3.5, "b road": 3.5,
-    "tertiary": 4, "tertiary_link": 4.5, "classified unnumbered": 4.5, "unclassified": 6,
-    "residential": 7, "not classified": 7, "living_street": 8, "busway": 9, "service": 9,
-}  # fmt: skip
-_UNNAMED = "unnamed road"
+__all__ = ["HIGHWAY_RANK", "RoadNetwork", "public_roads", "road_network", "_UNNAMED", "_split_by"]
 
 
 @dataclass(frozen=True)
@@ -43,25 +52,34 @@ class RoadNetwork:
         sorted by those coordinates: ``name``, ``ref``, ``highway`` (of the longest link),
         ``length_m``,
         ``start_junction_id`` / ``end_junction_id`` (NA at dead ends), ``junction_id`` (set when
-        the chain lies inside one junction, e.g. a roundabout ring), ``geometry``.
+        the chain lies inside one junction, e.g. a roundabout ring), ``route_id`` (the route the
+        chain belongs to, see :mod:`~geo_sppa.roads.network.routes`), ``route_from_m`` /
+        ``route_to_m`` (route measures at the chain's start and end), ``paired`` (True when the
+        chain is a carriageway placed on its partner's route), ``geometry``.
     junctions
         One row per physical junction, indexed and sorted by ``junction_id`` (``"<e>_<n>"`` of its
         south-west-most node): ``name`` (``"<road A> junction <road B>"``), ``roads`` (tuple of
         road labels, most important first), ``n_nodes``, ``geometry`` (centroid of the nodes),
         ``nodes`` (MultiPoint).
+    repairs
+        Counts of the cleaning repairs (see :mod:`~geo_sppa.roads.network.clean`):
+        ``duplicate_ways``, ``ends_noded``, ``grade_separated_vertices``.
 
     """
 
     links: gpd.GeoDataFrame
     chains: gpd.GeoDataFrame
     junctions: gpd.GeoDataFrame
+    repairs: dict[str, int] = field(default_factory=dict)
 
 
 def road_network(
     roads: gpd.GeoDataFrame,
     *,
     junction_merge_m: float = 15.0,
-    roundabout_max_diameter_m: float = 60.0,
+    roundabout_max_diameter_m: float = 150.0,
+    end_snap_m: float = 2.0,
+    carriageway_pair_m: float = 30.0,
 ) -> RoadNetwork:
     """Return the noded, chained network of ``roads`` with merged junctions.
 
@@ -69,13 +87,19 @@ def road_network(
     ----------
     roads
         Lines in EPSG:27700 with columns ``road_id, name, ref, highway, geometry``
-        (LineString; MultiLineStrings are split into parts). Not modified.
+        (LineString; MultiLineStrings are split into parts), and optionally the tags
+        ``oneway, junction, bridge, tunnel, layer, dual_carriageway, form_of_way``. Not modified.
     junction_merge_m
         Junction nodes closer than this, transitively, are one junction (dual carriageways,
         staggered and compact junctions), metres.
     roundabout_max_diameter_m
-        Every junction node on a round face of the network (circularity 4*pi*A/P**2 >= 0.85)
-        no wider than this is merged into one junction: a roundabout ring, metres.
+        Every junction node on a round face of the network (circularity 4*pi*A/P**2 >= 0.85,
+        >= 0.92 when wider than 60 m) no wider than this is merged into one junction: a
+        roundabout ring, metres. Ways tagged as roundabouts are merged whatever their size.
+    end_snap_m
+        A dead end this close to another line is noded onto it, metres (0: never).
+    carriageway_pair_m
+        One-way carriageways of one road this close share a route, metres.
 
     Raises
     ------
@@ -84,16 +108,31 @@ def road_network(
 
     """
     lines = _checked_roads(roads)
-    nodes = _noded(lines)
+    lines, nodes, repairs = _cleaned(lines, end_snap_m)
     chain_of_link, (chain_geoms, first, last), measures = _chains(nodes)
     junction_of_node = _junction_groups(
-        nodes, (chain_geoms, first, last), junction_merge_m, roundabout_max_diameter_m
-    )
+        nodes, (chain_geoms, first, last), junction_merge_m, roundabout_max_diameter_m,
+        lines["roundabout"].to_numpy()[nodes["link_line"]],
+    )  # fmt: skip
     junctions, id_of_group = _junction_frame(nodes, lines, junction_of_node)
     chains, links = _chain_and_link_frames(nodes, lines, chain_of_link, (chain_geoms, first, last),
-                                           measures, junction_of_node, id_of_group,
-                                           roundabout_max_diameter_m)  # fmt: skip
-    return RoadNetwork(links=links, chains=chains, junctions=junctions)
+                                           measures, junction_of_node, (id_of_group, junctions),
+                                           carriageway_pair_m)  # fmt: skip
+    return RoadNetwork(links=links, chains=chains, junctions=junctions, repairs=repairs)
+
+
+def _cleaned(lines: gpd.GeoDataFrame, end_snap_m: float) -> tuple[gpd.GeoDataFrame, dict, dict]:
+    """Node the lines, drop repeated links and node loose ends onto lines (then node again)."""
+    grade = lines["grade"].to_numpy()
+    nodes, split = _noded(lines)
+    nodes, dup = unique_links(nodes, lines)
+    moved, n_ends = lines_with_ends_noded(lines, nodes, end_snap_m, grade)
+    if n_ends:
+        lines = lines.set_geometry(gpd.GeoSeries(np.asarray(moved), crs=BNG, index=lines.index))
+        nodes, split = _noded(lines)
+        nodes, dup = unique_links(nodes, lines)
+    repairs = {"duplicate_ways": dup, "ends_noded": n_ends, "grade_separated_vertices": split}
+    return lines, nodes, repairs
 
 
 def _checked_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -104,7 +143,8 @@ def _checked_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             f"roads: missing column(s) {', '.join(missing)}; the loader's "
             "read_roads gives road_id, name, ref, highway, geometry"
         )
-    lines = roads[["road_id", "name", "ref", "highway", roads.geometry.name]]
+    tags = [c for c in TAG_COLUMNS if c in roads.columns]
+    lines = roads[["road_id", "name", "ref", "highway", *tags, roads.geometry.name]]
     lines = lines.rename_geometry("geometry") if roads.geometry.name != "geometry" else lines
     kind = shapely.get_type_id(lines.geometry.values)
     lines = lines[(kind == 1) | (kind == 5)]
@@ -114,11 +154,18 @@ def _checked_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     lines = lines[~lines.geometry.is_empty & (lines.geometry.length > 0)].reset_index(drop=True)
     if lines.empty:
         raise InputError("roads: no LineString with a length; expected a road line layer")
-    return lines
+    flags = road_tags(lines)
+    return gpd.GeoDataFrame(
+        pd.concat([lines[["road_id", "name", "ref", "highway"]], flags], axis=1),
+        geometry=lines.geometry.values, crs=BNG,
+    )  # fmt: skip
 
 
-def _noded(lines: gpd.GeoDataFrame) -> dict:
-    """Split lines at shared vertices; return link geometries, their source rows and end nodes."""
+def _noded(lines: gpd.GeoDataFrame) -> tuple[dict, int]:
+    """Split lines at shared vertices; return links, their source rows and end nodes.
+
+    Also returns how many shared vertices were kept apart by grade separation.
+    """
     coords, line = shapely.get_coordinates(lines.geometry.values, return_index=True)
     coords = np.round(coords, 2)
     same = np.r_[False, (line[1:] == line[:-1]) & (coords[1:] == coords[:-1]).all(axis=1)]
@@ -128,6 +175,8 @@ def _noded(lines: gpd.GeoDataFrame) -> dict:
     first = np.r_[True, line[1:] != line[:-1]]
     last = np.r_[line[1:] != line[:-1], True]
     keys, vid = _vertex_ids(coords)
+    keys, vid, split_cells = layered_vertex_ids(keys, vid, line, ~first & ~last,
+                                                lines["grade"].to_numpy())  # fmt: skip
     end_any = np.zeros(len(keys), bool)
     end_any[vid[first | last]] = True
     is_node = end_any | (np.bincount(vid, minlength=len(keys)) >= 2)
@@ -151,7 +200,7 @@ def _noded(lines: gpd.GeoDataFrame) -> dict:
         "start": start, "end": end, "degree": degree, "keys": keys, "node_xy": node_xy,
         "coords": pcoords, "offset": np.flatnonzero(starts),
         "n_coords": np.diff(np.r_[np.flatnonzero(starts), len(piece)]),
-    }  # fmt: skip
+    }, split_cells  # fmt: skip
 
 
 def _vertex_ids(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,10 +210,7 @@ def _vertex_ids(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, vid.ravel()
 
 
-def _keys(coords: np.ndarray) -> np.ndarray:
-    xi = np.rint(coords[:, 0] * _GRID).astype(np.int64) + (1 << 30)
-    yi = np.rint(coords[:, 1] * _GRID).astype(np.int64) + (1 << 30)
-    return (xi << 32) | yi
+_keys = grid_keys
 
 
 def _chains(nodes: dict):
@@ -251,7 +297,7 @@ def _path_chains(nodes, succ, ptr, steps, on_path):
 
 
 def _south_west_first(a, b, a2, b2, len_a, len_b, fwd) -> np.ndarray:
-    """True for the one path of each pair (a path and its reverse) that starts south-west."""
+    """Return True for the one path of each pair (a path and its reverse) starting south-west."""
 
     def less(p, q):
         return (p[:, 0] < q[:, 0]) | ((p[:, 0] == q[:, 0]) & (p[:, 1] < q[:, 1]))
@@ -329,140 +375,8 @@ def _canonical_ring(ring: shapely.LineString) -> shapely.LineString:
     return shapely.LineString(np.r_[xy, xy[:1]])
 
 
-def _junction_groups(nodes, chains, merge_m, ring_d) -> np.ndarray:
-    """Return, per node, its junction number (-1 for nodes that are not junctions)."""
-    jn = np.flatnonzero(nodes["degree"] >= 3)
-    out = np.full(len(nodes["degree"]), -1, np.int64)
-    if len(jn) == 0:
-        return out
-    pts = shapely.points(nodes["node_xy"][jn])
-    tree = shapely.STRtree(pts)
-    a, b = tree.query(pts, predicate="dwithin", distance=merge_m)
-    ring_a, ring_b = _roundabout_pairs(tree, chains, ring_d)
-    a, b = np.r_[a, ring_a], np.r_[b, ring_b]
-    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(jn), len(jn)))
-    _, group = connected_components(graph, directed=False)
-    out[jn] = group
-    return out
-
-
-def _roundabout_pairs(tree, chains, ring_d) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of junction nodes (positions in the tree) on one small round face of the network."""
-    chain_geoms, first, last = chains
-    length = shapely.length(chain_geoms)
-    chord = np.hypot(*(last - first).T)
-    cand = chain_geoms[(length <= np.pi * ring_d) & (chord <= ring_d)]
-    if len(cand) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    faces = shapely.get_parts(shapely.polygonize(cand))
-    faces = shapely.polygons(shapely.get_exterior_ring(faces))
-    round_ = 4 * np.pi * shapely.area(faces) / np.maximum(shapely.length(faces), 1e-9) ** 2
-    small = shapely.minimum_bounding_radius(faces) * 2 <= ring_d
-    faces = faces[(round_ >= 0.85) & small]
-    face, node = tree.query(faces, predicate="dwithin", distance=0.05)
-    if len(face) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    first = pd.Series(node).groupby(face).transform("min").to_numpy()
-    return first, node
-
-
-def _junction_frame(nodes, lines, junction_of_node) -> tuple[gpd.GeoDataFrame, np.ndarray]:
-    """One row per junction: id, name, roads, n_nodes, centroid and nodes."""
-    jn = np.flatnonzero(junction_of_node >= 0)
-    group = junction_of_node[jn]
-    xy = nodes["node_xy"][jn]
-    frame = pd.DataFrame({"group": group, "x": xy[:, 0], "y": xy[:, 1]})
-    first = frame.sort_values(["group", "x", "y"]).drop_duplicates("group").set_index("group")
-    ids = _xy_ids(first["x"].to_numpy(), first["y"].to_numpy())
-    id_of_group = pd.Series(ids, index=first.index)
-    order = np.argsort(group, kind="stable")
-    mp = shapely.multipoints(shapely.points(xy[order]), indices=group[order])
-    centre = frame.groupby("group")[["x", "y"]].mean()
-    roads = _junction_roads(nodes, lines, junction_of_node)
-    out = gpd.GeoDataFrame(
-        {
-            "junction_id": id_of_group.sort_index().to_numpy(),
-            "n_nodes": np.bincount(group),
-            "nodes": gpd.GeoSeries(mp, crs=BNG),
-        },
-        geometry=shapely.points(centre.sort_index().to_numpy()),
-        crs=BNG,
-    )
-    out["roads"] = pd.Series(roads, index=out.index, dtype=object)
-    out["name"] = [_junction_name(r) for r in out["roads"]]
-    id_of_group = out["junction_id"].to_numpy(dtype=object)
-    out = out.set_index("junction_id", drop=False).sort_index()
-    out.index.name = None
-    return out[["junction_id", "name", "roads", "n_nodes", "geometry", "nodes"]], id_of_group
-
-
-def _xy_ids(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    xs, ys = np.rint(x).astype(np.int64).tolist(), np.rint(y).astype(np.int64).tolist()
-    return np.array([f"{a}_{b}" for a, b in zip(xs, ys)], dtype=object)
-
-
-def _labels(lines: gpd.GeoDataFrame) -> pd.Series:
-    """A road's label: its name, else its ref, else NA."""
-    return pd.Series(_label_values(lines["name"]), index=lines.index).fillna(
-        pd.Series(_label_values(lines["ref"]), index=lines.index)
-    )
-
-
-def _label_values(values: pd.Series) -> np.ndarray:
-    """Stripped non-empty strings, NA elsewhere (computed once per distinct value)."""
-    codes, uniq = pd.factorize(values, use_na_sentinel=True)
-    clean = np.array([v.strip() or None if isinstance(v, str) else None for v in uniq] + [None],
-                     dtype=object)  # fmt: skip
-    return clean[codes]
-
-
-def _ranks(highway: pd.Series) -> np.ndarray:
-    codes, uniq = pd.factorize(highway, use_na_sentinel=True)
-    rank = np.array([HIGHWAY_RANK.get(str(v).strip().lower(), 10.0) for v in uniq] + [10.0])
-    return rank[codes]
-
-
-def _junction_roads(nodes, lines, junction_of_node) -> list[tuple]:
-    """Per junction number, the tuple of road labels meeting there, most important first.
-
-    Named roads come before ``unnamed road``, then by highway rank, then by how many link ends
-    carry the label, then alphabetically.
-    """
-    code, uniq = pd.factorize(_labels(lines).fillna(_UNNAMED), use_na_sentinel=False)
-    uniq = np.asarray(uniq, dtype=object)
-    alpha = np.empty(len(uniq), np.int64)
-    alpha[np.argsort(uniq.astype(str), kind="stable")] = np.arange(len(uniq))
-    row = np.r_[nodes["link_line"], nodes["link_line"]]
-    jun = junction_of_node[np.r_[nodes["start"], nodes["end"]]]
-    at = jun >= 0
-    j, lab, rank = jun[at], code[row[at]], _ranks(lines["highway"])[row[at]]
-    order = np.lexsort((rank, lab, j))
-    j, lab, rank = j[order], lab[order], rank[order]
-    new = np.r_[True, (j[1:] != j[:-1]) | (lab[1:] != lab[:-1])][: len(j)]
-    starts = np.flatnonzero(new)
-    count = np.diff(np.r_[starts, len(j)])
-    j, lab, rank = j[new], lab[new], rank[new]  # rank: the group's minimum (sorted)
-    order = np.lexsort((alpha[lab], -count, rank, uniq[lab] == _UNNAMED, j))
-    n_groups = int(junction_of_node.max()) + 1
-    return _split_by(j[order], uniq[lab[order]], n_groups)
-
-
-def _split_by(keys: np.ndarray, values: np.ndarray, n_groups: int, kind=tuple) -> list:
-    """``values`` grouped by sorted integer ``keys`` in ``0 .. n_groups - 1``, one entry each."""
-    bounds = np.searchsorted(keys, np.arange(n_groups + 1))
-    return [kind(values[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-
-
-def _junction_name(roads: tuple) -> str:
-    if not roads:
-        return f"{_UNNAMED} junction"
-    if len(roads) == 1:
-        return f"{roads[0]} junction" if roads[0] != _UNNAMED else f"{_UNNAMED} junction"
-    return f"{roads[0]} junction {roads[1]}"
-
-
 def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, junction_of_node,
-                           id_of_group, ring_d):  # fmt: skip
+                           junction_data, pair_m):  # fmt: skip
     """Build the chains frame (sorted by end coordinates) and the links frame (along chains)."""
     geoms, first, last = chains
     length = shapely.length(geoms)
@@ -477,18 +391,29 @@ def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, juncti
     group_start = np.maximum.accumulate(np.where(same, 0, np.arange(len(same))))
     rank = np.arange(len(same)) - group_start
     ids = np.array([f"{a}_{b}-{c}_{d}" + (f"~{r}" if r else "") for (a, b, c, d), r in
-                    zip(ends.tolist(), rank.tolist())], dtype=object)  # fmt: skip
+                    zip(ends.tolist(), rank.tolist(), strict=True)], dtype=object)  # fmt: skip
+    id_text = pd.array(ids, dtype="str")  # converted once; links take from it
+    id_of_group, junctions = junction_data
     jid = np.r_[id_of_group, None]  # group -1 (no junction) maps to None
-    sj = jid[junction_of_node[_node_at(nodes, first)]]
-    ej = jid[junction_of_node[_node_at(nodes, last)]]
-    inside = (sj == ej) & pd.notna(sj) & (length <= np.pi * ring_d)
-    links, longest = _link_frame(nodes, lines, chain_of_link, (geoms, first, last), measures, ids)
+    start_node, end_node = _node_at(nodes, first), _node_at(nodes, last)
+    sj, ej = jid[junction_of_node[start_node]], jid[junction_of_node[end_node]]
+    links, longest, (row, link_chain) = _link_frame(
+        nodes, lines, chain_of_link, (geoms, first, last), measures, id_text
+    )
+    rb = lines["roundabout"].to_numpy()[row]
+    rb_chain = np.bincount(link_chain, weights=rb, minlength=len(ids)) == np.bincount(
+        link_chain, minlength=len(ids))  # fmt: skip
+    inside = _inside_junction(geoms, (sj, ej), length, junctions, rb_chain)
+    carriageway = lines["carriageway"].to_numpy()[row[longest]]
+    name, ref = links["name"].array.take(longest), links["ref"].array.take(longest)
+    per_chain = {"chain_id": ids, "geometry": geoms, "length_m": length, "name": name, "ref": ref}
+    routes = chain_routes(per_chain, start_node, end_node, carriageway, pair_m=pair_m)
     frame = gpd.GeoDataFrame(
-        {"chain_id": ids, "name": links["name"].to_numpy()[longest],
-         "ref": links["ref"].to_numpy()[longest], "highway": links["highway"].to_numpy()[longest],
+        {"chain_id": id_text, "name": name, "ref": ref,
+         "highway": links["highway"].array.take(longest),
          "length_m": length, "start_junction_id": sj, "end_junction_id": ej,
-         "junction_id": np.where(inside, sj, None)},
-        geometry=geoms, crs=BNG, index=pd.Index(ids),
+         "junction_id": np.where(inside, sj, None), **routes},
+        geometry=geoms, crs=BNG, index=pd.Index(id_text),
     )  # fmt: skip
     return frame, links
 
@@ -515,7 +440,8 @@ def _node_at(nodes, xy: np.ndarray) -> np.ndarray:
 def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
     """Links with their chain, measures along it and direction, sorted along chains.
 
-    Returns the frame and, per chain, the row of its longest link.
+    Returns the frame, per chain the row of its longest link, and per link its input line
+    and chain number.
     """
     geoms = chains[0]
     link_geoms = nodes["link_geoms"]
@@ -537,14 +463,14 @@ def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
     links = gpd.GeoDataFrame(
         {
             "link_id": np.arange(len(order)),
-            "chain_id": chain_ids[chain_of_link[order]],
+            "chain_id": chain_ids.take(chain_of_link[order]),
             "start_m": start_m[order],
             "end_m": np.minimum(start_m + length, chain_len)[order],
             "forward": forward[order],
-            "road_id": lines["road_id"].to_numpy()[row],
-            "name": lines["name"].to_numpy()[row],
-            "ref": lines["ref"].to_numpy()[row],
-            "highway": lines["highway"].to_numpy()[row],
+            "road_id": lines["road_id"].array.take(row),
+            "name": lines["name"].array.take(row),
+            "ref": lines["ref"].array.take(row),
+            "highway": lines["highway"].array.take(row),
         },
         geometry=link_geoms[order],
         crs=BNG,
@@ -552,7 +478,7 @@ def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
     by_length = np.lexsort((-length[order], chain_of_link[order]))
     owner = chain_of_link[order][by_length]
     firsts = np.r_[True, owner[1:] != owner[:-1]]
-    return links, by_length[firsts]
+    return links, by_length[firsts], (row, chain_of_link[order])
 
 
 def public_roads(

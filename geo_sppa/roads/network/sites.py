@@ -5,7 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely.ops import substring
+import shapely
 
 from geo_sppa.crs import BNG
 from geo_sppa.errors import InputError
@@ -13,19 +13,28 @@ from geo_sppa.roads.network.build import _UNNAMED, RoadNetwork, _split_by
 from geo_sppa.roads.rules import Rule
 
 _SITE_COLUMNS = ["site_key", "site_type", "name", "chain_id", "junction_id", "start_m", "end_m",
-                 "total", "ksi", "criterion", "members", "geometry"]  # fmt: skip
+                 "total", "ksi", "criterion", "members", "route_id", "route_m", "chain_spans",
+                 "geometry"]  # fmt: skip
 
 
 def network_sites(snapped: gpd.GeoDataFrame, network: RoadNetwork, rule: Rule) -> gpd.GeoDataFrame:
     """Return one row per qualifying junction or link site.
 
     Junctions are counted first; collisions in a qualifying junction site are left out of the
-    link scan (collisions at junctions that do not qualify still count along the road). On each
-    chain the window of ``rule.length_m`` (the whole chain when shorter) holding the most
-    collisions (then most fatal/serious, then nearest the chain start) becomes a site if it
-    qualifies; its collisions are removed and the chain is scanned again. Windows start at a
-    collision (or end at the chain end), which finds the true peak of a window slid in
+    link scan (collisions at junctions that do not qualify still count along the road). Link
+    windows slide along routes (chains joined through junctions by road name or the straightest
+    continuation, carriageway pairs on one measure; see :mod:`~geo_sppa.roads.network.routes`),
+    so a window spans side-road junctions. A window that passes a junction counts the collisions
+    snapped to the route there unless the junction is itself a site: then they are the junction
+    site's alone and the window counts only the collisions either side of it.
+
+    On each route the window of ``rule.length_m`` (the whole route when shorter) holding the most
+    collisions (then most fatal/serious, then nearest the route start) becomes a site if it
+    qualifies; its collisions are removed and the route is scanned again. Windows start at a
+    collision (or end at the route end), which finds the true peak of a window slid in
     infinitely small steps; ends are inclusive, so collisions exactly ``length_m`` apart share one.
+    The reported stretch is then centred on the span of the window's collisions (any other free
+    collision inside it joins the site), so it never runs on past them onto another road.
 
     Parameters
     ----------
@@ -39,11 +48,14 @@ def network_sites(snapped: gpd.GeoDataFrame, network: RoadNetwork, rule: Rule) -
     Returns
     -------
     GeoDataFrame
-        ``site_key`` (``J<junction_id>`` or ``L<chain_id>@<start_m>``), ``site_type``
-        (``junction`` / ``link``), ``name``, ``chain_id``, ``junction_id``, ``start_m``, ``end_m``
-        (NaN for junctions), ``total``, ``ksi``, ``criterion``, ``members`` (list of index
-        labels of ``snapped``), geometry (junction Point, link LineString), EPSG:27700; sorted
-        by ``site_key``.
+        ``site_key`` (``J<junction_id>`` or ``L<route_id>@<start_m>``), ``site_type``
+        (``junction`` / ``link``), ``name``, ``chain_id`` (link: the chain under the stretch's
+        centre), ``junction_id``, ``start_m``, ``end_m`` (link: measures along the route; NaN for
+        junctions), ``total``, ``ksi``, ``criterion``, ``members`` (list of index labels of
+        ``snapped``), ``route_id`` (str; None for junctions), ``route_m`` (the stretch's centre
+        along its route; NaN for junctions), ``chain_spans`` (link: tuple of ``(chain_id,
+        from_m, to_m)`` chain pieces the stretch covers, used by :func:`members_of_sites`),
+        geometry (junction Point, link LineString), EPSG:27700; sorted by ``site_key``.
 
     """
     missing = [c for c in ("severity", "chain_id", "chain_m", "junction_id")
@@ -96,6 +108,9 @@ def _junction_sites(snapped, ksi, network, rule) -> pd.DataFrame:
             "ksi": n_ksi[ok],
             "criterion": rule.criteria(total[ok], n_ksi[ok]),
             "members": members,
+            "route_id": None,
+            "route_m": np.nan,
+            "chain_spans": [()] * len(ids),
             "geometry": junctions.geometry.to_numpy(),
         }
     )
@@ -117,25 +132,90 @@ def _link_sites(snapped, ksi, taken, network, rule) -> pd.DataFrame:
     if (code < 0).any():
         raise InputError("snapped collisions name chains that are not in this network; "
                          "snap them with snapped_collisions(collisions, network)")  # fmt: skip
-    mm = np.rint(snapped["chain_m"].to_numpy()[free] * 1000).astype(np.int64)
-    length_mm = np.rint(chains["length_m"].to_numpy() * 1000).astype(np.int64)
+    routes = _Routes(chains)
+    route_m = routes.measure(code, snapped["chain_m"].to_numpy()[free])
+    rcode = routes.code[code]
+    mm = np.rint(route_m * 1000).astype(np.int64)
+    length_mm = np.rint(routes.length * 1000).astype(np.int64)
     window_mm = int(round(rule.length_m * 1000))
     rows = np.flatnonzero(free)
-    order = np.lexsort((rows, mm, code))
-    picked = _greedy_windows(code[order], mm[order], ksi[free][order], length_mm, window_mm, rule)
-    return _link_site_frame(picked, rows[order], snapped, network, rule, window_mm)
+    order = np.lexsort((rows, mm, rcode))
+    picked = _greedy_windows(rcode[order], mm[order], ksi[free][order], length_mm, window_mm, rule)
+    return _link_site_frame(picked, rows[order], snapped, (network, routes), rule)
+
+
+class _Routes:
+    """Route numbers, lengths and the chain-to-route measure map of a network's chains."""
+
+    def __init__(self, chains: gpd.GeoDataFrame):
+        self.chains = chains
+        self.code, found = pd.factorize(chains["route_id"], sort=True)
+        self.ids = np.asarray(found, dtype=object)
+        self.a = chains["route_from_m"].to_numpy(dtype=float)
+        self.b = chains["route_to_m"].to_numpy(dtype=float)
+        self.chain_len = chains["length_m"].to_numpy(dtype=float)
+        self.paired = chains["paired"].to_numpy(dtype=bool)
+        top = np.where(self.paired, 0.0, np.maximum(self.a, self.b))
+        self.length = np.zeros(len(self.ids))
+        np.maximum.at(self.length, self.code, top)
+        own = np.flatnonzero(~self.paired)
+        lo = np.minimum(self.a, self.b)[own]
+        order = np.lexsort((lo, self.code[own]))
+        self.own, self.own_code, self.own_lo = own[order], self.code[own][order], lo[order]
+
+    def measure(self, chain: np.ndarray, chain_m: np.ndarray) -> np.ndarray:
+        """Route measure of points ``chain_m`` along chains ``chain`` (positions)."""
+        share = chain_m / np.maximum(self.chain_len[chain], 1e-9)
+        out = self.a[chain] + (self.b[chain] - self.a[chain]) * share
+        return np.clip(out, 0.0, self.length[self.code[chain]])
+
+    def lines(self, need: np.ndarray) -> dict:
+        """Route geometries (own chains in order, joined) and their start measures, by route."""
+        take = np.isin(self.own_code, need)
+        sel, lo = self.own[take], self.own_lo[take]
+        geoms = np.asarray(self.chains.geometry.values, dtype=object)[sel].copy()
+        back = self.a[sel] > self.b[sel]
+        geoms[back] = shapely.reverse(geoms[back])
+        coords, idx = shapely.get_coordinates(geoms, return_index=True)
+        owner = self.code[sel][idx]
+        dup = np.r_[False, (owner[1:] == owner[:-1]) & (coords[1:] == coords[:-1]).all(axis=1)]
+        coords, owner = coords[~dup], owner[~dup]
+        uniq, inv = np.unique(owner, return_inverse=True)
+        starts = lo[np.r_[True, self.code[sel][1:] != self.code[sel][:-1]]]
+        geoms = shapely.linestrings(coords, indices=inv.ravel())
+        return {r: (g, float(s0)) for r, g, s0 in zip(uniq.tolist(), geoms, starts, strict=True)}
+
+    def chain_m(self, chain: np.ndarray, route_m: np.ndarray) -> np.ndarray:
+        """Measures along chains ``chain`` of route measures ``route_m`` on their routes."""
+        span = self.b[chain] - self.a[chain]
+        share = (route_m - self.a[chain]) / np.where(np.abs(span) < 1e-9, 1.0, span)
+        return np.clip(share, 0.0, 1.0) * self.chain_len[chain]
+
+    def chain_at(self, code: np.ndarray, at_m: np.ndarray) -> np.ndarray:
+        """Positions of the routes' own chains under measures ``at_m``."""
+        left = np.searchsorted(self.own_code, code, "left")
+        right = np.searchsorted(self.own_code, code, "right")
+        k = [a + min(max(int(np.searchsorted(self.own_lo[a:b], x, "right")) - 1, 0), b - a - 1)
+             for a, b, x in zip(left, right, at_m, strict=True)]  # fmt: skip
+        return self.own[np.asarray(k, dtype=np.int64)]
 
 
 def _greedy_windows(code, mm, ksi, length_mm, window_mm, rule) -> list[tuple]:
-    """Repeatedly take each chain's peak window; return (chain, start_mm, members positions)."""
+    """Repeatedly take each route's peak window; return (route, start_mm, end_mm, positions).
+
+    The reported stretch is centred on the window's collisions (slid off earlier stretches on
+    the route where its collisions allow), and every collision still free inside it joins it.
+    """
     alive = np.ones(len(code), bool)
     picked: list[tuple] = []
-    shift = np.int64(1) << np.int64(36)  # chains up to 68,000 km; up to 2**27 chains
+    shift = np.int64(1) << np.int64(36)  # routes up to 68,000 km; up to 2**27 routes
+    key_all = code * shift + mm
+    done: dict[int, list[tuple[int, int]]] = {}
     while True:
         pos = np.flatnonzero(alive)
         c, m, k = code[pos], mm[pos], ksi[pos].astype(np.int64)
-        per_chain = np.bincount(c, minlength=len(length_mm))
-        keep = per_chain[c] >= rule.min_collisions
+        per_route = np.bincount(c, minlength=len(length_mm))
+        keep = per_route[c] >= rule.min_collisions
         pos, c, m, k = pos[keep], c[keep], m[keep], k[keep]
         if len(pos) == 0:
             return picked
@@ -152,88 +232,169 @@ def _greedy_windows(code, mm, ksi, length_mm, window_mm, rule) -> list[tuple]:
         best = best[np.lexsort((start[best], -nksi[best], -total[best], c[best]))]
         best = best[np.r_[True, c[best][1:] != c[best][:-1]]]
         for b in best:
-            members = pos[lo[b] : hi[b]]
-            picked.append((int(c[b]), int(start[b]), members))
+            r, members = int(c[b]), pos[lo[b] : hi[b]]
+            s, e = _placed(mm[members], int(length_mm[r]), window_mm, done.get(r, []))
+            a0 = np.searchsorted(key_all, r * shift + s - 1, "left")
+            a1 = np.searchsorted(key_all, r * shift + e + 1, "right")
+            inside = np.arange(a0, a1)[alive[a0:a1]]
+            members = np.union1d(members, inside)
+            picked.append((r, s, e, members))
             alive[members] = False
+            done.setdefault(r, []).append((s, e))
 
 
-def _link_site_frame(picked, rows, snapped, network, rule, window_mm) -> pd.DataFrame:
-    picked = _without_overlap(picked, rows, snapped, network.chains, window_mm)
+def _placed(member_mm, length, window_mm, earlier) -> tuple[int, int]:
+    """Start and end (mm) of a stretch centred on its collisions, kept off earlier stretches."""
+    first, last = int(member_mm.min()), int(member_mm.max())
+    room = max(length - window_mm, 0)
+    start = min(max((first + last) // 2 - window_mm // 2, 0), room)
+    lo_ok, hi_ok = max(last - window_mm, 0), min(first, room)  # keeps the collisions in
+    for s0, e0 in earlier:
+        if start < e0 and start + window_mm > s0:
+            start = s0 - window_mm if s0 - window_mm >= lo_ok else e0 if e0 <= hi_ok else start
+    return start, min(start + window_mm, length)
+
+
+def _link_site_frame(picked, rows, snapped, nets, rule) -> pd.DataFrame:
+    network, routes = nets
     columns = _SITE_COLUMNS
     if not picked:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    chains = network.chains
     ksi = _ksi(snapped)
     code = np.array([p[0] for p in picked])
     start = np.array([p[1] for p in picked]) / 1000
-    end = np.minimum(start + window_mm / 1000, chains["length_m"].to_numpy()[code])
-    total = np.array([len(p[2]) for p in picked])
-    n_ksi = np.array([int(ksi[rows[p[2]]].sum()) for p in picked])
-    chain_ids = chains["chain_id"].to_numpy(dtype=object)[code]
-    geoms = chains.geometry.to_numpy()[code]
+    end = np.array([p[2] for p in picked]) / 1000
+    total = np.array([len(p[3]) for p in picked])
+    n_ksi = np.array([int(ksi[rows[p[3]]].sum()) for p in picked])
+    lines = routes.lines(np.unique(code))
+    geoms = _stretches(lines, code, start, end)
+    mid = (start + end) / 2
+    under = routes.chain_at(code, mid)
+    offset = np.array([lines[c][1] for c in code.tolist()])
+    centres = shapely.line_interpolate_point([lines[c][0] for c in code.tolist()], mid - offset)
+    route_ids = routes.ids[code]
     return pd.DataFrame(
         {
-            "site_key": [f"L{c}@{s:.0f}" for c, s in zip(chain_ids, start)],
+            "site_key": [f"L{r}@{s:.0f}" for r, s in zip(route_ids, start, strict=True)],
             "site_type": "link",
-            "name": _link_names(network, code, (start + end) / 2),
-            "chain_id": chain_ids,
+            "name": link_names(network, routes, code, (under, routes.chain_m(under, mid)), centres),
+            "chain_id": network.chains["chain_id"].iloc[under].to_numpy(dtype=object),
             "junction_id": None,
             "start_m": start,
             "end_m": end,
             "total": total,
             "ksi": n_ksi,
             "criterion": rule.criteria(total, n_ksi),
-            "members": [_sorted_labels(snapped.index[rows[p[2]]]) for p in picked],
-            "geometry": [substring(g, s, e) for g, s, e in zip(geoms, start, end)],
+            "members": [_sorted_labels(snapped.index[rows[p[3]]]) for p in picked],
+            "route_id": route_ids,
+            "route_m": mid,
+            "chain_spans": _chain_spans(routes, code, start, end),
+            "geometry": geoms,
         },
         columns=columns,
     )
 
 
-def _without_overlap(picked, rows, snapped, chains, window_mm) -> list[tuple]:
-    """Slide later windows on one chain off earlier ones where their members allow it."""
-    chain_m = np.rint(snapped["chain_m"].to_numpy() * 1000).astype(np.int64)
-    lengths = np.rint(chains["length_m"].to_numpy() * 1000).astype(np.int64)
-    done: dict[int, list[tuple[int, int]]] = {}
-    out = []
-    for c, start, members in picked:
-        length = int(lengths[c])
-        span = chain_m[rows[members]]
-        lo_ok, hi_ok = max(int(span.max()) - window_mm, 0), int(span.min())  # keeps members in
-        hi_ok = min(hi_ok, max(length - window_mm, 0))
-        for s0, e0 in done.get(c, []):
-            if start < e0 and start + window_mm > s0:
-                start = s0 - window_mm if s0 - window_mm >= lo_ok else e0 if e0 <= hi_ok else start
-        done.setdefault(c, []).append((start, start + window_mm))
-        out.append((c, start, members))
-    return out
+def _stretches(lines: dict, code: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Return the pieces ``start``-``end`` (route measures) of the route lines, one per site."""
+    uniq = np.unique(code)
+    geoms = np.array([lines[c][0] for c in uniq.tolist()], dtype=object)
+    base = np.array([lines[c][1] for c in uniq.tolist()])
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    step = np.r_[0.0, np.hypot(*np.diff(coords, axis=0).T)]
+    first = np.r_[True, owner[1:] != owner[:-1]]
+    step[first] = 0.0
+    cum = np.cumsum(step)
+    cum = cum - cum[np.flatnonzero(first)][np.cumsum(first) - 1]
+    line = np.searchsorted(uniq, code)
+    length = shapely.length(geoms)[line]
+    s = np.clip(start - base[line], 0.0, length)
+    e = np.clip(end - base[line], 0.0, length)
+    key = owner * 1e8 + cum  # lines are far shorter than 100,000 km
+    lo = np.searchsorted(key, line * 1e8 + s, "right")
+    hi = np.searchsorted(key, line * 1e8 + e, "left")
+    inner = np.maximum(hi - lo, 0)
+    a = shapely.get_coordinates(shapely.line_interpolate_point(geoms[line], s))
+    b = shapely.get_coordinates(shapely.line_interpolate_point(geoms[line], e))
+    n = inner + 2
+    site = np.repeat(np.arange(len(code)), n)
+    within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    pick = np.repeat(lo, n) + within - 1
+    xy = coords[np.clip(pick, 0, len(coords) - 1)]
+    xy[within == 0] = a
+    xy[within == np.repeat(n - 1, n)] = b
+    return shapely.linestrings(xy, indices=site)
 
 
-def _link_names(network: RoadNetwork, code: np.ndarray, mid_m: np.ndarray) -> list[str]:
-    """``"<road> nr <other road at the nearer end junction>"``, else just the road's label.
+def _chain_spans(routes: _Routes, code, start, end) -> list[tuple]:
+    """Per link site, ``(chain_id, from_m, to_m)`` of every chain piece its stretch covers."""
+    sites = pd.DataFrame({"site": np.arange(len(code)), "r": code, "s": start, "e": end})
+    near = np.flatnonzero(np.isin(routes.code, code))
+    ch = pd.DataFrame({"r": routes.code[near], "a": routes.a[near], "b": routes.b[near],
+                       "len": routes.chain_len[near], "chain": near})  # fmt: skip
+    both = sites.merge(ch, on="r")
+    lo, hi = np.minimum(both["a"], both["b"]), np.maximum(both["a"], both["b"])
+    both = both[(lo <= both["e"] + 1e-6) & (hi >= both["s"] - 1e-6)]
+    a, b, n = both["a"].to_numpy(), both["b"].to_numpy(), both["len"].to_numpy()
+    flat = np.abs(b - a) < 1e-9
+    slope = np.where(flat, 1.0, n / np.where(flat, 1.0, b - a))
+    x0, x1 = (both["s"].to_numpy() - a) * slope, (both["e"].to_numpy() - a) * slope
+    x0, x1 = np.where(flat, 0.0, x0), np.where(flat, n, x1)
+    both = both.assign(x0=np.clip(np.minimum(x0, x1), 0, n), x1=np.clip(np.maximum(x0, x1), 0, n))
+    both = both.sort_values(["site", "chain"])
+    chain_ids = routes.chains["chain_id"].iloc[both["chain"].to_numpy()].to_numpy(dtype=object)
+    rows = list(zip(chain_ids, both["x0"].round(6).tolist(), both["x1"].round(6).tolist(),
+                    strict=True))  # fmt: skip
+    bounds = np.searchsorted(both["site"].to_numpy(), np.arange(len(code) + 1))
+    return [tuple(rows[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
-    The road is the link under the window's middle; the junction is the chain end nearer to it
-    (the farther end when the nearer is a dead end or has no other named road).
+
+def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> list[str]:
+    """``"<road> nr <cross street>"``, else ``"<road>, E<easting> N<northing>"``.
+
+    The road is the label of the link under the stretch's centre (``under``: chain positions
+    and measures along them); the cross street is another named road at the junction on the
+    route nearest the centre, within 100 m.
     """
-    links, chains = network.links, network.chains
-    link_chain = chains.index.get_indexer(links["chain_id"])  # sorted: links follow chains
-    lo = np.searchsorted(link_chain, code, "left")
-    hi = np.searchsorted(link_chain, code, "right")
-    starts = links["start_m"].to_numpy()
-    names, refs = links["name"].to_numpy(dtype=object), links["ref"].to_numpy(dtype=object)
-    roads_of = network.junctions["roads"]
-    length = chains["length_m"].to_numpy()[code]
-    sj = chains["start_junction_id"].to_numpy(dtype=object)[code]
-    ej = chains["end_junction_id"].to_numpy(dtype=object)[code]
+    chains, junctions = network.chains, network.junctions
+    names, refs = _link_labels_at(network, *under)
+    hits: dict[int, list] = {}
+    route_junctions: set[tuple[int, str]] = set()
+    if len(junctions):
+        points = np.asarray(junctions.geometry.values, dtype=object)
+        site, j = shapely.STRtree(points).query(centres, predicate="dwithin", distance=100.0)
+        d = np.round(shapely.distance(centres[site], points[j]), 6)
+        order = np.lexsort((j, d, site))
+        jids = junctions.index.to_numpy(dtype=object)
+        for s, jj in zip(site[order], j[order], strict=True):
+            hits.setdefault(int(s), []).append(jids[jj])
+        hit_ids = set(jids[np.unique(j)])
+        for col in ("start_junction_id", "end_junction_id"):
+            at = np.flatnonzero(chains[col].isin(hit_ids).to_numpy())
+            route_junctions |= set(zip(routes.code[at].tolist(),
+                                       chains[col].iloc[at].tolist(), strict=True))  # fmt: skip
+    roads_of = junctions["roads"]
     out = []
-    for i in range(len(code)):
-        k = lo[i] + max(int(np.searchsorted(starts[lo[i] : hi[i]], mid_m[i], "right")) - 1, 0)
-        road = _label(names[k], refs[k])
-        ends = (ej[i], sj[i]) if mid_m[i] > length[i] / 2 else (sj[i], ej[i])
-        other = next((r for jid in ends if isinstance(jid, str) for r in roads_of[jid]
-                      if r not in (road, _UNNAMED)), None)  # fmt: skip
-        out.append(f"{road} nr {other}" if other else road)
+    for i, r in enumerate(code.tolist()):
+        road = _label(names[i], refs[i])
+        other = next((x for jid in hits.get(i, []) if (r, jid) in route_junctions
+                      for x in roads_of[jid]
+                      if x not in (road, _UNNAMED)), None)  # fmt: skip
+        x, y = shapely.get_coordinates(centres[i])[0]
+        out.append(f"{road} nr {other}" if other else f"{road}, E{x:.0f} N{y:.0f}")
     return out
+
+
+def _link_labels_at(network: RoadNetwork, chain: np.ndarray, at_m: np.ndarray):
+    """Name and ref of the link at measure ``at_m`` along each chain (positions)."""
+    links = network.links
+    link_chain, _ = pd.factorize(links["chain_id"])  # links run chain by chain, in chain order
+    starts = links["start_m"].to_numpy()
+    lo = np.searchsorted(link_chain, chain, "left")
+    hi = np.searchsorted(link_chain, chain, "right")
+    k = np.array([a + max(int(np.searchsorted(starts[a:b], x, "right")) - 1, 0)
+                  for a, b, x in zip(lo, hi, at_m, strict=True)], dtype=np.int64)  # fmt: skip
+    return links["name"].to_numpy(dtype=object)[k], links["ref"].to_numpy(dtype=object)[k]
 
 
 def _label(name: object, ref: object) -> str:
@@ -247,10 +408,11 @@ def members_of_sites(snapped: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> pd.S
     """Return, per site, the index labels of ``snapped`` collisions in its footprint.
 
     A collision is in a junction site when it has the site's ``junction_id``, and in a link site
-    when it is on the site's chain with ``start_m <= chain_m <= end_m`` and not in any of the
-    given junction sites. Use it to count another period's collisions (e.g. the previous 3
-    years) at this period's sites. A collision on the boundary of two touching link windows
-    goes to the first of them in ``sites`` order.
+    when it lies on one of the site's ``chain_spans`` (``chain_id`` with ``from_m <= chain_m <=
+    to_m``; sites without ``chain_spans``: the site's chain from ``start_m`` to ``end_m``) and
+    not in any of the given junction sites. Use it to count another period's collisions (e.g.
+    the previous 3 years) at this period's sites. A collision on the boundary of two touching
+    link stretches goes to the first of them in ``sites`` order.
 
     Returns
     -------
@@ -263,14 +425,12 @@ def members_of_sites(snapped: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> pd.S
     hit = pd.DataFrame({"label": snapped.index, "junction_id": snapped["junction_id"].astype(
         object).to_numpy(), "chain_id": snapped["chain_id"].to_numpy(dtype=object),
         "chain_m": snapped["chain_m"].to_numpy()})  # fmt: skip
-    site = pd.DataFrame({"site": np.arange(len(sites)), "junction_id": sites["junction_id"]
-                         .to_numpy(dtype=object), "chain_id": sites["chain_id"].to_numpy(
-                         dtype=object), "start_m": sites["start_m"].to_numpy(), "end_m":
-                         sites["end_m"].to_numpy()})  # fmt: skip
+    site = pd.DataFrame({"site": np.arange(len(sites)),
+                         "junction_id": sites["junction_id"].to_numpy(dtype=object)})  # fmt: skip
     at_j = hit.merge(site[is_j][["site", "junction_id"]], on="junction_id")
     free = hit[~hit["junction_id"].isin(jids)]
-    on_l = free.merge(site[~is_j][["site", "chain_id", "start_m", "end_m"]], on="chain_id")
-    eps = 1e-6
+    on_l = free.merge(_spans(sites, ~is_j), on="chain_id")
+    eps = 1e-3
     inside = (on_l["chain_m"] >= on_l["start_m"] - eps) & (on_l["chain_m"] <= on_l["end_m"] + eps)
     on_l = on_l[inside]
     both = pd.concat([at_j[["site", "label"]], on_l[["site", "label"]]])
@@ -279,3 +439,19 @@ def members_of_sites(snapped: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> pd.S
     out = pd.Series([lists.get(i, []) for i in range(len(sites))], index=sites.index,
                     name="members", dtype=object)  # fmt: skip
     return out
+
+
+def _spans(sites: gpd.GeoDataFrame, is_link: np.ndarray) -> pd.DataFrame:
+    """Rows ``site, chain_id, start_m, end_m``: the chain pieces of the link sites."""
+    pos = np.flatnonzero(is_link)
+    if "chain_spans" not in sites.columns:
+        return pd.DataFrame({"site": pos, "chain_id": sites["chain_id"].to_numpy(dtype=object)[pos],
+                             "start_m": sites["start_m"].to_numpy()[pos],
+                             "end_m": sites["end_m"].to_numpy()[pos]})  # fmt: skip
+    spans = sites["chain_spans"].to_numpy(dtype=object)[pos]
+    sizes = [len(x) for x in spans]
+    flat = [p for x in spans for p in x]
+    return pd.DataFrame({"site": np.repeat(pos, sizes),
+                         "chain_id": pd.Series([p[0] for p in flat], dtype=object),
+                         "start_m": [float(p[1]) for p in flat],
+                         "end_m": [float(p[2]) for p in flat]})  # fmt: skip
