@@ -483,3 +483,21 @@ def test_vehicles_and_casualties_join_into_the_collision_list(tmp_path):
         ["cas.csv", "2021Z9", "no such collision"],
     ]
     assert "clusters_parts_set_aside.csv" in result.output
+
+
+def test_a_window_past_the_data_resolves_no_site(tmp_path):
+    """Peterborough's data stop in October 2017: a 2017-2019 window must not turn the 2014-2016
+    sites into 'resolved' ones because the months after October 2017 are missing."""
+    result = run("clusters", "--years", "2017-2019", "--no-map", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert summary_value(result.output, "sites").endswith(", 0 resolved")
+    notes = [line for line in result.output.splitlines() if "no site called resolved" in line]
+    assert len(notes) == 1 and "last collision 31 Oct 2017" in notes[0]
+    assert not (tmp_path / "clusters_resolved.csv").exists()
+
+
+def test_leeds_summary_counts_the_network_repairs(leeds):
+    result, _ = leeds
+    notes = [line for line in result.output.splitlines() if "road network cleaned" in line]
+    assert len(notes) == 1
+    assert "7 duplicate ways removed, 12 line ends within 2 m noded" in notes[0]

@@ -226,20 +226,44 @@ def cluster_sites(
     frames = _window_frames(placed.frame, usable, (in_cur, in_prev))
     status = _sites_with_status(placed.scan, frames, usable, context)
     site_of = _site_of(status.records, len(collisions))
+    resolved, coverage = _resolved_when_covered(status.resolved, usable["date"].max(), window)
     return ClusterResult(
         sites=ranked_sites(status.sites, by=rank_by),
-        resolved=status.resolved,
+        resolved=resolved,
         set_aside=placed.set_aside.reset_index(drop=True),
-        counts=_counts(collisions, placed, frames, site_of, (status, int((~in_cur).sum()))),
+        counts={
+            **_counts(collisions, placed, frames, site_of, (status, int((~in_cur).sum()))),
+            "n_resolved": len(resolved),
+        },
         mode=placed.scan.mode,
         window=window,
         previous_window=previous,
         rule=rule,
         cost_table=cost_table_note(price_year, table=cost_table),
-        notes=(*notes, *placed.notes, _SCORE_NOTE),
+        notes=(*notes, *placed.notes, *coverage, _SCORE_NOTE),
         site_of=pd.Series(site_of, index=collisions.index, name="site_id", dtype="string"),
         rank_by=rank_by,
     )
+
+
+def _resolved_when_covered(
+    resolved: gpd.GeoDataFrame, data_end: pd.Timestamp, window: tuple[int, int]
+) -> tuple[gpd.GeoDataFrame, tuple[str, ...]]:
+    """Return the resolved sites, or none when the window runs past the end of the data.
+
+    A place with no site in a window whose last months have no data is not resolved: its
+    collisions may simply not be in the file yet. The note says so and how many were held back.
+    """
+    # the same slack as data_window: a year whose last collision is within 7 days of its end is
+    # complete (a small area often has no collision on 31 December)
+    if not len(resolved) or (pd.Timestamp(window[1], 12, 31) - data_end.normalize()).days <= 7:
+        return resolved, ()
+    note = (
+        f"no site called resolved: window {window[0]}-{window[1]} runs past the data (last "
+        f"collision {data_end:%d %b %Y}) and missing months cannot resolve a site; "
+        f"{len(resolved)} previous-window site(s) held back"
+    )
+    return resolved.iloc[0:0], (note,)
 
 
 def _in_windows(
@@ -308,8 +332,14 @@ def _network_placed(
     snapped = placement.snapped
     moved = snapped["moved_by_name"].to_numpy(dtype=bool) if "moved_by_name" in snapped else None
     n_moved = 0 if moved is None else int(moved[current.loc[snapped.index].to_numpy()].sum())
+    repairs = placement.scan.network.repairs
     notes = [
         f"Network mode: collisions snapped to roads within {tolerance_m:g} m",
+        "road network cleaned: "
+        f"{repairs.get('duplicate_ways', 0):,} duplicate ways removed, "
+        f"{repairs.get('ends_noded', 0):,} line ends within 2 m noded onto the line beside them, "
+        f"{repairs.get('grade_separated_vertices', 0):,} vertices shared across bridge/tunnel "
+        "layers kept apart",
         f"{n_moved} collisions in {window[0]}-{window[1]} snapped to the road their record names "
         "rather than a nearer one (at most twice as far)",
     ]
