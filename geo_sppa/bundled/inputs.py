@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo_sppa.bundled.areas import bundled_area
+from geo_sppa.bundled.areas import Area, bundled_area
 from geo_sppa.errors import InputError
 from geo_sppa.io._common import Loaded
 from geo_sppa.io.collisions import read_collisions
@@ -87,28 +87,13 @@ def cluster_inputs(
     )
     notes = list(loaded.notes)
 
-    network, source = None, None
-    if roads == "osm":
-        from geo_sppa.io.osm import osm_roads
-
-        footprint = (
-            zone
-            if zone is not None
-            else gpd.GeoDataFrame(
-                geometry=[loaded.data.geometry.union_all().convex_hull.buffer(200)],
-                crs=loaded.data.crs,
-            )
-        )
-        cache = Path(cache_dir) / "osm_roads.gpkg"
-        network, source = read_roads(osm_roads(footprint, cache)), cache.name
-        notes.append(f"road network: OpenStreetMap via osmnx, cached at {cache}")
-    elif roads:
-        network, source = read_roads(roads, crs=crs), Path(roads).name
-    elif not own and bundle.roads and not radius_mode:
-        network, source = read_roads(bundle.roads), bundle.roads.name
+    network, source, road_notes = _network_roads(
+        roads, None if own else bundle, radius_mode=radius_mode, zone=zone,
+        collisions=loaded.data, crs=crs, cache_dir=Path(cache_dir),
+    )  # fmt: skip
+    notes.extend(road_notes)
     lines = None
     if network is not None:
-        notes.extend(network.notes)
         lines, dropped = public_roads(network.data, keep_service=keep_service_roads)
         if dropped:
             notes.append(
@@ -133,6 +118,50 @@ def cluster_inputs(
         place=path.name if own else bundle.title,
         notes=tuple(notes),
     )
+
+
+def _network_roads(
+    roads: str | Path | None,
+    bundle: Area | None,
+    *,
+    radius_mode: bool,
+    zone: gpd.GeoDataFrame | None,
+    collisions: gpd.GeoDataFrame,
+    crs: str | None,
+    cache_dir: Path,
+) -> tuple[Loaded | None, str | None, list[str]]:
+    """Return the road network to scan (None: radius mode), its file name and summary notes.
+
+    ``roads="osm"`` fetches OpenStreetMap roads around the study area (or the collisions);
+    a path is read as given; otherwise the bundled area's network, unless ``radius_mode`` or
+    the collisions are the user's own (``bundle`` None). Road features set aside (no geometry,
+    not a line) are counted in the notes, never dropped silently.
+    """
+    notes: list[str] = []
+    if roads == "osm":
+        from geo_sppa.io.osm import osm_roads
+
+        footprint = zone if zone is not None else gpd.GeoDataFrame(
+            geometry=[collisions.geometry.union_all().convex_hull.buffer(200)], crs=collisions.crs
+        )  # fmt: skip
+        cache = cache_dir / "osm_roads.gpkg"
+        network, source = read_roads(osm_roads(footprint, cache)), cache.name
+        notes.append(f"road network: OpenStreetMap via osmnx, cached at {cache}")
+    elif roads:
+        network, source = read_roads(roads, crs=crs), Path(roads).name
+    elif bundle is not None and bundle.roads and not radius_mode:
+        network, source = read_roads(bundle.roads), bundle.roads.name
+    else:
+        return None, None, notes
+    notes.extend(network.notes)
+    if len(network.set_aside):
+        reasons = network.set_aside.groupby("detail")["row"].count()
+        kinds = ", ".join(f"{n:,} {kind}" for kind, n in reasons.items())
+        notes.append(
+            f"{source}: {len(network.set_aside):,} of {network.n_read:,} road features set aside "
+            f"as not lines ({kinds})"
+        )
+    return network, source, notes
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,15 @@ from typing import Any
 
 import click
 
-from geo_sppa.cli.options import (
-    area_option,
+from geo_sppa.cli.cluster_options import (
     cluster_rule_options,
     collision_columns,
     collision_file_options,
-    output_dir_option,
     parts_options,
     rank_by_option,
     rule_from_options,
-    years_option,
 )
+from geo_sppa.cli.options import area_option, output_dir_option, years_option
 from geo_sppa.cli.progress import Progress
 from geo_sppa.cli.summary import (
     cluster_summary_lines,
