@@ -95,6 +95,16 @@ var GS = (function () {
     };
     control.addTo(map);
   }
+  function keep(group, shown, want, make) {
+    // Remove the labels no longer wanted and add the new ones; unchanged labels stay put (a
+    // removed Leaflet tooltip fades out for 200 ms, so redrawing all would flicker and double).
+    Object.keys(shown).forEach(function (key) {
+      if (!want[key]) { group.removeLayer(shown[key]); delete shown[key]; }
+    });
+    Object.keys(want).forEach(function (key) {
+      if (!shown[key]) { shown[key] = make(key, want[key]).addTo(group); }
+    });
+  }
   function siteLayer(i, layer) { siteLayers[i] = layer; }
   function centre(layer) {
     return layer.getLatLng ? layer.getLatLng() : layer.getCenter();
@@ -105,18 +115,18 @@ var GS = (function () {
     var order = data.sites.map(function (s, i) { return i; }).filter(function (i) {
       return data.sites[i].rank_no && siteLayers[i];
     }).sort(function (a, b) { return data.sites[a].rank_no - data.sites[b].rank_no; });
+    var shown = {};
     function redraw() {
-      group.clearLayers();
-      var view = map.getBounds().pad(0.05), placed = 0;
-      for (var k = 0; k < order.length && placed < opts.max_labels; k++) {
-        var at = centre(siteLayers[order[k]]);
-        if (!view.contains(at)) { continue; }
-        placed++;
-        L.tooltip({permanent: true, direction: 'center', pane: 'gs-ranks', interactive: false,
-          className: 'gs-rank'}).setLatLng(at).setContent(String(data.sites[order[k]].rank_no))
-          .addTo(group);
+      var view = map.getBounds().pad(0.05), want = {};
+      for (var k = 0, placed = 0; k < order.length && placed < opts.max_labels; k++) {
+        if (view.contains(centre(siteLayers[order[k]]))) { want[order[k]] = true; placed++; }
       }
-      window.geoSppaDrawn.site_ranks = placed;
+      keep(group, shown, want, function (i) {
+        return L.tooltip({permanent: true, direction: 'center', pane: 'gs-ranks',
+          interactive: false, className: 'gs-rank'}).setLatLng(centre(siteLayers[i]))
+          .setContent(String(data.sites[i].rank_no));
+      });
+      window.geoSppaDrawn.site_ranks = Object.keys(shown).length;
     }
     group.on('add', redraw);
     map.on('moveend', function () { if (map.hasLayer(group)) { redraw(); } });
@@ -138,24 +148,28 @@ var GS = (function () {
         .addTo(group);
     }
     window.geoSppaDrawn.roads = lines.length;
+    var shown = {};
     function relabel() {
-      labels.clearLayers();
-      if (!map.hasLayer(group) || map.getZoom() < opts.label_zoom) { return; }
-      var view = map.getBounds(), taken = {}, placed = 0;
-      for (var k = 0; k < lines.length && placed < 250; k++) {
-        var flat = lines[k], name = r.names[flat[0]];
-        if (!name) { continue; }
-        var mid = 1 + 2 * Math.floor((flat.length - 1) / 4);
-        var at = L.latLng(flat[mid], flat[mid + 1]);
-        if (!view.contains(at)) { continue; }
-        var px = map.latLngToContainerPoint(at);
-        var cell = name + '|' + Math.floor(px.x / 220) + ':' + Math.floor(px.y / 160);
-        if (taken[cell]) { continue; }
-        taken[cell] = true;
-        placed++;
-        L.tooltip({permanent: true, direction: 'center', className: 'gs-road-label',
-          interactive: false}).setLatLng(at).setContent(name).addTo(labels);
+      var want = {}, placed = 0;
+      if (map.hasLayer(group) && map.getZoom() >= opts.label_zoom) {
+        var view = map.getBounds();
+        for (var k = 0; k < lines.length && placed < 250; k++) {
+          var flat = lines[k], name = r.names[flat[0]];
+          if (!name) { continue; }
+          var mid = 1 + 2 * Math.floor((flat.length - 1) / 4);
+          var at = L.latLng(flat[mid], flat[mid + 1]);
+          if (!view.contains(at)) { continue; }
+          var px = map.latLngToContainerPoint(at);
+          var cell = flat[0] + '|' + Math.floor(px.x / 220) + ':' + Math.floor(px.y / 160);
+          if (want[cell]) { continue; }
+          want[cell] = [at, name];
+          placed++;
+        }
       }
+      keep(labels, shown, want, function (key, spec) {
+        return L.tooltip({permanent: true, direction: 'center', className: 'gs-road-label',
+          interactive: false}).setLatLng(spec[0]).setContent(spec[1]);
+      });
       window.geoSppaDrawn.road_labels = placed;
     }
     map.on('zoomend moveend overlayadd overlayremove', relabel);
