@@ -10,7 +10,7 @@ no internet at all, so:
   for background map tiles;
 - background tiles are an optional base layer that fails quietly: without them the map still shows
   everything on a light background, with the road network and boundaries as its base;
-- markers are SVG circles and lines (no image icons);
+- markers are SVG circles and lines, or canvas drawings for large layers (no image icons);
 - every piece of text that comes from data (site, road, ward names, location text) is HTML-escaped
   (:func:`escape_text`) before it reaches a popup, tooltip or legend, so markup in a name shows as
   text and never runs.

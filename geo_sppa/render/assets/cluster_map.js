@@ -132,6 +132,27 @@ var GS = (function () {
     map.on('moveend', function () { if (map.hasLayer(group)) { redraw(); } });
     window.geoSppaDrawn.site_ranks = 0;
   }
+  function lineBounds(flat) {
+    if (!flat.bounds) {
+      var pts = [];
+      for (var k = 1; k < flat.length; k += 2) { pts.push([flat[k], flat[k + 1]]); }
+      flat.bounds = L.latLngBounds(pts);
+    }
+    return flat.bounds;
+  }
+  function labelPoint(flat, map, box) {
+    // A point a third of the way along the first segment of a [name, lat, lon, ...] line with at
+    // least 60 px in view: off the centre, where crossing roads would put their labels together.
+    for (var k = 1; k + 3 < flat.length; k += 2) {
+      var a = map.latLngToContainerPoint([flat[k], flat[k + 1]]);
+      var b = map.latLngToContainerPoint([flat[k + 2], flat[k + 3]]);
+      var part = L.LineUtil.clipSegment(a, b, box, false, true);
+      if (part && part[0].distanceTo(part[1]) >= 60) {
+        return map.containerPointToLatLng(part[0].add(part[1].subtract(part[0]).multiplyBy(0.35)));
+      }
+    }
+    return null;
+  }
   function roads(group, map, opts) {
     var r = data.roads, lines = r.lines, rend = renderer('gs-roads', lines.length, opts.svg_limit);
     var labels = L.layerGroup().addTo(map);
@@ -152,13 +173,12 @@ var GS = (function () {
     function relabel() {
       var want = {}, placed = 0;
       if (map.hasLayer(group) && map.getZoom() >= opts.label_zoom) {
-        var view = map.getBounds();
+        var view = map.getBounds().pad(0.2), box = L.bounds([0, 0], map.getSize());
         for (var k = 0; k < lines.length && placed < 250; k++) {
           var flat = lines[k], name = r.names[flat[0]];
-          if (!name) { continue; }
-          var mid = 1 + 2 * Math.floor((flat.length - 1) / 4);
-          var at = L.latLng(flat[mid], flat[mid + 1]);
-          if (!view.contains(at)) { continue; }
+          if (!name || !view.intersects(lineBounds(flat))) { continue; }
+          var at = labelPoint(flat, map, box);
+          if (!at) { continue; }
           var px = map.latLngToContainerPoint(at);
           var cell = flat[0] + '|' + Math.floor(px.x / 220) + ':' + Math.floor(px.y / 160);
           if (want[cell]) { continue; }
