@@ -231,3 +231,12 @@ def test_road_names_are_labelled_at_street_zoom_only(tmp_path, chromium):
         # Removed tooltips fade out (200 ms) before they leave the page.
         view.page.wait_for_function("() => !document.querySelector('.gs-road-label')")
         assert view.errors() == []
+
+
+def test_collisions_without_a_location_are_left_off_the_map():
+    """Regression: a collision with no geometry made NaN coordinates, which JSON cannot hold."""
+    collisions = make_collisions()
+    collisions.loc[collisions["collision_id"] == "C9", "geometry"] = None
+    m = cluster_map(make_sites(), collisions, tiles=None)
+    assert map_layer_counts(m)["collisions"] == 8
+    assert cluster_module.cluster_map_contents(m).other_collisions == 1

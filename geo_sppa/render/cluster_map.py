@@ -470,10 +470,7 @@ def cluster_map(
     """
     require_map_frame(sites, _SITE_COLUMNS, "sites")
     require_map_frame(collisions, _COLLISION_COLUMNS, "collisions")
-    collisions = collisions.assign(
-        collision_id=collisions["collision_id"].astype(str),
-        date=pd.to_datetime(collisions["date"], errors="coerce"),
-    ).reset_index(drop=True)
+    collisions = _drawable_collisions(collisions)
     sites = sites.sort_values("rank", na_position="last").reset_index(drop=True)
     m = _empty_map(title, subtitle, tiles)
     outlines = ward_outlines(m, wards)
@@ -501,6 +498,19 @@ def cluster_map(
     _CONTENTS[m] = contents
     bounds = _union(bounds_of(site_data), _point_bounds(table))
     return finished_map(m, bounds or (bounds_of(outlines) if outlines else None))
+
+
+def _drawable_collisions(collisions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the collisions with a location, ids as text and dates parsed (NaT if not)."""
+    drawable = (collisions.geometry.notna() & ~collisions.geometry.is_empty).to_numpy()
+    return (
+        collisions[drawable]
+        .assign(
+            collision_id=lambda c: c["collision_id"].astype(str),
+            date=lambda c: pd.to_datetime(c["date"], errors="coerce"),
+        )
+        .reset_index(drop=True)
+    )
 
 
 def _road_layer(m, roads: gpd.GeoDataFrame | None, sites, data: dict) -> int:
