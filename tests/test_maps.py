@@ -183,8 +183,8 @@ def test_unknown_remote_asset_raises_clear_error():
 def test_layer_counts_equal_the_data():
     counts = map_layer_counts(all_maps()["cluster"])
     assert counts == {
-        "sites": 3, "site_casings": 1, "site_radii": 2, "collisions": 9, "heat": 9,
-        "roads": 2, "wards": 3,
+        "sites": 3, "site_casings": 1, "site_radii": 2, "site_ranks": 3, "collisions": 9,
+        "heat": 9, "roads": 2, "wards": 3,
     }  # fmt: skip
     assert map_layer_counts(all_maps()["ward"]) == {
         "ward:imd_score": 3, "ward:rate_per_1000": 3, "ward:label": 3,

@@ -10,7 +10,7 @@ no internet at all, so:
   for background map tiles;
 - background tiles are an optional base layer that fails quietly: without them the map still shows
   everything on a light background, with the road network and boundaries as its base;
-- markers are SVG circles and lines (no image icons);
+- markers are SVG circles and lines, or canvas drawings for large layers (no image icons);
 - every piece of text that comes from data (site, road, ward names, location text) is HTML-escaped
   (:func:`escape_text`) before it reaches a popup, tooltip or legend, so markup in a name shows as
   text and never runs.
@@ -45,13 +45,15 @@ from geo_sppa.render.assets import inline_assets, remote_references
 
 __all__ = [
     "DEFAULT_TILES",
+    "DataLayer",
     "Legend",
     "Snippet",
     "TaggedGeoJson",
     "TaggedHeatMap",
     "base_map",
     "bounds_of",
-    "context_layers",
+    "embedded_script",
+    "ward_outlines",
     "display_geometry",
     "escape_text",
     "feature_collection",
@@ -244,40 +246,87 @@ def geojson_layer(
     return TaggedGeoJson(data, key, name=name, control=name is not None, **options)
 
 
-def context_layers(m, roads, wards) -> list[dict]:
-    """Add ward outlines and the road network (non-interactive context) to ``m``."""
-    drawn = []
-    if wards is not None and len(wards):
-        require_map_frame(wards, ("geometry",), "wards")
-        fc = feature_collection(
-            display_geometry(wards, simplify_m=5, decimals=5), [{}] * len(wards)
-        )
-        geojson_layer(
-            fc, "wards", name="Ward boundaries", pane="gs-wards", interactive=False,
-            class_name="gs-ward-outline",
-            style=JsCode("function () { return {color: '#6b6b6b', weight: 1.2, "
-                         "dashArray: '4 3', fill: false}; }"),
-        ).add_to(m)  # fmt: skip
-        drawn.append(fc)
-    if roads is not None and len(roads):
-        require_map_frame(roads, ("geometry",), "roads")
-        fc = feature_collection(
-            display_geometry(roads, simplify_m=2, decimals=5), [{}] * len(roads)
-        )
-        geojson_layer(
-            fc, "roads", name="Road network", pane="gs-roads", interactive=False,
-            class_name="gs-road",
-            style=JsCode("function () { return {color: '#7d858e', weight: 2.5, opacity: 0.8}; }"),
-        ).add_to(m)  # fmt: skip
-        drawn.append(fc)
-    return drawn
+def ward_outlines(m: folium.Map, wards: gpd.GeoDataFrame | None) -> dict | None:
+    """Add ward outlines (non-interactive context) to ``m``; return their FeatureCollection."""
+    if wards is None or not len(wards):
+        return None
+    require_map_frame(wards, ("geometry",), "wards")
+    fc = feature_collection(display_geometry(wards, simplify_m=5, decimals=5), [{}] * len(wards))
+    geojson_layer(
+        fc, "wards", name="Ward boundaries", pane="gs-wards", interactive=False,
+        class_name="gs-ward-outline",
+        style=JsCode("function () { return {color: '#6b6b6b', weight: 1.2, "
+                     "dashArray: '4 3', fill: false}; }"),
+    ).add_to(m)  # fmt: skip
+    return fc
+
+
+class DataLayer(folium.map.Layer):
+    """A layer group filled in the browser by the page script's ``GS.<builder>`` function.
+
+    The features come from the page's one embedded data table (:func:`embedded_script`), not from
+    a GeoJSON copy per layer; ``feature_count`` is what the builder draws (see
+    :func:`map_layer_counts`).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.featureGroup();
+        GS.{{ this.builder }}({{ this.get_name() }}, {{ this._parent.get_name() }},
+                              {{ this.options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        builder: str,
+        layer_key: str,
+        feature_count: int,
+        *,
+        name: str | None = None,
+        show: bool = True,
+        options: dict | None = None,
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=name is not None, show=show)
+        self._name = "GeoSppaDataLayer"
+        self.builder, self.layer_key, self.feature_count = builder, layer_key, feature_count
+        self.options = options or {}
+
+
+def embedded_script(m: folium.Map, script: str, data: dict) -> None:
+    """Add ``script`` (an asset file name) and ``data`` (passed to ``GS.load``) to ``m``'s page.
+
+    Both go in the page body, after Leaflet has loaded and before the map script runs. The data
+    must hold HTML-escaped text only; ``</`` is escaped so it cannot close the script element.
+    """
+    code = (Path(__file__).parent / "assets" / script).read_text(encoding="utf-8")
+    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    root = m.get_root()
+    assert isinstance(root, Figure)  # a folium.Map's root is always a branca Figure
+    tag = f'<script data-asset="geo-sppa:{script}">\n{code}\nGS.load({payload});\n</script>'
+    root.html.add_child(_RawHtml(tag), name="geo_sppa_data")
+
+
+class _RawHtml(Element):
+    """Markup written into the page as it is: never compiled as a Jinja template (it is big)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the markup unchanged."""
+        return self.text
 
 
 def map_layer_counts(m: folium.Map) -> dict[str, int]:
     """Return the number of features each geo-sppa layer of ``m`` was built with.
 
-    Keys: ``sites``, ``site_casings``, ``site_radii``, ``collisions``, ``heat`` (points),
-    ``roads``, ``wards`` (outlines on the cluster map) and ``ward:<column>`` (ward choropleths).
+    Keys: ``sites``, ``site_casings``, ``site_radii``, ``site_ranks``, ``collisions``, ``heat``
+    (points or aggregated cells), ``roads``, ``wards`` (outlines on the cluster map) and
+    ``ward:<column>`` (ward choropleths).
     """
     counts: dict[str, int] = {}
     stack = list(m._children.values())
@@ -286,6 +335,8 @@ def map_layer_counts(m: folium.Map) -> dict[str, int]:
         stack.extend(child._children.values())
         if isinstance(child, TaggedHeatMap):
             counts[child.layer_key] = len(child.data)
+        elif isinstance(child, DataLayer):
+            counts[child.layer_key] = child.feature_count
         elif isinstance(child, TaggedGeoJson):
             counts[child.layer_key] = len(child.data["features"])
     return counts
