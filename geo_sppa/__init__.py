@@ -41,6 +41,7 @@ _LAZY = {
     "cluster_map": "render.maps",
     "ward_map": "render.maps",
     "self_contained_html": "render.maps",
+    "cluster_map_contents": "render.maps",
     "collision_trends": "assessment.trends",
     "assessment_costs": "assessment.crime_costs",
     "crime_costs": "assessment.crime_costs",

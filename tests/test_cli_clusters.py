@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from shapely.geometry import LineString, Point
 
 from geo_sppa.cli.main import cli
 
@@ -501,3 +502,33 @@ def test_leeds_summary_counts_the_network_repairs(leeds):
     notes = [line for line in result.output.splitlines() if "road network cleaned" in line]
     assert len(notes) == 1
     assert "7 duplicate ways removed, 12 line ends within 2 m noded" in notes[0]
+
+
+def test_the_summary_says_what_the_map_draws(peterborough):
+    result, _ = peterborough
+    # 1,659 collisions in 2014-2016: under the 20,000-point budget, so all are points
+    assert summary_value(result.output, "map") == "All 1,659 collisions drawn as points."
+
+
+def test_road_features_without_lines_are_counted_not_dropped(tmp_path):
+    """Null geometries and points in a road layer used to vanish with no count."""
+    rows = [f"2016A{i},{520000 + i},{300000},3,0{i + 1}/03/2016" for i in range(6)]
+    path = _stats19(tmp_path / "six.csv", rows)
+    roads = tmp_path / "roads.gpkg"
+    gpd.GeoDataFrame(
+        {"name": ["Mill Road", "Ghost", "Bus stop"]},
+        geometry=[
+            LineString([(519900, 300000), (520200, 300000)]),
+            None,
+            Point(520000, 300010),
+        ],
+        crs=27700,
+    ).to_file(roads)
+    result = run(
+        "clusters", "--collisions", path, "--roads", roads, "--years", "2016", "--no-map",
+        "-o", tmp_path / "o",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if "road features set aside" in line]
+    assert len(notes) == 1
+    assert "roads.gpkg: 2 of 3 road features set aside as not lines (1 Point, 1 empty)" in notes[0]

@@ -134,13 +134,14 @@ def _run(o: dict[str, Any]) -> None:
                 rank_by=o["rank_by"],
             )
         with progress.stage("map"):
-            pages = {} if o["no_map"] else _pages(result, inputs)
+            pages, map_note = ({}, None) if o["no_map"] else _pages(result, inputs)
         with progress.stage("writing outputs"):
             written, set_aside = io.write_cluster_outputs(
                 result, inputs, out, parts_set_aside=parts_aside, **pages
             )
     echo_cluster_table(result)
     lines = cluster_summary_lines(result, inputs, set_aside)
+    lines += [("map", map_note)] if map_note else []
     roads_file = o["roads"] if o["roads"] not in (None, "osm") else None
     lines += finish_run(
         out,
@@ -159,15 +160,16 @@ def _run(o: dict[str, Any]) -> None:
     echo_summary("Run summary", lines)
 
 
-def _pages(result, inputs) -> dict[str, str]:
-    """Return the run's map and dossier HTML, by their write_cluster_outputs keywords."""
-    return {"map_html": _map_html(result, inputs), "dossier_html": _dossier_html(result, inputs)}
+def _pages(result, inputs) -> tuple[dict[str, str], str]:
+    """Return the map and dossier HTML (write_cluster_outputs keywords) and the map's note."""
+    page, note = _map_html(result, inputs)
+    return {"map_html": page, "dossier_html": _dossier_html(result, inputs)}, note
 
 
-def _map_html(result, inputs) -> str:
-    """Return the self-contained HTML cluster map of the run."""
+def _map_html(result, inputs) -> tuple[str, str]:
+    """Return the self-contained HTML cluster map of the run and the note of what it draws."""
     from geo_sppa.io.outputs import cluster_run_info, window_collisions
-    from geo_sppa.render.maps import cluster_map, self_contained_html
+    from geo_sppa.render.maps import cluster_map, cluster_map_contents, self_contained_html
 
     fmap = cluster_map(
         result.sites,
@@ -177,7 +179,7 @@ def _map_html(result, inputs) -> str:
         title=str(cluster_run_info(result, inputs)["title"]),
         radius_m=result.rule.radius_m if result.mode == "radius" else None,
     )
-    return self_contained_html(fmap)
+    return self_contained_html(fmap), cluster_map_contents(fmap).note
 
 
 def _dossier_html(result, inputs) -> str:

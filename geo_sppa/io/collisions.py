@@ -463,18 +463,14 @@ def read_collisions(
     data = _collision_frame(raw, col, ids, dates, severity, geometry).loc[located[located].index]
     data = data.reset_index(drop=True)
     data["year"] = data["year"].astype("int64")
-    set_aside = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else set_aside_rows(source, np.array([], int), pd.Series([], dtype=object), "")
-    )
+    set_aside = pd.concat(parts, ignore_index=True) if parts else _no_rows(source)
     assert len(data) + len(set_aside) == len(raw), "every row is used or set aside"
-    return Loaded(
-        data=data,
-        set_aside=set_aside.sort_values("row", ignore_index=True),
-        n_read=len(raw),
-        notes=tuple(notes),
-    )
+    return Loaded(data, set_aside.sort_values("row", ignore_index=True), len(raw), tuple(notes))
+
+
+def _no_rows(source: str) -> pd.DataFrame:
+    """Return an empty set-aside table."""
+    return set_aside_rows(source, np.array([], int), pd.Series([], dtype=object), "")
 
 
 def _severities(values: pd.Series) -> pd.Series:

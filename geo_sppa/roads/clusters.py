@@ -203,13 +203,7 @@ def cluster_sites(
     InputError
         Missing columns, wrong CRS, no dated collisions, a window outside the data, an unknown
         rule, ranking or price year, a rule that is no cluster rule
-        (:func:`require_cluster_rule`), or
-        (network mode) no collision of the window near a road.
-
-    Examples
-    --------
-    >>> cluster_sites(collisions).sites[["rank", "name", "total"]]  # doctest: +SKIP
-
+        (:func:`require_cluster_rule`), or (network mode) no collision of the window near a road.
     """
     rule = rule_named(rule) if isinstance(rule, str) else rule
     require_cluster_rule(rule)
@@ -227,23 +221,17 @@ def cluster_sites(
     status = _sites_with_status(placed.scan, frames, usable, context)
     site_of = _site_of(status.records, len(collisions))
     resolved, coverage = _resolved_when_covered(status.resolved, usable["date"].max(), window)
+    counts = _counts(collisions, placed, frames, site_of, (status, int((~in_cur).sum())))
     return ClusterResult(
-        sites=ranked_sites(status.sites, by=rank_by),
-        resolved=resolved,
+        sites=ranked_sites(status.sites, by=rank_by), resolved=resolved,
         set_aside=placed.set_aside.reset_index(drop=True),
-        counts={
-            **_counts(collisions, placed, frames, site_of, (status, int((~in_cur).sum()))),
-            "n_resolved": len(resolved),
-        },
-        mode=placed.scan.mode,
-        window=window,
-        previous_window=previous,
-        rule=rule,
+        counts={**counts, "n_resolved": len(resolved)}, mode=placed.scan.mode, window=window,
+        previous_window=previous, rule=rule,
         cost_table=cost_table_note(price_year, table=cost_table),
         notes=(*notes, *placed.notes, *coverage, _SCORE_NOTE),
         site_of=pd.Series(site_of, index=collisions.index, name="site_id", dtype="string"),
         rank_by=rank_by,
-    )
+    )  # fmt: skip
 
 
 def _resolved_when_covered(

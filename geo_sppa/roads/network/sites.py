@@ -12,6 +12,8 @@ from geo_sppa.errors import InputError
 from geo_sppa.roads.network.build import _UNNAMED, RoadNetwork, _split_by
 from geo_sppa.roads.rules import Rule
 
+__all__ = ["network_sites", "members_of_sites"]
+
 _SITE_COLUMNS = ["site_key", "site_type", "name", "chain_id", "junction_id", "start_m", "end_m",
                  "total", "ksi", "criterion", "members", "route_id", "route_m", "chain_spans",
                  "geometry"]  # fmt: skip
