@@ -12,7 +12,8 @@ links, a few hundred thousand collisions) runs in well under a minute:
    roundabout) and joins chains into routes (:mod:`~geo_sppa.roads.network.routes`: through
    junctions by name/ref or the straightest continuation, carriageway pairs on one measure).
 2. :func:`snapped_collisions` snaps each collision to the nearest link within a tolerance,
-   preferring, among near-equal candidates, a road whose name or ref the collision names.
+   preferring a road whose name or ref the collision names unless it is more than
+   ``prefer_factor`` (2) times as far as the nearest (the moves are counted).
 3. :func:`network_sites` counts collisions per junction and in 100 m windows along routes and
    keeps those meeting a :class:`~geo_sppa.roads.rules.Rule`.
 
@@ -27,8 +28,10 @@ Design choices (see also each function):
   face of the network (``polygonize`` of short chains; circularity >= 0.85, >= 0.92 beyond 60 m,
   so square blocks are not roundabouts). Chains lying inside one junction (ring arcs, short
   connectors) belong to it, so a roundabout's catchment grows with its ring.
-* Snapping ties: among links within ``tie_m`` of the nearest, one named by the collision's
-  ``road_number`` or ``location`` wins; then the nearest; then the lowest ``link_id``.
+* Snapping: a link named by the collision's ``road_number`` or ``location`` (whole words,
+  common abbreviations expanded) wins when within the tolerance and at most twice as far as
+  the nearest; among near-equal candidates (``tie_m``) the named one, then the nearest, then
+  the lowest ``link_id``.
 * Collisions in a qualifying junction site are not counted again in link windows. A window
   that passes a junction counts the collisions snapped to its route there when the junction
   is not itself a site (collisions at a junction that does not qualify on its own may still
