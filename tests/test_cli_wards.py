@@ -101,16 +101,24 @@ def test_outliers_default_run(tmp_path):
         "pi_low",
         "pi_high",
         "label",
+        "p_value",
+        "q_value",
+        "outside_pi",
+        "flagged_fdr",
         "gi_z",
         "gi_q",
         "hotspot",
         "funnel",
     ):
         assert column in table.columns
+    # Central and West are outside their per-ward 95% intervals; only West survives the 5% FDR
+    raw = set(table.loc[table["outside_pi"].astype(str) == "True", "ward_name"])
+    assert raw == {"Central", "West"}
     flagged = set(table.loc[table["label"] != "", "ward_name"])
-    assert flagged == {"Central", "West"}
-    for name in ("Central", "West"):
-        assert f"\n{name}: more than deprivation predicts (check whether" in result.output
+    assert flagged == {"West"}
+    assert "\nWest: more than deprivation predicts (check whether" in result.output
+    assert "\nCentral: more than" not in result.output
+    assert "false discovery rate 0.05" in result.output
     assert re.search(
         r"\n  model +nb \(24 wards\): log\(count / population\) = -?\d+\.\d{3} \+ "
         r"\d\.\d+ x imd_score; alpha = \d\.\d{3}; Pearson dispersion \d+\.\d\d; AIC",

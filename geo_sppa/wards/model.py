@@ -13,9 +13,11 @@ Models
     interval is the usual t-based prediction interval of the refit, turned into counts with the
     ward's population.
 
-The interval from a count model is the plug-in predictive distribution (NB or Poisson at the refit
-mean); it ignores the uncertainty of the refit coefficients, so it is slightly narrow. With 20-odd
-wards that is a small effect next to the over-dispersion.
+The interval and p-value from a count model use the predictive distribution of the refit: the NB
+or Poisson count mixed over the normal uncertainty of the refit's log mean (``x' Cov(beta) x``,
+Gauss-Hermite quadrature). The plug-in interval (NB at the refit mean) ignored that uncertainty and
+was too narrow: on clean simulated data of 30 wards it put about 8% of wards outside a 95% interval.
+The NB alpha is held at its estimate (its uncertainty is not propagated).
 
 Every statsmodels or linear-algebra failure reaches the caller as one-line :class:`InputError`.
 """
@@ -118,12 +120,17 @@ class LeaveOneOut:
         Predicted count of each ward by the refit without it.
     low, high
         The ``level`` prediction interval of the count.
+    p
+        Two-sided p-value of the ward's observed count under the refit's predictive distribution
+        (count models: ``min(1, 2 min(P(Y <= y), P(Y >= y)))``; OLS: the t test of the rate
+        against the prediction, with the prediction's standard error).
 
     """
 
     mean: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    p: np.ndarray
 
 
 def incidents_label(category: str | None) -> str:
@@ -336,14 +343,46 @@ def fit_deprivation_model(
     return fit
 
 
-def _interval(model: str, mean: float, alpha: float | None, level: float) -> tuple[float, float]:
-    tail = (1 - level) / 2
+#: Gauss-Hermite nodes over the refit's linear-predictor uncertainty (12 are ample).
+_QUADRATURE_NODES = 12
+
+
+def _count_distribution(model: str, mean: np.ndarray, alpha: float | None) -> Any:
+    """Return the frozen scipy count distribution(s) at ``mean``."""
     if model == "poisson" or alpha is None or alpha <= _ALPHA_FLOOR:
-        low, high = stats.poisson(mean).ppf([tail, 1 - tail])
-    else:
-        size = 1.0 / alpha
-        low, high = stats.nbinom(size, size / (size + mean)).ppf([tail, 1 - tail])
-    return float(low), float(high)
+        return stats.poisson(mean)
+    size = 1.0 / alpha
+    return stats.nbinom(size, size / (size + mean))
+
+
+def _interval_and_p(
+    model: str,
+    mean: float,
+    se_log_mean: float,
+    alpha: float | None,
+    level: float,
+    observed: float,
+) -> tuple[float, float, float]:
+    """Return the ``level`` prediction interval and two-sided p-value of ``observed``.
+
+    The predictive distribution is the NB/Poisson mixture over ``log(mean) ~ N(log(mean),
+    se_log_mean^2)`` (the refit's parameter uncertainty, by Gauss-Hermite quadrature).
+    """
+    nodes, weights = np.polynomial.hermite_e.hermegauss(_QUADRATURE_NODES)
+    weights = weights / weights.sum()
+    means = mean * np.exp(se_log_mean * nodes)
+    dists = _count_distribution(model, means, alpha)
+    first = float(np.min(dists.ppf(1e-9)))
+    last = float(np.max(dists.ppf(1 - 1e-9)))
+    k = np.arange(max(min(first, observed - 1), 0.0), max(last, observed) + 1)
+    cdf = np.asarray(dists.cdf(k[:, None])) @ weights
+    tail = (1 - level) / 2
+    last_index = len(k) - 1
+    low = float(k[min(int(np.searchsorted(cdf, tail - 1e-12)), last_index)])
+    high = float(k[min(int(np.searchsorted(cdf, 1 - tail - 1e-12)), last_index)])
+    below = float(cdf[np.searchsorted(k, observed)])
+    at_or_above = 1.0 - (float(cdf[np.searchsorted(k, observed - 1)]) if observed >= 1 else 0.0)
+    return low, high, min(1.0, 2 * min(below, at_or_above))
 
 
 def leave_one_out(
@@ -363,7 +402,7 @@ def leave_one_out(
     pop = wards["population"].to_numpy(dtype=float)
     x = _design(wards, measure)
     n = len(y)
-    mean, low, high = np.empty(n), np.empty(n), np.empty(n)
+    mean, low, high, p = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for i in range(n):
         keep = np.arange(n) != i
         results, alpha, _ = _fit_or_explain(
@@ -376,7 +415,12 @@ def leave_one_out(
             mean[i] = float(frame["mean"].iloc[0]) * scale
             low[i] = float(frame["obs_ci_lower"].iloc[0]) * scale
             high[i] = float(frame["obs_ci_upper"].iloc[0]) * scale
+            se_obs = float(np.sqrt(frame["mean_se"].iloc[0] ** 2 + results.scale))
+            t = (1000 * y[i] / pop[i] - float(frame["mean"].iloc[0])) / se_obs
+            p[i] = float(2 * stats.t.sf(abs(t), results.df_resid))
         else:
-            mean[i] = float(np.exp(xi.to_numpy() @ results.params.to_numpy())[0] * pop[i])
-            low[i], high[i] = _interval(model, mean[i], alpha, level)
-    return LeaveOneOut(mean=mean, low=low, high=high)
+            row = xi.to_numpy()[0]
+            mean[i] = float(np.exp(row @ results.params.to_numpy()) * pop[i])
+            se = float(np.sqrt(row @ np.asarray(results.cov_params()) @ row))
+            low[i], high[i], p[i] = _interval_and_p(model, mean[i], se, alpha, level, y[i])
+    return LeaveOneOut(mean=mean, low=low, high=high, p=p)
