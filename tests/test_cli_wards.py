@@ -283,3 +283,22 @@ def test_ward_outliers_counts_and_names_the_category_it_is_given():
         (row.ward_name, row.label) for row in result.data.itertuples() if row.label
     )
     assert result.map_layers == ("label", "imd_no_crime_score", "rate_per_1000", "hotspot")
+
+
+def test_outliers_poisson_prints_the_dispersion_warning(tmp_path):
+    result = run("outliers", "--model", "poisson", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"\n  WARNING +the Poisson model does not fit: Pearson dispersion 12\.9 \(chi-squared "
+        r"test p = .*use --model nb \(the default\)\n",
+        result.output,
+    )
+
+
+def test_outliers_imd_2019_rank_nb_fit_converges(tmp_path):
+    """Regression (issue 14): alpha stayed at its start value 0.1 against a maximum likelihood of
+    0.111 and the tool used the fit with a note."""
+    result = run("outliers", "--ward-set", "2022", "--imd", "2019", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "alpha = 0.111" in result.output
+    assert "converge" not in result.output

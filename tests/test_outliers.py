@@ -575,3 +575,51 @@ def test_ward_order_does_not_change_flags(order):
     np.testing.assert_allclose(
         base["studentized_residual"], shuffled["studentized_residual"], rtol=1e-4
     )
+
+
+# ---------------------------------------------------------------- Poisson honesty, convergence
+
+
+def test_poisson_on_over_dispersed_data_warns_and_advises_nb(planted):
+    fit = deprivation_outliers(planted, model="poisson").fit
+    assert fit.pearson_dispersion > 5 and fit.dispersion_p < 1e-6
+    assert fit.warning.startswith("the Poisson model does not fit: Pearson dispersion ")
+    assert fit.warning.endswith("use --model nb (the default)")
+
+
+def test_poisson_on_poisson_data_does_not_warn():
+    fit = deprivation_outliers(ward_table(40, 3, alpha=0), model="poisson").fit
+    assert fit.pearson_dispersion < 1.5 and fit.warning == ""
+    assert fit.dispersion_p > 0.05
+    assert deprivation_outliers(ward_table(40, 3, alpha=0)).fit.dispersion_p is None  # nb
+
+
+@pytest.mark.parametrize(
+    ("dispersion", "p", "warns"),
+    [(1.5, 1e-6, False), (1.51, 1e-6, True), (3.0, 0.05, False), (3.0, 0.0499, True)],
+    ids=["at the limit", "just above", "not significant", "just significant"],
+)
+def test_poisson_warning_threshold_edges(dispersion, p, warns):
+    from geo_sppa.wards.model import poisson_dispersion_warning
+
+    assert bool(poisson_dispersion_warning(dispersion, p)) is warns
+
+
+def test_pearson_dispersion_test_matches_chi_squared(planted):
+    fit = deprivation_outliers(planted, model="poisson").fit
+    chi2 = fit.pearson_dispersion * (fit.n - 2)
+    assert fit.dispersion_p == pytest.approx(stats.chi2.sf(chi2, fit.n - 2), rel=1e-6)
+
+
+def test_nb_fit_that_does_not_converge_is_an_input_error(planted, monkeypatch):
+    """Regression: an NB fit that stopped short (alpha left at its start value) was used with a
+    note; now it is refused, naming the measure and the fix. One iteration cannot converge."""
+    monkeypatch.setattr("geo_sppa.wards.model._NB_MAXITER", 1)
+    monkeypatch.setattr("geo_sppa.wards.model._NEWTON_MAXITER", 1)
+    with pytest.raises(
+        InputError,
+        match=r"^outliers: the nb model of 'Drugs' incidents on imd_score did not converge "
+        r"\(alpha .* after 2 iterations\); a result would be unreliable: rescale imd_score .*"
+        r"--model ols$",
+    ):
+        deprivation_outliers(planted, category="Drugs")

@@ -40,6 +40,7 @@ __all__ = [
     "MIN_WARDS",
     "MIN_WARDS_WITH_INCIDENTS",
     "MODELS",
+    "POISSON_DISPERSION_LIMIT",
     "LeaveOneOut",
     "ModelFit",
     "check_ward_table",
@@ -47,6 +48,7 @@ __all__ = [
     "fitted_model",
     "incidents_label",
     "leave_one_out",
+    "poisson_dispersion_warning",
 ]
 
 MODELS = ("nb", "poisson", "ols")
@@ -67,6 +69,9 @@ CIRCULARITY_WARNING_NO_DOMAINS = (
     "ranks, which this IMD file does not have: pass an Indices of Deprivation file with the "
     "domain ranks (e.g. IoD 2019 File 2) to model on imd_no_crime_score"
 )
+#: Pearson dispersion above which (with the chi-squared test at 5%) a Poisson fit is refused as
+#: honest: its intervals are too narrow by about sqrt(dispersion) and it flags far too many wards.
+POISSON_DISPERSION_LIMIT = 1.5
 _OVERALL_MEASURES = ("imd_score", "imd_exp_score", "imd_rank_popweighted")
 _ALPHA_FLOOR = 1e-8
 
@@ -96,6 +101,12 @@ class ModelFit:
         Pearson chi-squared / residual df (about 1 when the model's variance fits).
     notes
         One-line notes (warnings, convergence).
+    dispersion_p
+        Poisson only: p-value of the Pearson chi-squared test of no over-dispersion
+        (``P(chi2(df_resid) >= Pearson chi-squared)``); None for the other models.
+    warning
+        A warning the run summary must show ("" when none): a Poisson fit whose dispersion is
+        above :data:`POISSON_DISPERSION_LIMIT` and significant at 5%.
 
     """
 
@@ -108,6 +119,34 @@ class ModelFit:
     n: int
     pearson_dispersion: float
     notes: tuple[str, ...] = field(default=())
+    dispersion_p: float | None = None
+    warning: str = ""
+
+
+def poisson_dispersion_warning(dispersion: float, p: float) -> str:
+    """Return the run-summary warning for a Poisson fit, or "" when its dispersion is acceptable.
+
+    Parameters
+    ----------
+    dispersion
+        Pearson chi-squared / residual df.
+    p
+        p-value of the Pearson chi-squared test of no over-dispersion.
+
+    Returns
+    -------
+    str
+        The warning text, or "" when ``dispersion <= POISSON_DISPERSION_LIMIT`` or ``p >= 0.05``.
+
+    """
+    if dispersion <= POISSON_DISPERSION_LIMIT or p >= 0.05:
+        return ""
+    return (
+        f"the Poisson model does not fit: Pearson dispersion {dispersion:.1f} (chi-squared test "
+        f"p = {p:.2g}; above {POISSON_DISPERSION_LIMIT:g} means the counts vary far more than "
+        "Poisson allows), so its intervals are too narrow and it flags too many wards; "
+        "use --model nb (the default)"
+    )
 
 
 @dataclass(frozen=True)
@@ -143,8 +182,31 @@ def _design(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
     return x.assign(const=1.0)[["const", measure]].reset_index(drop=True)
 
 
+class _NotConverged(Exception):
+    """The NB maximum likelihood did not converge (BFGS, then Newton from where it stopped)."""
+
+    def __init__(self, alpha: float, iterations: int) -> None:
+        super().__init__(f"alpha {alpha:.3g} after {iterations} iterations")
+        self.alpha = alpha
+
+
+#: Iterations of BFGS, then of the Newton polish when BFGS stops short.
+_NB_MAXITER = 500
+_NEWTON_MAXITER = 50
+#: A BFGS alpha below this that has not converged is heading for the Poisson boundary (alpha 0);
+#: Newton is not tried there (its Hessian in 1/alpha is slow and the answer is alpha = 0).
+_ALPHA_BOUNDARY = 1e-3
+
+
 def _nb_fit(y: np.ndarray, x: pd.DataFrame, offset: np.ndarray) -> tuple[Any, float, list[str]]:
-    """Return the NB2 GLM at the maximum-likelihood alpha, the alpha and notes."""
+    """Return the NB2 GLM at the maximum-likelihood alpha, the alpha and notes.
+
+    BFGS stalls on badly scaled measures (a rank in the tens of thousands leaves alpha at its
+    start value), so a fit BFGS does not finish is polished by Newton's method from where it
+    stopped; one neither finishes raises :class:`_NotConverged`, never a result, unless no alpha
+    beat the Poisson likelihood (Poisson data: the maximum is on the boundary alpha = 0, the
+    Poisson model, with a note).
+    """
     import statsmodels.api as sm
     from statsmodels.discrete.discrete_model import NegativeBinomial
 
@@ -152,24 +214,31 @@ def _nb_fit(y: np.ndarray, x: pd.DataFrame, offset: np.ndarray) -> tuple[Any, fl
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset).fit()
-        try:
-            nb = NegativeBinomial(y, x, offset=offset, loglike_method="nb2").fit(
-                start_params=np.append(start.params.to_numpy(), 0.1),
-                method="bfgs",
-                maxiter=500,
+        model = NegativeBinomial(y, x, offset=offset, loglike_method="nb2")
+        nb = model.fit(
+            start_params=np.append(start.params.to_numpy(), 0.1),
+            method="bfgs",
+            maxiter=_NB_MAXITER,
+            disp=0,
+        )
+        at_boundary = float(nb.params["alpha"]) < _ALPHA_BOUNDARY
+        if not nb.mle_retvals.get("converged", True) and not at_boundary:
+            nb = model.fit(
+                start_params=np.asarray(nb.params),
+                method="newton",
+                maxiter=_NEWTON_MAXITER,
                 disp=0,
             )
-            alpha = float(nb.params["alpha"])
-            converged = bool(nb.mle_retvals.get("converged", True))
-        except (np.linalg.LinAlgError, ValueError):
-            alpha, converged = _ALPHA_FLOOR, False
+        alpha = float(nb.params["alpha"])
+        if not nb.mle_retvals.get("converged", True):
+            if not at_boundary and float(start.llf) < float(nb.llf) - 1e-6:
+                raise _NotConverged(alpha, _NB_MAXITER + _NEWTON_MAXITER)
+            alpha = _ALPHA_FLOOR  # no alpha beats the Poisson fit: the maximum is at alpha = 0
     if not np.isfinite(alpha) or alpha < _ALPHA_FLOOR:
         alpha = _ALPHA_FLOOR
         notes.append(
             "NB alpha estimated at 0: no over-dispersion, the NB model is the Poisson model"
         )
-    if not converged:
-        notes.append("NB maximum likelihood did not fully converge; alpha may be imprecise")
     family = sm.families.NegativeBinomial(alpha=alpha)
     return sm.GLM(y, x, family=family, offset=offset).fit(), alpha, notes
 
@@ -202,6 +271,12 @@ def _fit_or_explain(
             raise ValueError("the coefficients are not finite")
     except InputError:
         raise
+    except _NotConverged as exc:
+        raise InputError(
+            f"outliers: the nb model of {what} on {measure} did not converge ({exc}); "
+            f"a result would be unreliable: rescale {measure} (e.g. a rank divided by 1,000), "
+            "choose another --measure such as imd_score, or use --model ols"
+        ) from exc
     except (PerfectSeparationError, np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(". ")
         raise InputError(
@@ -292,12 +367,16 @@ def fitted_model(
     pop = wards["population"].to_numpy(dtype=float)
     x = _design(wards, measure)
     results, alpha, notes = _fit_or_explain(model, y, x, pop, what=what, measure=measure)
+    dispersion_p, warning = None, ""
     if model == "ols":
         dispersion = float(results.scale)
         aic = float(results.aic)
     else:
         dispersion = float(results.pearson_chi2 / results.df_resid)
         aic = float(results.aic) + (2.0 if model == "nb" else 0.0)
+    if model == "poisson":
+        dispersion_p = float(stats.chi2.sf(results.pearson_chi2, results.df_resid))
+        warning = poisson_dispersion_warning(dispersion, dispersion_p)
     if measure in _OVERALL_MEASURES:
         notes = [*notes, _circularity_note(wards)]
     fit = ModelFit(
@@ -310,6 +389,8 @@ def fitted_model(
         n=len(y),
         pearson_dispersion=dispersion,
         notes=tuple(notes),
+        dispersion_p=dispersion_p,
+        warning=warning,
     )
     return fit, results
 
@@ -355,6 +436,18 @@ def _count_distribution(model: str, mean: np.ndarray, alpha: float | None) -> An
     return stats.nbinom(size, size / (size + mean))
 
 
+def _mixture_quantile(cdf: Any, q: float, dists: Any) -> float:
+    """Return the smallest count k with ``cdf(k) >= q``: bisection between the nodes' quantiles."""
+    lo = float(np.min(dists.ppf(q))) - 1
+    hi = float(np.max(dists.ppf(q)))
+    if not np.isfinite(hi):
+        return hi
+    while hi - lo > 1:
+        mid = float(np.floor((lo + hi) / 2))
+        lo, hi = (lo, mid) if cdf(mid) >= q - 1e-12 else (mid, hi)
+    return hi
+
+
 def _interval_and_p(
     model: str,
     mean: float,
@@ -370,18 +463,15 @@ def _interval_and_p(
     """
     nodes, weights = np.polynomial.hermite_e.hermegauss(_QUADRATURE_NODES)
     weights = weights / weights.sum()
-    means = mean * np.exp(se_log_mean * nodes)
-    dists = _count_distribution(model, means, alpha)
-    first = float(np.min(dists.ppf(1e-9)))
-    last = float(np.max(dists.ppf(1 - 1e-9)))
-    k = np.arange(max(min(first, observed - 1), 0.0), max(last, observed) + 1)
-    cdf = np.asarray(dists.cdf(k[:, None])) @ weights
+    dists = _count_distribution(model, mean * np.exp(se_log_mean * nodes), alpha)
+
+    def cdf(k: float) -> float:
+        return float(np.asarray(dists.cdf(k)) @ weights) if k >= 0 else 0.0
+
     tail = (1 - level) / 2
-    last_index = len(k) - 1
-    low = float(k[min(int(np.searchsorted(cdf, tail - 1e-12)), last_index)])
-    high = float(k[min(int(np.searchsorted(cdf, 1 - tail - 1e-12)), last_index)])
-    below = float(cdf[np.searchsorted(k, observed)])
-    at_or_above = 1.0 - (float(cdf[np.searchsorted(k, observed - 1)]) if observed >= 1 else 0.0)
+    low = _mixture_quantile(cdf, tail, dists)
+    high = _mixture_quantile(cdf, 1 - tail, dists)
+    below, at_or_above = cdf(observed), 1.0 - cdf(observed - 1)
     return low, high, min(1.0, 2 * min(below, at_or_above))
 
 

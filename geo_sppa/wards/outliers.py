@@ -352,6 +352,8 @@ def _model_line(fit: ModelFit) -> str:
     equation = f"{left} = {fit.params['const']:.3f} {sign} {abs(slope):.3g} x {fit.measure}"
     extra = f"; alpha = {fit.alpha:.3f}" if fit.model == "nb" and fit.alpha is not None else ""
     extra += f"; Pearson dispersion {fit.pearson_dispersion:.2f}" if fit.model != "ols" else ""
+    if fit.dispersion_p is not None:
+        extra += f" (test of no over-dispersion p = {fit.dispersion_p:.2g})"
     return f"{fit.model} ({fit.n} wards): {equation}{extra}; AIC {fit.aic:.1f}"
 
 
@@ -359,6 +361,8 @@ def _outlier_summary(
     report: OutlierReport, rng: np.random.Generator | int | None, suppress_below: int | None
 ) -> list[tuple[str, str]]:
     lines = [("model", _model_line(report.fit))]
+    if report.fit.warning:
+        lines.append(("WARNING", report.fit.warning))
     if report.moran is not None:
         m = report.moran
         seed = f", seed {rng}" if isinstance(rng, int) else ""
