@@ -143,6 +143,8 @@ def test_outliers_suppression_shows_less_than(tmp_path):
     assert barnack["count"] == "<25" and barnack["observed"] == "<25"
     assert barnack["rate_per_1000"] == ""
     assert barnack["studentized_residual"] == "" and barnack["cooks_distance"] == ""
+    # with loo_expected and alpha, the ward's own p-value would give its count back
+    assert barnack["p_value"] == "" and barnack["q_value"] == ""
     assert float(barnack["expected"]) > 0  # the fit used the exact count
     printed = next(line for line in result.output.splitlines() if line.startswith("Barnack "))
     assert "<25" in printed
