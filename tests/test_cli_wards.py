@@ -101,16 +101,24 @@ def test_outliers_default_run(tmp_path):
         "pi_low",
         "pi_high",
         "label",
+        "p_value",
+        "q_value",
+        "outside_pi",
+        "flagged_fdr",
         "gi_z",
         "gi_q",
         "hotspot",
         "funnel",
     ):
         assert column in table.columns
+    # Central and West are outside their per-ward 95% intervals; only West survives the 5% FDR
+    raw = set(table.loc[table["outside_pi"].astype(str) == "True", "ward_name"])
+    assert raw == {"Central", "West"}
     flagged = set(table.loc[table["label"] != "", "ward_name"])
-    assert flagged == {"Central", "West"}
-    for name in ("Central", "West"):
-        assert f"\n{name}: more than deprivation predicts (check whether" in result.output
+    assert flagged == {"West"}
+    assert "\nWest: more than deprivation predicts (check whether" in result.output
+    assert "\nCentral: more than" not in result.output
+    assert "false discovery rate 0.05" in result.output
     assert re.search(
         r"\n  model +nb \(24 wards\): log\(count / population\) = -?\d+\.\d{3} \+ "
         r"\d\.\d+ x imd_score; alpha = \d\.\d{3}; Pearson dispersion \d+\.\d\d; AIC",
@@ -135,6 +143,8 @@ def test_outliers_suppression_shows_less_than(tmp_path):
     assert barnack["count"] == "<25" and barnack["observed"] == "<25"
     assert barnack["rate_per_1000"] == ""
     assert barnack["studentized_residual"] == "" and barnack["cooks_distance"] == ""
+    # with loo_expected and alpha, the ward's own p-value would give its count back
+    assert barnack["p_value"] == "" and barnack["q_value"] == ""
     assert float(barnack["expected"]) > 0  # the fit used the exact count
     printed = next(line for line in result.output.splitlines() if line.startswith("Barnack "))
     assert "<25" in printed
@@ -275,3 +285,22 @@ def test_ward_outliers_counts_and_names_the_category_it_is_given():
         (row.ward_name, row.label) for row in result.data.itertuples() if row.label
     )
     assert result.map_layers == ("label", "imd_no_crime_score", "rate_per_1000", "hotspot")
+
+
+def test_outliers_poisson_prints_the_dispersion_warning(tmp_path):
+    result = run("outliers", "--model", "poisson", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"\n  WARNING +the Poisson model does not fit: Pearson dispersion 12\.9 \(chi-squared "
+        r"test p = .*use --model nb \(the default\)\n",
+        result.output,
+    )
+
+
+def test_outliers_imd_2019_rank_nb_fit_converges(tmp_path):
+    """Regression (issue 14): alpha stayed at its start value 0.1 against a maximum likelihood of
+    0.111 and the tool used the fit with a note."""
+    result = run("outliers", "--ward-set", "2022", "--imd", "2019", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "alpha = 0.111" in result.output
+    assert "converge" not in result.output

@@ -84,13 +84,62 @@ def planted() -> gpd.GeoDataFrame:
 # ---------------------------------------------------------------- planted truth
 
 
-def test_half_and_double_are_flagged(planted):
+def test_half_and_double_are_outside_the_per_ward_interval(planted):
+    """The uncorrected per-ward result (``outside_pi``) finds both; after the FDR correction over
+    30 wards the halved low-count ward (mean 74, alpha 0.03) is too weak to survive (q about
+    0.1), the doubled one is labelled."""
     flagged = deprivation_outliers(planted).data.set_index("ward_code")
-    assert flagged.loc["W05", "label"] == LABEL_UNDER
-    assert flagged.loc["W20", "label"] == LABEL_OVER
+    assert flagged.loc["W05", "outside_pi"] and flagged.loc["W20", "outside_pi"]
     assert flagged.loc["W05", "observed"] < flagged.loc["W05", "pi_low"]
     assert flagged.loc["W20", "observed"] > flagged.loc["W20", "pi_high"]
+    assert flagged["outside_pi"].sum() == 2
+    assert flagged.loc["W05", "p_value"] < 0.05 < flagged.loc["W05", "q_value"]
+    assert flagged.loc["W20", "label"] == LABEL_OVER
+    assert flagged.loc["W05", "label"] == ""
+
+
+def planted_nb(seed: int) -> gpd.GeoDataFrame:
+    """30 NB wards (alpha 0.01, true mean population * exp(-5 + 0.04 imd)); W25 given half its true
+    mean, W10 double."""
+    table = ward_table(30, seed, alpha=0.01, nx=6)
+    table.loc[25, "count"] = round(table.loc[25, "mu"] * 0.5)
+    table.loc[10, "count"] = round(table.loc[10, "mu"] * 2)
+    return table
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_half_and_double_are_flagged_after_the_fdr_correction(seed):
+    flagged = deprivation_outliers(planted_nb(seed)).data.set_index("ward_code")
+    assert flagged.loc["W25", "label"] == LABEL_UNDER
+    assert flagged.loc["W10", "label"] == LABEL_OVER
+    assert flagged.loc["W25", "flagged_fdr"] and flagged.loc["W10", "flagged_fdr"]
     assert (flagged["label"] != "").sum() == 2
+    assert (flagged["q_value"] >= flagged["p_value"]).all()
+
+
+def test_clean_nb_data_flag_any_ward_in_about_the_fdr_share_of_runs():
+    """30 clean NB data sets of 30 wards (alpha 0.03): BH at 5% controls the chance of any flag
+    when no ward is an outlier (measured on seeds 100-139: 3 of 40 runs; with the plug-in interval
+    that ignored the refit's uncertainty, 7 of 40); the uncorrected per-ward flag fires in nearly
+    every run."""
+    runs_with_flag = runs_with_raw_flag = 0
+    for seed in range(100, 130):
+        data = deprivation_outliers(ward_table(30, seed, nx=6)).data
+        runs_with_flag += bool(data["flagged_fdr"].any())
+        runs_with_raw_flag += bool(data["outside_pi"].any())
+        assert (data["label"] != "").sum() == data["flagged_fdr"].sum()
+    assert runs_with_flag <= 3  # 10% of runs: a loose bound on 5%
+    assert runs_with_raw_flag >= 20
+
+
+def test_fdr_option_changes_the_flags_not_the_p_values(planted):
+    strict = deprivation_outliers(planted, fdr=0.001).data
+    loose = deprivation_outliers(planted, fdr=0.2).data
+    pd.testing.assert_series_equal(strict["p_value"], loose["p_value"])
+    assert strict["flagged_fdr"].sum() <= loose["flagged_fdr"].sum()
+    assert (loose["flagged_fdr"] == (loose["q_value"] <= 0.2)).all()
+    with pytest.raises(InputError, match="false discovery rate must be between 0 and 1; got 1.5"):
+        deprivation_outliers(planted, fdr=1.5)
 
 
 def test_ols_finds_the_double_but_misses_the_half_in_a_low_rate_ward(planted):
@@ -99,6 +148,7 @@ def test_ols_finds_the_double_but_misses_the_half_in_a_low_rate_ward(planted):
     flagged = deprivation_outliers(planted, model="ols").data.set_index("ward_code")
     assert flagged.loc["W20", "label"] == LABEL_OVER
     assert flagged.loc["W05", "label"] == ""
+    assert not flagged.loc["W05", "outside_pi"]
 
 
 def test_output_columns_and_dataclass(planted):
@@ -111,9 +161,12 @@ def test_output_columns_and_dataclass(planted):
         "loo_expected",
         "pi_low",
         "pi_high",
+        "p_value",
+        "q_value",
         "studentized_residual",
         "cooks_distance",
         "outside_pi",
+        "flagged_fdr",
         "large_residual",
         "direction",
         "label",
@@ -149,8 +202,9 @@ def test_nb_on_poisson_data_estimates_tiny_alpha():
     assert fit_deprivation_model(ward_table(40, 3, alpha=0)).alpha < 0.01
 
 
-def test_poisson_loo_interval_is_the_refit_mean_quantiles(planted):
-    """Independent refit without W00 with statsmodels GLM, then Poisson 2.5%/97.5% quantiles."""
+def test_poisson_loo_interval_is_the_refit_predictive_quantiles(planted):
+    """Independent refit without W00 with statsmodels GLM; the predictive distribution is the
+    Poisson mixture over the refit's log-mean uncertainty (integrated here on a dense grid)."""
     result = deprivation_outliers(planted, model="poisson").data
     rest = planted.iloc[1:]
     x = sm.add_constant(rest[["imd_score"]].to_numpy())
@@ -161,8 +215,19 @@ def test_poisson_loo_interval_is_the_refit_mean_quantiles(planted):
         refit.params[0] + refit.params[1] * planted.loc[0, "imd_score"]
     )
     assert result.loc[0, "loo_expected"] == pytest.approx(mean, rel=1e-6)
-    assert result.loc[0, "pi_low"] == stats.poisson.ppf(0.025, mean)
-    assert result.loc[0, "pi_high"] == stats.poisson.ppf(0.975, mean)
+    x0 = np.array([1.0, planted.loc[0, "imd_score"]])
+    se = np.sqrt(x0 @ refit.cov_params() @ x0)
+    z = np.linspace(-8, 8, 4001)
+    w = stats.norm.pdf(z) / stats.norm.pdf(z).sum()
+    k = np.arange(0, 200)
+    cdf = stats.poisson.cdf(k[:, None], mean * np.exp(se * z)) @ w
+    assert result.loc[0, "pi_low"] == k[np.searchsorted(cdf, 0.025)]
+    assert result.loc[0, "pi_high"] == k[np.searchsorted(cdf, 0.975)]
+    y0 = planted.loc[0, "count"]
+    p = 2 * min(cdf[y0], 1 - cdf[y0 - 1])
+    assert result.loc[0, "p_value"] == pytest.approx(min(p, 1.0), rel=1e-3)
+    # wider than the plug-in interval, which ignored the refit's uncertainty
+    assert result.loc[0, "pi_high"] >= stats.poisson.ppf(0.975, mean)
 
 
 def test_ols_loo_interval_from_the_textbook_formula(planted):
@@ -510,3 +575,51 @@ def test_ward_order_does_not_change_flags(order):
     np.testing.assert_allclose(
         base["studentized_residual"], shuffled["studentized_residual"], rtol=1e-4
     )
+
+
+# ---------------------------------------------------------------- Poisson honesty, convergence
+
+
+def test_poisson_on_over_dispersed_data_warns_and_advises_nb(planted):
+    fit = deprivation_outliers(planted, model="poisson").fit
+    assert fit.pearson_dispersion > 5 and fit.dispersion_p < 1e-6
+    assert fit.warning.startswith("the Poisson model does not fit: Pearson dispersion ")
+    assert fit.warning.endswith("use --model nb (the default)")
+
+
+def test_poisson_on_poisson_data_does_not_warn():
+    fit = deprivation_outliers(ward_table(40, 3, alpha=0), model="poisson").fit
+    assert fit.pearson_dispersion < 1.5 and fit.warning == ""
+    assert fit.dispersion_p > 0.05
+    assert deprivation_outliers(ward_table(40, 3, alpha=0)).fit.dispersion_p is None  # nb
+
+
+@pytest.mark.parametrize(
+    ("dispersion", "p", "warns"),
+    [(1.5, 1e-6, False), (1.51, 1e-6, True), (3.0, 0.05, False), (3.0, 0.0499, True)],
+    ids=["at the limit", "just above", "not significant", "just significant"],
+)
+def test_poisson_warning_threshold_edges(dispersion, p, warns):
+    from geo_sppa.wards.model import poisson_dispersion_warning
+
+    assert bool(poisson_dispersion_warning(dispersion, p)) is warns
+
+
+def test_pearson_dispersion_test_matches_chi_squared(planted):
+    fit = deprivation_outliers(planted, model="poisson").fit
+    chi2 = fit.pearson_dispersion * (fit.n - 2)
+    assert fit.dispersion_p == pytest.approx(stats.chi2.sf(chi2, fit.n - 2), rel=1e-6)
+
+
+def test_nb_fit_that_does_not_converge_is_an_input_error(planted, monkeypatch):
+    """Regression: an NB fit that stopped short (alpha left at its start value) was used with a
+    note; now it is refused, naming the measure and the fix. One iteration cannot converge."""
+    monkeypatch.setattr("geo_sppa.wards.model._NB_MAXITER", 1)
+    monkeypatch.setattr("geo_sppa.wards.model._NEWTON_MAXITER", 1)
+    with pytest.raises(
+        InputError,
+        match=r"^outliers: the nb model of 'Drugs' incidents on imd_score did not converge "
+        r"\(alpha .* after 2 iterations\); a result would be unreliable: rescale imd_score .*"
+        r"--model ols$",
+    ):
+        deprivation_outliers(planted, category="Drugs")

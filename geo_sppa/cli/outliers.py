@@ -41,6 +41,15 @@ _FORMATS = {
     "imd_rank_popweighted (default with IMD 2019, which has no scores).",
 )
 @click.option(
+    "--fdr",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="False discovery rate (Benjamini-Hochberg, over the wards) of the outlier flags and of "
+    "the Gi* hot spots; the uncorrected per-ward p-value and flag are kept in p_value and "
+    "outside_pi.",
+)
+@click.option(
     "--seed",
     type=int,
     default=12345,
@@ -52,13 +61,15 @@ def outliers(
     output_dir: str,
     model: str,
     measure: str | None,
+    fdr: float,
     seed: int,
     **inputs: Any,
 ) -> None:
     """Wards with more or fewer incidents than their deprivation predicts.
 
-    Fits incidents against deprivation across wards and flags each ward whose count is outside its
-    leave-one-out 95% prediction interval (the model refitted without the ward): "fewer than
+    Fits incidents against deprivation across wards and flags each ward whose count is unlikely
+    under the model refitted without it (leave-one-out p-value), with the Benjamini-Hochberg false
+    discovery rate --fdr over the wards: "fewer than
     deprivation predicts (possible under-reporting)" or "more than deprivation predicts (check
     whether the deprivation data are out of date, e.g. new housing)". Also: a funnel plot with
     over-dispersion-adjusted limits, Moran's I of the residuals and Getis-Ord Gi* hot/cold spots
@@ -82,7 +93,12 @@ def outliers(
     if frames is None:
         return
     result = ward_outliers(
-        **frames, measure=measure, model=model, rng=seed, suppress_below=suppress_below
+        **frames,
+        measure=measure,
+        model=model,
+        fdr=fdr,
+        rng=seed,
+        suppress_below=suppress_below,
     )
     frame, category = result.data, result.rates.category
     out = io.output_dir(output_dir)
@@ -101,7 +117,7 @@ def outliers(
     table = table.sort_values("studentized_residual", key=lambda s: -s.abs().fillna(0))
     click.echo(
         f"{category}: observed against {model} model on {result.measure} "
-        "(95% leave-one-out interval):"
+        f"(leave-one-out, false discovery rate {fdr:g}):"
     )
     columns = ["ward_name", "population", result.measure, *_COLUMNS, "flag", "funnel", "spot"]
     formats = {result.measure: ".1f", **_FORMATS}

@@ -33,6 +33,8 @@ DERIVED_COLUMNS = (
     "studentized_residual",
     "funnel_z",
     "cooks_distance",
+    "p_value",
+    "q_value",
 )
 SUPPRESSIBLE = COUNT_COLUMNS + DERIVED_COLUMNS
 _Frame = TypeVar("_Frame", bound=pd.DataFrame)

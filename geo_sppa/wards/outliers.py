@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo_sppa.errors import InputError
-from geo_sppa.wards.autocorrelation import MoranResult
+from geo_sppa.wards.autocorrelation import MoranResult, benjamini_hochberg
 from geo_sppa.wards.funnel import Overdispersion
 from geo_sppa.wards.model import (
     CIRCULARITY_WARNING,
@@ -71,12 +71,17 @@ class Outliers:
     ----------
     data
         The input ward frame plus ``observed, expected, expected_rate_per_1000, loo_expected,
-        pi_low, pi_high, studentized_residual, cooks_distance, outside_pi, large_residual,
-        direction, label`` (counts; the interval is the LOO ``level`` prediction interval).
+        pi_low, pi_high, p_value, q_value, studentized_residual, cooks_distance, outside_pi,
+        flagged_fdr, large_residual, direction, label`` (counts; the interval is the LOO
+        ``level`` prediction interval; ``outside_pi`` is the raw per-ward flag, ``flagged_fdr``
+        the flag after the Benjamini-Hochberg correction, which ``direction`` and ``label``
+        follow).
     fit
         The model fitted to every ward.
     level
         Prediction-interval level (0.95).
+    fdr
+        The false discovery rate of the flags (0.05).
     notes
         One-line notes for the summary, including the flag rule.
 
@@ -85,6 +90,7 @@ class Outliers:
     data: pd.DataFrame
     fit: ModelFit
     level: float
+    fdr: float = 0.05
     notes: tuple[str, ...] = field(default=())
 
 
@@ -104,7 +110,7 @@ def _residuals(results: Any, model: str, pop: np.ndarray) -> tuple[np.ndarray, .
 
 
 def _outlier_notes(
-    fit: ModelFit, level: float, below: np.ndarray, above: np.ndarray
+    fit: ModelFit, fdr: float, below: np.ndarray, above: np.ndarray, raw: np.ndarray
 ) -> tuple[str, ...]:
     model, measure = fit.model, fit.measure
     offset = " with log(population) offset" if model != "ols" else ""
@@ -112,10 +118,12 @@ def _outlier_notes(
     return (
         f"model {model} of {'rate per 1,000' if model == 'ols' else 'count'} on {measure}"
         f"{offset}{alpha}",
-        f"flag rule: observed outside the leave-one-out {level:.0%} prediction interval "
-        "(refit without the ward, predict it); "
+        f"flag rule: leave-one-out p-value (refit without the ward, predict it) with "
+        f"Benjamini-Hochberg false discovery rate {fdr:g} over the {fit.n} wards "
+        "(q_value <= fdr); the uncorrected per-ward result is p_value and outside_pi; "
         "large_residual = |studentized residual| > 2 is shown beside it",
-        f"{int(below.sum())} ward(s) fewer than predicted, {int(above.sum())} more than predicted",
+        f"{int(below.sum())} ward(s) fewer than predicted, {int(above.sum())} more than predicted "
+        f"after the correction ({int(raw.sum())} outside the per-ward interval before it)",
         *fit.notes,
     )
 
@@ -126,6 +134,7 @@ def deprivation_outliers(
     measure: str = "imd_score",
     model: str = "nb",
     level: float = 0.95,
+    fdr: float = 0.05,
     category: str | None = None,
 ) -> Outliers:
     """Return each ward's observed and expected count, LOO prediction interval and outlier label.
@@ -142,7 +151,9 @@ def deprivation_outliers(
     model
         ``nb`` (default), ``poisson`` or ``ols``.
     level
-        Level of the leave-one-out prediction interval.
+        Level of the leave-one-out prediction interval (the raw per-ward flag ``outside_pi``).
+    fdr
+        Benjamini-Hochberg false discovery rate of the flags, over the wards (0 < fdr < 1).
     category
         The incident category, used only to name the incidents in error messages.
 
@@ -150,7 +161,8 @@ def deprivation_outliers(
     -------
     Outliers
         ``data`` adds ``observed, expected, expected_rate_per_1000, loo_expected, pi_low, pi_high,
-        studentized_residual, cooks_distance, outside_pi, large_residual, direction, label``.
+        p_value, q_value, studentized_residual, cooks_distance, outside_pi, flagged_fdr,
+        large_residual, direction, label``.
 
     Raises
     ------
@@ -161,10 +173,13 @@ def deprivation_outliers(
 
     Notes
     -----
-    Flag rule: a ward is labelled when its observed count is outside the LOO ``level`` prediction
-    interval (for count models ``pi_low``/``pi_high`` are the NB/Poisson quantiles at the refit
-    mean, so P(observed < pi_low) <= 2.5% under the model). Below: :data:`LABEL_UNDER`; above:
-    :data:`LABEL_OVER`.
+    Flag rule: ``p_value`` is the two-sided p-value of the observed count under the LOO predictive
+    distribution (NB/Poisson at the refit mean; OLS: t test against the refit prediction);
+    ``q_value`` its Benjamini-Hochberg adjustment over the wards, and a ward is labelled
+    (``flagged_fdr``) when ``q_value <= fdr``, so that on data with no outliers the chance of any
+    flag is at most about ``fdr``. ``outside_pi`` keeps the uncorrected per-ward result (observed
+    outside the LOO ``level`` interval; for count models ``pi_low``/``pi_high`` are the quantiles
+    at the refit mean). Below: :data:`LABEL_UNDER`; above: :data:`LABEL_OVER`.
 
     ``studentized_residual`` is the externally studentized residual for OLS and the internally
     studentized Pearson residual (Pearson residual / sqrt(1 - leverage)) for the count models;
@@ -172,6 +187,8 @@ def deprivation_outliers(
     every ward; ``loo_expected`` the mean predicted for the ward by the refit without it.
 
     """
+    if not 0 < fdr < 1:
+        raise InputError(f"the false discovery rate must be between 0 and 1; got {fdr:g}")
     check_ward_table(wards, measure, model, category=category)
     what = incidents_label(category)
     fit, results = fitted_model(wards, measure, model, what=what)
@@ -179,7 +196,10 @@ def deprivation_outliers(
     pop = wards["population"].to_numpy(dtype=float)
     expected, studentized, cooks = _residuals(results, model, pop)
     loo = leave_one_out(wards, measure, model, level=level, what=what)
-    below, above = y < loo.low, y > loo.high
+    q = benjamini_hochberg(loo.p)
+    raw = (y < loo.low) | (y > loo.high)
+    flagged = q <= fdr
+    below, above = flagged & (y < loo.mean), flagged & (y > loo.mean)
     out = wards.assign(
         observed=y.astype(int),
         expected=expected,
@@ -187,15 +207,18 @@ def deprivation_outliers(
         loo_expected=loo.mean,
         pi_low=loo.low,
         pi_high=loo.high,
+        p_value=loo.p,
+        q_value=q,
         studentized_residual=studentized,
         cooks_distance=cooks,
-        outside_pi=below | above,
+        outside_pi=raw,
+        flagged_fdr=flagged,
         large_residual=np.abs(studentized) > 2,
         direction=np.select([below, above], ["under", "over"], default=""),
         label=np.select([below, above], [LABEL_UNDER, LABEL_OVER], default=""),
     )
-    notes = _outlier_notes(fit, level, below, above)
-    return Outliers(data=out, fit=fit, level=level, notes=notes)
+    notes = _outlier_notes(fit, fdr, below, above, raw)
+    return Outliers(data=out, fit=fit, level=level, fdr=fdr, notes=notes)
 
 
 @dataclass(frozen=True)
@@ -250,7 +273,7 @@ def outlier_report(
     from geo_sppa.wards.funnel import funnel_table
 
     result = deprivation_outliers(
-        wards, measure=measure, model=model, level=level, category=category
+        wards, measure=measure, model=model, level=level, fdr=fdr, category=category
     )
     data, od = funnel_table(result.data)
     notes = list(result.notes)
@@ -329,6 +352,8 @@ def _model_line(fit: ModelFit) -> str:
     equation = f"{left} = {fit.params['const']:.3f} {sign} {abs(slope):.3g} x {fit.measure}"
     extra = f"; alpha = {fit.alpha:.3f}" if fit.model == "nb" and fit.alpha is not None else ""
     extra += f"; Pearson dispersion {fit.pearson_dispersion:.2f}" if fit.model != "ols" else ""
+    if fit.dispersion_p is not None:
+        extra += f" (test of no over-dispersion p = {fit.dispersion_p:.2g})"
     return f"{fit.model} ({fit.n} wards): {equation}{extra}; AIC {fit.aic:.1f}"
 
 
@@ -336,6 +361,8 @@ def _outlier_summary(
     report: OutlierReport, rng: np.random.Generator | int | None, suppress_below: int | None
 ) -> list[tuple[str, str]]:
     lines = [("model", _model_line(report.fit))]
+    if report.fit.warning:
+        lines.append(("WARNING", report.fit.warning))
     if report.moran is not None:
         m = report.moran
         seed = f", seed {rng}" if isinstance(rng, int) else ""
@@ -371,6 +398,7 @@ def ward_outliers(
     lsoas: gpd.GeoDataFrame | None = None,
     measure: str | None = None,
     model: str = "nb",
+    fdr: float = 0.05,
     rng: np.random.Generator | int | None = None,
     suppress_below: int | None = None,
     read_set_aside: pd.DataFrame | None = None,
@@ -392,7 +420,9 @@ def ward_outliers(
         names the same incidents.
     measure, model, rng
         The deprivation column (default: the ward table's overall measure), the model and the seed
-        of the Moran permutation test, as :func:`outlier_report` (95% intervals, FDR 5%).
+        of the Moran permutation test, as :func:`outlier_report` (95% intervals).
+    fdr
+        Benjamini-Hochberg false discovery rate of the outlier flags and of Gi* (default 5%).
     suppress_below
         Show counts from 1 to N-1 as ``<N`` in ``data``; the fits use the exact counts.
 
@@ -431,6 +461,7 @@ def ward_outliers(
         table.rates.data,
         measure=measure,
         model=model,
+        fdr=fdr,
         rng=rng,
         category=table.rates.category,
         source=ward_source,
