@@ -70,8 +70,10 @@ def test_report_lists_top_sites_of_all_and_no_resolved_without_a_previous_window
 
 
 def test_report_passes_years_ward_set_and_suppression_through(tmp_path):
-    """--years past the data end, the 2022 wards, counts under 10 suppressed: all honoured."""
-    args = ["report", "--years", "2017-2019", "--ward-set", "2022", "--suppress-below", "10"]
+    """--years past the data end, the 2022 wards, and suppression: all honoured. With the FDR
+    correction only Central (555 incidents) is flagged on the 2022 wards, so the threshold is set
+    above its count to show that the flagged table applies it."""
+    args = ["report", "--years", "2017-2019", "--ward-set", "2022", "--suppress-below", "600"]
     result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
@@ -88,7 +90,7 @@ def test_report_passes_years_ward_set_and_suppression_through(tmp_path):
     assert incomplete in trends
     outliers = page.split('<section id="outliers">')[1].split("</section>")[0]
     assert "wards 2022 (WD22, current)" in outliers
-    assert "<td>&lt;10</td>" in outliers  # a flagged ward with fewer than 10 incidents
+    assert "<td>&lt;600</td>" in outliers and "<td>555</td>" not in outliers
 
 
 def test_report_is_self_contained(built):

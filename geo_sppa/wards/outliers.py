@@ -167,9 +167,8 @@ def deprivation_outliers(
     Raises
     ------
     InputError
-        Missing columns or values, too few wards, fewer than :data:`MIN_WARDS_WITH_INCIDENTS` wards
-        with any incident, or a fit (of every ward or a leave-one-out refit) that statsmodels
-        cannot complete; never a raw statsmodels or numpy error.
+        Missing columns or values, too few wards (:data:`MIN_WARDS_WITH_INCIDENTS` with any),
+        or a fit that statsmodels cannot complete; never a raw statsmodels or numpy error.
 
     Notes
     -----
@@ -181,11 +180,9 @@ def deprivation_outliers(
     outside the LOO ``level`` interval; for count models ``pi_low``/``pi_high`` are the quantiles
     at the refit mean). Below: :data:`LABEL_UNDER`; above: :data:`LABEL_OVER`.
 
-    ``studentized_residual`` is the externally studentized residual for OLS and the internally
-    studentized Pearson residual (Pearson residual / sqrt(1 - leverage)) for the count models;
-    ``cooks_distance`` is statsmodels' Cook's distance for the same fit. ``expected`` is the fit on
-    every ward; ``loo_expected`` the mean predicted for the ward by the refit without it.
-
+    ``studentized_residual``: externally studentized (OLS) or Pearson / sqrt(1 - leverage)
+    (count models); ``cooks_distance``: statsmodels'; ``expected``: the fit on every ward;
+    ``loo_expected``: the refit without the ward.
     """
     if not 0 < fdr < 1:
         raise InputError(f"the false discovery rate must be between 0 and 1; got {fdr:g}")
@@ -200,25 +197,17 @@ def deprivation_outliers(
     raw = (y < loo.low) | (y > loo.high)
     flagged = q <= fdr
     below, above = flagged & (y < loo.mean), flagged & (y > loo.mean)
-    out = wards.assign(
-        observed=y.astype(int),
-        expected=expected,
-        expected_rate_per_1000=1000 * expected / pop,
-        loo_expected=loo.mean,
-        pi_low=loo.low,
-        pi_high=loo.high,
-        p_value=loo.p,
-        q_value=q,
-        studentized_residual=studentized,
-        cooks_distance=cooks,
-        outside_pi=raw,
-        flagged_fdr=flagged,
-        large_residual=np.abs(studentized) > 2,
-        direction=np.select([below, above], ["under", "over"], default=""),
-        label=np.select([below, above], [LABEL_UNDER, LABEL_OVER], default=""),
-    )
+    columns = {
+        "observed": y.astype(int), "expected": expected,
+        "expected_rate_per_1000": 1000 * expected / pop, "loo_expected": loo.mean,
+        "pi_low": loo.low, "pi_high": loo.high, "p_value": loo.p, "q_value": q,
+        "studentized_residual": studentized, "cooks_distance": cooks, "outside_pi": raw,
+        "flagged_fdr": flagged, "large_residual": np.abs(studentized) > 2,
+        "direction": np.select([below, above], ["under", "over"], default=""),
+        "label": np.select([below, above], [LABEL_UNDER, LABEL_OVER], default=""),
+    }  # fmt: skip
     notes = _outlier_notes(fit, fdr, below, above, raw)
-    return Outliers(data=out, fit=fit, level=level, fdr=fdr, notes=notes)
+    return Outliers(data=wards.assign(**columns), fit=fit, level=level, fdr=fdr, notes=notes)
 
 
 @dataclass(frozen=True)
@@ -458,14 +447,9 @@ def ward_outliers(
     if measure is None:
         raise InputError("outliers need a deprivation measure; pass --imd 2010|2019|PATH")
     report = outlier_report(
-        table.rates.data,
-        measure=measure,
-        model=model,
-        fdr=fdr,
-        rng=rng,
-        category=table.rates.category,
-        source=ward_source,
-    )
+        table.rates.data, measure=measure, model=model, fdr=fdr, rng=rng,
+        category=table.rates.category, source=ward_source,
+    )  # fmt: skip
     return _published(table, report, measure, rng=rng, suppress_below=suppress_below)
 
 
