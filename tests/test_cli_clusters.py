@@ -532,3 +532,69 @@ def test_road_features_without_lines_are_counted_not_dropped(tmp_path):
     notes = [line for line in result.output.splitlines() if "road features set aside" in line]
     assert len(notes) == 1
     assert "roads.gpkg: 2 of 3 road features set aside as not lines (1 Point, 1 empty)" in notes[0]
+
+
+def test_above_the_point_limit_the_map_aggregates_and_the_summary_says_so(tmp_path, monkeypatch):
+    """With the point budget lowered to 100, Peterborough's 1,659 collisions of 2014-2016 no
+    longer fit: the ones at no site become a heat layer and the run summary says which."""
+    import geo_sppa.render.cluster_map as cluster_map
+
+    monkeypatch.setattr(cluster_map, "POINT_LIMIT", 100)
+    result = run("clusters", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    note = summary_value(result.output, "map")
+    assert note.startswith("462 collisions at sites drawn as points; the other 1,197")
+    assert "as a heat layer" in note
+
+
+def test_a_run_killed_part_way_leaves_no_complete_looking_output_set(tmp_path):
+    """Kill `geo-sppa clusters` (SIGKILL, as a machine shutting down would) as soon as its
+    first output appears: no run.json, and every output file present is whole."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "o"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geo_sppa", "-q", "clusters", "--area", "leeds-central", "-o",
+         str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / "clusters.csv").exists():
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (out / "run.json").exists()
+    visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert "clusters.csv" in visible
+    table = pd.read_csv(out / "clusters.csv", encoding="utf-8-sig")  # whole: it parses
+    assert len(table) > 0 and table["rank"].tolist() == list(range(1, len(table) + 1))
+    if "clusters.gpkg" in visible:  # renamed into place only with all three layers
+        import pyogrio
+
+        assert {n for n, _ in pyogrio.list_layers(out / "clusters.gpkg")} >= {
+            "clusters",
+            "collisions",
+            "run",
+        }
+    # a new run removes the partial files the killed one left
+    assert run("clusters", "--area", "leeds-central", "--no-map", "-o", out).exit_code == 0
+    assert [p.name for p in out.iterdir() if ".partial-" in p.name] == []
+
+
+def test_the_dossier_covers_the_top_sites_and_says_so(tmp_path):
+    """A national run has thousands of sites; the dossier pages the best-ranked ones only."""
+    result = run("clusters", "--dossier-sites", "5", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "clusters_sites.html").read_text(encoding="utf-8")
+    assert page.count('<section class="site"') == 5
+    table = pd.read_csv(tmp_path / "clusters.csv", encoding="utf-8-sig")
+    top = table.sort_values("rank")["site_id"].head(5).tolist()
+    assert [f'id="{sid}"' in page for sid in top] == [True] * 5
+    assert "the top 5 of 63 sites by rank" in page
+    assert summary_value(result.output, "dossier").startswith("This dossier has a page for each")

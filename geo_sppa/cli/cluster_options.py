@@ -12,65 +12,20 @@ from typing import Any
 
 import click
 
-from geo_sppa.cli.options import crs_option
 
-__all__ = [
-    "collision_file_options",
-    "collision_columns",
-    "cluster_rule_options",
-    "rule_from_options",
-    "rank_by_option",
-    "parts_options",
-]
-
-
-def collision_file_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the options that describe a collision file: its columns, date format and CRS.
-
-    The command receives ``collisions``, ``study_area``, ``crs``, ``id_column``, ``x_column``,
-    ``y_column``, ``date_column``, ``date_format`` and ``severity_column``; pass the column
-    names through :func:`collision_columns`.
-    """
-    options = [
-        click.option(
-            "--collisions",
-            type=click.Path(),
-            default=None,
-            help="Collision CSV (DfT STATS19 of any vintage, council extract, or generic). "
-            "Default: the area's.",
-        ),
-        click.option(
-            "--study-area",
-            type=click.Path(),
-            default=None,
-            help="Polygon layer; collisions outside it are set aside.",
-        ),
-        crs_option,
-        click.option("--id-column", default=None, help="Collision id column of a generic CSV."),
-        click.option("--x-column", default=None, help="Easting (or x) column of a generic CSV."),
-        click.option("--y-column", default=None, help="Northing (or y) column of a generic CSV."),
-        click.option("--date-column", default=None, help="Date column of a generic CSV."),
-        click.option(
-            "--date-format",
-            default=None,
-            metavar="FORMAT",
-            help="Date format such as %d/%m/%Y (default: detected; a file mixing day-first "
-            "and month-first dates is refused).",
-        ),
-        click.option(
-            "--severity-column",
-            default=None,
-            help="Severity column (1/2/3 or fatal/serious/slight).",
-        ),
-    ]
+def _with(options: list[Callable[..., Any]], command: Callable[..., Any]) -> Callable[..., Any]:
+    """Return ``command`` with ``options`` applied, the first shown first in --help."""
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def collision_columns(**names: str | None) -> dict[str, str]:
-    """Return the column overrides the user gave, by field (``id_column="ref"`` -> ``id``)."""
-    return {k.removesuffix("_column"): v for k, v in names.items() if v}
+__all__ = [
+    "cluster_rule_options",
+    "rule_from_options",
+    "rank_by_option",
+    "scan_output_options",
+]
 
 
 def _clause(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple:
@@ -129,9 +84,7 @@ def cluster_rule_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Collisions this close to a junction belong to it, metres (20).",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _with(options, command)
 
 
 def rule_from_options(
@@ -166,14 +119,28 @@ rank_by_option = click.option(
 )
 
 
-def parts_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``--vehicles`` and ``--casualties`` (DfT STATS19 vehicle and casualty files)."""
-    for name, what in (("--casualties", "casualty"), ("--vehicles", "vehicle")):
-        command = click.option(
-            name,
-            type=click.Path(dir_okay=False),
+def scan_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--snap-tolerance-m``, ``--price-year`` and ``--dossier-sites``."""
+    options = [
+        click.option(
+            "--snap-tolerance-m",
+            type=click.FloatRange(min=0),
+            default=30.0,
+            show_default=True,
+            help="Collisions farther than this from every road are set aside.",
+        ),
+        click.option(
+            "--price-year",
+            type=int,
             default=None,
-            help=f"DfT STATS19 {what} CSV (any vintage), joined to the collisions on the "
-            "collision index; rows with no such collision are set aside.",
-        )(command)
-    return command
+            help="Price year of the DfT value of prevention (default: latest).",
+        ),
+        click.option(
+            "--dossier-sites",
+            type=click.IntRange(min=0),
+            default=200,
+            show_default=True,
+            help="Sites, best-ranked first, with a page in clusters_sites.html (0: every site).",
+        ),
+    ]
+    return _with(options, command)

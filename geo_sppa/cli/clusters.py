@@ -8,12 +8,11 @@ import click
 
 from geo_sppa.cli.cluster_options import (
     cluster_rule_options,
-    collision_columns,
-    collision_file_options,
-    parts_options,
     rank_by_option,
     rule_from_options,
+    scan_output_options,
 )
+from geo_sppa.cli.input_options import collision_columns, collision_file_options, parts_options
 from geo_sppa.cli.options import area_option, output_dir_option, years_option
 from geo_sppa.cli.progress import Progress
 from geo_sppa.cli.summary import (
@@ -42,19 +41,7 @@ from geo_sppa.cli.summary import (
 @click.option("--radius-mode", is_flag=True, help="Radius mode even where the area has roads.")
 @years_option
 @cluster_rule_options
-@click.option(
-    "--snap-tolerance-m",
-    type=click.FloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    help="Collisions farther than this from every road are set aside.",
-)
-@click.option(
-    "--price-year",
-    type=int,
-    default=None,
-    help="Price year of the DfT value of prevention (default: latest).",
-)
+@scan_output_options
 @rank_by_option
 @collision_file_options
 @parts_options
@@ -71,7 +58,8 @@ def clusters(**options: Any) -> None:
     Writes clusters.csv, clusters_collisions.csv (one row per collision in a site, with its
     conditions), clusters_factors.csv (each site's conditions against the whole area, with an
     exact binomial over-representation test), clusters.gpkg, clusters.geojson, clusters.html (the
-    map), clusters_sites.html (a printable dossier, one A4 page per site) and
+    map), clusters_sites.html (a printable dossier, one A4 page per site, the top 200 by
+    default: --dossier-sites) and
     clusters_set_aside.csv into the output folder.
 
     \b
@@ -87,7 +75,7 @@ def clusters(**options: Any) -> None:
 #: Options recorded in run.json (the rest are file paths, recorded with checksums, or columns).
 _RECORDED = ("area", "years", "radius_mode", "length_m", "radius_m", "junction_radius_m",
              "keep_service_roads", "snap_tolerance_m", "price_year", "crs",
-             "date_format", "rank_by")  # fmt: skip
+             "date_format", "rank_by", "dossier_sites")  # fmt: skip
 _INPUT_FILES = ("study_area", "vehicles", "casualties")
 
 
@@ -134,14 +122,14 @@ def _run(o: dict[str, Any]) -> None:
                 rank_by=o["rank_by"],
             )
         with progress.stage("map"):
-            pages, map_note = ({}, None) if o["no_map"] else _pages(result, inputs)
+            pages, page_notes = ({}, []) if o["no_map"] else _pages(result, inputs, o)
         with progress.stage("writing outputs"):
             written, set_aside = io.write_cluster_outputs(
                 result, inputs, out, parts_set_aside=parts_aside, **pages
             )
     echo_cluster_table(result)
     lines = cluster_summary_lines(result, inputs, set_aside)
-    lines += [("map", map_note)] if map_note else []
+    lines += [(k, n) for k, n in page_notes if n]
     roads_file = o["roads"] if o["roads"] not in (None, "osm") else None
     lines += finish_run(
         out,
@@ -160,10 +148,17 @@ def _run(o: dict[str, Any]) -> None:
     echo_summary("Run summary", lines)
 
 
-def _pages(result, inputs) -> tuple[dict[str, str], str]:
-    """Return the map and dossier HTML (write_cluster_outputs keywords) and the map's note."""
+def _pages(result, inputs, o) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Return the map and dossier HTML (write_cluster_outputs keywords) and their notes."""
+    from geo_sppa.render.dossier import dossier_note
+
     page, note = _map_html(result, inputs)
-    return {"map_html": page, "dossier_html": _dossier_html(result, inputs)}, note
+    dossier = _dossier_html(result, inputs, o["dossier_sites"] or None)
+    notes = [
+        ("map", note),
+        ("dossier", dossier_note(len(result.sites), o["dossier_sites"] or None)),
+    ]
+    return {"map_html": page, "dossier_html": dossier}, notes
 
 
 def _map_html(result, inputs) -> tuple[str, str]:
@@ -182,7 +177,7 @@ def _map_html(result, inputs) -> tuple[str, str]:
     return self_contained_html(fmap), cluster_map_contents(fmap).note
 
 
-def _dossier_html(result, inputs) -> str:
+def _dossier_html(result, inputs, max_sites: int | None) -> str:
     """Return the printable site dossier of the run, its plans drawn on the run's roads."""
     from geo_sppa.io.outputs import cluster_run_info, window_collisions
     from geo_sppa.render.dossier import site_dossier_html
@@ -196,4 +191,5 @@ def _dossier_html(result, inputs) -> str:
         title=str(cluster_run_info(result, inputs)["title"]),
         window=result.window,
         roads=inputs.roads if inputs.roads is not None else inputs.context_roads,
+        max_sites=max_sites,
     )

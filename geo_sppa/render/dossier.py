@@ -20,7 +20,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["site_dossier_html"]
+__all__ = ["DOSSIER_SITES", "dossier_note", "site_dossier_html"]
+
+#: Sites in the dossier by default: the top of the ranking, which is where investigation starts.
+DOSSIER_SITES = 200
 
 _SEVERITY_COLOURS = {"fatal": "#7a0019", "serious": "#e6550d", "slight": "#3182bd"}
 _USER_LETTERS = (("pedestrian", "P"), ("cyclist", "C"), ("motorcyclist", "M"))
@@ -245,8 +248,12 @@ def site_dossier_html(
     title: str,
     window: tuple[int, int],
     roads: gpd.GeoDataFrame | None = None,
+    max_sites: int | None = DOSSIER_SITES,
 ) -> str:
     """Return the printable dossier of the cluster sites as one self-contained HTML page.
+
+    Only the ``max_sites`` best-ranked sites get a page (None: every site); the first page then
+    says so, since every site is in ``clusters.csv`` and ``clusters_collisions.csv``.
 
     Parameters
     ----------
@@ -265,6 +272,8 @@ def site_dossier_html(
         First and last year of the window.
     roads
         Road lines in EPSG:27700 with ``name``/``ref`` to draw on the plans; None: no roads.
+    max_sites
+        How many sites, best-ranked first, get a page (default :data:`DOSSIER_SITES`).
 
     Returns
     -------
@@ -286,10 +295,23 @@ def site_dossier_html(
             roads,
             window,
         )
-        for _, site in sites.sort_values("rank").iterrows()
+        for _, site in sites.sort_values("rank").iloc[:max_sites].iterrows()
     ]
-    body = "".join(pages) or "<p>No cluster sites.</p>"
+    note = dossier_note(len(sites), max_sites)
+    body = (f'<p class="note">{escape(note)}</p>' if note else "") + (
+        "".join(pages) or "<p>No cluster sites.</p>"
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
+    )
+
+
+def dossier_note(n_sites: int, max_sites: int | None) -> str:
+    """Return the note that the dossier covers only the top ``max_sites`` sites ("" when all)."""
+    if max_sites is None or n_sites <= max_sites:
+        return ""
+    return (
+        f"This dossier has a page for each of the top {max_sites:,} of {n_sites:,} sites by rank; "
+        "every site is in clusters.csv and clusters_collisions.csv (--dossier-sites N for more)."
     )
