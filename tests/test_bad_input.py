@@ -410,6 +410,14 @@ def _other_cases(t):
         "unit-costs-missing": (["costs", "--unit-costs", t / "uc.csv"], "uc.csv"),
         "trends-collisions-missing": (["trends", "--collisions", t / "tc.csv"], "tc.csv: no such"),
         "trends-baseline-garbage": (["trends", "--baseline-year", "soon"], "--baseline-year"),
+        "trends-impossible-end-date": (
+            ["trends", "--end-date", "2017-13-45"],
+            "expected a date YYYY-MM-DD such as 2017-10-31, got '2017-13-45'",
+        ),
+        "report-name-is-a-path": (
+            ["report", "--name", "sub/dir/r.html"],
+            "expected a file name such as report.html, got 'sub/dir/r.html'",
+        ),
         "map-results-missing": (["map", "clusters", t / "res.gpkg"], "res.gpkg"),
         "map-results-not-a-layer": (
             ["map", "clusters", _text(t, "res.csv", "a,b\n1,2\n")],
@@ -448,7 +456,7 @@ CASE_NAMES = sorted(
           "population-negative population-repeated population-not-numbers population-no-column "
           "imd-missing model-unknown suppress-negative ward-set-unknown").split(),
         *("themes-missing themes-no-columns unit-costs-missing trends-collisions-missing "
-          "trends-baseline-garbage map-results-missing map-results-not-a-layer").split(),
+          "trends-baseline-garbage trends-impossible-end-date report-name-is-a-path map-results-missing map-results-not-a-layer").split(),
     ]
 )  # fmt: skip
 

@@ -13,6 +13,8 @@ __all__ = [
     "crs_option",
     "years_option",
     "parse_years",
+    "parse_date",
+    "parse_file_name",
     # re-exported from geo_sppa.cli.summary for the commands that import them from here
     "echo_summary",
     "echo_table",
@@ -96,3 +98,31 @@ years_option = click.option(
     metavar="Y1-Y2",
     help="Time window, e.g. 2014-2016 (default: the latest three complete years in the data).",
 )
+
+
+def parse_date(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> str | None:
+    """Return ``value`` if it is a real calendar date written YYYY-MM-DD, else a usage error."""
+    if value is None:
+        return None
+    from datetime import datetime
+
+    try:
+        datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        raise click.BadParameter(
+            f"expected a date YYYY-MM-DD such as 2017-10-31, got {value!r}"
+        ) from None
+    return value
+
+
+def parse_file_name(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> str | None:
+    """Return ``value`` if it is a plain file name; a folder belongs in ``-o``."""
+    if value is not None and ("/" in value or "\\" in value or value in ("", ".", "..")):
+        raise click.BadParameter(
+            f"expected a file name such as report.html, got {value!r}; name the folder with -o"
+        )
+    return value

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from geo_sppa.cli.options import area_option, echo_summary, output_dir_option, years_option
+from geo_sppa.cli.options import (
+    area_option,
+    echo_summary,
+    output_dir_option,
+    parse_file_name,
+    years_option,
+)
 
 __all__ = ["report"]
 
@@ -87,7 +93,13 @@ __all__ = ["report"]
     show_default=True,
     help="Seed of the Moran's I permutation test.",
 )
-@click.option("--name", default="report.html", show_default=True, help="File name of the report.")
+@click.option(
+    "--name",
+    default="report.html",
+    show_default=True,
+    callback=parse_file_name,
+    help="File name of the report (in the -o folder).",
+)
 @output_dir_option
 def report(
     area,

@@ -10,6 +10,7 @@ from geo_sppa.cli.options import (
     echo_summary,
     echo_table,
     output_dir_option,
+    parse_date,
     set_aside_lines,
     years_option,
 )
@@ -39,6 +40,7 @@ __all__ = ["trends"]
 @click.option(
     "--end-date",
     default=None,
+    callback=parse_date,
     metavar="YYYY-MM-DD",
     help="Last day the data cover, if not the end of the last collision's month.",
 )
