@@ -6,9 +6,11 @@ import click
 
 from geo_sppa.cli.options import (
     area_option,
+    collisions_file_option,
     crs_option,
     echo_summary,
     echo_table,
+    incidents_file_option,
     output_dir_option,
     set_aside_lines,
     years_option,
@@ -19,15 +21,8 @@ __all__ = ["costs"]
 
 @click.command("costs")
 @area_option
-@click.option(
-    "--collisions", type=click.Path(), default=None, help="Collision CSV (default: the area's)."
-)
-@click.option(
-    "--incidents",
-    type=click.Path(),
-    default=None,
-    help="police.uk street.csv file(s) or a generic incident CSV (default: the area's).",
-)
+@collisions_file_option
+@incidents_file_option
 @years_option
 @click.option(
     "--price-year",

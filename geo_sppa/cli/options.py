@@ -11,6 +11,8 @@ __all__ = [
     "area_option",
     "output_dir_option",
     "crs_option",
+    "collisions_file_option",
+    "incidents_file_option",
     "years_option",
     "parse_years",
     "parse_date",
@@ -35,6 +37,17 @@ output_dir_option = click.option(
     default="maps",
     show_default=True,
     help="Folder for the files the command writes (named in its summary); created if missing.",
+)
+
+
+collisions_file_option = click.option(
+    "--collisions", type=click.Path(), default=None, help="Collision CSV (default: the area's)."
+)
+incidents_file_option = click.option(
+    "--incidents",
+    type=click.Path(),
+    default=None,
+    help="police.uk street.csv file(s) or a generic incident CSV (default: the area's).",
 )
 
 

@@ -6,7 +6,9 @@ import click
 
 from geo_sppa.cli.options import (
     area_option,
+    collisions_file_option,
     echo_summary,
+    incidents_file_option,
     output_dir_option,
     parse_file_name,
     years_option,
@@ -17,15 +19,8 @@ __all__ = ["report"]
 
 @click.command("report")
 @area_option
-@click.option(
-    "--collisions", type=click.Path(), default=None, help="Collision CSV (default: the area's)."
-)
-@click.option(
-    "--incidents",
-    type=click.Path(),
-    default=None,
-    help="police.uk street.csv file(s) (default: the area's).",
-)
+@collisions_file_option
+@incidents_file_option
 @click.option(
     "--themes",
     type=click.Path(),
