@@ -248,40 +248,31 @@ def _checked_category(category: str) -> str:
 def _ward_outliers(
     area: str, incidents: str | Path | None, category: str, seed: int, options: dict
 ) -> WardOutliers:
-    """Return the ward outliers of ``category``, as ``geo-sppa outliers`` computes them.
+    """Return the ward outliers of ``category`` as ``geo-sppa outliers`` computes them.
 
-    The one place the assessment reaches the ward pipeline (to be switched to its library
-    function when ``load_ward_rates`` leaves ``geo_sppa.cli.wards``).
+    Both read through :func:`geo_sppa.bundled.inputs.ward_outlier_inputs` and call
+    :func:`geo_sppa.wards.outliers.ward_outliers`, so the report cannot drift from the command.
     """
-    from geo_sppa.cli.wards import load_ward_rates
-    from geo_sppa.wards.outliers import outlier_report
+    from geo_sppa.bundled.inputs import ward_outlier_inputs
+    from geo_sppa.io import Loaded
+    from geo_sppa.wards.outliers import ward_outliers
 
-    found = load_ward_rates(
-        area=area,
-        wards_path=None,
-        ward_code_column=None,
-        ward_name_column=None,
-        ward_set=options.get("ward_set"),
-        incidents=incidents,
-        category=category,
+    inputs = ward_outlier_inputs(
+        area, incidents=incidents, category=category, ward_set=options.get("ward_set"),
         imd_choice=options.get("imd"),
-        population_path=None,
-        lsoas_path=None,
-        lookup_path=None,
-        crs=None,
-    )
-    if found is None:  # only for an empty category, refused before this step
-        raise InputError("the ward step needs an incident category; pass category=NAME")
-    rates, loaded, described = found
-    measure = str(rates.imd_measure)
+    )  # fmt: skip
+    result = ward_outliers(**inputs, rng=seed)
+    rates = result.table.rates
     months = tuple(rates.months)
     source = (
-        f"{described['incidents']} ({rates.category}, {len(months)} months: "
-        f"{', '.join(months)}); wards {described['wards']}; {described['imd']}"
+        f"{inputs['source']} ({rates.category}, {len(months)} months: {', '.join(months)}); "
+        f"wards {inputs['ward_label']}; {inputs['imd_label']}"
     )
+    n_read = len(inputs["incidents"]) + len(inputs["read_set_aside"])
+    loaded = Loaded(inputs["incidents"], inputs["read_set_aside"], n_read, inputs["read_notes"])
     return WardOutliers(
-        report=outlier_report(rates.data, measure=measure, rng=seed),
-        measure=measure,
+        report=result.report,
+        measure=result.measure,
         category=rates.category,
         months=months,
         source=source,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -16,7 +17,23 @@ from geo_sppa.io.incidents import read_incidents
 from geo_sppa.io.layers import read_lsoas, read_roads, read_study_area, read_wards
 from geo_sppa.io.tables import read_imd, read_lsoa_lookup, read_population
 
-__all__ = ["ClusterInputs", "WardInputs", "cluster_inputs", "incidents_input", "ward_inputs"]
+__all__ = [
+    "ClusterInputs",
+    "WardInputs",
+    "cluster_inputs",
+    "incidents_input",
+    "ward_inputs",
+    "ward_outlier_inputs",
+    "RiskThemes",
+    "collisions_input",
+    "map_context_input",
+    "optional_incidents_input",
+    "population_total_input",
+    "risk_themes_input",
+    "unit_costs_input",
+    "area_risk_themes_input",
+    "no_risk_matrix_text",
+]
 
 
 @dataclass(frozen=True)
@@ -262,16 +279,6 @@ def ward_inputs(
 # "The user's file, else the area's" for the strategic-assessment commands (costs, trends, risk,
 # report) is decided here and nowhere else.
 
-__all__ += [
-    "RiskThemes",
-    "collisions_input",
-    "map_context_input",
-    "optional_incidents_input",
-    "population_total_input",
-    "risk_themes_input",
-    "unit_costs_input",
-]
-
 
 def collisions_input(
     area: str,
@@ -383,9 +390,6 @@ def map_context_input(area: str) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFr
     return roads, wards
 
 
-__all__ += ["area_risk_themes_input", "no_risk_matrix_text"]
-
-
 def no_risk_matrix_text(area: str) -> str:
     """Return why ``area`` has no risk matrix and how to give one (one line, no trailing stop)."""
     return (
@@ -409,3 +413,31 @@ def area_risk_themes_input(area: str, themes: str | Path | None = None) -> RiskT
     if path is None:
         return None
     return RiskThemes(table=risk_themes_input(area, path).table, path=path, bundled=True)
+
+
+def ward_outlier_inputs(
+    area: str, *, incidents: str | Path | None, category: str, crs: str | None = None, **paths: Any
+) -> dict[str, Any]:
+    """Return the keyword arguments of ``ward_table``/``ward_outliers``, read from the inputs.
+
+    The incidents are the user's file where given, else the area's; ``paths`` are those of
+    :func:`ward_inputs` (wards, population, IMD, LSOAs, lookup, ward set). ``geo-sppa wards``,
+    ``geo-sppa outliers`` and the strategic assessment all read through here.
+    """
+    loaded, incidents_path = incidents_input(area, incidents, crs=crs)
+    inputs = ward_inputs(area, crs=crs, **paths)
+    return {
+        "wards": inputs.wards,
+        "population": inputs.population,
+        "incidents": loaded.data,
+        "category": category,
+        "source": incidents_path.name,
+        "ward_source": inputs.ward_source,
+        "imd": inputs.imd,
+        "lookup": inputs.lookup,
+        "lsoas": inputs.lsoas,
+        "read_set_aside": loaded.set_aside,
+        "read_notes": loaded.notes,
+        "ward_label": inputs.ward_label,
+        "imd_label": inputs.imd_label,
+    }

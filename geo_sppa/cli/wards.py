@@ -98,32 +98,17 @@ def read_ward_inputs(
 
     Returns None, after printing the categories in the data, when ``category`` is empty.
     """
-    from geo_sppa.bundled.inputs import incidents_input, ward_inputs
+    from geo_sppa.bundled.inputs import incidents_input, ward_outlier_inputs
     from geo_sppa.wards.incidents import incident_categories
 
-    loaded, incidents_path = incidents_input(area, incidents, crs=crs)
     if category == "":
+        loaded, incidents_path = incidents_input(area, incidents, crs=crs)
         counts = incident_categories(loaded.data).reset_index()
         click.echo(f"Categories in {incidents_path.name} ({len(loaded.data):,} records):")
         echo_table(counts, ["category", "count"], max_rows=100)
         click.echo("Pass one with --category NAME, or --category all.")
         return None
-    inputs = ward_inputs(area, crs=crs, **paths)
-    return {
-        "wards": inputs.wards,
-        "population": inputs.population,
-        "incidents": loaded.data,
-        "category": category,
-        "source": incidents_path.name,
-        "ward_source": inputs.ward_source,
-        "imd": inputs.imd,
-        "lookup": inputs.lookup,
-        "lsoas": inputs.lsoas,
-        "read_set_aside": loaded.set_aside,
-        "read_notes": loaded.notes,
-        "ward_label": inputs.ward_label,
-        "imd_label": inputs.imd_label,
-    }
+    return ward_outlier_inputs(area, incidents=incidents, category=category, crs=crs, **paths)
 
 
 def load_ward_rates(**inputs: Any) -> tuple[WardRates, Loaded, dict[str, str]] | None:
