@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, overload
@@ -23,6 +24,7 @@ __all__ = [
     "header_key",
     "find_column",
     "set_aside_rows",
+    "rows_passing_checks",
     "points_from_columns",
 ]
 
@@ -322,6 +324,28 @@ def outside_gb_mask(geometry: gpd.GeoSeries) -> pd.Series:
     return out
 
 
+def rows_passing_checks(
+    checks: Iterable[tuple[pd.Series, str, pd.Series | str]],
+    ids: pd.Series,
+    source: str,
+) -> tuple[pd.Series, list[pd.DataFrame]]:
+    """Return which rows pass every check, and the set-aside records of those that do not.
+
+    ``checks`` are ``(failed, reason, detail)`` in order; a row is set aside for the first one it
+    fails (so its record has one reason), with ``detail`` per row (a Series) or one text.
+    """
+    rows = np.arange(1, len(ids) + 1)
+    keep = pd.Series(True, index=ids.index)
+    parts = []
+    for failed, reason, detail in checks:
+        mask = keep & failed.fillna(False).astype(bool)
+        if mask.any():
+            shown = detail[mask] if isinstance(detail, pd.Series) else detail
+            parts.append(set_aside_rows(source, rows[mask.to_numpy()], ids[mask], reason, shown))
+            keep &= ~mask
+    return keep, parts
+
+
 def coordinate_hints(x: np.ndarray, y: np.ndarray) -> pd.Series:
     """Return, per point outside Great Britain, its coordinates and what they look like.
 
@@ -330,19 +354,22 @@ def coordinate_hints(x: np.ndarray, y: np.ndarray) -> pd.Series:
     swapped (the point is inside Great Britain with its axes exchanged).
     """
     minx, miny, maxx, maxy = GB_BOUNDS
-    texts = []
-    for xi, yi in zip(x, y, strict=True):
-        text = f"x={xi:.6g}, y={yi:.6g}"
-        if abs(xi) <= 180 and abs(yi) <= 90:
-            text += ": looks like longitude/latitude; pass --crs EPSG:4326"
-        elif minx <= yi <= maxx and miny <= xi <= maxy:
-            text += ": x and y look swapped; exchange --x-column and --y-column"
-        elif not minx <= xi <= maxx:
-            text += f": x outside Great Britain's eastings ({minx:.0f}-{maxx:.0f})"
-        else:
-            text += f": y outside Great Britain's northings ({miny:.0f}-{maxy:.0f})"
-        texts.append(text)
-    return pd.Series(texts, dtype=object)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    where = pd.Series([f"x={a:.6g}, y={b:.6g}" for a, b in zip(x, y, strict=True)], dtype=object)
+    looks = np.select(
+        [
+            (np.abs(x) <= 180) & (np.abs(y) <= 90),
+            (minx <= y) & (y <= maxx) & (miny <= x) & (x <= maxy),
+            ~((minx <= x) & (x <= maxx)),
+        ],
+        [
+            ": looks like longitude/latitude; pass --crs EPSG:4326",
+            ": x and y look swapped; exchange --x-column and --y-column",
+            f": x outside Great Britain's eastings ({minx:.0f}-{maxx:.0f})",
+        ],
+        default=f": y outside Great Britain's northings ({miny:.0f}-{maxy:.0f})",
+    )
+    return where + pd.Series(looks, dtype=object)
 
 
 def _inside_study_area(

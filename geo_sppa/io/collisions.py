@@ -29,6 +29,7 @@ from geo_sppa.io._common import (
     find_column,
     points_from_columns,
     read_csv_text,
+    rows_passing_checks,
     screened_rows,
     set_aside_rows,
 )
@@ -493,24 +494,16 @@ def _screened(
     The checks run in order and a row is set aside for the first it fails: a duplicate row,
     an unreadable date, a date after ``today``, an unknown severity.
     """
-    rows = np.arange(1, len(raw) + 1)
     date_text = raw[str(col["date"])].astype("string").fillna("(empty)")
     severity_text = raw[str(col["severity"])].astype("string").fillna("(empty)")
     limit = (today or pd.Timestamp.today()).normalize()
     checks = (
-        (_duplicate_rows(raw, ids, str(col["id"]), source), "duplicate row", None),
+        (_duplicate_rows(raw, ids, str(col["id"]), source), "duplicate row", ""),
         (dates.isna(), "unparseable date", date_text),
         (dates > limit, "future date", date_text + f" (after {limit:%Y-%m-%d})"),
         (severity.isna(), "unknown severity", severity_text),
     )
-    keep = pd.Series(True, index=raw.index)
-    parts = []
-    for failed, reason, detail in checks:
-        mask = keep & failed.fillna(False).astype(bool)
-        if mask.any():
-            shown = detail[mask] if detail is not None else ""
-            parts.append(set_aside_rows(source, rows[mask.to_numpy()], ids[mask], reason, shown))
-            keep &= ~mask
+    keep, parts = rows_passing_checks(checks, ids, source)
     if keep.sum() == 0:
         reasons = ", ".join(dict.fromkeys(str(p["reason"].iloc[0]) for p in parts))
         raise InputError(

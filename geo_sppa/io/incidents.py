@@ -15,6 +15,7 @@ from geo_sppa.io._common import (
     find_column,
     points_from_columns,
     read_csv_text,
+    rows_passing_checks,
     screened_rows,
     set_aside_rows,
 )
@@ -144,7 +145,11 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
         (category.isna(), "missing category", ""),
         (geometry.isna() & lsoa.isna(), "no location (no coordinates, no LSOA code)", ""),
     )  # fmt: skip
-    keep, parts = _row_checks(checks, rows, label, source)
+    keep, parts = rows_passing_checks(checks, label, source)
+    if keep.sum() == 0:
+        raise InputError(
+            f"{source}: no usable row; every row lacks a month, a category or a location"
+        )
     located = keep & geometry.notna()
     if located.any():
         ok, aside = screened_rows(
@@ -164,25 +169,6 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
         else set_aside_rows(source, np.array([], int), pd.Series([], dtype=object), "")
     )
     return Loaded(data.reset_index(drop=True), set_aside, len(raw), tuple(notes))
-
-
-def _row_checks(
-    checks: tuple, rows: np.ndarray, label: pd.Series, source: str
-) -> tuple[pd.Series, list[pd.DataFrame]]:
-    """Apply ``(failed mask, reason, detail)`` checks in order; a row fails only its first."""
-    keep = pd.Series(True, index=label.index)
-    parts = []
-    for failed, reason, detail in checks:
-        mask = failed.fillna(False).astype(bool) & keep
-        if mask.any():
-            shown = detail[mask] if not isinstance(detail, str) else detail
-            parts.append(set_aside_rows(source, rows[mask.to_numpy()], label[mask], reason, shown))
-            keep &= ~mask
-    if keep.sum() == 0:
-        raise InputError(
-            f"{source}: no usable row; every row lacks a month, a category or a location"
-        )
-    return keep, parts
 
 
 def read_incidents(
