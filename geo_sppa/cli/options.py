@@ -11,6 +11,8 @@ __all__ = [
     "area_option",
     "output_dir_option",
     "crs_option",
+    "threshold_option",
+    "seed_option",
     "collisions_file_option",
     "incidents_file_option",
     "years_option",
@@ -48,6 +50,22 @@ incidents_file_option = click.option(
     type=click.Path(),
     default=None,
     help="police.uk street.csv file(s) or a generic incident CSV (default: the area's).",
+)
+
+
+threshold_option = click.option(
+    "--threshold",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Risk-matrix priority threshold: themes with risk (harm x gaps) at or above it.",
+)
+seed_option = click.option(
+    "--seed",
+    type=int,
+    default=12345,
+    show_default=True,
+    help="Seed of the Moran's I permutation test.",
 )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from geo_sppa.cli.options import echo_summary, echo_table
+from geo_sppa.cli.options import echo_summary, echo_table, seed_option
 from geo_sppa.cli.wards import read_ward_inputs, ward_input_options
 
 __all__ = ["outliers"]
@@ -49,13 +49,7 @@ _FORMATS = {
     "the Gi* hot spots; the uncorrected per-ward p-value and flag are kept in p_value and "
     "outside_pi.",
 )
-@click.option(
-    "--seed",
-    type=int,
-    default=12345,
-    show_default=True,
-    help="Seed of the Moran's I permutation test.",
-)
+@seed_option
 def outliers(
     suppress_below: int | None,
     output_dir: str,

@@ -11,6 +11,8 @@ from geo_sppa.cli.options import (
     incidents_file_option,
     output_dir_option,
     parse_file_name,
+    seed_option,
+    threshold_option,
     years_option,
 )
 
@@ -74,20 +76,8 @@ __all__ = ["report"]
     metavar="ho2005|ho2018|spp2012|PATH",
     help="Unit costs of crime.",
 )
-@click.option(
-    "--threshold",
-    type=click.FloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    help="Risk-matrix priority threshold.",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=12345,
-    show_default=True,
-    help="Seed of the Moran's I permutation test.",
-)
+@threshold_option
+@seed_option
 @click.option(
     "--name",
     default="report.html",

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from geo_sppa.cli.options import area_option, echo_summary, echo_table, output_dir_option
+from geo_sppa.cli.options import (
+    area_option,
+    echo_summary,
+    echo_table,
+    output_dir_option,
+    threshold_option,
+)
 
 __all__ = ["risk"]
 
@@ -20,13 +26,7 @@ __all__ = ["risk"]
     "partnership_gaps_score. Default: the area's own matrix (Peterborough: the 2012 matrix; "
     "other areas have none and need --themes).",
 )
-@click.option(
-    "--threshold",
-    type=click.FloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    help="Themes with risk (harm x gaps) at or above this are priorities.",
-)
+@threshold_option
 @output_dir_option
 def risk(area, themes_path, threshold, output_dir) -> None:
     """Partnership risk matrix: harm = impact x frequency, risk = harm x gaps, ranked.
