@@ -598,3 +598,20 @@ def test_the_dossier_covers_the_top_sites_and_says_so(tmp_path):
     assert [f'id="{sid}"' in page for sid in top] == [True] * 5
     assert "the top 5 of 63 sites by rank" in page
     assert summary_value(result.output, "dossier").startswith("This dossier has a page for each")
+
+
+def test_the_map_and_the_collisions_layer_hold_the_collisions_the_run_used(leeds):
+    """The 23 Leeds collisions beyond the snap tolerance are set aside, so they are neither drawn
+    nor counted in the window layer (they used to make the map say 1,273 against 1,250 used)."""
+    import pyogrio
+
+    result, out = leeds
+    in_window = int(
+        summary_value(result.output, "window").split("(")[1].split()[0].replace(",", "")
+    )
+    assert in_window == 1250
+    assert summary_value(result.output, "map") == f"All {in_window:,} collisions drawn as points."
+    layer = pyogrio.read_dataframe(out / "clusters.gpkg", layer="collisions")
+    aside = pd.read_csv(out / "clusters_set_aside.csv", encoding="utf-8-sig")
+    assert len(layer) == in_window
+    assert not set(layer["collision_id"]) & set(aside["record_id"])

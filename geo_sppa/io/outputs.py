@@ -28,11 +28,15 @@ __all__ = ["cluster_run_info", "window_collisions", "write_cluster_outputs"]
 
 
 def window_collisions(result: ClusterResult, inputs: ClusterInputs) -> gpd.GeoDataFrame:
-    """Return the collisions of the result's window with the ``site_id`` each one counts in."""
+    """Return the collisions the run used in its window, with the ``site_id`` each counts in.
+
+    Collisions the scan set aside (beyond the snap tolerance) are left out, so the map, the
+    collision list and the factor table's area shares count what the summary calls used.
+    """
     data = inputs.collisions.data
-    return data[data["year"].between(*result.window)].assign(
-        site_id=result.site_of.reindex(data.index)
-    )
+    aside = data["collision_id"].astype(str).isin(result.set_aside["record_id"].astype(str))
+    used = data["year"].between(*result.window) & ~aside
+    return data[used].assign(site_id=result.site_of.reindex(data.index)[used])
 
 
 def cluster_run_info(result: ClusterResult, inputs: ClusterInputs) -> dict[str, object]:
