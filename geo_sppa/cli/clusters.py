@@ -85,6 +85,7 @@ def _run(o: dict[str, Any]) -> None:
 
     from geo_sppa import io
     from geo_sppa.bundled.inputs import cluster_inputs
+    from geo_sppa.cli.cluster_pages import cluster_pages
     from geo_sppa.io.stats19_parts import inputs_with_parts
     from geo_sppa.roads.clusters import cluster_sites
 
@@ -122,7 +123,7 @@ def _run(o: dict[str, Any]) -> None:
                 rank_by=o["rank_by"],
             )
         with progress.stage("map"):
-            pages, page_notes = ({}, []) if o["no_map"] else _pages(result, inputs, o)
+            pages, page_notes = ({}, []) if o["no_map"] else cluster_pages(result, inputs, o)
         with progress.stage("writing outputs"):
             written, set_aside = io.write_cluster_outputs(
                 result, inputs, out, parts_set_aside=parts_aside, **pages
@@ -146,50 +147,3 @@ def _run(o: dict[str, Any]) -> None:
         },  # fmt: skip
     )
     echo_summary("Run summary", lines)
-
-
-def _pages(result, inputs, o) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """Return the map and dossier HTML (write_cluster_outputs keywords) and their notes."""
-    from geo_sppa.render.dossier import dossier_note
-
-    page, note = _map_html(result, inputs)
-    dossier = _dossier_html(result, inputs, o["dossier_sites"] or None)
-    notes = [
-        ("map", note),
-        ("dossier", dossier_note(len(result.sites), o["dossier_sites"] or None)),
-    ]
-    return {"map_html": page, "dossier_html": dossier}, notes
-
-
-def _map_html(result, inputs) -> tuple[str, str]:
-    """Return the self-contained HTML cluster map of the run and the note of what it draws."""
-    from geo_sppa.io.outputs import cluster_run_info, window_collisions
-    from geo_sppa.render.maps import cluster_map, cluster_map_contents, self_contained_html
-
-    fmap = cluster_map(
-        result.sites,
-        window_collisions(result, inputs),
-        roads=inputs.context_roads,
-        wards=inputs.wards,
-        title=str(cluster_run_info(result, inputs)["title"]),
-        radius_m=result.rule.radius_m if result.mode == "radius" else None,
-    )
-    return self_contained_html(fmap), cluster_map_contents(fmap).note
-
-
-def _dossier_html(result, inputs, max_sites: int | None) -> str:
-    """Return the printable site dossier of the run, its plans drawn on the run's roads."""
-    from geo_sppa.io.outputs import cluster_run_info, window_collisions
-    from geo_sppa.render.dossier import site_dossier_html
-    from geo_sppa.roads.factors import site_collisions, site_factors
-
-    in_window = window_collisions(result, inputs)
-    return site_dossier_html(
-        result.sites,
-        site_collisions(result.sites, in_window),
-        site_factors(result.sites, in_window),
-        title=str(cluster_run_info(result, inputs)["title"]),
-        window=result.window,
-        roads=inputs.roads if inputs.roads is not None else inputs.context_roads,
-        max_sites=max_sites,
-    )
