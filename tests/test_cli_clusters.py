@@ -116,10 +116,14 @@ def test_leeds_central_is_network_mode(leeds):
     aside = pd.read_csv(out / "clusters_set_aside.csv", encoding="utf-8-sig")
     read = int(summary_value(result.output, "records read").replace(",", ""))
     used = int(summary_value(result.output, "records used").replace(",", ""))
-    assert read == 5461 and 0 < len(aside) == read - used
-    assert set(aside["reason"]) == {"beyond snap tolerance"}
+    window_aside = aside[aside["reason"] == "beyond snap tolerance"]
+    assert read == 5461 and 0 < len(window_aside) == read - used
+    assert set(aside["reason"]) == {
+        "beyond snap tolerance",
+        "beyond snap tolerance, previous window",
+    }
     assert set(aside["source"]) == {"leeds_central_rtc_2009_2019.csv"}
-    assert aside["detail"].str.match(r"nearest road \d+\.\d m away").all()
+    assert window_aside["detail"].str.match(r"nearest road \d+\.\d m away").all()
     assert aside["row"].between(1, read).all()  # file rows, not positions
     assert set(table["status"]) <= {"new", "persistent"}
     layer = gpd.read_file(out / "clusters.gpkg", layer="clusters")
@@ -615,3 +619,48 @@ def test_the_map_and_the_collisions_layer_hold_the_collisions_the_run_used(leeds
     aside = pd.read_csv(out / "clusters_set_aside.csv", encoding="utf-8-sig")
     assert len(layer) == in_window
     assert not set(layer["collision_id"]) & set(aside["record_id"])
+
+
+def test_leeds_set_aside_trail_lists_the_previous_window_too(leeds):
+    """The previous window's collisions beyond the snap tolerance are in clusters_set_aside.csv
+    with their window and distance, as many as the summary's note says; the summary's set-aside
+    count is the window's rows."""
+    import re
+
+    result, out = leeds
+    aside = pd.read_csv(out / "clusters_set_aside.csv", encoding="utf-8-sig")
+    previous = aside[aside["reason"] == "beyond snap tolerance, previous window"]
+    note = next(line for line in result.output.splitlines() if "previous window 2014-2016:" in line)
+    n_note = int(re.search(r"2014-2016: (\d+) collisions beyond", note).group(1))
+    assert n_note == len(previous) > 0
+    assert (
+        previous["detail"]
+        .str.fullmatch(r"previous window 2014-2016: nearest road \d+\.\d m away")
+        .all()
+    )
+    assert pd.to_numeric(previous["detail"].str.extract(r"(\d+\.\d) m")[0]).gt(30).all()
+    shown = int(summary_value(result.output, "set aside").split()[0].replace(",", ""))
+    assert shown == len(aside) - len(previous)
+    assert previous["row"].is_unique and previous["record_id"].str.match(r"201[456]_").all()
+
+
+def test_site_ksi_casualties_sum_the_casualty_file(tmp_path):
+    """Six collisions at one spot, each with casualty rows (2023 layout, collision_index):
+    casualty severities 1, 2, 3, 3 on the first, 2 on the second, 3 on the rest: the site has 9
+    casualties, 3 of them killed or seriously injured. Without the file both are NA."""
+    rows = ["collision_index,location_easting_osgr,location_northing_osgr,collision_severity,date"]
+    rows += [f"2023A{i},{520000 + i},{300000 + i},3,0{i + 1}/03/2023" for i in range(6)]
+    (tmp_path / "acc.csv").write_text("\n".join(rows) + "\n")
+    severities = {0: [1, 2, 3, 3], 1: [2], 2: [3], 3: [3], 4: [3], 5: [3]}
+    cas = ["collision_index,casualty_reference,casualty_class,casualty_severity"]
+    cas += [f"2023A{i},{k + 1},1,{s}" for i, ss in severities.items() for k, s in enumerate(ss)]
+    (tmp_path / "cas.csv").write_text("\n".join(cas) + "\n")
+    common = ["clusters", "--collisions", tmp_path / "acc.csv", "--years", "2023-2023", "--no-map"]
+    with_file = run(*common, "--casualties", tmp_path / "cas.csv", "-o", tmp_path / "a")
+    assert with_file.exit_code == 0, with_file.output
+    site = pd.read_csv(tmp_path / "a" / "clusters.csv", encoding="utf-8-sig").iloc[0]
+    assert (site["total"], site["casualties"], site["ksi_casualties"]) == (6, 9, 3)
+    without = run(*common, "-o", tmp_path / "b")
+    assert without.exit_code == 0, without.output
+    site = pd.read_csv(tmp_path / "b" / "clusters.csv", encoding="utf-8-sig").iloc[0]
+    assert pd.isna(site["ksi_casualties"]) and pd.isna(site["casualties"])

@@ -81,3 +81,54 @@ def test_user_table_missing_column():
 def test_unknown_severity_is_an_error():
     with pytest.raises(InputError, match="found damage only"):
         collision_costs(pd.Series(["fatal", "damage only"]))
+
+
+def _summary_count(output: str, label: str) -> int:
+    """The number printed first beside ``label`` in a run summary."""
+    for line in output.splitlines():
+        if line.strip().startswith(label + " "):
+            return int(line.strip()[len(label) :].split()[0].replace(",", ""))
+    raise AssertionError(f"no {label!r} line in the summary")
+
+
+def test_costs_writes_a_set_aside_trail_matching_the_summary(tmp_path):
+    """Four collisions: row 2 (file row 3, with the header) has no coordinates and row 3 an
+    unparseable date; the trail names each by file row, id and reason, as many as the summary."""
+    from click.testing import CliRunner
+
+    from geo_sppa.cli.main import cli
+
+    (tmp_path / "acc.csv").write_text(
+        "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\n"
+        "A1,520000,300000,3,01/03/2021\nA2,,,3,02/03/2021\nA3,520010,300010,2,notadate\n"
+        "A4,520020,300020,1,04/03/2021\n"
+    )
+    out = tmp_path / "o"
+    args = ["costs", "--collisions", str(tmp_path / "acc.csv"), "--years", "2021-2021"]
+    result = CliRunner().invoke(cli, [*args, "-o", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    aside = pd.read_csv(out / "costs_set_aside.csv", encoding="utf-8-sig")
+    assert aside[["source", "row", "record_id", "reason"]].values.tolist() == [
+        ["acc.csv", 2, "A2", "missing coordinates"],
+        ["acc.csv", 3, "A3", "unparseable date"],
+    ]
+    assert _summary_count(result.output, "set aside") == len(aside) == 2
+    assert str(out / "costs_set_aside.csv") in result.output
+
+
+def test_costs_writes_no_set_aside_file_when_nothing_is_set_aside(tmp_path):
+    """Two good collisions (and the bundled police.uk file, every row of which places)."""
+    from click.testing import CliRunner
+
+    from geo_sppa.cli.main import cli
+
+    (tmp_path / "acc.csv").write_text(
+        "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\n"
+        "A1,520000,300000,3,01/03/2021\nA4,520020,300020,1,04/03/2021\n"
+    )
+    out = tmp_path / "o"
+    args = ["costs", "--collisions", str(tmp_path / "acc.csv"), "-o", str(out)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert _summary_count(result.output, "set aside") == 0
+    assert not (out / "costs_set_aside.csv").exists()

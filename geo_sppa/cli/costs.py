@@ -51,7 +51,8 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     Peterborough assessment), or your own table. police.uk categories are broader than the Home
     Office classes, so crime totals are indicative; uncosted categories are listed.
 
-    Writes costs_road.csv, costs_crime.csv and costs.png into the output folder.
+    Writes costs_road.csv, costs_crime.csv and costs.png into the output folder, and
+    costs_set_aside.csv (file row, record id, reason) when any record was set aside.
 
     \b
     Example:
@@ -59,6 +60,8 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
         geo-sppa costs --price-year 2009 --unit-costs spp2012 --years 2014-2016
         geo-sppa costs --incidents street/ --unit-costs my_unit_costs.csv -o out/
     """  # noqa: D301
+    import pandas as pd
+
     from geo_sppa import io
     from geo_sppa.assessment.crime_costs import assessment_costs, collisions_in_years
     from geo_sppa.assessment.trends import latest_complete_years, window_coverage_note
@@ -85,6 +88,9 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     written = [] if result.road is None else [io.write_csv(result.road, out / "costs_road.csv")]
     if result.crime is not None:
         written.append(io.write_csv(result.crime, out / "costs_crime.csv"))
+    set_aside = pd.concat([crashes.set_aside, *([crimes.set_aside] if crimes else [])])
+    if len(set_aside):  # 1-based file row, record id and reason of each row not used
+        written.append(io.write_csv(set_aside, out / "costs_set_aside.csv"))
     crime_period = _months(crimes.data) if crimes else "no incidents"
     fig = cost_chart(
         result,
@@ -104,7 +110,7 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
             else "none (pass --incidents for the cost of crime)",
         ),
     ]
-    lines += _summary_lines(result, crashes, crimes, in_years, span, crime_period)
+    lines += _summary_lines(result, (crashes, crimes, set_aside), in_years, span, crime_period)
     if coverage:
         lines.append(("note", coverage))
     lines += [("wrote", str(p)) for p in written]
@@ -127,16 +133,15 @@ def _echo_tables(result, years: str, crime_period: str) -> None:
 
 
 def _summary_lines(
-    result, crashes, crimes, in_years, span: str, crime_period: str
+    result, loaded, in_years, span: str, crime_period: str
 ) -> list[tuple[str, object]]:
-    """Return the run-summary lines after the file names: records, years, costs, notes."""
-    import pandas as pd
+    """Return the run-summary lines after the file names: records, years, costs, notes.
 
+    ``loaded`` is (collisions, incidents or None, the rows of both set aside).
+    """
+    crashes, crimes, set_aside = loaded
     data = crashes.data
     n_crimes = len(crimes.data) if crimes else 0
-    set_aside = pd.concat(
-        [crashes.set_aside, *([crimes.set_aside] if crimes else [])], ignore_index=True
-    )
     lines = set_aside_lines(
         crashes.n_read + (crimes.n_read if crimes else 0), len(in_years) + n_crimes, set_aside
     )

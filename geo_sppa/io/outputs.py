@@ -80,7 +80,8 @@ def write_cluster_outputs(
     Returns
     -------
     tuple of (list of Path, DataFrame)
-        The files written, in order, and every set-aside record (loader and scan).
+        The files written, in order, and every set-aside record of the window (loader and
+        scan); ``clusters_set_aside.csv`` also lists ``result.previous_set_aside`` after them.
     """
     in_window = window_collisions(result, inputs)
     info = cluster_run_info(result, inputs)
@@ -104,7 +105,9 @@ def write_cluster_outputs(
     if len(result.resolved):
         written.append(write_csv(result.resolved, out / "clusters_resolved.csv"))
     set_aside = pd.concat([inputs.collisions.set_aside, result.set_aside], ignore_index=True)
-    written.append(write_csv(set_aside, out / "clusters_set_aside.csv"))
+    previous = result.previous_set_aside  # the previous window's, listed after the window's
+    listed = pd.concat([set_aside, previous], ignore_index=True) if len(previous) else set_aside
+    written.append(write_csv(listed, out / "clusters_set_aside.csv"))
     if parts_set_aside is not None and len(parts_set_aside):
         written.append(write_csv(parts_set_aside, out / "clusters_parts_set_aside.csv"))
     if map_html is not None:

@@ -57,6 +57,7 @@ from geo_sppa.roads.sites import (
 from geo_sppa.roads.status import WindowStatus, window_status
 from geo_sppa.roads.usable import snap_set_aside, usable_collisions
 from geo_sppa.roads.windows import data_window
+from geo_sppa.schema import SET_ASIDE_COLUMNS
 
 __all__ = [
     "MAX_LENGTH_M",
@@ -105,9 +106,9 @@ class ClusterResult:
         ``n_in_window``, ``n_in_sites``, ``n_not_in_sites``, ``n_sites``, ``n_resolved``,
         ``n_previous_window`` (placed collisions in the previous window),
         ``n_previous_set_aside`` (network mode: previous-window collisions beyond the snap
-        tolerance, not counted in ``previous_total`` nor listed in ``set_aside``; a note gives
-        the number), ``n_moved_by_name`` (network mode: collisions of the window snapped to the
-        road they name rather than to a nearer one; 0 in radius mode). Always
+        tolerance, not counted in ``previous_total`` nor in ``set_aside``: they are in
+        ``previous_set_aside``), ``n_moved_by_name`` (network mode: collisions of the window
+        snapped to the road they name rather than to a nearer one; 0 in radius mode). Always
         ``n_read == n_set_aside + n_outside_window + n_in_sites + n_not_in_sites``.
     mode
         ``"radius"`` or ``"network"``.
@@ -124,6 +125,10 @@ class ClusterResult:
         One-line notes for the run summary.
     site_of
         Per input row (indexed like the input): the ``site_id`` it belongs to, or NA.
+    previous_set_aside
+        Network mode: the previous window's collisions beyond the snap tolerance (columns as
+        ``set_aside``, reason ``beyond snap tolerance, previous window``, the window and
+        distance in ``detail``); written to ``clusters_set_aside.csv`` after ``set_aside``.
 
     """
 
@@ -139,6 +144,9 @@ class ClusterResult:
     notes: tuple[str, ...] = ()
     rank_by: str = "cost"
     site_of: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
+    previous_set_aside: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=SET_ASIDE_COLUMNS)
+    )
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,9 @@ class _Placed:
     notes: tuple[str, ...] = ()
     n_previous_set_aside: int = 0
     n_moved_by_name: int = 0
+    previous_set_aside: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=SET_ASIDE_COLUMNS)
+    )
 
 
 def cluster_sites(
@@ -231,6 +242,7 @@ def cluster_sites(
         notes=(*notes, *placed.notes, *coverage, _SCORE_NOTE),
         site_of=pd.Series(site_of, index=collisions.index, name="site_id", dtype="string"),
         rank_by=rank_by,
+        previous_set_aside=placed.previous_set_aside.reset_index(drop=True),
     )  # fmt: skip
 
 
@@ -338,6 +350,13 @@ def _network_placed(
             "the snap tolerance not counted in previous_total"
         )
     lost_rows = snap_set_aside(usable, lost_cur, lost["detail"], source)
+    lost_prev = snap_set_aside(usable, lost.index.difference(lost_cur), lost["detail"], source)
+    if previous is not None:  # else no previous-window collision was placed
+        window_text = f"previous window {previous[0]}-{previous[1]}: "
+        lost_prev = lost_prev.assign(
+            reason="beyond snap tolerance, previous window",
+            detail=window_text + lost_prev["detail"].astype(str),
+        )
     return _Placed(
         scan=placement.scan,
         frame=snapped,
@@ -345,6 +364,7 @@ def _network_placed(
         notes=tuple(notes),
         n_previous_set_aside=n_prev_lost,
         n_moved_by_name=n_moved,
+        previous_set_aside=lost_prev,
     )
 
 

@@ -12,7 +12,8 @@ Columns (:func:`site_columns`): :data:`SITE_COLUMNS`, then one count per calenda
 
 ``site_type`` is the network's (``junction`` / ``link``) in network mode; in radius mode
 ``junction`` when at least half of the collisions with a known ``at_junction`` were at a junction,
-else ``link`` (also when none is known). ``casualties`` is NA unless every collision has a count.
+else ``link`` (also when none is known). ``casualties`` is NA unless every collision has a count;
+``ksi_casualties`` (fatal or serious casualties, from a ``--casualties`` file) likewise.
 ``cost_gbp`` sums the DfT value of prevention of each collision (:mod:`geo_sppa.roads.costs`);
 ``score`` weights collisions by :data:`SCORE_WEIGHTS`. Sites are ranked by :data:`RANK_ORDERS`
 (``--rank-by``): by default by cost, then total, then ``site_id``.
@@ -50,8 +51,8 @@ SCORE_WEIGHTS = {"fatal": 10, "serious": 5, "slight": 1}
 #: The site frame's fixed columns; :func:`site_columns` adds the per-year counts.
 SITE_COLUMNS = [
     "site_id", "site_type", "name", "fatal", "serious", "slight", "total", "criterion",
-    "casualties", "cost_gbp", "score", "previous_total", "status", "x", "y", "rank",
-    "collision_ids", "years_counts", "previous_years_counts", "first_date", "last_date",
+    "casualties", "ksi_casualties", "cost_gbp", "score", "previous_total", "status", "x", "y",
+    "rank", "collision_ids", "years_counts", "previous_years_counts", "first_date", "last_date",
     "geometry",
 ]  # fmt: skip
 SEVERITIES = ("fatal", "serious", "slight")
@@ -151,6 +152,11 @@ def _member_table(members: list[pd.Index], frame: pd.DataFrame, costs: pd.Series
     sizes = np.array([len(p) for p in pos], dtype=np.int64)
     flat = np.concatenate(pos) if len(pos) and sizes.sum() else np.empty(0, dtype=np.int64)
     at_junction = frame["at_junction"].astype("boolean")
+    ksi_cas = (
+        frame["ksi_casualties"].astype("Int64")
+        if "ksi_casualties" in frame.columns
+        else pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    )
     return pd.DataFrame(
         {
             "site": np.repeat(np.arange(len(members)), sizes),
@@ -159,11 +165,20 @@ def _member_table(members: list[pd.Index], frame: pd.DataFrame, costs: pd.Series
             "collision_id": frame["collision_id"].astype(str).to_numpy()[flat],
             "cas": frame["casualties"].astype("Int64").fillna(0).to_numpy(dtype=np.int64)[flat],
             "cas_na": frame["casualties"].isna().to_numpy()[flat],
+            "kcas": ksi_cas.fillna(0).to_numpy(dtype=np.int64)[flat],
+            "kcas_na": ksi_cas.isna().to_numpy()[flat],
             "j_yes": at_junction.eq(True).fillna(False).to_numpy(dtype=bool)[flat],
             "j_no": at_junction.eq(False).fillna(False).to_numpy(dtype=bool)[flat],
             "cost": costs.reindex(frame.index).to_numpy(dtype=float)[flat],
         }
     ).sort_values(["site", "date", "collision_id"], kind="mergesort")
+
+
+def _known_sums(sums: pd.Series, any_na: pd.Series, n: int) -> pd.api.extensions.ExtensionArray:
+    """Return per-site sums as ``Int64``, NA for a site with any collision's count unknown."""
+    out = pd.array(sums.to_numpy(dtype=np.int64), dtype="Int64")
+    out[any_na.reindex(range(n), fill_value=True).to_numpy(dtype=bool)] = pd.NA
+    return out
 
 
 def _severity_counts(long: pd.DataFrame, n: int) -> dict[str, np.ndarray]:
@@ -235,10 +250,10 @@ def site_frame(
     long = _member_table(members, frame, context.costs)
     counts = _severity_counts(long, n)
     by = long.groupby("site", sort=True)
-    sums = by[["cas", "j_yes", "j_no", "cost"]].sum().reindex(range(n), fill_value=0)
-    no_count = by["cas_na"].any().reindex(range(n), fill_value=True).to_numpy(dtype=bool)
-    casualties = pd.array(sums["cas"].to_numpy(dtype=np.int64), dtype="Int64")
-    casualties[no_count] = pd.NA
+    sums = by[["cas", "kcas", "j_yes", "j_no", "cost"]].sum().reindex(range(n), fill_value=0)
+    casualties, ksi_casualties = (
+        _known_sums(sums[col], by[f"{col}_na"].any(), n) for col in ("cas", "kcas")
+    )
     site_type = _site_types(records, sums["j_yes"].to_numpy(), sums["j_no"].to_numpy())
     ids = by["collision_id"].agg(list).reindex(range(n))
     per_year = counts_by_year(members, frame, context.window, "n_")
@@ -251,6 +266,7 @@ def site_frame(
         "total": counts["total"],
         "criterion": rule.criteria(counts["total"], counts["ksi"]),
         "casualties": casualties,
+        "ksi_casualties": ksi_casualties,
         "cost_gbp": sums["cost"].to_numpy(dtype=float),
         "score": np.sum([w * counts[s] for s, w in SCORE_WEIGHTS.items()], axis=0, dtype=np.int64),
         "previous_total": none,
