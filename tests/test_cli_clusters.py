@@ -664,3 +664,71 @@ def test_site_ksi_casualties_sum_the_casualty_file(tmp_path):
     assert without.exit_code == 0, without.output
     site = pd.read_csv(tmp_path / "b" / "clusters.csv", encoding="utf-8-sig").iloc[0]
     assert pd.isna(site["ksi_casualties"]) and pd.isna(site["casualties"])
+
+
+def test_peterborough_link_sites_get_indicative_flow_rates(peterborough):
+    """The bundled DfT count points give link sites with a count point on their road within
+    500 m a rate per million vehicle-km: each equals total / (AADT x 365 x 3 x 0.1 km) x 1e6
+    (50 m circles: 100 m of road); the summary counts them; junction sites have none."""
+    import re
+
+    result, out = peterborough
+    sites = pd.read_csv(out / "clusters.csv", encoding="utf-8-sig")
+    rated = sites[sites["rate_per_mvkm"].notna()]
+    line = summary_value(result.output, "traffic flow")
+    shown = re.match(r"(\d+) of (\d+) link sites have an indicative collision rate", line)
+    assert shown, line
+    assert int(shown.group(1)) == len(rated) > 0
+    assert int(shown.group(2)) == int((sites["site_type"] == "link").sum())
+    assert "peterborough_dft_countpoints_aadt.geojson" in line
+    assert set(rated["site_type"]) == {"link"}
+    by_hand = rated["total"] / (rated["aadt"] * 365 * 3 * 0.1) * 1e6
+    assert rated["rate_per_mvkm"].to_numpy() == pytest.approx(by_hand.to_numpy(), abs=1e-3)
+    assert (rated["count_point_m"] <= 500).all() and rated["count_point_id"].notna().all()
+    assert sites["flow_note"].notna().all()  # every site says why it has no rate
+    dossier = (out / "clusters_sites.html").read_text(encoding="utf-8")
+    assert dossier.count("traffic flow (indicative):") == len(rated)
+
+
+def test_counts_file_that_does_not_exist_is_a_one_line_error(tmp_path):
+    result = run("clusters", "--counts", tmp_path / "nope.csv", "--no-map", "-o", tmp_path)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1].startswith("Error: ")
+    assert "nope.csv: no such count point file; check the path passed to --counts" in result.output
+
+
+def test_map_and_dossier_link_to_each_other(tmp_path, chromium):
+    """With --dossier-sites 2, the map opened at #<site_id> shows that site's popup; the
+    popups of ranks 1-2 link to their dossier page (whose section exists and links back to
+    the map at the same fragment); rank 3's popup has no dossier link."""
+    from urllib.parse import quote
+
+    from browser import open_in_browser
+
+    result = run("clusters", "--dossier-sites", "2", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    ranked = pd.read_csv(tmp_path / "clusters.csv", encoding="utf-8-sig").sort_values("rank")
+    ids = ranked["site_id"].astype(str).tolist()
+    map_url = (tmp_path / "clusters.html").resolve().as_uri()
+    with open_in_browser(tmp_path / "clusters_sites.html", browser=chromium) as view:
+        page = view.page
+        assert page.eval_on_selector_all("section.site", "s => s.map(e => e.id)") == ids[:2]
+        back = page.locator(f"section.site#{ids[1]} a.map-link").get_attribute("href")
+        assert back == f"clusters.html#{quote(ids[1], safe='')}"
+    with open_in_browser(tmp_path / "clusters.html", browser=chromium) as view:
+        page = view.page
+        for rank, sid in enumerate(ids[:3], start=1):
+            page.goto(f"{map_url}#{quote(sid, safe='')}")
+            page.wait_for_function(
+                f"window.geoSppaDrawn && window.geoSppaDrawn.followed === {sid!r}"
+            )
+            # a hash change in the open page closes the last popup (200 ms fade) and opens this
+            page.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 1")
+            popup = page.locator(".leaflet-popup .gs-popup")
+            assert popup.get_attribute("data-site") == sid
+            links = popup.locator("a")
+            if rank <= 2:
+                assert links.get_attribute("href") == f"clusters_sites.html#{quote(sid, safe='')}"
+            else:
+                assert links.count() == 0
+        assert view.page_errors == []

@@ -63,3 +63,26 @@ def test_dossier_prints_one_a4_page_per_site_offline_with_its_plan(tmp_path, chr
         assert "No factor over-represented" in page.locator("#B").inner_text()
         assert "previous window (2012: 1; 2013: 3)" in page.locator("#A").inner_text()
         assert pdf_pages(page.pdf(format="A4")) == 2
+
+
+def test_dossier_pages_link_back_to_the_map_and_state_the_flow_rate():
+    """Site B (a link) has an indicative rate, site A (a junction) a flow note only: B's page
+    states the rate and count point, A's says nothing of flow; each page links to the map at
+    its own (URL-encoded) site id."""
+    sites, listed, factors, roads = two_sites()
+    sites = sites.assign(
+        site_id=["A/1", "B"], aadt=[None, 27378.0], aadt_year=[None, "2016"],
+        count_point_id=[None, "46221"], count_point_m=[None, 158.3],
+        rate_per_mvkm=[None, 2.669], flow_note=["junction site: rates per vehicle-km are for "
+                                                "links", "indicative: ..."],
+    )  # fmt: skip
+    listed = listed.assign(site_id=listed["site_id"].replace({"A": "A/1"}))
+    factors = factors.assign(site_id=factors["site_id"].replace({"A": "A/1"}))
+    html = site_dossier_html(sites, listed, factors, title="T", window=(2015, 2015), roads=roads)
+    page_a, page_b = html.split('<section class="site"')[1:]
+    assert 'href="clusters.html#A%2F1"' in page_a and 'href="clusters.html#B"' in page_b
+    assert (
+        "traffic flow (indicative): 2.67 collisions per million vehicle-km, AADT 27,378 (2016) "
+        "at DfT count point 46221, 158 m away" in page_b
+    )
+    assert "traffic flow" not in page_a and "rates per vehicle-km" not in page_a

@@ -52,6 +52,8 @@ class ClusterInputs:
         The bundled area used ("" for the user's own collisions) and a name for titles.
     notes
         One-line notes for the run summary.
+    count_points, count_points_path
+        DfT traffic count points (``--counts``, else the area's own) and their file, or None.
     """
 
     collisions: Loaded
@@ -63,6 +65,8 @@ class ClusterInputs:
     area: str
     place: str
     notes: tuple[str, ...] = field(default=())
+    count_points: Loaded | None = None
+    count_points_path: Path | None = None
 
 
 def cluster_inputs(
@@ -78,12 +82,14 @@ def cluster_inputs(
     keep_service_roads: bool = False,
     cache_dir: str | Path = "maps",
     with_context: bool = True,
+    counts: str | Path | None = None,
 ) -> ClusterInputs:
     """Read the collisions, study area, road network and map context for a cluster scan.
 
     The user's ``collisions`` replace the area's (and then no bundled layer is assumed to fit
     them); ``roads="osm"`` fetches OpenStreetMap roads; without ``roads`` the area's own network
-    is used where it has one, unless ``radius_mode``.
+    is used where it has one, unless ``radius_mode``. ``counts`` (DfT count points) replace the
+    area's own, which are used only with the area's collisions.
     """
     from geo_sppa.roads.network import public_roads
 
@@ -124,7 +130,13 @@ def cluster_inputs(
             context = read_roads(bundle.context_roads).data
         if bundle.wards and bundle.default_ward_set:
             wards = read_wards(bundle.wards[bundle.default_ward_set])
+    from geo_sppa.io.count_points import read_count_points
+
+    counts_path = Path(counts) if counts else None if own else bundle.count_points
+    points = read_count_points(counts_path, crs=crs if counts else None) if counts_path else None
     return ClusterInputs(
+        count_points=points,
+        count_points_path=counts_path,
         collisions=loaded,
         collisions_path=path,
         roads=lines,

@@ -120,7 +120,7 @@ rank_by_option = click.option(
 
 
 def scan_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``--snap-tolerance-m``, ``--price-year`` and ``--dossier-sites``."""
+    """Add ``--snap-tolerance-m``, ``--price-year``, ``--dossier-sites`` and ``--counts``."""
     options = [
         click.option(
             "--snap-tolerance-m",
@@ -141,6 +141,13 @@ def scan_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
             default=200,
             show_default=True,
             help="Sites, best-ranked first, with a page in clusters_sites.html (0: every site).",
+        ),
+        click.option(
+            "--counts",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="DfT traffic count points (AADF CSV or point layer) for indicative collision "
+            "rates per million vehicle-km at link sites (default: the area's, if bundled).",
         ),
     ]
     return _with(options, command)

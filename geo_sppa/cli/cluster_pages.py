@@ -13,7 +13,7 @@ def cluster_pages(
     """Return the map and dossier HTML (write_cluster_outputs keywords) and their notes."""
     from geo_sppa.render.dossier import dossier_note
 
-    page, note = _map_html(result, inputs)
+    page, note = _map_html(result, inputs, o["dossier_sites"])
     dossier = _dossier_html(result, inputs, o["dossier_sites"] or None)
     notes = [
         ("map", note),
@@ -22,7 +22,7 @@ def cluster_pages(
     return {"map_html": page, "dossier_html": dossier}, notes
 
 
-def _map_html(result, inputs) -> tuple[str, str]:
+def _map_html(result, inputs, dossier_sites: int) -> tuple[str, str]:
     """Return the self-contained HTML cluster map of the run and the note of what it draws."""
     from geo_sppa.io.outputs import cluster_run_info, window_collisions
     from geo_sppa.render.maps import cluster_map, cluster_map_contents, self_contained_html
@@ -34,6 +34,7 @@ def _map_html(result, inputs) -> tuple[str, str]:
         wards=inputs.wards,
         title=str(cluster_run_info(result, inputs)["title"]),
         radius_m=result.rule.radius_m if result.mode == "radius" else None,
+        dossier_sites=dossier_sites,
     )
     return self_contained_html(fmap), cluster_map_contents(fmap).note
 

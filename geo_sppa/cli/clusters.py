@@ -76,7 +76,7 @@ def clusters(**options: Any) -> None:
 _RECORDED = ("area", "years", "radius_mode", "length_m", "radius_m", "junction_radius_m",
              "keep_service_roads", "snap_tolerance_m", "price_year", "crs",
              "date_format", "rank_by", "dossier_sites")  # fmt: skip
-_INPUT_FILES = ("study_area", "vehicles", "casualties")
+_INPUT_FILES = ("study_area", "vehicles", "casualties", "counts")
 
 
 def _run(o: dict[str, Any]) -> None:
@@ -88,6 +88,7 @@ def _run(o: dict[str, Any]) -> None:
     from geo_sppa.cli.cluster_pages import cluster_pages
     from geo_sppa.io.stats19_parts import inputs_with_parts
     from geo_sppa.roads.clusters import cluster_sites
+    from geo_sppa.roads.flow import flow_summary, with_site_flows
 
     started = datetime.now(timezone.utc)
     out = io.output_dir(o["output_dir"])  # fail before the work, not after it
@@ -107,6 +108,7 @@ def _run(o: dict[str, Any]) -> None:
                 keep_service_roads=o["keep_service_roads"],
                 cache_dir=out,
                 with_context=not o["no_map"],
+                counts=o["counts"],
             )
             inputs, parts_aside = inputs_with_parts(
                 inputs, vehicles=o["vehicles"], casualties=o["casualties"]
@@ -122,6 +124,7 @@ def _run(o: dict[str, Any]) -> None:
                 source=inputs.collisions_path.name,
                 rank_by=o["rank_by"],
             )
+            result = with_site_flows(result, inputs.collisions.data, inputs.count_points)
         with progress.stage("map"):
             pages, page_notes = ({}, []) if o["no_map"] else cluster_pages(result, inputs, o)
         with progress.stage("writing outputs"):
@@ -130,7 +133,9 @@ def _run(o: dict[str, Any]) -> None:
             )
     echo_cluster_table(result)
     lines = cluster_summary_lines(result, inputs, set_aside)
-    lines += [(k, n) for k, n in page_notes if n]
+    lines += [
+        (k, n) for k, n in [*page_notes, ("traffic flow", flow_summary(inputs, result.sites))] if n
+    ]
     roads_file = o["roads"] if o["roads"] not in (None, "osm") else None
     lines += finish_run(
         out,

@@ -431,6 +431,7 @@ def cluster_map(
     subtitle: str = "",
     radius_m: float | None = None,
     tiles: str | None = DEFAULT_TILES,
+    dossier_sites: int | None = None,
 ) -> folium.Map:
     """Return a map of cluster sites over their collisions, roads and ward boundaries.
 
@@ -452,6 +453,8 @@ def cluster_map(
     tiles
         Background tiles used when the browser can reach them (``None`` for none: the map then
         makes no network request at all).
+    dossier_sites
+        Ranks 1 to this (0: all) have a ``clusters_sites.html`` page, linked from their popups.
 
     Returns
     -------
@@ -485,7 +488,7 @@ def cluster_map(
     n_roads = _road_layer(m, roads, sites, data)
     embedded_script(m, "cluster_map.js", data)
     site_data = _site_layers(m, sites, radius_m)
-    _controls(m, int(sites["rank"].notna().sum()))
+    _controls(m, int(sites["rank"].notna().sum()), dossier_sites)
     contents = ClusterMapContents(
         sites=len(sites), site_collisions=int(at_site.sum()),
         other_collisions=int((~at_site).sum()), other_collisions_as=others_as,
@@ -524,12 +527,22 @@ def _road_layer(m, roads: gpd.GeoDataFrame | None, sites, data: dict) -> int:
     return n_roads
 
 
-def _controls(m: folium.Map, n_ranked: int) -> None:
-    """Add the rank numbers, the collision filters, the search box and the attribution to ``m``."""
+def _controls(m: folium.Map, n_ranked: int, dossier_sites: int | None = None) -> None:
+    """Add the rank numbers, the collision filters, the search box and the attribution to ``m``.
+
+    Also the ``#<site_id>`` handling (``GS.follow``: that site's popup opens) and, with a
+    dossier of the top ``dossier_sites`` ranks (0: all), the popups' links to its pages.
+    """
     options = {"max_labels": _MAX_RANK_LABELS}
+    dossier = (
+        "null"
+        if dossier_sites is None
+        else json.dumps({"href": "clusters_sites.html", "max_rank": int(dossier_sites)})
+    )
     DataLayer("ranks", "site_ranks", n_ranked, name="Rank numbers", options=options).add_to(m)
     Snippet(
-        "GS.filterControl({map}); GS.search({map}); GS.attribution({map}, "
+        f"GS.filterControl({{map}}); GS.search({{map}}); GS.follow({{map}}, {dossier}); "
+        "GS.attribution({map}, "
         f"{json.dumps(escape_text(ATTRIBUTION))});".replace("{map}", m.get_name())
     ).add_to(m)
 

@@ -1,7 +1,9 @@
 """The printable site dossier: one A4 page per cluster site, self-contained and offline.
 
 Each page (``<section class="site" id="<site_id>">``, so a map can link to
-``clusters_sites.html#<site_id>``) holds a site plan (inline SVG: the roads near the site with their
+``clusters_sites.html#<site_id>``, and linking back to ``clusters.html#<site_id>``, which opens
+that site's popup on the map) holds the traffic-flow rate where the run had count points
+(:mod:`geo_sppa.roads.flow`), a site plan (inline SVG: the roads near the site with their
 names, and the site's collisions coloured by severity, lettered P/C/M where a pedestrian, cyclist
 or motorcyclist was involved, with a scale bar), the counts by year and severity with the
 previous window's totals, a time-of-day x day-of-week grid, the over-represented factors
@@ -14,16 +16,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from html import escape
+from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["DOSSIER_SITES", "dossier_note", "site_dossier_html"]
+__all__ = ["DOSSIER_SITES", "MAP_FILE", "dossier_note", "site_dossier_html"]
 
 #: Sites in the dossier by default: the top of the ranking, which is where investigation starts.
 DOSSIER_SITES = 200
+#: The cluster map each page links back to (``clusters.html#<site_id>`` opens that site there).
+MAP_FILE = "clusters.html"
 
 _SEVERITY_COLOURS = {"fatal": "#7a0019", "serious": "#e6550d", "slight": "#3182bd"}
 _USER_LETTERS = (("pedestrian", "P"), ("cyclist", "C"), ("motorcyclist", "M"))
@@ -46,6 +51,7 @@ section.site { page-break-after: always; break-after: page; padding: 0; }
 section.site:last-child { page-break-after: auto; break-after: auto; }
 h1 { font-size: 14pt; margin: 0 0 2mm; } h2 { font-size: 9.5pt; margin: 2mm 0 0.5mm; }
 .facts { color: #444; margin-bottom: 2mm; }
+@media print { a.map-link { color: inherit; text-decoration: none; } }
 .top { display: flex; gap: 5mm; align-items: flex-start; }
 table { border-collapse: collapse; font-size: 6.5pt; }
 .list td { line-height: 1.15; }
@@ -199,6 +205,21 @@ def _listed(rows: pd.DataFrame) -> pd.DataFrame:
     return out[[c for c in _LIST_COLUMNS if c in out.columns and out[c].notna().any()]]
 
 
+def _flow_text(site: pd.Series) -> str:
+    """Return the facts line's traffic-flow part ("" for junctions and runs with no counts)."""
+    note = site.get("flow_note")
+    if note is None or pd.isna(note) or site.get("site_type") == "junction":
+        return ""
+    rate = site.get("rate_per_mvkm")
+    if rate is None or pd.isna(rate):
+        return f" · no traffic-flow rate ({escape(str(note))})"
+    return (
+        f" · traffic flow (indicative): {float(rate):.2f} collisions per million vehicle-km, "
+        f"AADT {float(site['aadt']):,.0f} ({escape(str(site['aadt_year']))}) at DfT count "
+        f"point {escape(str(site['count_point_id']))}, {float(site['count_point_m']):.0f} m away"
+    )
+
+
 def _site_page(
     site: pd.Series,
     rows: pd.DataFrame,
@@ -228,9 +249,11 @@ def _site_page(
         else "<p>No factor over-represented (p &lt; 0.05 with 3 or more collisions).</p>"
     )
     listed = _listed(rows)
+    back = escape(f"{MAP_FILE}#{quote(str(site['site_id']), safe='')}")
     return (
         f'<section class="site" id="{sid}"><h1>{int(site["rank"])}. '
-        f'{escape(str(site["name"]))}</h1><div class="facts">{facts}</div>'
+        f'{escape(str(site["name"]))}</h1><div class="facts">{facts} · '
+        f'<a class="map-link" href="{back}">show on the map</a>{_flow_text(site)}</div>'
         f'<div class="top">{_plan_svg(site, rows, roads)}<div>'
         f"<h2>Collisions by year and severity</h2>{_table(_year_counts(site, rows, window))}"
         f"<h2>Time of day x day of week</h2>{_table(_time_grid(rows))}</div></div>"

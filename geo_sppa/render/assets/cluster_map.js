@@ -18,6 +18,19 @@ var GS = (function () {
   function renderer(pane, n, svgLimit) {
     return n > svgLimit ? L.canvas({pane: pane, padding: 0.3}) : L.svg({pane: pane});
   }
+  function unescaped(text) {
+    // The embedded texts are HTML-escaped; this is the plain text they stand for.
+    var e = document.createElement('span');
+    e.innerHTML = text;
+    return e.textContent;
+  }
+  function dossierLink(s) {
+    // Only sites the dossier pages (the top data.dossier.max_rank, 0: all) get a link.
+    var d = data.dossier;
+    if (!d || !s.rank_no || (d.max_rank && s.rank_no > d.max_rank)) { return ''; }
+    return '<p class="gs-dossier"><a href="' + d.href + '#' + encodeURIComponent(unescaped(s.id)) +
+      '">Site dossier page</a></p>';
+  }
   function sitePopup(i) {
     var s = data.sites[i], c = data.collisions;
     var rows = [['Collisions', s.counts], ['By year', s.by_year], ['Casualties', s.casualties],
@@ -32,7 +45,8 @@ var GS = (function () {
     return '<div class="gs-popup" data-site="' + s.id + '"><h4>' + s.rank +
       '<span class="gs-name">' + s.name + '</span></h4><p class="gs-sub">' + s.kind +
       ' \u00b7 site ' + s.id + '</p><table>' + table + '</table><div class="gs-list"><table>' +
-      '<tr><th>Date</th><th>Time</th><th>Severity</th></tr>' + list + '</table></div></div>';
+      '<tr><th>Date</th><th>Time</th><th>Severity</th></tr>' + list + '</table></div>' +
+      dossierLink(s) + '</div>';
   }
   function collisionTip(j) {
     var c = data.collisions, sev = SEV[c.s[j]], place = c.places[c.p[j]];
@@ -204,7 +218,7 @@ var GS = (function () {
       var input = div.querySelector('input'), list = div.querySelector('ul');
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
-      function plain(s) { var e = document.createElement('span'); e.innerHTML = s; return e.textContent.toLowerCase(); }
+      function plain(s) { return unescaped(s).toLowerCase(); }
       var siteText = data.sites.map(function (s) { return plain(s.rank + s.name + ' ' + s.id); });
       var roadText = (data.roads ? data.roads.names : []).map(plain);
       function show() {
@@ -246,11 +260,32 @@ var GS = (function () {
     };
     control.addTo(map);
   }
+  function follow(map, dossier) {
+    // clusters.html#<site_id> (the dossier's links back) opens that site's popup, zoomed in;
+    // dossier ({href, max_rank} or null) is where the popups link to.
+    data.dossier = dossier;
+    function open() {
+      var want = '';
+      try { want = decodeURIComponent(window.location.hash.slice(1)); } catch (e) { return; }
+      if (!want) { return; }
+      for (var i = 0; i < data.sites.length; i++) {
+        if (siteLayers[i] && unescaped(data.sites[i].id) === want) {
+          var layer = siteLayers[i];
+          map.setView(centre(layer), Math.max(map.getZoom(), 17));
+          layer.openPopup(centre(layer));
+          window.geoSppaDrawn.followed = want;
+          return;
+        }
+      }
+    }
+    window.addEventListener('hashchange', open);
+    setTimeout(open, 0);  // after the map's own first view is set
+  }
   function attribution(map, text) {
     if (!map.attributionControl) { L.control.attribution().addTo(map); }
     map.attributionControl.addAttribution(text);
   }
   return {load: function (d) { data = d; }, sitePopup: sitePopup, siteLayer: siteLayer,
           collisions: collisions, filterControl: filterControl, ranks: ranks, roads: roads,
-          search: search, attribution: attribution};
+          search: search, follow: follow, attribution: attribution};
 })();
