@@ -169,3 +169,37 @@ def test_radius_mode_overlapping_circles_are_one_place():
     previous = pd.DataFrame({"x": [99.0, 100.0], "y": [0.0, 0.0]})
     cur, old = same_place_pairs(current, previous, mode="radius", radius_m=50.0)
     assert (cur.tolist(), old.tolist()) == ([0], [0])
+
+
+@pytest.fixture(scope="module")
+def leeds_run():
+    """The bundled central Leeds run (latest window, previous window 2014-2016)."""
+    from geo_sppa.bundled.inputs import cluster_inputs
+
+    inputs = cluster_inputs("leeds-central", with_context=False)
+    data = inputs.collisions.data
+    return data, cluster_sites(data, roads=inputs.roads, source="leeds")
+
+
+def test_leeds_resolved_places_have_too_few_collisions_now(leeds_run):
+    """Every site called resolved in central Leeds is a place that no longer qualifies: the
+    current-window collisions inside its old footprint, recounted from the input by id and
+    severity, fail the rule; none of them is counted in a current site; no current site's
+    centre is within PLACE_M of it and no current site's footprint touches it."""
+    data, result = leeds_run
+    resolved, sites = result.resolved, result.sites
+    assert result.previous_window is not None and len(resolved) > 0
+    severity = data.set_index(data["collision_id"].astype(str))["severity"]
+    year = data.set_index(data["collision_id"].astype(str))["year"]
+    in_sites = set(data["collision_id"].astype(str)[result.site_of.notna().to_numpy()])
+    for _, place in resolved.iterrows():
+        ids = [str(i) for i in place["collision_ids"]]
+        assert year.loc[ids].between(*result.window).all()
+        total = len(ids)
+        ksi = int(severity.loc[ids].isin(["fatal", "serious"]).sum())
+        assert (total, ksi) == (place["total"], place["fatal"] + place["serious"])
+        assert not result.rule.qualifies(np.array([total]), np.array([ksi]))[0], place["name"]
+        assert in_sites.isdisjoint(ids), place["name"]
+        centres = np.hypot(sites["x"] - place["x"], sites["y"] - place["y"])
+        assert centres.min() > PLACE_M, place["name"]
+        assert sites.geometry.distance(place.geometry).min() > 0, place["name"]
