@@ -133,7 +133,7 @@ def cluster_inputs(
     from geo_sppa.io.count_points import read_count_points
 
     counts_path = Path(counts) if counts else None if own else bundle.count_points
-    points = read_count_points(counts_path, crs=crs if counts else None) if counts_path else None
+    points = read_count_points(counts_path) if counts_path else None  # DfT grid refs: own CRS
     return ClusterInputs(
         count_points=points,
         count_points_path=counts_path,

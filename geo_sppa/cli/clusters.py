@@ -76,7 +76,7 @@ def clusters(**options: Any) -> None:
 _RECORDED = ("area", "years", "radius_mode", "length_m", "radius_m", "junction_radius_m",
              "keep_service_roads", "snap_tolerance_m", "price_year", "crs",
              "date_format", "rank_by", "dossier_sites")  # fmt: skip
-_INPUT_FILES = ("study_area", "vehicles", "casualties", "counts")
+_INPUT_FILES = ("study_area", "vehicles", "casualties")
 
 
 def _run(o: dict[str, Any]) -> None:
@@ -142,7 +142,12 @@ def _run(o: dict[str, Any]) -> None:
         command="clusters",
         written=written,
         started=started,
-        inputs=[inputs.collisions_path, roads_file, *(o[k] for k in _INPUT_FILES)],
+        inputs=[
+            inputs.collisions_path,
+            roads_file,
+            *(o[k] for k in _INPUT_FILES),
+            inputs.count_points_path,
+        ],  # fmt: skip
         options={"rule": rule.name, **{k: o[k] for k in _RECORDED}},
         counts={
             "n_read": inputs.collisions.n_read,
