@@ -74,9 +74,18 @@ def test_partial_year_scales_the_spf_and_flags():
     assert result.overall.n_sites == 0 and result.overall.n_short_after == 1
 
 
-def test_no_after_collisions_gives_zero_theta_with_finite_se():
+def test_no_after_collisions_gives_zero_theta_and_the_exact_poisson_upper_limit():
     theta, se = effect_index(0.0, 4.0, 1.0)
     assert theta == 0 and np.isfinite(se)
+    result = before_after_effect(
+        _frame([[4, 4]], [2011, 2012]), _frame([[0, 0]], [2013, 2014]),
+        _frame([[1, 1, 1, 1]], [2011, 2012, 2013, 2014]),
+        _frame([[1, 1]], [2011, 2012]), _frame([[1, 1]], [2013, 2014]), k=1.0,
+    )  # fmt: skip
+    site = result.sites.iloc[0]
+    # w = 1/3, EB = 2/3 + 2/3 * 8 = 6, r = 1, pi = 6: upper limit -ln(0.025) / 6
+    assert site["expected_after"] == pytest.approx(6.0)
+    assert site["theta"] == 0 and site["theta_high"] == pytest.approx(-np.log(0.025) / 6)
 
 
 @pytest.mark.parametrize("k", [-0.1, float("nan")], ids=["negative", "nan"])

@@ -52,6 +52,8 @@ __all__ = ["EffectEstimate", "BeforeAfter", "before_after_effect", "effect_index
 
 #: The normal quantile of a two-sided 95% interval.
 Z_95 = 1.959963984540054
+#: The exact 97.5% upper limit of a Poisson mean when no event was seen (``-ln 0.025``).
+_NONE_SEEN_UPPER = 3.688879454113936
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,8 @@ def before_after_effect(
             "spf_before": p_b, "spf_after": p_a, "eb_weight": w, "eb_before": eb,
             "trend_ratio": r, "expected_after": pi, "expected_after_sd": np.sqrt(var_pi),
             "theta": theta, "theta_se": se,
-            "theta_low": np.clip(theta - Z_95 * se, 0, None), "theta_high": theta + Z_95 * se,
+            "theta_low": np.clip(theta - Z_95 * se, 0, None),
+            "theta_high": np.where(k_a > 0, theta + Z_95 * se, _NONE_SEEN_UPPER / pi),
             "change_pct": 100 * (theta - 1), "naive_expected_after": naive_expected,
             "naive_ratio": _ratio(k_a, naive_expected),
             "partial_years": partial, "short_after": t_a < min_after_years,
