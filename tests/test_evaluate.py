@@ -205,3 +205,47 @@ def test_data_span_ends_at_the_last_complete_month():
     assert data_span(dates) == (date(2012, 1, 1), date(2019, 12, 31))
     dates = pd.Series(pd.to_datetime(["2012-01-03", "2019-12-10"]))
     assert data_span(dates)[1] == date(2019, 11, 30)
+
+
+def _write(tmp_path, text, name="treated.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_treated_reader_places_lon_lat_and_sets_aside_a_repeated_site(tmp_path):
+    """Row 1 by grid reference, row 2 by longitude/latitude, row 3 the same place as row 1."""
+    from geo_sppa.io.treated import read_treated
+
+    path = _write(
+        tmp_path,
+        "name,easting,northing,longitude,latitude,treatment_date,works_start,works_end\n"
+        "A,519659,299773,,,2015-01-01,,\n"
+        "B,,,-0.2440,52.5730,01/06/2015,01/03/2015,31/05/2015\n"
+        "C,519659,299773,,,2016-01-01,,\n",
+    )
+    loaded = read_treated(path)
+    assert loaded.n_read == 3 and len(loaded.data) == 2
+    assert loaded.set_aside["row"].tolist() == [3]
+    assert loaded.set_aside["detail"].tolist() == ["same site as row 1"]
+    b = loaded.data.iloc[1]
+    assert b["treatment_date"] == pd.Timestamp("2015-06-01")  # day first
+    assert b["works_start"] == pd.Timestamp("2015-03-01")
+    assert 518_000 < b.geometry.x < 520_000 and 298_000 < b.geometry.y < 301_000
+    assert any("longitude" in n or "EPSG:4326" in n for n in loaded.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("easting,northing,treatment_date,works_start,works_end\n1,2,2015-01-01,2015-03-01,2015-02-01\n",
+      "row 1: works_end is before works_start"),
+     ("easting,northing,treatment_date\n519659,299773,\n", "row 1, column 'treatment_date' is empty"),
+     ("easting,northing,treatment_date\n-0.24,52.57,2015-01-01\n", "row 1 lies outside Great Britain"),
+     ("easting,northing,treatment_date\n519659,,2015-01-01\n", "row 1 has no location")],
+    ids=["works-backwards", "date-empty", "lonlat-in-grid-columns", "no-location"],
+)  # fmt: skip
+def test_treated_reader_refuses_bad_rows_in_one_line(tmp_path, text, message):
+    from geo_sppa.io.treated import read_treated
+
+    with pytest.raises(InputError, match=message):
+        read_treated(_write(tmp_path, text))

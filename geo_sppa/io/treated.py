@@ -9,7 +9,8 @@ before and the after period) and ``name``. Headers match in any case and punctua
 A file that cannot be read as meant is refused with one line naming the file, the data row
 (1-based, the header not counted), the column and the fix: an unreadable or missing date, a
 works period that ends before it starts, a ``site_id`` not in ``--sites``, a row with no
-location. A second row for the same site is set aside (``same site as row N``).
+location. A second row for the same site is set aside (``same site as row N``). Dates are
+``yyyy-mm-dd`` (a time after it is ignored) or ``dd/mm/yyyy`` (day first, the UK order).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from geo_sppa.io._common import (
     read_csv_text,
     set_aside_rows,
 )
-from geo_sppa.io.collisions import parsed_dates
 
 __all__ = ["TREATED_COLUMNS", "read_treated", "read_sites"]
 
@@ -93,10 +93,9 @@ def _dates(raw: pd.DataFrame, column: str | None, source: str, *, required: bool
     if column is None:
         return pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     text = raw[column].astype("string").str.strip().mask(lambda t: t == "")
-    if text.notna().any():
-        dates, _ = parsed_dates(text, source=source, column=column)
-    else:
-        dates = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    iso = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    uk = pd.to_datetime(text.str.slice(0, 10), format="%d/%m/%Y", errors="coerce")
+    dates = iso.fillna(uk)
     bad = text.notna() & dates.isna()
     if required:
         bad |= text.isna()
