@@ -144,3 +144,19 @@ def test_a_row_outside_the_data_is_set_aside_with_its_reason(peterborough):
     assert aside["reason"].tolist() == ["treatment date after the data"]
     assert len(pd.read_csv(t / "late" / "evaluate.csv")) == 1
     assert "treatment date after the data" in output
+
+
+def test_the_evaluation_page_in_a_browser(leeds, chromium):
+    """The page opens offline: the chart image decodes and the table has a row per site."""
+    from browser import open_in_browser
+
+    out, _, _ = leeds
+    sites = pd.read_csv(out / "evaluate.csv")
+    with open_in_browser(out / "evaluate.html", browser=chromium) as view:
+        width = view.page.locator("img").evaluate("img => img.naturalWidth")
+        assert width > 500
+        assert view.page.locator("tbody tr").count() == len(sites)
+        lead = view.page.locator("p.lead").inner_text()
+        assert f"theta = {pd.read_csv(out / 'evaluate_overall.csv')['theta'][0]:.2f}" in lead
+        assert view.console_errors == []
+        assert view.blocked_requests == []

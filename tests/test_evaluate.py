@@ -249,3 +249,16 @@ def test_treated_reader_refuses_bad_rows_in_one_line(tmp_path, text, message):
 
     with pytest.raises(InputError, match=message):
         read_treated(_write(tmp_path, text))
+
+
+def test_eb_before_agrees_with_the_site_eb_estimates():
+    """The before-period EB of the evaluation is the one geo_sppa.roads.eb gives the same sites."""
+    from geo_sppa.roads.eb import eb_estimates
+
+    sites = _simulated(np.random.default_rng(5), n=800).sites
+    eb = eb_estimates(sites["observed_before"], sites["spf_before"], 0.6)
+    assert sites["eb_weight"].to_numpy() == pytest.approx(eb["weight"].to_numpy())
+    assert sites["eb_before"].to_numpy() == pytest.approx(eb["eb_expected"].to_numpy())
+    # Var(pi) = r^2 Var(EB before)
+    expected_sd = sites["trend_ratio"].to_numpy() * eb["eb_sd"].to_numpy()
+    assert sites["expected_after_sd"].to_numpy() == pytest.approx(expected_sd)
