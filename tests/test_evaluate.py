@@ -262,3 +262,63 @@ def test_eb_before_agrees_with_the_site_eb_estimates():
     # Var(pi) = r^2 Var(EB before)
     expected_sd = sites["trend_ratio"].to_numpy() * eb["eb_sd"].to_numpy()
     assert sites["expected_after_sd"].to_numpy() == pytest.approx(expected_sd)
+
+
+def _collision_csv(tmp_path, rng):
+    """Background collisions over a 3 km square, 2010-2016, and 9 planted in one 100 m cell.
+
+    The planted cell (centre 500050, 300050) has collisions on 2013-03-01 (in the default before
+    period, the 3 years before the treatment year 2014), 2014-02-01, 2014-06-20 (in the treatment
+    year before the works: in neither period), 2014-07-15 (in the works period 2014-07-01 to
+    2014-07-31: in neither), and 2014-12-01, 2015-05-01, 2016-01-05, 2016-06-30, 2016-07-01
+    (after).
+    """
+    n = 3000
+    days = pd.to_datetime("2010-01-01") + pd.to_timedelta(rng.integers(0, 7 * 365, n), unit="D")
+    x = 500_000 + 200 + rng.integers(0, 3000, n)
+    y = 300_000 + 200 + rng.integers(0, 3000, n)
+    planted = ["2013-03-01", "2014-02-01", "2014-06-20", "2014-07-15", "2014-12-01",
+               "2015-05-01", "2016-01-05", "2016-06-30", "2016-07-01"]  # fmt: skip
+    frame = pd.DataFrame({
+        "accident_index": [f"B{i}" for i in range(n)] + [f"P{i}" for i in range(len(planted))],
+        "location_easting_osgr": [*x, *[500_050] * len(planted)],
+        "location_northing_osgr": [*y, *[300_050] * len(planted)],
+        "accident_severity": 3,
+        "date": [*days.strftime("%d/%m/%Y"),
+                 *pd.to_datetime(planted).strftime("%d/%m/%Y")],
+    })  # fmt: skip
+    path = tmp_path / "collisions.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_scheme_evaluation_counts_each_period_by_date(tmp_path):
+    """Radius mode: the treated cell's collisions are counted by day in each period."""
+    from geo_sppa.evaluation.schemes import scheme_evaluation
+    from geo_sppa.io import read_collisions
+    from geo_sppa.io.treated import read_treated
+
+    collisions = read_collisions(_collision_csv(tmp_path, np.random.default_rng(1))).data
+    treated = read_treated(_write(
+        tmp_path,
+        "name,easting,northing,treatment_date,works_start,works_end\n"
+        "planted,500040,300060,2014-07-01,2014-07-01,2014-07-31\n",
+    )).data  # fmt: skip
+    result = scheme_evaluation(collisions, treated)
+    site = result.sites.iloc[0]
+    assert site["candidate_id"] == "C500050N300050"
+    assert (site["before_start"], site["before_end"]) == ("2011-01-01", "2013-12-31")
+    assert (site["after_start"], site["after_end"]) == ("2014-08-01", "2016-12-31")
+    # planted: one before, five after; the background adds what falls in the same cell
+    planted_cell = collisions.geometry.x.between(500_000, 500_100) & collisions.geometry.y.between(
+        300_000, 300_100
+    )
+    dates = collisions.loc[planted_cell, "date"]
+    before = dates.between("2011-01-01", "2013-12-31").sum()
+    after = dates.between("2014-08-01", "2016-12-31").sum()
+    assert site["observed_before"] == before and site["observed_after"] == after
+    assert before >= 1 and after >= 5
+    assert site["before_years"] == 3
+    assert site["after_years"] == pytest.approx(153 / 365 + 2)
+    assert site["partial_years"] and not site["short_after"]
+    assert result.mode == "radius" and result.n_reference > 500
