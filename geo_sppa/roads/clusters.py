@@ -17,6 +17,8 @@
 
 4. :mod:`geo_sppa.roads.sites`: the site frame (counts, per-year counts, costs, type, name,
    rank); sites that meet the rule are kept.
+4a. With ``eb=True``: a safety performance function over every candidate site of the area
+   (:mod:`geo_sppa.roads.spf`) and Empirical Bayes columns per site (:mod:`geo_sppa.roads.eb`).
 5. :mod:`geo_sppa.roads.status`: ids carried from the previous window and the status of each
    place (``new``, ``persistent``, ``resolved``; previous-window sites within 50 m are the same
    place).
@@ -34,6 +36,7 @@ import pandas as pd
 
 from geo_sppa.errors import InputError
 from geo_sppa.roads.costs import collision_costs, cost_table_note
+from geo_sppa.roads.eb import site_eb_columns, site_spf_expected
 from geo_sppa.roads.names import site_name, town_words
 from geo_sppa.roads.radius import radius_scan
 from geo_sppa.roads.rules import (
@@ -44,7 +47,7 @@ from geo_sppa.roads.rules import (
     require_cluster_rule,
     rule_named,
 )
-from geo_sppa.roads.scan import RadiusScan, SiteScan, network_placement
+from geo_sppa.roads.scan import NetworkScan, RadiusScan, SiteScan, network_placement
 from geo_sppa.roads.sites import (
     SCORE_WEIGHTS,
     SITE_COLUMNS,
@@ -54,6 +57,7 @@ from geo_sppa.roads.sites import (
     site_columns,
     site_frame,
 )
+from geo_sppa.roads.spf import SpfFit, fit_spf, grid_candidates, network_candidates
 from geo_sppa.roads.status import WindowStatus, window_status
 from geo_sppa.roads.usable import snap_set_aside, usable_collisions
 from geo_sppa.roads.windows import data_window
@@ -124,6 +128,10 @@ class ClusterResult:
         One-line notes for the run summary.
     site_of
         Per input row (indexed like the input): the ``site_id`` it belongs to, or NA.
+    spf
+        With ``eb=True``: the safety performance function fitted over the window's candidate
+        sites (:class:`~geo_sppa.roads.spf.SpfFit`); ``sites`` then has the
+        :data:`~geo_sppa.roads.eb.EB_COLUMNS` before ``geometry``. None otherwise.
 
     """
 
@@ -139,6 +147,7 @@ class ClusterResult:
     notes: tuple[str, ...] = ()
     rank_by: str = "cost"
     site_of: pd.Series = field(default_factory=lambda: pd.Series(dtype="string"))
+    spf: SpfFit | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,7 @@ def cluster_sites(
     cost_table: pd.DataFrame | None = None,
     source: str = "collisions",
     rank_by: str = "cost",
+    eb: bool = False,
 ) -> ClusterResult:
     """Return the cluster sites of ``collisions`` under ``rule``, with the previous-window status.
 
@@ -190,8 +200,11 @@ def cluster_sites(
     source
         Name for the set-aside records (e.g. the collisions file name).
     rank_by
-        How sites are ranked: ``cost``, ``ksi``, ``total`` or ``score``
-        (:func:`~geo_sppa.roads.sites.ranked_sites`).
+        How sites are ranked: ``cost``, ``ksi``, ``total``, ``score`` or (with ``eb``)
+        ``eb-excess`` (:func:`~geo_sppa.roads.sites.ranked_sites`).
+    eb
+        Fit a safety performance function over every candidate site of the area and add the
+        Empirical Bayes columns (:mod:`geo_sppa.roads.eb`) to ``sites``.
 
     Returns
     -------
@@ -208,6 +221,8 @@ def cluster_sites(
     rule = rule_named(rule) if isinstance(rule, str) else rule
     require_cluster_rule(rule)
     require_ranking(rank_by)  # before the scan, not after it
+    if rank_by == "eb-excess" and not eb:
+        raise InputError("ranking eb-excess needs the Empirical Bayes columns; drop --no-eb")
     usable, set_aside = usable_collisions(collisions, source)
     window, previous, notes = data_window(usable["date"], years=rule.years, window=years)
     in_cur, in_prev = _in_windows(usable["year"], window, previous)
@@ -219,19 +234,53 @@ def cluster_sites(
     context = SiteContext(rule, window, previous, costs, frozenset(town_words(usable["location"])))
     frames = _window_frames(placed.frame, usable, (in_cur, in_prev))
     status = _sites_with_status(placed.scan, frames, usable, context)
+    sites, spf = _eb_sites(status, placed, usable, rule, window) if eb else (status.sites, None)
     site_of = _site_of(status.records, len(collisions))
     resolved, coverage = _resolved_when_covered(status.resolved, usable["date"].max(), window)
     counts = _counts(collisions, placed, frames, site_of, (status, int((~in_cur).sum())))
     return ClusterResult(
-        sites=ranked_sites(status.sites, by=rank_by), resolved=resolved,
+        sites=ranked_sites(sites, by=rank_by), resolved=resolved,
         set_aside=placed.set_aside.reset_index(drop=True),
         counts={**counts, "n_resolved": len(resolved)}, mode=placed.scan.mode, window=window,
         previous_window=previous, rule=rule,
         cost_table=cost_table_note(price_year, table=cost_table),
-        notes=(*notes, *placed.notes, *coverage, _SCORE_NOTE),
+        notes=(*notes, *placed.notes, *coverage, _SCORE_NOTE, *_spf_notes(spf)),
         site_of=pd.Series(site_of, index=collisions.index, name="site_id", dtype="string"),
-        rank_by=rank_by,
+        rank_by=rank_by, spf=spf,
     )  # fmt: skip
+
+
+def _eb_sites(
+    status: WindowStatus, placed: _Placed, usable: gpd.GeoDataFrame, rule: Rule,
+    window: tuple[int, int],
+) -> tuple[gpd.GeoDataFrame, SpfFit]:  # fmt: skip
+    """Return the sites with the Empirical Bayes columns, and the SPF behind them.
+
+    The candidates are counted over the window's years from the collisions the scan placed
+    (network mode: both windows snapped; radius mode: every usable collision), so every
+    collision of the window that is in a site is also in a candidate.
+    """
+    years = list(range(window[0], window[1] + 1))
+    scan = placed.scan
+    if isinstance(scan, NetworkScan):
+        frame = gpd.GeoDataFrame(placed.frame)
+        cands = network_candidates(frame, scan.network, years=years, length_m=rule.length_m)
+    else:
+        cands = grid_candidates(usable, radius_m=rule.radius_m, years=years)
+    fit = fit_spf(cands.counts, cands.sites[list(cands.covariates)])
+    mu = site_spf_expected(status.records, cands, fit, years, rule=rule)
+    return site_eb_columns(status.sites, mu, fit, rule), fit
+
+
+def _spf_notes(spf: SpfFit | None) -> tuple[str, ...]:
+    """Return the run-summary note on the EB columns (none without an SPF)."""
+    if spf is None:
+        return ()
+    return (
+        "EB columns: spf_expected (sites like it), eb_expected (this site's long-run count), "
+        "eb_excess = eb_expected - spf_expected, eb_sd, rtm_share (share of the count expected "
+        "to regress); rtm_note where the EB count no longer meets the rule",
+    )
 
 
 def _resolved_when_covered(
