@@ -191,20 +191,16 @@ def cluster_sites(
         ``(first, last)`` calendar years, inclusive; default the latest complete ones.
     price_year
         Price year of the DfT values of prevention; default the latest in the table.
-    snap_tolerance_m
-        Network mode: collisions farther than this from every road are set aside, metres.
-    junction_merge_m
-        Network mode: road nodes closer than this form one junction, metres.
-    cost_table
-        A replacement value-of-prevention table (see :mod:`geo_sppa.roads.costs`).
-    source
-        Name for the set-aside records (e.g. the collisions file name).
+    snap_tolerance_m, junction_merge_m
+        Network mode: collisions farther than ``snap_tolerance_m`` from every road are set
+        aside; road nodes closer than ``junction_merge_m`` form one junction (metres).
+    cost_table, source
+        A replacement value-of-prevention table (:mod:`geo_sppa.roads.costs`); the name for
+        the set-aside records (e.g. the collisions file name).
     rank_by
-        How sites are ranked: ``cost``, ``ksi``, ``total``, ``score`` or (with ``eb``)
-        ``eb-excess`` (:func:`~geo_sppa.roads.sites.ranked_sites`).
+        A key of :data:`~geo_sppa.roads.sites.RANK_ORDERS`; ``eb-excess`` needs ``eb``.
     eb
-        Fit a safety performance function over every candidate site of the area and add the
-        Empirical Bayes columns (:mod:`geo_sppa.roads.eb`) to ``sites``.
+        Add the Empirical Bayes columns (an SPF of every candidate site, :mod:`~.roads.eb`).
 
     Returns
     -------
@@ -220,9 +216,7 @@ def cluster_sites(
     """
     rule = rule_named(rule) if isinstance(rule, str) else rule
     require_cluster_rule(rule)
-    require_ranking(rank_by)  # before the scan, not after it
-    if rank_by == "eb-excess" and not eb:
-        raise InputError("ranking eb-excess needs the Empirical Bayes columns; drop --no-eb")
+    _require_ranking(rank_by, eb)  # before the scan, not after it
     usable, set_aside = usable_collisions(collisions, source)
     window, previous, notes = data_window(usable["date"], years=rule.years, window=years)
     in_cur, in_prev = _in_windows(usable["year"], window, previous)
@@ -248,6 +242,13 @@ def cluster_sites(
         site_of=pd.Series(site_of, index=collisions.index, name="site_id", dtype="string"),
         rank_by=rank_by, spf=spf,
     )  # fmt: skip
+
+
+def _require_ranking(rank_by: str, eb: bool) -> None:
+    """Raise :class:`InputError` for an unknown ranking, or ``eb-excess`` without ``eb``."""
+    require_ranking(rank_by)
+    if rank_by == "eb-excess" and not eb:
+        raise InputError("ranking eb-excess needs the Empirical Bayes columns; drop --no-eb")
 
 
 def _eb_sites(
