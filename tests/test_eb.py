@@ -203,3 +203,14 @@ def test_cli_no_eb_leaves_the_columns_out_and_refuses_eb_ranking(tmp_path):
                   "--no-map", "-o", tmp_path)  # fmt: skip
     assert refused.exit_code == 1
     assert "ranking eb-excess needs the Empirical Bayes columns; drop --no-eb" in refused.output
+
+
+def test_roads_far_from_every_collision_names_the_road_file(tmp_path):
+    far = tmp_path / "far_roads.gpkg"
+    gpd.GeoDataFrame(
+        {"name": ["Elsewhere Road"], "highway": ["primary"]},
+        geometry=[shapely.LineString([(400000, 200000), (400500, 200000)])], crs=27700,
+    ).to_file(far)  # fmt: skip
+    result = run("clusters", "--roads", far, "--no-map", "-o", tmp_path / "o")
+    assert result.exit_code == 1
+    assert "Error: far_roads.gpkg: none of the 1,659 collisions in 2014-2016 lies" in result.output

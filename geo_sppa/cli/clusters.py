@@ -127,6 +127,7 @@ def _run(o: dict[str, Any]) -> None:
                 source=inputs.collisions_path.name,
                 rank_by=o["rank_by"],
                 eb=not o["no_eb"],
+                roads_source=inputs.roads_source or "roads",
             )
         with progress.stage("map"):
             pages, page_notes = ({}, []) if o["no_map"] else cluster_pages(result, inputs, o)

@@ -175,6 +175,7 @@ def cluster_sites(
     source: str = "collisions",
     rank_by: str = "cost",
     eb: bool = False,
+    roads_source: str = "roads",
 ) -> ClusterResult:
     """Return the cluster sites of ``collisions`` under ``rule``, with the previous-window status.
 
@@ -194,9 +195,9 @@ def cluster_sites(
     snap_tolerance_m, junction_merge_m
         Network mode: collisions farther than ``snap_tolerance_m`` from every road are set
         aside; road nodes closer than ``junction_merge_m`` form one junction (metres).
-    cost_table, source
-        A replacement value-of-prevention table (:mod:`geo_sppa.roads.costs`); the name for
-        the set-aside records (e.g. the collisions file name).
+    cost_table, source, roads_source
+        A replacement value-of-prevention table (:mod:`geo_sppa.roads.costs`); the names of
+        the collisions file (for the set-aside records) and the road file (for messages).
     rank_by
         A key of :data:`~geo_sppa.roads.sites.RANK_ORDERS`; ``eb-excess`` needs ``eb``.
     eb
@@ -211,8 +212,7 @@ def cluster_sites(
     ------
     InputError
         Missing columns, wrong CRS, no dated collisions, a window outside the data, an unknown
-        rule, ranking or price year, a rule that is no cluster rule
-        (:func:`require_cluster_rule`), or (network mode) no collision of the window near a road.
+        rule, ranking or price year, no cluster rule, or no collision near a road (network).
     """
     rule = rule_named(rule) if isinstance(rule, str) else rule
     require_cluster_rule(rule)
@@ -222,7 +222,7 @@ def cluster_sites(
     in_cur, in_prev = _in_windows(usable["year"], window, previous)
     placed = _Placed(RadiusScan(rule), usable, set_aside) if roads is None else _network_placed(
         usable, (in_cur, in_prev), roads, rule, set_aside, windows=(window, previous),
-        tolerance_m=snap_tolerance_m, merge_m=junction_merge_m, source=source,
+        tolerance_m=snap_tolerance_m, merge_m=junction_merge_m, source=(source, roads_source),
     )  # fmt: skip
     costs = collision_costs(usable["severity"], price_year=price_year, table=cost_table)
     context = SiteContext(rule, window, previous, costs, frozenset(town_words(usable["location"])))
@@ -349,9 +349,12 @@ def _network_placed(
     windows: tuple[tuple[int, int], tuple[int, int] | None],
     tolerance_m: float,
     merge_m: float,
-    source: str,
+    source: tuple[str, str],
 ) -> _Placed:
-    """Network mode: snap both windows' collisions; set aside the current window's lost ones."""
+    """Network mode: snap both windows' collisions; set aside the current window's lost ones.
+
+    ``source``: the names of the collisions file and of the road file.
+    """
     in_cur, in_prev = masks
     window, previous = windows
     wanted = gpd.GeoDataFrame(usable[in_cur | in_prev])
@@ -363,9 +366,9 @@ def _network_placed(
     lost_cur = lost.index[current.loc[lost.index].to_numpy(dtype=bool)]
     if len(lost_cur) and len(lost_cur) == int(in_cur.sum()):
         raise InputError(
-            f"roads: none of the {len(lost_cur):,} collisions in {window[0]}-{window[1]} lies "
-            f"within {tolerance_m:g} m of a road; check that the road layer covers the same area "
-            "(and declares the right CRS), or raise --snap-tolerance-m"
+            f"{source[1]}: none of the {len(lost_cur):,} collisions in {window[0]}-{window[1]} "
+            f"lies within {tolerance_m:g} m of a road; check that the road layer covers the same "
+            "area (and declares the right CRS), or raise --snap-tolerance-m"
         )
     snapped = placement.snapped
     moved = snapped["moved_by_name"].to_numpy(dtype=bool) if "moved_by_name" in snapped else None
@@ -387,7 +390,7 @@ def _network_placed(
             f"previous window {previous[0]}-{previous[1]}: {n_prev_lost} collisions beyond "
             "the snap tolerance not counted in previous_total"
         )
-    lost_rows = snap_set_aside(usable, lost_cur, lost["detail"], source)
+    lost_rows = snap_set_aside(usable, lost_cur, lost["detail"], source[0])
     return _Placed(
         scan=placement.scan,
         frame=snapped,
