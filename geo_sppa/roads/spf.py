@@ -129,22 +129,32 @@ class SpfFit:
         return self.coefficients[[f"{name}[{v}]" for v in self.levels[name][1:]]].to_numpy(float)
 
 
+def _level_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Return integer codes and the distinct values (as text, NA as ``unknown``) of ``values``."""
+    codes, uniq = pd.factorize(values.to_numpy(dtype=object))
+    names = [str(v).strip() for v in uniq] + [UNKNOWN]
+    return np.where(codes < 0, len(names) - 1, codes), names
+
+
 def _dummies(values: pd.Series, name: str, fit: SpfFit) -> np.ndarray:
     """Return the 0/1 columns of the non-reference levels of ``values``."""
-    text = values.astype("string").fillna(UNKNOWN).to_numpy(dtype=object)
-    text = np.where(np.isin(text, list(fit.pooled.get(name, ()))), "other", text)
-    codes = pd.Index(fit.levels[name]).get_indexer(pd.Index(text))
-    out = np.zeros((len(text), len(fit.levels[name]) - 1))
-    hit = codes > 0
-    out[np.flatnonzero(hit), codes[hit] - 1] = 1.0
+    codes, names = _level_codes(values)
+    pooled = set(fit.pooled.get(name, ()))
+    levels = {v: i for i, v in enumerate(fit.levels[name])}
+    column = np.asarray([levels.get("other" if v in pooled else v, 0) for v in names])[codes]
+    out = np.zeros((len(codes), len(fit.levels[name]) - 1))
+    hit = column > 0
+    out[np.flatnonzero(hit), column[hit] - 1] = 1.0
     return out
 
 
 def _pooled_levels(values: pd.Series, totals: np.ndarray) -> tuple[tuple, tuple]:
     """Return (levels with the reference first, pooled levels) of one categorical covariate."""
-    text = values.astype("string").fillna(UNKNOWN)
-    table = pd.DataFrame({"v": text.to_numpy(dtype=object), "n": 1, "y": totals})
-    per = table.groupby("v").agg(n=("n", "sum"), y=("y", "sum"))
+    codes, names = _level_codes(values)
+    n = np.bincount(codes, minlength=len(names))
+    y = np.bincount(codes, weights=totals, minlength=len(names))
+    per = pd.DataFrame({"n": n, "y": y}, index=names).groupby(level=0).sum()
+    per = per[per["n"] > 0]
     rare = per.index[(per["n"] < _MIN_LEVEL_SITES) | (per["y"] == 0)]
     kept = per.drop(index=rare)
     if len(rare) and (per.loc[rare, "y"].sum() > 0 or not len(kept)):
@@ -220,14 +230,34 @@ def _design(
     return np.column_stack(cols), labels, levels, pooled
 
 
+def _distinct_rows(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct rows of ``xs`` and each row's position among them.
+
+    Rows are first told apart by a random projection (a sort of one float per row, far faster
+    than sorting whole rows); the result is checked and the exact row sort used if it fails.
+    """
+    probe = xs @ np.random.default_rng(0).uniform(1.0, 2.0, xs.shape[1])
+    _, first, inverse = np.unique(probe, return_index=True, return_inverse=True)
+    patterns, inverse = xs[first], inverse.ravel()
+    if np.array_equal(patterns[inverse], xs):
+        return patterns, inverse
+    patterns, inverse = np.unique(xs, axis=0, return_inverse=True)
+    return patterns, inverse.ravel()
+
+
 def _pooled_rows(xs: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (design with year dummies, count, weight) of the distinct site-year rows."""
-    patterns, site_pattern = np.unique(xs, axis=0, return_inverse=True)
-    site_pattern = site_pattern.ravel()
+    patterns, site_pattern = _distinct_rows(xs)
     n_years = counts.shape[1]
     top = int(counts.max()) + 1 if counts.size else 1
     key = (site_pattern[:, None] * n_years + np.arange(n_years)[None, :]) * top + counts
-    uniq, weight = np.unique(key.ravel(), return_counts=True)
+    size = len(patterns) * n_years * top
+    if size <= 50_000_000:  # a count per possible key is cheaper than sorting the keys
+        weight = np.bincount(key.ravel(), minlength=size)
+        uniq = np.flatnonzero(weight)
+        weight = weight[uniq]
+    else:
+        uniq, weight = np.unique(key.ravel(), return_counts=True)
     y, rest = uniq % top, uniq // top
     year, pattern = rest % n_years, rest // n_years
     year_dummies = (year[:, None] == np.arange(1, n_years)[None, :]).astype(float)

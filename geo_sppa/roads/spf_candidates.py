@@ -188,33 +188,35 @@ def _collision_covariates(
     return out
 
 
-def _road_class(highway: pd.Series) -> np.ndarray:
-    """Return the OSM ``highway`` tag as a road class (minor roads grouped, see module doc)."""
-    tag = highway.astype("string").str.strip().str.lower().fillna(UNKNOWN)
-    rank = tag.map(HIGHWAY_RANK).astype(float)
-    base = tag.str.removesuffix("_link")
-    return np.where(rank.isna() & (tag != UNKNOWN), "minor", np.where(rank >= 6, "minor", base))
+def _road_classes(highway: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return the OSM ``highway`` tags as road classes (minor roads grouped) and their ranks."""
+    codes, tags = pd.factorize(highway.to_numpy(dtype=object))
+    names, ranks = [], []
+    for tag in tags:
+        text = str(tag).strip().lower()
+        rank = HIGHWAY_RANK.get(text)
+        names.append("minor" if rank is None or rank >= 6 else text.removesuffix("_link"))
+        ranks.append(99.0 if rank is None else rank)
+    cls = np.asarray([*names, UNKNOWN], dtype=object)  # code -1 (no tag) takes the last
+    rank_of = np.asarray([*ranks, 99.0])
+    return cls[codes], rank_of[codes]
 
 
-def _junction_road_class(network: RoadNetwork) -> np.ndarray:
-    """Return, per junction, the road class of the most important road meeting there."""
-    chains = network.chains
-    rank = chains["highway"].astype("string").str.strip().str.lower().map(HIGHWAY_RANK)
-    parts = [
-        pd.DataFrame(
-            {
-                "junction_id": chains[c].to_numpy(dtype=object),
-                "rank": rank.fillna(99.0).to_numpy(dtype=float),
-                "road_class": _road_class(chains["highway"]),
-            }
-        )  # fmt: skip
-        for c in ("start_junction_id", "end_junction_id", "junction_id")
-        if c in chains.columns
-    ]
-    both = pd.concat(parts, ignore_index=True).dropna(subset=["junction_id"])
-    best = both.sort_values(["rank", "road_class"], kind="stable").drop_duplicates("junction_id")
-    found = best.set_index("junction_id")["road_class"]
-    return found.reindex(network.junctions.index).fillna(UNKNOWN).to_numpy(dtype=object)
+def _junction_road_class(network: RoadNetwork, cls: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Return, per junction, the road class of the most important chain (``cls``) meeting there."""
+    chains, junctions = network.chains, network.junctions
+    names, code = np.unique(cls, return_inverse=True)
+    score = np.rint(rank * 10).astype(np.int64) * len(names) + code.ravel()  # rank, then name
+    best = np.full(len(junctions), np.iinfo(np.int64).max)
+    for column in ("start_junction_id", "end_junction_id", "junction_id"):
+        if column in chains.columns:
+            at = junctions.index.get_indexer(pd.Index(chains[column]))
+            hit = at >= 0
+            np.minimum.at(best, at[hit], score[hit])
+    found = best < np.iinfo(np.int64).max
+    out = np.full(len(junctions), UNKNOWN, dtype=object)
+    out[found] = names[best[found] % len(names)]
+    return out
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,7 @@ class _Segments:
     """The ``length_m`` segments of a network's routes."""
 
     route_ids: np.ndarray  # route id per route code
+    chain_code: np.ndarray  # route code per chain
     offset: np.ndarray  # first segment position of each route
     n: np.ndarray  # segments per route
     route_length: np.ndarray
@@ -245,12 +248,12 @@ def _segments(chains: gpd.GeoDataFrame, length_m: float) -> _Segments:
     end = np.minimum(start + length_m, length[seg_code])
     end = np.maximum(end, start + min(1.0, length_m))  # a route of length 0 still has a segment
     ids = np.asarray(found, dtype=object)
-    return _Segments(ids, offset, n, length, seg_code, start, end)
+    return _Segments(ids, code, offset, n, length, seg_code, start, end)
 
 
 def _segment_centres(chains: gpd.GeoDataFrame, seg: _Segments) -> tuple[np.ndarray, np.ndarray]:
     """Return each segment's centre point on the road and the position of the chain under it."""
-    code = pd.Index(seg.route_ids).get_indexer(chains["route_id"].to_numpy(dtype=object))
+    code = seg.chain_code
     a = chains["route_from_m"].to_numpy(dtype=float)
     b = chains["route_to_m"].to_numpy(dtype=float)
     own = np.flatnonzero(~chains["paired"].to_numpy(dtype=bool))
@@ -303,13 +306,13 @@ def network_candidates(
     centres, under = _segment_centres(chains, seg)
     n_j, n_s = len(junctions), len(seg.code)
     points = np.r_[np.asarray(junctions.geometry.values, dtype=object), centres]
-    route_text = pd.Series(seg.route_ids[seg.code], dtype="string")
-    ids = np.r_[
-        ("J" + pd.Series(junctions.index, dtype="string")).to_numpy(dtype=object),
-        (
-            "S" + route_text + "@" + pd.Series(np.rint(seg.start).astype(np.int64)).astype("string")
-        ).to_numpy(dtype=object),
-    ]
+    starts = np.rint(seg.start).astype(np.int64).tolist()
+    ids = np.asarray(
+        [f"J{j}" for j in junctions.index]
+        + [f"S{r}@{m}" for r, m in zip(seg.route_ids[seg.code].tolist(), starts, strict=True)],
+        dtype=object,
+    )
+    cls, rank = _road_classes(chains["highway"])
     at_j = snapped["junction_id"].notna().to_numpy()
     position = np.full(len(snapped), -1, dtype=np.int64)
     position[at_j] = junctions.index.get_indexer(pd.Index(snapped["junction_id"][at_j]))
@@ -322,7 +325,7 @@ def network_candidates(
     share = snapped["chain_m"].to_numpy(dtype=float)[~at_j] / np.maximum(
         chains["length_m"].to_numpy(dtype=float)[chain], 1e-9
     )
-    route = pd.Index(seg.route_ids).get_indexer(chains["route_id"].to_numpy(dtype=object)[chain])
+    route = seg.chain_code[chain]
     measure = np.clip(a + (b - a) * share, 0.0, seg.route_length[route])
     k = np.minimum((measure // length_m).astype(np.int64), seg.n[route] - 1)
     position[~at_j] = n_j + seg.offset[route] + k
@@ -332,9 +335,7 @@ def network_candidates(
     frame = {
         "candidate_id": ids,
         "kind": np.r_[np.full(n_j, "junction", dtype=object), np.full(n_s, "link", dtype=object)],
-        "road_class": np.r_[
-            _junction_road_class(network), _road_class(chains["highway"].iloc[under])
-        ],
+        "road_class": np.r_[_junction_road_class(network, cls, rank), cls[under]],
         **_collision_covariates(xy, snapped, COLLISION_COVARIATES),
         "length_m": np.r_[np.full(n_j, np.nan), np.round(seg.end - seg.start)],
     }
