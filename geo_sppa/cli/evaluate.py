@@ -78,7 +78,8 @@ def evaluate(**options: Any) -> None:
     covers 1 is no evidence of an effect. The naive before/after ratio is shown beside it.
 
     Writes evaluate.csv (per site), evaluate_overall.csv, evaluate.html (a chart and the
-    table) and evaluate_set_aside.csv into the output folder.
+    table) and evaluate_set_aside.csv (treated rows and collision rows not used, with the
+    reason) into the output folder.
 
     \b
     Example:
@@ -129,7 +130,8 @@ def _run(o: dict[str, Any]) -> None:
             )  # fmt: skip
         with progress.stage("writing outputs"):
             set_aside = pd.concat([treated.set_aside, result.set_aside], ignore_index=True)
-            written = _write(result, inputs, set_aside, out)
+            every = [set_aside, inputs.collisions.set_aside]  # treated rows, then collisions
+            written = _write(result, inputs, pd.concat(every, ignore_index=True), out)
     lines = _summary(result, treated, inputs, set_aside)
     lines += finish_run(
         out, command="evaluate", written=written, started=started,
@@ -156,7 +158,7 @@ def _write(result: Any, inputs: Any, set_aside: Any, out: Any) -> list:
     notes = [result.spf_note, f"reference group: {result.n_reference:,} candidate sites "
              f"({result.mode} mode), the treated ones left out",
              f"collisions from {result.data[0]:%d %b %Y} to {result.data[1]:%d %b %Y}",
-             f"{len(set_aside)} treated row(s) set aside (evaluate_set_aside.csv)"]  # fmt: skip
+             f"{len(set_aside)} row(s) set aside: evaluate_set_aside.csv"]  # fmt: skip
     return [
         write_csv(result.sites, out / "evaluate.csv"),
         write_csv(overall, out / "evaluate_overall.csv"),
