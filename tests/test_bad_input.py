@@ -426,13 +426,51 @@ def _other_cases(t):
     }
 
 
+def _evaluate_cases(t):
+    sites = _csv(t, "sites.csv", "R519660N299770,junction,519658.8,299772.8",
+                 header="site_id,site_type,x,y")  # fmt: skip
+    header = "site_id,treatment_date"
+
+    def run(name, *rows, header=header, with_sites=True):
+        extra = ["--sites", sites] if with_sites else []
+        return ["evaluate", "--treated", _csv(t, name, *rows, header=header), *extra]
+
+    return {
+        "evaluate-treated-missing": (["evaluate", "--treated", t / "tr.csv"], "tr.csv: no such"),
+        "evaluate-no-date-column": (
+            run("ev1.csv", "R519660N299770,x", header="site_id,name"),
+            "ev1.csv: no treatment date column",
+        ),
+        "evaluate-date-unreadable": (
+            run("ev2.csv", "R519660N299770,2017-13-45"),
+            "ev2.csv: row 1, column 'treatment_date' cannot be read as a date: '2017-13-45'",
+        ),
+        "evaluate-site-id-unknown": (
+            run("ev3.csv", "R1N2,2015-01-01"),
+            "ev3.csv: row 1, column 'site_id': no site 'R1N2' in the --sites file",
+        ),
+        "evaluate-site-id-without-sites": (
+            run("ev4.csv", "R519660N299770,2015-01-01", with_sites=False),
+            "ev4.csv: row 1 names a site_id but no sites file was given; pass --sites",
+        ),
+        "evaluate-date-outside-data": (
+            run("ev5.csv", "R519660N299770,2030-01-01"),
+            "ev5.csv: no treated site can be evaluated: row 1: treatment date after the data",
+        ),
+        "evaluate-before-years-garbage": (
+            ["evaluate", "--treated", t / "x.csv", "--before-years", "soon"],
+            "--before-years",
+        ),
+    }
+
+
 def _corpus(t):
     collisions, good = _collision_cases(t)
     cases = {k: ["clusters", *a, "-o", t / "out"] for k, (a, _) in collisions.items()}
     messages = {k: m for k, (_, m) in collisions.items()}
     for k, (a, m) in _layer_cases(t, good).items():
         cases[k], messages[k] = ["clusters", *a, *(["-o", t / "out"] if "-o" not in a else [])], m
-    for group in (_ward_cases(t), _other_cases(t)):
+    for group in (_ward_cases(t), _other_cases(t), _evaluate_cases(t)):
         for k, (a, m) in group.items():
             # `map` writes next to its results unless told otherwise
             cases[k], messages[k] = [*a, *([] if a[0] == "map" else ["-o", t / "out"])], m
@@ -457,6 +495,9 @@ CASE_NAMES = sorted(
           "imd-missing model-unknown suppress-negative ward-set-unknown").split(),
         *("themes-missing themes-no-columns unit-costs-missing trends-collisions-missing "
           "trends-baseline-garbage trends-impossible-end-date report-name-is-a-path map-results-missing map-results-not-a-layer").split(),
+        *("evaluate-treated-missing evaluate-no-date-column evaluate-date-unreadable "
+          "evaluate-site-id-unknown evaluate-site-id-without-sites evaluate-date-outside-data "
+          "evaluate-before-years-garbage").split(),
     ]
 )  # fmt: skip
 

@@ -111,11 +111,20 @@ def rule_from_options(
 #: ``--rank-by`` (geo_sppa.roads.sites.RANK_ORDERS; kept literal so --help needs no import).
 rank_by_option = click.option(
     "--rank-by",
-    type=click.Choice(["cost", "ksi", "total", "score"]),
+    type=click.Choice(["cost", "ksi", "total", "score", "eb-excess"]),
     default="cost",
     show_default=True,
-    help="Rank sites by casualty cost, fatal+serious collisions, all injury collisions or severity "
-    "score (10 x fatal + 5 x serious + slight); ties by cost or total, then site id.",
+    help="Rank sites by casualty cost, fatal+serious collisions, all injury collisions, severity "
+    "score (10 x fatal + 5 x serious + slight) or Empirical Bayes excess collisions (eb_excess: "
+    "corrected for regression to the mean); ties by cost or total, then site id.",
+)
+
+#: ``--no-eb``: skip the safety performance function and the Empirical Bayes columns.
+no_eb_option = click.option(
+    "--no-eb",
+    is_flag=True,
+    help="Skip the safety performance function over every candidate site and the Empirical "
+    "Bayes columns (spf_expected, eb_expected, eb_excess, eb_sd, rtm_share, rtm_note), for speed.",
 )
 
 

@@ -8,6 +8,7 @@ import click
 
 from geo_sppa.cli.cluster_options import (
     cluster_rule_options,
+    no_eb_option,
     rank_by_option,
     rule_from_options,
     scan_output_options,
@@ -43,6 +44,7 @@ from geo_sppa.cli.summary import (
 @cluster_rule_options
 @scan_output_options
 @rank_by_option
+@no_eb_option
 @collision_file_options
 @parts_options
 @click.option("--no-map", is_flag=True, help="Skip the HTML map and the printable site dossier.")
@@ -53,7 +55,10 @@ def clusters(**options: Any) -> None:
     A site qualifies, in a 3-year window, under the rule (default spp): 6+ injury collisions, or
     3+ fatal/serious, or 5+ injury collisions including 1+ fatal/serious. Sites are ranked by
     casualty cost (DfT average value of prevention; --rank-by ksi, total or score otherwise) and
-    labelled new, persistent or resolved against the previous 3-year window.
+    labelled new, persistent or resolved against the previous 3-year window. Each site also gets
+    Empirical Bayes estimates against a safety performance function fitted over every junction
+    and 100 m of road (radius mode: every grid cell) of the area, so regression to the mean shows
+    (eb_expected, eb_excess, rtm_share; --rank-by eb-excess; --no-eb skips them).
 
     Writes clusters.csv, clusters_collisions.csv (one row per collision in a site, with its
     conditions), clusters_factors.csv (each site's conditions against the whole area, with an
@@ -75,7 +80,7 @@ def clusters(**options: Any) -> None:
 #: Options recorded in run.json (the rest are file paths, recorded with checksums, or columns).
 _RECORDED = ("area", "years", "radius_mode", "length_m", "radius_m", "junction_radius_m",
              "keep_service_roads", "snap_tolerance_m", "price_year", "crs",
-             "date_format", "rank_by", "dossier_sites")  # fmt: skip
+             "date_format", "rank_by", "dossier_sites", "no_eb")  # fmt: skip
 _INPUT_FILES = ("study_area", "vehicles", "casualties")
 
 
@@ -123,6 +128,8 @@ def _run(o: dict[str, Any]) -> None:
                 snap_tolerance_m=o["snap_tolerance_m"],
                 source=inputs.collisions_path.name,
                 rank_by=o["rank_by"],
+                eb=not o["no_eb"],
+                roads_source=inputs.roads_source or "roads",
             )
             result = with_site_flows(result, inputs.collisions.data, inputs.count_points)
         with progress.stage("map"):

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "costs": ("costs", "costs", "Cost of road collisions and of recorded crime."),
     "trends": ("trends", "trends", "Collision trends: by year, rolling 12 months, season."),
     "report": ("report", "report", "The strategic assessment as one self-contained HTML report."),
+    "evaluate": ("evaluate", "evaluate", "Did the schemes work? EB before/after of treated sites."),
 }
 
 

@@ -193,4 +193,8 @@ def cluster_summary_lines(
         ("ranked by", _ranking(result)),
         ("costs", result.cost_table),
     ]
+    if getattr(result, "spf", None) is not None:
+        from geo_sppa.roads.spf import spf_summary
+
+        lines.append(("SPF fit", spf_summary(result.spf)))
     return lines + [("note", n) for n in (*inputs.notes, *result.notes)]

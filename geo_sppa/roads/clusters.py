@@ -17,6 +17,8 @@
 
 4. :mod:`geo_sppa.roads.sites`: the site frame (counts, per-year counts, costs, type, name,
    rank); sites that meet the rule are kept.
+4a. With ``eb=True``: a safety performance function over every candidate site of the area
+   (:mod:`geo_sppa.roads.spf`) and Empirical Bayes columns per site (:mod:`geo_sppa.roads.eb`).
 5. :mod:`geo_sppa.roads.status`: ids carried from the previous window and the status of each
    place (``new``, ``persistent``, ``resolved``; previous-window sites within 50 m are the same
    place).
@@ -34,6 +36,7 @@ import pandas as pd
 
 from geo_sppa.errors import InputError
 from geo_sppa.roads.costs import collision_costs, cost_table_note
+from geo_sppa.roads.eb import site_eb_columns, site_spf_expected
 from geo_sppa.roads.names import site_name, town_words
 from geo_sppa.roads.radius import radius_scan
 from geo_sppa.roads.rules import (
@@ -44,7 +47,7 @@ from geo_sppa.roads.rules import (
     require_cluster_rule,
     rule_named,
 )
-from geo_sppa.roads.scan import RadiusScan, SiteScan, network_placement
+from geo_sppa.roads.scan import NetworkScan, RadiusScan, SiteScan, network_placement
 from geo_sppa.roads.sites import (
     SCORE_WEIGHTS,
     SITE_COLUMNS,
@@ -54,6 +57,7 @@ from geo_sppa.roads.sites import (
     site_columns,
     site_frame,
 )
+from geo_sppa.roads.spf import SpfFit, fit_spf, grid_candidates, network_candidates
 from geo_sppa.roads.status import WindowStatus, window_status
 from geo_sppa.roads.usable import snap_set_aside, usable_collisions
 from geo_sppa.roads.windows import data_window
@@ -129,6 +133,10 @@ class ClusterResult:
         Network mode: the previous window's collisions beyond the snap tolerance (columns as
         ``set_aside``, reason ``beyond snap tolerance, previous window``, the window and
         distance in ``detail``); written to ``clusters_set_aside.csv`` after ``set_aside``.
+    spf
+        With ``eb=True``: the safety performance function fitted over the window's candidate
+        sites (:class:`~geo_sppa.roads.spf.SpfFit`); ``sites`` then has the
+        :data:`~geo_sppa.roads.eb.EB_COLUMNS` before ``geometry``. None otherwise.
 
     """
 
@@ -147,6 +155,7 @@ class ClusterResult:
     previous_set_aside: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=SET_ASIDE_COLUMNS)
     )
+    spf: SpfFit | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +185,8 @@ def cluster_sites(
     cost_table: pd.DataFrame | None = None,
     source: str = "collisions",
     rank_by: str = "cost",
+    eb: bool = False,
+    roads_source: str = "roads",
 ) -> ClusterResult:
     """Return the cluster sites of ``collisions`` under ``rule``, with the previous-window status.
 
@@ -192,17 +203,16 @@ def cluster_sites(
         ``(first, last)`` calendar years, inclusive; default the latest complete ones.
     price_year
         Price year of the DfT values of prevention; default the latest in the table.
-    snap_tolerance_m
-        Network mode: collisions farther than this from every road are set aside, metres.
-    junction_merge_m
-        Network mode: road nodes closer than this form one junction, metres.
-    cost_table
-        A replacement value-of-prevention table (see :mod:`geo_sppa.roads.costs`).
-    source
-        Name for the set-aside records (e.g. the collisions file name).
+    snap_tolerance_m, junction_merge_m
+        Network mode: collisions farther than ``snap_tolerance_m`` from every road are set
+        aside; road nodes closer than ``junction_merge_m`` form one junction (metres).
+    cost_table, source, roads_source
+        A replacement value-of-prevention table (:mod:`geo_sppa.roads.costs`); the names of
+        the collisions file (for the set-aside records) and the road file (for messages).
     rank_by
-        How sites are ranked: ``cost``, ``ksi``, ``total`` or ``score``
-        (:func:`~geo_sppa.roads.sites.ranked_sites`).
+        A key of :data:`~geo_sppa.roads.sites.RANK_ORDERS`; ``eb-excess`` needs ``eb``.
+    eb
+        Add the Empirical Bayes columns (an SPF of every candidate site, :mod:`~.roads.eb`).
 
     Returns
     -------
@@ -213,37 +223,77 @@ def cluster_sites(
     ------
     InputError
         Missing columns, wrong CRS, no dated collisions, a window outside the data, an unknown
-        rule, ranking or price year, a rule that is no cluster rule
-        (:func:`require_cluster_rule`), or (network mode) no collision of the window near a road.
+        rule, ranking or price year, no cluster rule, or no collision near a road (network).
     """
     rule = rule_named(rule) if isinstance(rule, str) else rule
     require_cluster_rule(rule)
-    require_ranking(rank_by)  # before the scan, not after it
+    _require_ranking(rank_by, eb)  # before the scan, not after it
     usable, set_aside = usable_collisions(collisions, source)
     window, previous, notes = data_window(usable["date"], years=rule.years, window=years)
     in_cur, in_prev = _in_windows(usable["year"], window, previous)
     placed = _Placed(RadiusScan(rule), usable, set_aside) if roads is None else _network_placed(
         usable, (in_cur, in_prev), roads, rule, set_aside, windows=(window, previous),
-        tolerance_m=snap_tolerance_m, merge_m=junction_merge_m, source=source,
+        tolerance_m=snap_tolerance_m, merge_m=junction_merge_m, source=(source, roads_source),
     )  # fmt: skip
     costs = collision_costs(usable["severity"], price_year=price_year, table=cost_table)
     context = SiteContext(rule, window, previous, costs, frozenset(town_words(usable["location"])))
     frames = _window_frames(placed.frame, usable, (in_cur, in_prev))
     status = _sites_with_status(placed.scan, frames, usable, context)
+    sites, spf = _eb_sites(status, placed, usable, rule, window) if eb else (status.sites, None)
     site_of = _site_of(status.records, len(collisions))
     resolved, coverage = _resolved_when_covered(status.resolved, usable["date"].max(), window)
     counts = _counts(collisions, placed, frames, site_of, (status, int((~in_cur).sum())))
     return ClusterResult(
-        sites=ranked_sites(status.sites, by=rank_by), resolved=resolved,
+        sites=ranked_sites(sites, by=rank_by), resolved=resolved,
         set_aside=placed.set_aside.reset_index(drop=True),
         counts={**counts, "n_resolved": len(resolved)}, mode=placed.scan.mode, window=window,
         previous_window=previous, rule=rule,
         cost_table=cost_table_note(price_year, table=cost_table),
-        notes=(*notes, *placed.notes, *coverage, _SCORE_NOTE),
+        notes=(*notes, *placed.notes, *coverage, _SCORE_NOTE, *_spf_notes(spf)),
         site_of=pd.Series(site_of, index=collisions.index, name="site_id", dtype="string"),
-        rank_by=rank_by,
+        rank_by=rank_by, spf=spf,
         previous_set_aside=placed.previous_set_aside.reset_index(drop=True),
     )  # fmt: skip
+
+
+def _require_ranking(rank_by: str, eb: bool) -> None:
+    """Raise :class:`InputError` for an unknown ranking, or ``eb-excess`` without ``eb``."""
+    require_ranking(rank_by)
+    if rank_by == "eb-excess" and not eb:
+        raise InputError("ranking eb-excess needs the Empirical Bayes columns; drop --no-eb")
+
+
+def _eb_sites(
+    status: WindowStatus, placed: _Placed, usable: gpd.GeoDataFrame, rule: Rule,
+    window: tuple[int, int],
+) -> tuple[gpd.GeoDataFrame, SpfFit]:  # fmt: skip
+    """Return the sites with the Empirical Bayes columns, and the SPF behind them.
+
+    The candidates are counted over the window's years from the collisions the scan placed
+    (network mode: both windows snapped; radius mode: every usable collision), so every
+    collision of the window that is in a site is also in a candidate.
+    """
+    years = list(range(window[0], window[1] + 1))
+    scan = placed.scan
+    if isinstance(scan, NetworkScan):
+        frame = gpd.GeoDataFrame(placed.frame)
+        cands = network_candidates(frame, scan.network, years=years, length_m=rule.length_m)
+    else:
+        cands = grid_candidates(usable, radius_m=rule.radius_m, years=years)
+    fit = fit_spf(cands.counts, cands.sites[list(cands.covariates)])
+    mu = site_spf_expected(status.records, cands, fit, years, rule=rule)
+    return site_eb_columns(status.sites, mu, fit, rule), fit
+
+
+def _spf_notes(spf: SpfFit | None) -> tuple[str, ...]:
+    """Return the run-summary note on the EB columns (none without an SPF)."""
+    if spf is None:
+        return ()
+    return (
+        "EB columns: spf_expected (sites like it), eb_expected (this site's long-run count), "
+        "eb_excess = eb_expected - spf_expected, eb_sd, rtm_share (share of the count expected "
+        "to regress); rtm_note where the EB count no longer meets the rule",
+    )
 
 
 def _resolved_when_covered(
@@ -311,9 +361,12 @@ def _network_placed(
     windows: tuple[tuple[int, int], tuple[int, int] | None],
     tolerance_m: float,
     merge_m: float,
-    source: str,
+    source: tuple[str, str],
 ) -> _Placed:
-    """Network mode: snap both windows' collisions; set aside the current window's lost ones."""
+    """Network mode: snap both windows' collisions; set aside the current window's lost ones.
+
+    ``source``: the names of the collisions file and of the road file.
+    """
     in_cur, in_prev = masks
     window, previous = windows
     wanted = gpd.GeoDataFrame(usable[in_cur | in_prev])
@@ -325,9 +378,9 @@ def _network_placed(
     lost_cur = lost.index[current.loc[lost.index].to_numpy(dtype=bool)]
     if len(lost_cur) and len(lost_cur) == int(in_cur.sum()):
         raise InputError(
-            f"roads: none of the {len(lost_cur):,} collisions in {window[0]}-{window[1]} lies "
-            f"within {tolerance_m:g} m of a road; check that the road layer covers the same area "
-            "(and declares the right CRS), or raise --snap-tolerance-m"
+            f"{source[1]}: none of the {len(lost_cur):,} collisions in {window[0]}-{window[1]} "
+            f"lies within {tolerance_m:g} m of a road; check that the road layer covers the same "
+            "area (and declares the right CRS), or raise --snap-tolerance-m"
         )
     snapped = placement.snapped
     moved = snapped["moved_by_name"].to_numpy(dtype=bool) if "moved_by_name" in snapped else None
@@ -349,8 +402,8 @@ def _network_placed(
             f"previous window {previous[0]}-{previous[1]}: {n_prev_lost} collisions beyond "
             "the snap tolerance not counted in previous_total"
         )
-    lost_rows = snap_set_aside(usable, lost_cur, lost["detail"], source)
-    lost_prev = snap_set_aside(usable, lost.index.difference(lost_cur), lost["detail"], source)
+    lost_rows = snap_set_aside(usable, lost_cur, lost["detail"], source[0])
+    lost_prev = snap_set_aside(usable, lost.index.difference(lost_cur), lost["detail"], source[0])
     if previous is not None:  # else no previous-window collision was placed
         window_text = f"previous window {previous[0]}-{previous[1]}: "
         lost_prev = lost_prev.assign(

@@ -64,6 +64,7 @@ RANK_ORDERS: dict[str, tuple[str, ...]] = {
     "ksi": ("ksi", "total", "cost_gbp"),
     "total": ("total", "ksi", "cost_gbp"),
     "score": ("score", "cost_gbp", "total"),
+    "eb-excess": ("eb_excess", "cost_gbp", "total"),
 }
 #: What each ranking is, for summaries (``ranked by ...``).
 RANK_LABELS = {
@@ -71,6 +72,7 @@ RANK_LABELS = {
     "ksi": "fatal and serious collisions",
     "total": "injury collisions",
     "score": "severity score",
+    "eb-excess": "Empirical Bayes excess collisions",
 }
 
 
@@ -306,7 +308,8 @@ def ranked_sites(sites: gpd.GeoDataFrame, *, by: str = "cost") -> gpd.GeoDataFra
         A site frame; not modified.
     by
         ``cost`` (cost, then total), ``ksi`` (fatal + serious, then total, then cost), ``total``
-        (then fatal + serious, then cost) or ``score`` (then cost, then total); each descending,
+        (then fatal + serious, then cost), ``score`` (then cost, then total) or ``eb-excess``
+        (``eb_excess`` of :mod:`geo_sppa.roads.eb`, then cost, then total); each descending,
         ties broken by ``site_id``.
 
     Returns
@@ -321,6 +324,8 @@ def ranked_sites(sites: gpd.GeoDataFrame, *, by: str = "cost") -> gpd.GeoDataFra
 
     """
     require_ranking(by)
+    if by == "eb-excess" and "eb_excess" not in sites.columns:
+        raise InputError("ranking eb-excess needs the eb_excess column; run with eb=True")
     keys = sites.assign(ksi=sites["fatal"] + sites["serious"])
     order = list(RANK_ORDERS[by]) + ["site_id"]
     ascending = [False] * (len(order) - 1) + [True]

@@ -1,0 +1,1 @@
+"""Did the scheme work? Before/after evaluation of treated sites by the empirical Bayes method."""

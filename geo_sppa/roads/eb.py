@@ -1,0 +1,214 @@
+"""Empirical Bayes estimates at cluster sites: how much of a high count is the site, how much luck.
+
+A site picked because it had many collisions in the window will tend to have fewer next time
+even if nothing is done (regression to the mean). The Empirical Bayes (EB) method (Hauer; the
+Highway Safety Manual's preferred screening measure) weighs the site's own count ``K`` against
+what the safety performance function (:mod:`geo_sppa.roads.spf`) expects at sites like it,
+``mu`` over the same years:
+
+- weight ``w = 1 / (1 + k * mu)`` (``mu`` summed over the window's years, so this is the
+  per-year ``1 / (1 + k * mu_year * years)`` when the years are alike);
+- ``eb_expected = w * mu + (1 - w) * K``, the long-run expected collisions over the window's
+  years at this site;
+- ``eb_excess = eb_expected - mu``, how far the site is expected to exceed sites like it;
+- ``eb_sd = sqrt((1 - w) * eb_expected)``, the standard deviation of the site's expected count
+  given its count (the gamma posterior's variance, Hauer 1997, eq. 8.7);
+- ``rtm_share = (K - eb_expected) / K``, the share of the observed count expected to regress
+  (0 where ``K`` is 0).
+
+At cluster sites (:func:`site_eb_columns`), ``mu`` is ``spf_expected``:
+
+- junction sites: the SPF's ``mu`` for its own junction candidate;
+- link sites: the sum over the route's 100 m candidate segments the stretch overlaps, each
+  weighted by the share of the segment it covers (the stretch and the segments lie on the same
+  route measure). A stretch that passes a junction that is not itself a site may count
+  collisions snapped there, which the segments' ``mu`` leaves to the junction candidate, so
+  such a site's excess leans high;
+- radius mode: the ``mu`` of the grid cell holding the circle's centre, scaled by the circle's
+  share of the cell's area (``pi * r**2 / (2 * r)**2 = pi / 4``).
+
+``rtm_note`` says ``likely regression to the mean`` where the EB expected count no longer meets
+the rule: every clause is checked with ``eb_expected`` as the collision count and
+``eb_expected`` times the site's own fatal-or-serious share as the fatal-or-serious count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from geo_sppa.errors import InputError
+from geo_sppa.roads.rules import Rule
+from geo_sppa.roads.spf import CandidateSites, SpfFit
+
+__all__ = ["EB_COLUMNS", "RTM_NOTE", "eb_estimates", "site_eb_columns", "site_spf_expected"]
+
+#: Columns :func:`site_eb_columns` adds to a site frame, before ``geometry``.
+EB_COLUMNS = ["spf_expected", "eb_expected", "eb_excess", "eb_sd", "rtm_share", "rtm_note"]
+#: The ``rtm_note`` of a site whose EB expected count no longer meets the rule.
+RTM_NOTE = "likely regression to the mean"
+
+
+def eb_estimates(observed: npt.ArrayLike, mu_total: npt.ArrayLike, k: float) -> pd.DataFrame:
+    """Return the Empirical Bayes estimates of sites with these counts (see the module doc).
+
+    Parameters
+    ----------
+    observed
+        Collisions counted at each site over the period.
+    mu_total
+        The SPF's expected collisions at each site over the same period (sum over its years).
+    k
+        The SPF's dispersion (``Var = mu + k * mu**2``), >= 0.
+
+    Returns
+    -------
+    DataFrame
+        One row per site, in order: ``spf_expected`` (``mu_total``), ``eb_expected``,
+        ``eb_excess``, ``eb_sd``, ``rtm_share``, ``weight`` (``w``).
+
+    Raises
+    ------
+    InputError
+        Lengths differ, or a negative or missing count, ``mu`` or ``k``.
+
+    """
+    obs = np.asarray(observed, dtype=float)
+    mu = np.asarray(mu_total, dtype=float)
+    if obs.shape != mu.shape:
+        raise InputError(f"EB: {obs.size} observed counts but {mu.size} SPF values; pass one each")
+    if not np.isfinite(k) or k < 0 or np.isnan(obs).any() or np.isnan(mu).any():
+        raise InputError("EB: counts, mu and k must be finite numbers; found a missing one")
+    if (obs < 0).any() or (mu < 0).any():
+        raise InputError("EB: counts and mu must be >= 0; found a negative one")
+    weight = 1.0 / (1.0 + k * mu)
+    expected = weight * mu + (1.0 - weight) * obs
+    share = np.divide(obs - expected, obs, out=np.zeros_like(obs), where=obs > 0)
+    return pd.DataFrame(
+        {
+            "spf_expected": mu,
+            "eb_expected": expected,
+            "eb_excess": expected - mu,
+            "eb_sd": np.sqrt((1.0 - weight) * expected),
+            "rtm_share": share,
+            "weight": weight,
+        }
+    )
+
+
+def _link_mu(
+    records: pd.DataFrame, mu: pd.Series, seg_len: pd.Series, length_m: float
+) -> np.ndarray:
+    """Return, per link record, the overlap-weighted sum of its route segments' ``mu``."""
+    start = records["start_m"].to_numpy(dtype=float)
+    end = records["end_m"].to_numpy(dtype=float)
+    first = np.floor(start / length_m + 1e-9).astype(np.int64)
+    last = np.maximum(np.ceil(end / length_m - 1e-9).astype(np.int64) - 1, first)
+    n = last - first + 1
+    site = np.repeat(np.arange(len(records)), n)
+    k = np.repeat(first, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    route = records["route_id"].astype(str).to_numpy(dtype=object)[site]
+    seg_start = k * length_m
+    ids = pd.Index(
+        ["S" + r + "@" + str(int(round(s))) for r, s in zip(route, seg_start, strict=True)]
+    )
+    found = mu.reindex(ids).to_numpy(dtype=float)
+    seg_end = seg_start + seg_len.reindex(ids).fillna(length_m).to_numpy(dtype=float)
+    overlap = np.minimum(end[site], seg_end) - np.maximum(start[site], seg_start)
+    share = np.clip(overlap / np.maximum(seg_end - seg_start, 1e-9), 0.0, 1.0)
+    return np.bincount(site, weights=np.nan_to_num(found) * share, minlength=len(records))
+
+
+def site_spf_expected(
+    records: pd.DataFrame,
+    candidates: CandidateSites,
+    fit: SpfFit,
+    years: Sequence[int],
+    *,
+    rule: Rule,
+) -> np.ndarray:
+    """Return the SPF's expected collisions over ``years`` at each cluster site record.
+
+    Parameters
+    ----------
+    records
+        Site records of a scan (:mod:`geo_sppa.roads.scan`): network mode ``site_type``,
+        ``junction_id``, ``route_id``, ``start_m``, ``end_m``; radius mode ``x``, ``y``.
+    candidates
+        The study area's candidate sites (:func:`~geo_sppa.roads.spf.candidate_site_counts`).
+    fit
+        The SPF fitted to ``candidates``.
+    years
+        The years to sum over.
+    rule
+        Gives ``length_m`` and ``radius_m``.
+
+    Returns
+    -------
+    ndarray
+        ``mu`` per record (see the module docstring for how a site maps to candidates).
+
+    """
+    cand = candidates.sites
+    mu = fit.predict(cand, years).sum(axis=1)
+    if candidates.mode == "radius":
+        step = float(candidates.cell_m or 2 * rule.radius_m)
+        centre = (np.floor(records[["x", "y"]].to_numpy(dtype=float) / step) + 0.5) * step
+        ids = pd.Index([f"C{x:.0f}N{y:.0f}" for x, y in centre])
+        scale = np.pi * rule.radius_m**2 / step**2
+        return mu.reindex(ids).fillna(float(mu.min())).to_numpy(dtype=float) * scale
+    out = np.zeros(len(records))
+    is_j = (records["site_type"] == "junction").to_numpy(dtype=bool)
+    if is_j.any():
+        ids = pd.Index("J" + records.loc[is_j, "junction_id"].astype(str))
+        out[is_j] = mu.reindex(ids).to_numpy(dtype=float)
+    if (~is_j).any():
+        out[~is_j] = _link_mu(records[~is_j], mu, cand["length_m"], rule.length_m)
+    if np.isnan(out).any():
+        raise InputError("EB: a cluster site maps to no candidate site; this is a bug")
+    return out
+
+
+def site_eb_columns(
+    sites: gpd.GeoDataFrame, mu_total: np.ndarray, fit: SpfFit, rule: Rule
+) -> gpd.GeoDataFrame:
+    """Return ``sites`` with the :data:`EB_COLUMNS` added before ``geometry``.
+
+    Parameters
+    ----------
+    sites
+        A site frame (:func:`~geo_sppa.roads.sites.site_frame`); not modified.
+    mu_total
+        The SPF's expected collisions over the window at each site, in ``sites`` order
+        (:func:`site_spf_expected`).
+    fit
+        The SPF (its ``k``).
+    rule
+        The rule the EB expected count is checked against (``rtm_note``).
+
+    Returns
+    -------
+    GeoDataFrame
+        A new frame.
+
+    """
+    total = sites["total"].to_numpy(dtype=float)
+    table = eb_estimates(total, mu_total, fit.k)
+    ksi_share = np.divide(
+        (sites["fatal"] + sites["serious"]).to_numpy(dtype=float),
+        total,
+        out=np.zeros_like(total),
+        where=total > 0,
+    )
+    expected = table["eb_expected"].to_numpy()
+    meets = rule.qualifies(expected, expected * ksi_share)
+    out = sites.copy()
+    at = [str(c) for c in out.columns].index(str(out.geometry.name))
+    for i, name in enumerate(EB_COLUMNS[:-1]):
+        out.insert(at + i, name, table[name].to_numpy())
+    out.insert(at + len(EB_COLUMNS) - 1, "rtm_note", np.where(meets, "", RTM_NOTE))
+    return out

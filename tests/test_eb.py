@@ -1,0 +1,216 @@
+"""Empirical Bayes site estimates: the formula, regression to the mean, and the CLI columns."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from geo_sppa.cli.main import cli
+from geo_sppa.errors import InputError
+from geo_sppa.roads.eb import EB_COLUMNS, RTM_NOTE, eb_estimates, site_eb_columns, site_spf_expected
+from geo_sppa.roads.rules import RULES
+from geo_sppa.roads.spf import CandidateSites, SpfFit, fit_spf
+
+YEARS = [2014, 2015, 2016]
+
+
+def test_eb_matches_a_hand_computation():
+    """K = 10 where the SPF expects 2 over the period, k = 0.5: w = 1 / (1 + 0.5 * 2) = 0.5."""
+    out = eb_estimates([10, 0, 4], [2.0, 1.0, 4.0], 0.5)
+    assert list(out.columns) == ["spf_expected", "eb_expected", "eb_excess", "eb_sd",
+                                 "rtm_share", "weight"]  # fmt: skip
+    first = out.iloc[0]
+    assert first.weight == pytest.approx(0.5)
+    assert first.eb_expected == pytest.approx(0.5 * 2 + 0.5 * 10)  # 6
+    assert first.eb_excess == pytest.approx(6 - 2)
+    assert first.eb_sd == pytest.approx(np.sqrt(0.5 * 6))
+    assert first.rtm_share == pytest.approx((10 - 6) / 10)
+    # no collision: the EB estimate is the SPF's shrunk towards 0, nothing to regress
+    w = 1 / (1 + 0.5 * 1.0)
+    assert out.iloc[1].eb_expected == pytest.approx(w * 1.0)
+    assert out.iloc[1].rtm_share == 0
+    # a count equal to the SPF's expectation stays where it is
+    assert out.iloc[2].eb_expected == pytest.approx(4.0) and out.iloc[2].eb_excess == 0
+
+
+def test_poisson_spf_trusts_the_spf_and_huge_k_trusts_the_count():
+    assert eb_estimates([9], [3.0], 0.0)["eb_expected"].iloc[0] == pytest.approx(3.0)
+    assert eb_estimates([9], [3.0], 1e9)["eb_expected"].iloc[0] == pytest.approx(9.0)
+
+
+@pytest.mark.parametrize(
+    "observed, mu, k, match",
+    [([1, 2], [1.0], 0.5, "2 observed counts but 1 SPF"), ([1], [1.0], -1.0, "finite"),
+     ([1], [np.nan], 0.5, "finite"), ([-1], [1.0], 0.5, ">= 0")],
+    ids=["lengths", "negative-k", "missing-mu", "negative-count"],
+)  # fmt: skip
+def test_bad_eb_input_is_refused(observed, mu, k, match):
+    with pytest.raises(InputError, match=match):
+        eb_estimates(observed, mu, k)
+
+
+def test_eb_corrects_regression_to_the_mean_of_sites_selected_by_the_rule():
+    """The issue's Done-when: NB sites, picked by the spp rule in period 1, counted again.
+
+    Sites have one long-run rate each (gamma around a known SPF); period 1 and period 2 are
+    independent 3-year Poisson draws from it. The SPF is fitted on period 1 only.
+    """
+    gen = np.random.default_rng(2016)
+    n, k = 80_000, 0.8
+    busy = gen.choice(["minor", "main"], n, p=[0.8, 0.2])
+    mu_year = np.where(busy == "main", 0.9, 0.15)
+    rate = gen.gamma(1 / k, k, n) * mu_year
+    period1 = pd.DataFrame({y: gen.poisson(rate) for y in YEARS})
+    ksi1 = gen.binomial(period1.sum(axis=1), 0.2)
+    period2 = gen.poisson(rate * 3)
+    fit = fit_spf(period1, pd.DataFrame({"road_class": busy}))
+    assert not fit.fallback and fit.k == pytest.approx(k, rel=0.1)
+    total1 = period1.sum(axis=1).to_numpy()
+    picked = RULES["spp"].qualifies(total1, ksi1)
+    assert picked.sum() > 300
+    mu = fit.predict(pd.DataFrame({"road_class": busy[picked]}), YEARS).sum(axis=1).to_numpy()
+    eb = eb_estimates(total1[picked], mu, fit.k)
+    # the period-2 count of a site has variance E[m] + Var(m) around the EB estimate m
+    sd_mean = np.sqrt((eb["eb_expected"] + eb["eb_sd"] ** 2).sum()) / picked.sum()
+    observed2 = period2[picked].mean()
+    assert abs(eb["eb_expected"].mean() - observed2) < 1.96 * sd_mean
+    assert total1[picked].mean() > observed2 + 10 * sd_mean  # the naive count over-predicts
+    assert (eb["rtm_share"] > 0).all()
+
+
+def sites_frame(total, fatal, serious) -> gpd.GeoDataFrame:
+    n = len(total)
+    return gpd.GeoDataFrame(
+        {"site_id": [f"s{i}" for i in range(n)], "total": total, "fatal": fatal,
+         "serious": serious},
+        geometry=shapely.points(np.zeros((n, 2))), crs=27700,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "eb_expected, note",
+    [(6.0, ""), (5.9, ""), (4.9, RTM_NOTE), (5.0, "")],
+    ids=["6-meets-6+", "5.9-meets-5+incl-ksi", "4.9-meets-nothing", "5.0-edge"],
+)
+def test_rtm_note_where_the_eb_count_no_longer_meets_the_rule(eb_expected, note):
+    """Six collisions, three serious: with k = 0 the EB count is the SPF's, set to each edge.
+
+    The fatal/serious count is scaled by the site's share (0.5): 5.9 still gives 2.95 >= 1
+    (5+ incl. 1+ fatal/serious), 4.9 gives 2.45 < 3 and 4.9 < 5.
+    """
+    fit = SpfFit(0.0, pd.Series({"(intercept)": 0.0}), pd.Series({2014: 1.0}), (), 1, True, "")
+    out = site_eb_columns(sites_frame([6], [0], [3]), np.array([eb_expected]), fit, RULES["spp"])
+    assert list(out.columns) == ["site_id", "total", "fatal", "serious", *EB_COLUMNS, "geometry"]
+    assert out["rtm_note"].iloc[0] == note
+    assert out["eb_expected"].iloc[0] == pytest.approx(eb_expected)
+
+
+def known_fit() -> SpfFit:
+    """mu = 0.1 per year on minor roads, 0.3 on primary; no year trend."""
+    return SpfFit(
+        0.5, pd.Series({"(intercept)": np.log(0.1), "road_class[primary]": np.log(3.0)}),
+        pd.Series(dict.fromkeys(YEARS, 1.0)), ("road_class",), 4, False, "",
+        levels={"road_class": ("minor", "primary")}, pooled={"road_class": ()},
+    )  # fmt: skip
+
+
+def test_link_site_mu_sums_the_segments_it_overlaps_by_share():
+    """A stretch from 50 m to 150 m: half of segment 0 (minor) and half of segment 100 (primary)."""
+    ids = ["Jx", "Sr@0", "Sr@100", "Sr@200"]
+    sites = gpd.GeoDataFrame(
+        {"candidate_id": ids, "kind": ["junction", "link", "link", "link"],
+         "road_class": ["primary", "minor", "primary", "minor"],
+         "length_m": [np.nan, 100.0, 100.0, 40.0]},
+        geometry=shapely.points(np.zeros((4, 2))), crs=27700, index=pd.Index(ids),
+    )  # fmt: skip
+    counts = pd.DataFrame(0, index=sites.index, columns=YEARS)
+    cands = CandidateSites(sites, counts, ("road_class",), "network")
+    records = pd.DataFrame({
+        "site_type": ["link", "junction", "link"], "junction_id": [None, "x", None],
+        "route_id": ["r", None, "r"], "start_m": [50.0, np.nan, 180.0],
+        "end_m": [150.0, np.nan, 240.0],
+    })  # fmt: skip
+    mu = site_spf_expected(records, cands, known_fit(), YEARS, rule=RULES["spp"])
+    assert mu[0] == pytest.approx(3 * (0.5 * 0.1 + 0.5 * 0.3))
+    assert mu[1] == pytest.approx(3 * 0.3)
+    assert mu[2] == pytest.approx(3 * (0.2 * 0.3 + 1.0 * 0.1))  # 20 m of 100, all of the 40 m
+
+
+def test_radius_site_mu_is_its_cells_scaled_to_the_circle():
+    ids = ["C50N50", "C150N50"]
+    sites = gpd.GeoDataFrame(
+        {"candidate_id": ids, "kind": "circle", "road_class": ["minor", "primary"]},
+        geometry=shapely.points([(50, 50), (150, 50)]), crs=27700, index=pd.Index(ids),
+    )  # fmt: skip
+    cands = CandidateSites(sites, pd.DataFrame(0, index=sites.index, columns=YEARS),
+                           ("road_class",), "radius", 100.0)  # fmt: skip
+    records = pd.DataFrame({"x": [120.0, 10.0], "y": [60.0, 99.0]})
+    mu = site_spf_expected(records, cands, known_fit(), YEARS, rule=RULES["spp"])
+    assert mu == pytest.approx([3 * 0.3 * np.pi / 4, 3 * 0.1 * np.pi / 4])
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
+
+
+def summary_value(output: str, label: str) -> str:
+    for line in output.splitlines():
+        if line.strip().startswith(label + " "):
+            return line.strip()[len(label) :].strip()
+    raise AssertionError(f"no {label!r} line in the summary")
+
+
+@pytest.mark.parametrize(
+    "args, covariate",
+    [(["--area", "leeds-central"], "kind"), (["--area", "peterborough", "--radius-mode"],
+                                             "speed_limit")],
+    ids=["leeds-network", "peterborough-radius"],
+)  # fmt: skip
+def test_cli_writes_eb_columns_ranks_by_eb_excess_and_states_the_fit(tmp_path, args, covariate):
+    result = run("clusters", *args, "--rank-by", "eb-excess", "--no-map", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    fit_line = summary_value(result.output, "SPF fit")
+    assert "negative binomial over" in fit_line and "k = " in fit_line
+    assert covariate in fit_line
+    assert summary_value(result.output, "ranked by") == (
+        "Empirical Bayes excess collisions (--rank-by eb-excess)"
+    )
+    sites = pd.read_csv(tmp_path / "clusters.csv", encoding="utf-8-sig")
+    assert len(sites) > 10
+    numbers = sites[["spf_expected", "eb_expected", "eb_excess", "eb_sd", "rtm_share"]]
+    assert np.isfinite(numbers.to_numpy()).all()
+    assert (sites["spf_expected"] > 0).all()
+    assert (sites["eb_expected"] < sites["total"]).all()  # every site regresses somewhat
+    assert np.allclose(sites["eb_excess"], sites["eb_expected"] - sites["spf_expected"])
+    expected = sites.sort_values(["eb_excess", "cost_gbp", "total", "site_id"],
+                                 ascending=[False, False, False, True])  # fmt: skip
+    assert sites["site_id"].tolist() == expected["site_id"].tolist()
+    assert sites["rank"].tolist() == list(range(1, len(sites) + 1))
+    assert set(sites["rtm_note"].fillna("")) <= {"", RTM_NOTE}
+
+
+def test_cli_no_eb_leaves_the_columns_out_and_refuses_eb_ranking(tmp_path):
+    result = run("clusters", "--area", "peterborough", "--no-eb", "--no-map", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "SPF fit" not in result.output
+    sites = pd.read_csv(tmp_path / "clusters.csv", encoding="utf-8-sig")
+    assert not set(EB_COLUMNS) & set(sites.columns)
+    refused = run("clusters", "--area", "peterborough", "--no-eb", "--rank-by", "eb-excess",
+                  "--no-map", "-o", tmp_path)  # fmt: skip
+    assert refused.exit_code == 1
+    assert "ranking eb-excess needs the Empirical Bayes columns; drop --no-eb" in refused.output
+
+
+def test_roads_far_from_every_collision_names_the_road_file(tmp_path):
+    far = tmp_path / "far_roads.gpkg"
+    gpd.GeoDataFrame(
+        {"name": ["Elsewhere Road"], "highway": ["primary"]},
+        geometry=[shapely.LineString([(400000, 200000), (400500, 200000)])], crs=27700,
+    ).to_file(far)  # fmt: skip
+    result = run("clusters", "--roads", far, "--no-map", "-o", tmp_path / "o")
+    assert result.exit_code == 1
+    assert "Error: far_roads.gpkg: none of the 1,659 collisions in 2014-2016 lies" in result.output
