@@ -88,8 +88,17 @@ def _ward_page(o: WardOutliers) -> str:
     """Return the self-contained ward map: outlier labels first, then deprivation and rates."""
     frame = o.report.data
     assert isinstance(frame, gpd.GeoDataFrame)  # the outlier table keeps the ward geometry
-    layers = tuple(c for c in ("label", o.measure, "rate_per_1000", "hotspot") if c in frame)
-    return self_contained_html(ward_map(frame, layers=layers, title=_outlier_title(o), tiles=None))
+    rate = "rate_per_1000_per_year" if "rate_per_1000_per_year" in frame else "rate_per_1000"
+    layers = tuple(c for c in ("label", o.measure, rate, "hotspot") if c in frame)
+    page = ward_map(
+        frame,
+        layers=layers,
+        title=_outlier_title(o),
+        tiles=None,
+        category=o.category,
+        months=o.months,
+    )
+    return self_contained_html(page)
 
 
 def _trend_charts(a: StrategicAssessment) -> dict[str, Figure]:
