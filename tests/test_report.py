@@ -232,8 +232,9 @@ def test_report_page_is_built_from_the_assessment(assessment, built):
     charts += [inputs.cost_chart, inputs.risk_chart]
     assert len(charts) == 8
     for chart in charts:  # every chart names its data at its foot, none in its title
-        assert [t.get_text()[:8] for t in chart.texts] == ["Source: "]
+        assert [t.get_text()[:8] for t in chart.texts if t is not chart._suptitle] == ["Source: "]
         assert ".csv" not in " ".join(ax.get_title() for ax in chart.axes)
+        assert ".csv" not in chart.get_suptitle()
     assert "spp2012_risk_matrix.csv" in inputs.risk_chart.texts[0].get_text()
     _, page, output = built
     for point in executive_summary(inputs):

@@ -546,7 +546,7 @@ def _risk_section(inputs: ReportInputs) -> str:
         )
     )
     if inputs.risk_chart is not None:
-        body.append(_img(inputs.risk_chart, "Risk by theme"))
+        body.append(_img(inputs.risk_chart, "Risk matrix: harm x partnership gaps grid"))
     return "".join(body)
 
 
