@@ -132,7 +132,10 @@ def report(
     from geo_sppa import io
     from geo_sppa.assessment.pipeline import strategic_assessment
     from geo_sppa.render.report_html import assessment_report, executive_summary
-    from geo_sppa.render.report_page import report_inputs
+    from geo_sppa.render.report_page import report_inputs, require_pdf_printer
+
+    if pdf:
+        require_pdf_printer()  # before the analyses, not after them
 
     assessment = strategic_assessment(
         area,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +34,14 @@ from geo_sppa.wards.funnel import Overdispersion
 if TYPE_CHECKING:
     from geo_sppa.assessment.pipeline import StrategicAssessment, WardOutliers
 
-__all__ = ["TREND_CAPTIONS", "chromium_executable", "report_html", "report_inputs", "report_pdf"]
+__all__ = [
+    "TREND_CAPTIONS",
+    "chromium_executable",
+    "report_html",
+    "report_inputs",
+    "report_pdf",
+    "require_pdf_printer",
+]
 
 #: Trend chart file name -> its caption in the report (`` (* partial year)`` added when one is).
 TREND_CAPTIONS = {
@@ -187,6 +195,24 @@ def chromium_executable() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def require_pdf_printer() -> str:
+    """Return the Chromium executable that prints PDFs, or raise saying how to install it.
+
+    Raises
+    ------
+    GeoSppaError
+        Playwright or Chromium is missing (the message says how to install them).
+    """
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        raise GeoSppaError(f"--pdf needs the Python package playwright: {_INSTALL}") from None
+    executable = chromium_executable()
+    if executable is None:
+        raise GeoSppaError(f"--pdf needs headless Chromium (none found): {_INSTALL}")
+    return executable
+
+
 def report_pdf(page: str, *, settle_ms: int = 1500) -> bytes:
     """Return the report page printed to PDF by headless Chromium (A4, the page's print CSS).
 
@@ -198,13 +224,17 @@ def report_pdf(page: str, *, settle_ms: int = 1500) -> bytes:
     GeoSppaError
         Playwright or Chromium is missing (the message says how to install them).
     """
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        raise GeoSppaError(f"--pdf needs the Python package playwright: {_INSTALL}") from None
-    executable = chromium_executable()
-    if executable is None:
-        raise GeoSppaError(f"--pdf needs headless Chromium (none found): {_INSTALL}")
+    executable = require_pdf_printer()
+    # In a thread of its own: Playwright's sync API refuses to run inside a running event loop
+    # (a notebook, or a caller already driving a browser).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_printed, page, executable, settle_ms).result()
+
+
+def _printed(page: str, executable: str, settle_ms: int) -> bytes:
+    """Return ``page`` printed to A4 PDF by the Chromium at ``executable``, offline."""
+    from playwright.sync_api import sync_playwright
+
     switches = ("headless", "no-sandbox", "disable-gpu", "no-first-run",
                 "disable-background-networking", "disable-component-update")  # fmt: skip
     args = ["-" * 2 + switch for switch in switches]  # Chromium's, not geo-sppa options
