@@ -19,6 +19,7 @@ import geopandas as gpd
 import mapclassify
 import numpy as np
 import pandas as pd
+from branca.element import Element, Figure
 from folium.utilities import JsCode
 
 from geo_sppa.errors import InputError
@@ -61,6 +62,7 @@ _WARD_LAYERS = {
 _NUMERIC_RAMP = ("#ccece6", "#99d8c9", "#66c2a4", "#2ca25f", "#006d2c")
 _QUALITATIVE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
 _NO_DATA = "#d9d9d9"
+_CONTROL_CSS = ".leaflet-control-layers{max-width:330px}.leaflet-control-layers label{margin:3px}"
 _WARD_COLUMNS = ("ward_name", "geometry")
 
 
@@ -264,6 +266,10 @@ def ward_map(
             f"found {', '.join(map(str, wards.columns))}"
         )
     m = base_map(title, subtitle, None)
+    # Titles name category, unit and period: wrap them rather than cover the map's title.
+    root = m.get_root()
+    assert isinstance(root, Figure)  # a folium.Map's root is always a branca Figure
+    root.header.add_child(Element(f"<style>{_CONTROL_CSS}</style>"), name="geo_sppa_ward_css")
     if tiles:
         folium.TileLayer(
             tiles, name="Background map (needs internet)", overlay=True, control=True, opacity=0.55
