@@ -157,6 +157,17 @@ def test_report_opens_offline_without_errors(built, chromium):
         for frame in frames:
             frame.wait_for_selector(".leaflet-container", timeout=10_000)
             assert frame.locator(".leaflet-interactive").count() > 0
+        (wards,) = [f for f in frames if f.locator("path.gs-ward").count()]
+        drawn = wards.eval_on_selector_all(
+            "path.gs-ward", "els => [...new Set(els.map(e => e.getAttribute('class')))]"
+        )
+        assert len(drawn) == 1 and "gs-ward-label" in drawn[0]  # one choropleth: the labels
+        assert wards.locator('.leaflet-control-layers-base input[type="radio"]').count() >= 3
+        legends = wards.eval_on_selector_all(".gs-legend", "els => els.map(e => e.dataset.legend)")
+        assert legends == ["ward:label"]
+        recs = page.locator("section#recommendations")
+        assert "Suggestions for the partnership to weigh" in recs.inner_text()
+        assert page.locator("section#set_aside table tr").count() >= 5  # header + 4 inputs
         assert page.locator("tr.priority").count() == 7
         footer = page.locator("footer#attribution")
         assert footer.is_visible() and "OpenStreetMap contributors" in footer.inner_text()
