@@ -463,18 +463,39 @@ def test_link_site_popup_in_browser(tmp_path, chromium):
         assert view.errors() == []
 
 
+def drawn_choropleths(view) -> dict[str, int]:
+    """Ward column -> number of its SVG paths on the map now."""
+    return view.page.evaluate(
+        """() => { const out = {};
+        for (const p of document.querySelectorAll('path.gs-ward')) {
+            const c = [...p.classList].find(k => k.startsWith('gs-ward-'));
+            out[c.slice(8)] = (out[c.slice(8)] || 0) + 1; }
+        return out; }"""
+    )
+
+
+def shown_legends(view) -> list[str]:
+    """Keys of the ward legends on the map now."""
+    return view.page.eval_on_selector_all(
+        '.gs-legend[data-legend^="ward:"]', "els => els.map(e => e.dataset.legend)"
+    )
+
+
 @pytest.mark.browser
 def test_ward_map_in_browser(tmp_path, chromium):
+    """Choosing a layer (a radio button) shows exactly one choropleth and only its legend."""
     wards = make_wards()
-    m = ward_map(wards, tiles=None, title="Wards: deprivation and incidents")
+    m = ward_map(wards, tiles=None, title="Wards: deprivation and incidents",
+                 category="Anti-social behaviour", months=("2018-10", "2019-03", "2021-01"))  # fmt: skip
     with open_in_browser(write(tmp_path, "wards", m), browser=chromium) as view:
         assert_clean(view)
-        assert count(view, "path.gs-ward-imd_score") == len(wards)
-        assert count(view, "path.gs-ward-rate_per_1000") == 0  # off until chosen
+        assert drawn_choropleths(view) == {"imd_score": len(wards)}
+        assert shown_legends(view) == ["ward:imd_score"]
         legend = view.page.locator('.gs-legend[data-legend="ward:imd_score"]')
-        assert legend.is_visible()
-        assert "No data" in legend.inner_text()
-        assert count(view, '.gs-legend[data-legend="ward:rate_per_1000"]') == 0
+        assert legend.is_visible() and "No data" in legend.inner_text()
+        radios = view.page.locator('.leaflet-control-layers-base input[type="radio"]')
+        assert radios.count() == 3  # one choice per choropleth; no checkbox overlays them
+        assert view.page.locator('.leaflet-control-layers input[type="checkbox"]').count() == 0
 
         view.screenshot("ward_map")
         view.page.locator("path.gs-ward-imd_score").first.hover()
@@ -483,16 +504,47 @@ def test_ward_map_in_browser(tmp_path, chromium):
         assert tooltip.locator(".gs-name").inner_text() == "Central"
         assert "35.2" in tooltip.inner_text() and "8,200" in tooltip.inner_text()
 
-        view.page.locator(".leaflet-control-layers label", has_text="Incidents per").click()
-        view.page.locator(".leaflet-control-layers label", has_text="Deprivation").click()
-        assert count(view, "path.gs-ward-rate_per_1000") == len(wards)
-        assert count(view, "path.gs-ward-imd_score") == 0
-        assert view.page.locator('.gs-legend[data-legend="ward:rate_per_1000"]').is_visible()
-        assert count(view, '.gs-legend[data-legend="ward:imd_score"]') == 0
-        view.page.locator(".leaflet-control-layers label", has_text="Outlier").click()
-        assert count(view, "path.gs-ward-label") == len(wards)
+        rate = "Anti-social behaviour per 1,000 residents over the period, Oct 2018 - Jan 2021"
+        for text, column in ((rate, "rate_per_1000"), ("Outlier", "label"),
+                             ("Deprivation", "imd_score"), (rate, "rate_per_1000")):  # fmt: skip
+            view.page.locator(".leaflet-control-layers-base label", has_text=text).click()
+            assert drawn_choropleths(view) == {column: len(wards)}, column
+            assert shown_legends(view) == [f"ward:{column}"], column
+        legend = view.page.locator('.gs-legend[data-legend="ward:rate_per_1000"]')
+        assert legend.inner_text().startswith(rate + " (3 months)")
+        view.page.locator(".leaflet-control-layers-base label", has_text="Outlier").click()
         assert "Not flagged" in view.page.locator('[data-legend="ward:label"]').inner_text()
         assert view.errors() == []
+
+
+@pytest.mark.browser
+def test_ward_map_tiles_stay_an_overlay_beside_the_choropleth_choice(tmp_path, chromium):
+    """The background tiles are a checkbox of their own: choosing a choropleth keeps them."""
+    m = ward_map(make_wards(), layers=("imd_score", "rate_per_1000"))
+    with open_in_browser(write(tmp_path, "wards_tiles", m), browser=chromium) as view:
+        overlays = view.page.locator(".leaflet-control-layers-overlays label")
+        assert [t.strip() for t in overlays.all_inner_texts()] == [
+            "Background map (needs internet)"
+        ]
+        view.page.locator(".leaflet-control-layers-base label", has_text="per 1,000").click()
+        assert drawn_choropleths(view) == {"rate_per_1000": 3}
+        assert view.page.locator(".leaflet-control-layers-overlays input").is_checked()
+
+
+def test_ward_layer_titles_name_category_unit_and_period():
+    from geo_sppa.render.ward_map import ward_layer_title, ward_period
+
+    months = ("2018-10", "2018-11", "2019-05", "2019-06", "2020-03", "2020-04", "2021-01")
+    assert ward_period(months) == "Oct 2018 - Jan 2021 (7 months)"
+    assert ward_period(["2020-02"]) == "Feb 2020 (1 month)" and ward_period([]) == ""
+    assert ward_layer_title(
+        "rate_per_1000_per_year", category="Anti-social behaviour", months=months
+    ) == ("Anti-social behaviour per 1,000 residents per year, Oct 2018 - Jan 2021 (7 months)")
+    assert ward_layer_title("rate_per_1000") == "Incidents per 1,000 residents over the period"
+    assert ward_layer_title("imd_score", category="x") == "Deprivation (IMD score)"
+    page = ward_map(make_wards(), layer_titles={"imd_score": "IMD <2010>"}, tiles=None)
+    text = page.get_root().render()
+    assert "IMD <2010>" not in text and "IMD &lt;2010&gt;" in text.replace("\\u0026", "&")
 
 
 @pytest.mark.browser

@@ -157,6 +157,17 @@ def test_report_opens_offline_without_errors(built, chromium):
         for frame in frames:
             frame.wait_for_selector(".leaflet-container", timeout=10_000)
             assert frame.locator(".leaflet-interactive").count() > 0
+        (wards,) = [f for f in frames if f.locator("path.gs-ward").count()]
+        drawn = wards.eval_on_selector_all(
+            "path.gs-ward", "els => [...new Set(els.map(e => e.getAttribute('class')))]"
+        )
+        assert len(drawn) == 1 and "gs-ward-label" in drawn[0]  # one choropleth: the labels
+        assert wards.locator('.leaflet-control-layers-base input[type="radio"]').count() >= 3
+        legends = wards.eval_on_selector_all(".gs-legend", "els => els.map(e => e.dataset.legend)")
+        assert legends == ["ward:label"]
+        recs = page.locator("section#recommendations")
+        assert "Suggestions for the partnership to weigh" in recs.inner_text()
+        assert page.locator("section#set_aside table tr").count() >= 5  # header + 4 inputs
         assert page.locator("tr.priority").count() == 7
         footer = page.locator("footer#attribution")
         assert footer.is_visible() and "OpenStreetMap contributors" in footer.inner_text()
@@ -232,8 +243,9 @@ def test_report_page_is_built_from_the_assessment(assessment, built):
     charts += [inputs.cost_chart, inputs.risk_chart]
     assert len(charts) == 8
     for chart in charts:  # every chart names its data at its foot, none in its title
-        assert [t.get_text()[:8] for t in chart.texts] == ["Source: "]
+        assert [t.get_text()[:8] for t in chart.texts if t is not chart._suptitle] == ["Source: "]
         assert ".csv" not in " ".join(ax.get_title() for ax in chart.axes)
+        assert ".csv" not in chart.get_suptitle()
     assert "spp2012_risk_matrix.csv" in inputs.risk_chart.texts[0].get_text()
     _, page, output = built
     for point in executive_summary(inputs):
@@ -297,3 +309,173 @@ def test_report_ward_map_title_names_category_unit_and_period(assessment):
         "Anti-social behaviour per 1,000 residents, 2018-10 to 2021-01 (7 months): wards against "
         "deprivation (IMD score)"
     )
+
+
+# ----------------------------------------------------------------- Leeds, options, set aside, PDF
+
+
+@pytest.fixture(scope="module")
+def leeds(tmp_path_factory):
+    """The Leeds report (no risk matrix of its own) and `geo-sppa clusters` on the same area."""
+    out = tmp_path_factory.mktemp("leeds")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["report", "--area", "leeds-central", "-o", str(out / "r")])
+    assert result.exit_code == 0, result.output
+    clusters = runner.invoke(cli, ["clusters", "--area", "leeds-central", "-o", str(out / "c")])
+    assert clusters.exit_code == 0, clusters.output
+    page = (out / "r" / "report.html").read_text(encoding="utf-8")
+    return out, page, result.output
+
+
+def section(page: str, name: str) -> str:
+    return page.split(f'<section id="{name}">')[1].split("</section>")[0]
+
+
+def test_leeds_report_borrows_no_risk_matrix(leeds):
+    _, page, output = leeds
+    for theme in ("Domestic Abuse", "Drugs misuse", "spp2012_risk_matrix"):
+        assert theme not in page and theme not in output
+    risk = section(page, "risk")
+    assert "No risk matrix for this report" in risk and "--themes" in risk
+    assert 'tr class="priority"' not in page and "<img" not in risk
+    assert "Risks: no risk matrix" in section(page, "summary")
+
+
+def test_leeds_report_recommends_a_study_of_its_persistent_top_sites(leeds):
+    """Every persistent site ranked 1-10 in clusters.csv, and only those, is named for a study."""
+    out, page, _ = leeds
+    sites = pd.read_csv(out / "r" / "clusters.csv", encoding="utf-8-sig")
+    persistent = sites[(sites["status"] == "persistent") & (sites["rank"] <= 10)]
+    assert len(persistent) >= 1
+    recs = section(page, "recommendations")
+    assert "Suggestions for the partnership to weigh" in recs
+    study = recs.split('data-kind="engineering study"')[1].split("</ul></li>")[0]
+    for name in sites["name"]:
+        listed = f"<li>{html.escape(name)}: ranked" in study
+        assert listed == (name in set(persistent["name"])), name
+
+
+def test_leeds_report_lists_set_aside_counts_and_writes_them_as_clusters_does(leeds):
+    """The 23 collisions beyond the snap tolerance: counted per input in the report, and
+    report_set_aside.csv holds the same records as clusters_set_aside.csv (1-based file row,
+    record id, reason), each row pointing at its own line of the collision file."""
+    from geo_sppa.bundled.areas import bundled_area
+
+    out, page, output = leeds
+    ours = pd.read_csv(out / "r" / "report_set_aside.csv", encoding="utf-8-sig")
+    theirs = pd.read_csv(out / "c" / "clusters_set_aside.csv", encoding="utf-8-sig")
+    assert list(ours.columns[:5]) == ["input", "source", "row", "record_id", "reason"]
+    pd.testing.assert_frame_equal(
+        ours[["row", "record_id", "reason"]].reset_index(drop=True),
+        theirs[["row", "record_id", "reason"]].reset_index(drop=True),
+    )
+    n = len(ours)
+    assert n > 0 and set(ours["reason"]) == {"beyond snap tolerance"}
+    raw = pd.read_csv(bundled_area("leeds-central").collisions, dtype=str)
+    assert raw["collision_id"].iloc[ours["row"] - 1].tolist() == ours["record_id"].tolist()
+    table = section(page, "set_aside")
+    assert f"{n:,} records set aside across the inputs" in table
+    assert "report_set_aside.csv" in table
+    assert f"<td>beyond snap tolerance ({n})</td>" in table
+    assert re.search(r"set aside +%d records across the inputs" % n, output)
+    assert "report_set_aside.csv" in output
+
+
+def test_peterborough_report_lists_every_input_with_nothing_set_aside(built):
+    path, page, _ = built
+    table = section(page, "set_aside")
+    assert "0 records set aside across the inputs." in table
+    for name in ("collisions", "incidents", "wards and deprivation (IMD 2010)", "risk themes"):
+        assert f"<td>{name}</td>" in table, name
+    assert "<td>peterborough_policeuk_street_crime_7months_2018_2021.csv</td>" in table
+    assert not (path.parent / "report_set_aside.csv").exists()  # nothing set aside: no file
+
+
+def test_peterborough_recommendation_names_its_stale_deprivation(built):
+    """IMD 2010 against incidents to 2021: check population growth of the flagged ward (West)."""
+    _, page, _ = built
+    recs = section(page, "recommendations")
+    assert 'data-kind="check population growth"' in recs
+    assert "IMD 2010 is 11 years older than the latest incidents (2021-01)" in recs
+    assert "the flagged wards since 2010" in recs
+    assert 'data-kind="engineering study"' not in recs  # no previous window: nothing persistent
+
+
+def test_report_years_and_ward_set_equal_the_commands(tmp_path):
+    """report --years 2015-2016 --ward-set 2022 and clusters/costs/trends --years 2015-2016,
+    outliers --ward-set 2022: the same sites, costs, yearly counts and flagged wards."""
+    runner = CliRunner()
+    years = ["--years", "2015-2016"]
+    result = runner.invoke(cli, ["report", *years, "--ward-set", "2022", "-o", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    for command, args in (("clusters", years), ("costs", years), ("trends", years),
+                          ("outliers", ["--ward-set", "2022"])):  # fmt: skip
+        run = runner.invoke(cli, [command, *args, "-o", str(tmp_path / command)])
+        assert run.exit_code == 0, run.output
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+
+    def csv(name):
+        return pd.read_csv(tmp_path / name, encoding="utf-8-sig")
+
+    ours, theirs = csv("r/clusters.csv"), csv("clusters/clusters.csv")
+    assert ours["name"].tolist() == theirs["name"].tolist()
+    assert ours["total"].tolist() == theirs["total"].tolist()
+    assert f"{len(theirs)} sites meet the rule" in section(page, "clusters")
+    assert "in 2015-2016" in section(page, "clusters")
+    road = csv("costs/costs_road.csv")
+    total = road[road["severity"] == "total"].iloc[0]
+    summary = section(page, "summary")
+    assert f"cost £{total['cost_gbp'] / 1e6:,.1f}m at {int(total['price_year'])} prices" in summary
+    assert f"({int(total['collisions']):,} collisions;" in summary
+    by_year = csv("trends/trends_by_year.csv")
+    assert by_year["year"].tolist() == [2015, 2016]
+    trends = section(page, "trends")
+    for _, row in by_year.iterrows():
+        assert (
+            f"<td>{row['label']}</td>" in trends and f'<td class="n">{row["total"]}</td>' in trends
+        )
+    flagged = csv("outliers/outliers.csv")
+    flagged = flagged[flagged["label"].fillna("") != ""]
+    outliers = section(page, "outliers")
+    assert f"{len(flagged)} of {len(csv('outliers/outliers.csv'))} wards" in outliers
+    assert all(f"<td>{html.escape(n)}</td>" in outliers for n in flagged["ward_name"])
+    assert "wards 2022 (WD22, current)" in outliers
+
+
+@pytest.mark.browser
+def test_report_pdf_is_a4_with_a_page_per_section(tmp_path, chromium):
+    """--pdf prints through headless Chromium: several A4 pages, every section title in the text,
+    each section starting a page of its own (print CSS)."""
+    pypdf = pytest.importorskip("pypdf", reason="pypdf reads the printed PDF (test extra)")
+    from geo_sppa.render.report_html import SECTION_TITLES
+
+    result = CliRunner().invoke(cli, ["report", "--pdf", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"wrote +\S+report\.pdf\n", result.output)
+    reader = pypdf.PdfReader(tmp_path / "report.pdf")
+    assert len(reader.pages) > len(SECTIONS)
+    width, height = (float(v) for v in reader.pages[0].mediabox[2:])
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    texts = [p.extract_text() for p in reader.pages]
+    starts = {}
+    for key in SECTIONS:
+        title = SECTION_TITLES[key]
+        pages = [i for i, t in enumerate(texts) if t.lstrip().startswith(title) or
+                 re.search(r"\n%s\n" % re.escape(title), "\n" + t)]  # fmt: skip
+        assert pages, title
+        starts[key] = pages[0]
+    order = [starts[k] for k in SECTIONS]
+    assert order == sorted(order) and len(set(order)) == len(SECTIONS)  # a page each, in order
+    assert "Data sources and attribution" in "".join(texts)
+
+
+def test_pdf_without_chromium_is_a_one_line_error_naming_the_install(tmp_path, monkeypatch):
+    import geo_sppa.render.report_page as report_page
+
+    monkeypatch.setattr(report_page, "chromium_executable", lambda: None)
+    result = CliRunner().invoke(cli, ["report", "--pdf", "-o", str(tmp_path)])
+    assert result.exit_code == 1
+    message = result.output.strip().splitlines()[-1]
+    assert message.startswith("Error: --pdf needs headless Chromium")
+    assert "apt-get install -y chromium" in message and "leave out --pdf" in message
+    assert not (tmp_path / "report.pdf").exists()

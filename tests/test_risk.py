@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -153,20 +154,51 @@ def test_published_differences_counts_changed_scores():
     assert published_differences(matrix.drop(columns="risk_score_published")) is None
 
 
-def test_risk_chart_bars_threshold_and_priority_colours():
-    """One bar per theme, lowest risk first; priorities red; the threshold line at 30."""
+def test_risk_chart_is_an_impact_likelihood_grid_with_the_threshold():
+    """Read the drawn artists back: cells coloured by risk at their centre, one point per theme at
+    (harm, gaps), priorities red, the curve harm x gaps = 30, every theme named in the key."""
+    from matplotlib.collections import PathCollection, QuadMesh
     from matplotlib.colors import to_hex
 
     from geo_sppa.render.charts import risk_chart
 
     matrix = risk_matrix(SPP2012, threshold=30)
-    fig = risk_chart(matrix, threshold=30)
-    (ax,) = fig.axes
-    bars = list(ax.containers[0])
-    widths = [b.get_width() for b in bars]
-    assert len(bars) == 22 and widths == sorted(widths) and widths[-1] == 156
-    red = [to_hex(b.get_facecolor()) == "#b2182b" for b in bars]
-    assert sum(red) == int(matrix["priority"].sum()) == 7
-    assert all(red[i] == (w >= 30) for i, w in enumerate(widths))
-    (line,) = ax.get_lines()
-    assert list(line.get_xdata()) == [30, 30]
+    fig = risk_chart(matrix, threshold=30, source="spp2012_risk_matrix.csv")
+    grid, key = fig.axes[0], fig.axes[1]
+    (mesh,) = [c for c in grid.collections if isinstance(c, QuadMesh)]
+    cells = np.asarray(mesh.get_array()).reshape(5, 8)  # gaps 0-4 by harm 0-40 in steps of 5
+    assert cells[4, 7] == pytest.approx(4 * 37.5) and cells[0].max() == 0
+    assert cells[1, 0] == pytest.approx(1 * 2.5)
+    (points,) = [
+        c for c in grid.collections if isinstance(c, PathCollection) and len(c.get_offsets())
+    ]
+    offsets = np.asarray(points.get_offsets())
+    np.testing.assert_allclose(offsets, matrix[["harm", "gaps"]].to_numpy(dtype=float))
+    red = [to_hex(c) == "#b2182b" for c in points.get_facecolors()]
+    assert red == matrix["priority"].tolist() and sum(red) == 7
+    (threshold,) = [ln for ln in grid.get_lines() if "threshold" in ln.get_label()]
+    np.testing.assert_allclose(threshold.get_xdata() * threshold.get_ydata(), 30)
+    labels = [t.get_text() for t in grid.texts]
+    assert sorted(int(n) for t in labels for n in t.split(", ")) == list(range(1, 23))
+    assert "11, 12, 13" in labels  # Distraction burglary, Personal robbery, Arson: (10, 2)
+    lines = [t.get_text() for t in key.texts]
+    assert lines[0] == "1  Domestic Abuse (156)" and len(lines) == 22
+    assert all(theme in " ".join(lines) for theme in matrix["theme"])
+    assert grid.get_xlabel().startswith("harm") and "gaps" in grid.get_ylabel()
+    assert [t.get_text() for t in fig.texts] == ["Source: spp2012_risk_matrix.csv"]
+
+
+def test_risk_grid_cells_cover_every_theme():
+    from geo_sppa.assessment.risk import risk_grid
+
+    matrix = risk_matrix(pd.DataFrame({"theme": ["a", "b"], "harm": [3.0, 47.0],
+                                       "gaps": [0.5, 2.25]}))  # fmt: skip
+    grid = risk_grid(matrix)
+    assert grid.harm_edges[0] == 0 and grid.harm_edges[-1] > 47
+    assert grid.gaps_edges[0] == 0 and grid.gaps_edges[-1] > 2.25
+    mid_h = (grid.harm_edges[:-1] + grid.harm_edges[1:]) / 2
+    mid_g = (grid.gaps_edges[:-1] + grid.gaps_edges[1:]) / 2
+    np.testing.assert_allclose(grid.risk, np.outer(mid_g, mid_h))
+    whole = risk_grid(risk_matrix(SPP2012))
+    assert list(whole.gaps_edges) == [-0.5, 0.5, 1.5, 2.5, 3.5, 4.5]
+    assert list(whole.harm_edges) == [0, 5, 10, 15, 20, 25, 30, 35, 40]

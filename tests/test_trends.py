@@ -297,10 +297,18 @@ def test_trend_charts_draw_the_tables():
     charts = trend_charts(result, title="two years")
     assert list(charts) == ["trends_by_year.png", "trends_rolling.png", "trends_seasonality.png"]
     assert all(isinstance(f, Figure) for f in charts.values())
-    (ax,) = charts["trends_by_year.png"].axes
-    heights = {c.get_label(): [b.get_height() for b in c] for c in ax.containers}
-    assert heights == {"fatal": [1, 0], "serious": [1, 1], "slight": [2, 4]}
-    assert ax.get_title().startswith("two years: ")
+    panels = charts["trends_by_year.png"].axes
+    assert [a.get_title(loc="left") for a in panels] == ["Fatal", "Serious", "Slight"]
+    heights = {c.get_label(): [b.get_height() for b in c] for a in panels for c in a.containers}
+    assert heights == {"fatal": [1, 0], "serious": [1, 1], "slight": [2, 4]}  # one per axis
+    # every bar labelled with its count, so the fatal panel is as legible as the slight one
+    assert [[t.get_text() for t in a.texts] for a in panels] == [["1", "0"], ["1", "1"], ["2", "4"]]
+    fatal = panels[0]
+    assert (
+        fatal.get_ylim()[1] >= 1 and fatal.containers[0][0].get_height() > 0.5 * fatal.get_ylim()[1]
+    )
+    title = charts["trends_by_year.png"].get_suptitle()
+    assert title.startswith("two years: ")
     rolling = charts["trends_rolling.png"].axes
     assert len(rolling) == 2  # monthly counts above, the rolling 12-month count below
     assert [len(a.get_lines()) for a in rolling] == [0, 1]  # one series per axis, no duplicate
@@ -310,16 +318,37 @@ def test_trend_charts_draw_the_tables():
     # the rate per 1,000 is a second scale of the same line (population 2000: count / 2)
     (rate,) = rolling[1].child_axes
     assert rate.get_ylabel() == "per 1,000 residents"
-    assert all(a.get_ylim()[0] == 0 for a in (*rolling, ax))  # counts start at zero
+    assert all(a.get_ylim()[0] == 0 for a in (*rolling, *panels))  # counts start at zero
     for figure in trend_charts(result, source="two.csv").values():
-        assert [t.get_text() for t in figure.texts] == ["Source: two.csv"]
+        foot = [t.get_text() for t in figure.texts if t is not figure._suptitle]
+        assert foot == ["Source: two.csv"]
     (season,) = charts["trends_seasonality.png"].axes
     bars = [b.get_height() for b in season.containers[0]]
     np.testing.assert_allclose(bars, result.seasonality["index"].to_numpy(), equal_nan=True)
     assert collision_trends(TWO_YEARS).population is None
     no_rate = trend_charts(collision_trends(TWO_YEARS))["trends_rolling.png"].axes
     assert len(no_rate) == 2 and no_rate[1].child_axes == []
-    assert "partial" not in ax.get_title()  # two complete years: no "(* partial year)"
+    assert "partial" not in title  # two complete years: no "(* partial year)"
+
+
+def test_fatal_band_is_legible_and_a_partial_year_is_drawn_apart():
+    """Peterborough 2012-2017: 4-7 fatal collisions a year beside 350-581 slight ones. Stacked,
+    fatal was a hairline (under 1% of the axis); in its own panel each bar is over 40% of it,
+    and the partial 2017 is hatched in every panel."""
+    from geo_sppa.bundled.inputs import collisions_input
+    from geo_sppa.render.charts import trend_charts
+
+    loaded, _ = collisions_input("peterborough")
+    result = trends_in_years(loaded.data, years=(2012, 2017))
+    panels = trend_charts(result)["trends_by_year.png"].axes
+    fatal = panels[0]
+    top = fatal.get_ylim()[1]
+    assert all(b.get_height() / top > 0.4 for b in fatal.containers[0])
+    assert [t.get_text() for t in fatal.texts] == [str(n) for n in result.by_year["fatal"]]
+    for ax in panels:
+        hatches = [b.get_hatch() for b in ax.containers[0]]
+        assert hatches == ["" if not p else "//" for p in result.by_year["partial"]]
+    assert [t.get_text() for t in panels[-1].get_xticklabels()][-1] == "2017*"
 
 
 def test_road_user_chart_never_joins_a_partial_year():

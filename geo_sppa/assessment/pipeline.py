@@ -32,6 +32,7 @@ from geo_sppa.assessment.crime_costs import (
     assessment_costs,
     collisions_in_years,
 )
+from geo_sppa.assessment.recommendations import Recommendation, recommendations
 from geo_sppa.assessment.risk import DEFAULT_PRIORITY_THRESHOLD, risk_matrix
 from geo_sppa.assessment.trends import (
     TrendResult,
@@ -56,7 +57,13 @@ if TYPE_CHECKING:
     from geo_sppa.roads.clusters import ClusterResult
     from geo_sppa.wards.outliers import OutlierReport
 
-__all__ = ["DEFAULT_CATEGORY", "StrategicAssessment", "WardOutliers", "strategic_assessment"]
+__all__ = [
+    "DEFAULT_CATEGORY",
+    "SET_ASIDE_COLUMNS",
+    "StrategicAssessment",
+    "WardOutliers",
+    "strategic_assessment",
+]
 
 #: police.uk crime type the report's ward outliers use unless told otherwise.
 DEFAULT_CATEGORY = "Anti-social behaviour"
@@ -82,6 +89,11 @@ class WardOutliers:
         The incidents read (every category, with set-aside rows).
     suppress_below
         Counts from 1 to this minus one are shown as ``<N`` in the report (None: not suppressed).
+    imd_label
+        The deprivation data compared with (``IMD 2010``, ``IMD 2019`` or a file name).
+    set_aside
+        Every incident record not counted (read, then ward assignment), as ``geo-sppa outliers``
+        writes it to ``outliers_set_aside.csv``.
     """
 
     report: OutlierReport
@@ -91,6 +103,8 @@ class WardOutliers:
     source: str
     incidents: Loaded
     suppress_below: int | None = None
+    imd_label: str = ""
+    set_aside: pd.DataFrame | None = None
 
     @property
     def n_flagged(self) -> int:
@@ -192,6 +206,26 @@ class StrategicAssessment:
         """Report section id -> one line naming the data and years it used."""
         return _sources(self)
 
+    @property
+    def recommendations(self) -> list[Recommendation]:
+        """Suggestions drawn from the cluster sites and ward outliers (``recommendations``)."""
+        o = self.outliers
+        return recommendations(
+            sites=self.clusters.sites,
+            wards=o.report.data if o else None,
+            imd_label=o.imd_label if o else "",
+            months=o.months if o else (),
+        )
+
+    @property
+    def set_aside(self) -> pd.DataFrame:
+        """Every record set aside, by input: ``input, source, row, record_id, reason, detail``."""
+        return _set_aside(self)
+
+    def set_aside_counts(self) -> pd.DataFrame:
+        """Return one row per input: ``input, file, read, used, set_aside, reasons``."""
+        return _set_aside_counts(self)
+
     def summary_lines(self) -> list[tuple[str, str]]:
         """Return the run-summary lines: records read, used and set aside; headline results."""
         crashes, crimes = self.collisions, self.incidents
@@ -278,6 +312,8 @@ def _ward_outliers(
         source=source,
         incidents=loaded,
         suppress_below=options.get("suppress_below"),
+        imd_label=str(inputs["imd_label"]),
+        set_aside=result.table.set_aside,
     )
 
 
@@ -297,6 +333,75 @@ def _crime_inputs(
         "(geo-sppa outliers takes --wards, --population and --incidents)"
     )
     return None, missing, *optional_incidents_input(area, incidents)
+
+
+#: Columns of :attr:`StrategicAssessment.set_aside` (``report_set_aside.csv``).
+SET_ASIDE_COLUMNS = ("input", "source", "row", "record_id", "reason", "detail")
+
+
+def _incidents_set_aside(a: StrategicAssessment) -> pd.DataFrame | None:
+    """Return the incident records not counted: the ward step's (read and assignment) or read."""
+    if a.outliers is not None and a.outliers.set_aside is not None:
+        return a.outliers.set_aside
+    return a.incidents.set_aside if a.incidents is not None else None
+
+
+def _set_aside(a: StrategicAssessment) -> pd.DataFrame:
+    parts = [
+        ("collisions", a.collisions.set_aside),
+        ("collisions (cluster scan)", a.clusters.set_aside),
+        ("incidents", _incidents_set_aside(a)),
+    ]
+    frames = [
+        frame.assign(input=name).reindex(columns=list(SET_ASIDE_COLUMNS))
+        for name, frame in parts
+        if frame is not None and len(frame)
+    ]
+    if not frames:
+        return pd.DataFrame(columns=list(SET_ASIDE_COLUMNS))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _reasons(frame: pd.DataFrame | None) -> str:
+    if frame is None or not len(frame):
+        return ""
+    counts = frame["reason"].astype(str).value_counts()
+    return "; ".join(f"{reason} ({n:,})" for reason, n in counts.items())
+
+
+def _set_aside_counts(a: StrategicAssessment) -> pd.DataFrame:
+    """Return the per-input read, used and set-aside counts with the reasons."""
+    crashes, scan = a.collisions, a.clusters.set_aside
+    rows: list[tuple[str, str, int, int, pd.DataFrame | None]] = [
+        ("collisions", a.collisions_path.name, crashes.n_read, len(crashes.data),
+         crashes.set_aside),
+        ("collisions (cluster scan)", a.collisions_path.name, len(crashes.data),
+         len(crashes.data) - len(scan), scan),
+    ]  # fmt: skip
+    incidents = _incidents_set_aside(a)
+    if a.incidents is not None and a.incidents_path is not None and incidents is not None:
+        n_read = a.incidents.n_read
+        rows.append(
+            ("incidents", a.incidents_path.name, n_read, n_read - len(incidents), incidents)
+        )
+    if a.outliers is not None:
+        data, measure = a.outliers.report.data, a.outliers.measure
+        missing = data[measure].isna() | data["population"].isna() if measure in data else None
+        left = data[missing] if missing is not None else data.iloc[:0]
+        reason = pd.DataFrame({"reason": ["no deprivation or population"] * len(left)})
+        rows.append(
+            (f"wards and deprivation ({a.outliers.imd_label})", "ward boundaries", len(data),
+             len(data) - len(left), reason)
+        )  # fmt: skip
+    if a.risk is not None and a.themes_path is not None:
+        rows.append(("risk themes", a.themes_path.name, len(a.risk), len(a.risk), None))
+    return pd.DataFrame(
+        [
+            {"input": name, "file": file, "read": read, "used": used,
+             "set_aside": 0 if aside is None else len(aside), "reasons": _reasons(aside)}
+            for name, file, read, used, aside in rows
+        ]
+    )  # fmt: skip
 
 
 def _months(incidents: Loaded | None) -> list[str]:
@@ -333,6 +438,10 @@ def _sources(a: StrategicAssessment) -> dict[str, str]:
         "risk": (a.themes_path.name + (example if a.themes_bundled else ""))
         if a.themes_path
         else a.risk_missing,
+        "recommendations": f"the cluster sites ({clusters.window[0]}-{clusters.window[1]})"
+        + (f" and ward outliers above; deprivation {a.outliers.imd_label}" if a.outliers else ""),
+        "set_aside": "every input read: "
+        + ", ".join(f"{r['input']} ({r['file']})" for _, r in a.set_aside_counts().iterrows()),
     }
 
 

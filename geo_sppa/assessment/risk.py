@@ -8,12 +8,23 @@ does). The bundled example is ``data/peterborough/spp2012_risk_matrix.csv``.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 from geo_sppa.errors import InputError
 from geo_sppa.schema import header_key
 
-__all__ = ["RISK_COLUMNS", "DEFAULT_PRIORITY_THRESHOLD", "published_differences", "risk_matrix"]
+__all__ = [
+    "RISK_COLUMNS",
+    "DEFAULT_PRIORITY_THRESHOLD",
+    "RiskGrid",
+    "published_differences",
+    "risk_grid",
+    "risk_matrix",
+]
 
 #: Normalised field -> accepted headers (any case and punctuation).
 RISK_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -173,3 +184,60 @@ def published_differences(matrix: pd.DataFrame) -> int | None:
         return None
     published = pd.to_numeric(matrix["risk_score_published"], errors="coerce")
     return int((published - matrix["risk"]).abs().gt(1e-9).sum())
+
+
+@dataclass(frozen=True)
+class RiskGrid:
+    """The cells of the impact x likelihood grid a risk matrix is drawn on.
+
+    Attributes
+    ----------
+    harm_edges
+        Cell edges along harm (impact x frequency), from 0 in equal "nice" steps (1, 2, 5 x 10^n)
+        past the largest harm.
+    gaps_edges
+        Cell edges along partnership gaps: whole-number scores at the cell centres (edges at
+        -0.5, 0.5, ...) for whole-number scores, else equal steps like ``harm_edges``.
+    risk
+        Risk (harm x gaps) at each cell's centre, shape ``(len(gaps_edges) - 1,
+        len(harm_edges) - 1)`` (rows: gaps, columns: harm).
+    """
+
+    harm_edges: np.ndarray
+    gaps_edges: np.ndarray
+    risk: np.ndarray
+
+
+def _nice_edges(top: float, cells: int = 8) -> np.ndarray:
+    """Return edges from 0 past ``top`` in about ``cells`` steps of 1, 2 or 5 x 10^n."""
+    rough = max(top, 1e-9) / cells
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    n = max(int(math.floor(top / step)) + 1, 1)
+    return np.arange(n + 1) * step
+
+
+def risk_grid(matrix: pd.DataFrame) -> RiskGrid:
+    """Return the grid cells (edges and centre risk) that cover every theme of ``matrix``.
+
+    Parameters
+    ----------
+    matrix
+        :func:`risk_matrix` frame (``harm`` and ``gaps``).
+
+    Returns
+    -------
+    RiskGrid
+        Edges along harm and gaps and the risk at each cell's centre.
+    """
+    harm = matrix["harm"].to_numpy(dtype=float)
+    gaps = matrix["gaps"].to_numpy(dtype=float)
+    harm_edges = _nice_edges(float(np.nanmax(harm)) if len(harm) else 1.0)
+    top_gap = float(np.nanmax(gaps)) if len(gaps) else 1.0
+    if np.all(np.mod(gaps, 1) == 0):
+        gaps_edges = np.arange(-0.5, max(top_gap, 1.0) + 1.0, 1.0)
+    else:
+        gaps_edges = _nice_edges(top_gap, cells=5)
+    harm_mid = (harm_edges[:-1] + harm_edges[1:]) / 2
+    gaps_mid = np.clip((gaps_edges[:-1] + gaps_edges[1:]) / 2, 0, None)
+    return RiskGrid(harm_edges, gaps_edges, np.outer(gaps_mid, harm_mid))

@@ -111,10 +111,19 @@ def wards_map(results: str, output_dir: str | None, name: str | None) -> None:
     from geo_sppa.render.maps import self_contained_html, ward_map
 
     wards = io.read_results(results)
+    run = io.read_run_info(results)
     layers = tuple(
         c for c in ("imd_score", "imd_rank_popweighted", "rate_per_1000", "label") if c in wards
     )
-    html = self_contained_html(ward_map(wards, layers=layers, title=f"Wards: {Path(results).name}"))
+    months = tuple(str(run.get("months") or "").split()) if run.get("months") else ()
+    page = ward_map(
+        wards,
+        layers=layers,
+        title=f"Wards: {Path(results).name}",
+        category=str(run.get("category") or ""),
+        months=months,
+    )
+    html = self_contained_html(page)
     path = io.write_text(html, _map_path(results, output_dir, name))
     echo_summary(
         "Map", [("wards", f"{len(wards):,}"), ("layers", ", ".join(layers)), ("wrote", str(path))]

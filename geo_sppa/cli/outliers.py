@@ -98,7 +98,10 @@ def outliers(
     out = io.output_dir(output_dir)
     scatter = outlier_scatter(frame, result.report.fit, title=result.title)
     funnel = funnel_chart(frame, result.report.overdispersion, title=f"{category}: funnel plot")
-    page = ward_map(frame, layers=result.map_layers, title=result.title)
+    page = ward_map(
+        frame, layers=result.map_layers, title=result.title,
+        category=category, months=result.rates.months,
+    )  # fmt: skip
     written = [
         io.write_csv(frame, out / "outliers.csv"),
         io.write_gpkg(frame, out / "outliers.gpkg", layer="outliers"),

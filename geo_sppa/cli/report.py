@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from geo_sppa.cli.options import (
@@ -85,6 +87,11 @@ __all__ = ["report"]
     callback=parse_file_name,
     help="File name of the report (in the -o folder).",
 )
+@click.option(
+    "--pdf",
+    is_flag=True,
+    help="Also print the report to PDF (A4, a page per section) with headless Chromium.",
+)
 @output_dir_option
 def report(
     area,
@@ -102,14 +109,17 @@ def report(
     threshold,
     seed,
     name,
+    pdf,
     output_dir,
 ) -> None:
     """Write the strategic assessment as one self-contained HTML file.
 
     Runs the cluster-site scan, the ward outliers, the collision trends, the costs and the risk
     matrix, and writes one HTML page with an executive summary, tables, charts (inline PNG) and maps
-    (inline, no internet needed), each section saying which data and years it used, and
-    clusters.csv with every cluster site. --years sets the window of the cluster scan, trends and
+    (inline, no internet needed), each section saying which data and years it used, with
+    recommendations and the records set aside per input; clusters.csv with every cluster site,
+    report_set_aside.csv when any record was set aside, and with --pdf the report as a PDF.
+    --years sets the window of the cluster scan, trends and
     road costs (default: the latest three complete years, as the commands choose it).
 
     \b
@@ -117,11 +127,15 @@ def report(
         geo-sppa report                          # Peterborough, maps/report.html
         geo-sppa report --themes themes_2025.csv --price-year 2009 -o out/
         geo-sppa report --area leeds-central --themes leeds_themes.csv --years 2017-2019
+        geo-sppa report --pdf                    # also maps/report.pdf
     """  # noqa: D301
     from geo_sppa import io
     from geo_sppa.assessment.pipeline import strategic_assessment
     from geo_sppa.render.report_html import assessment_report, executive_summary
-    from geo_sppa.render.report_page import report_inputs
+    from geo_sppa.render.report_page import report_inputs, require_pdf_printer
+
+    if pdf:
+        require_pdf_printer()  # before the analyses, not after them
 
     assessment = strategic_assessment(
         area,
@@ -139,15 +153,39 @@ def report(
         threshold=threshold,
         seed=seed,
     )
-    inputs = report_inputs(assessment, full_list="clusters.csv")
+    set_aside = assessment.set_aside
+    aside_file = "report_set_aside.csv" if len(set_aside) else ""
+    inputs = report_inputs(assessment, full_list="clusters.csv", set_aside_file=aside_file)
     out = io.output_dir(output_dir)
-    sites = io.write_csv(assessment.clusters.sites, out / "clusters.csv")
-    path = io.write_text(assessment_report(inputs), out / name)
+    path, written = _write_report(assessment, assessment_report(inputs), out, name, pdf=pdf)
     click.echo("Executive summary:")
     for point in executive_summary(inputs):
         click.echo(f"  - {point}")
     click.echo("")
     lines = [*assessment.summary_lines()]
+    counts = assessment.set_aside_counts()
+    lines.append(("set aside", f"{int(counts['set_aside'].sum()):,} records across the inputs"))
     lines.append(("wrote", f"{path} ({path.stat().st_size / 1e6:.1f} MB)"))
-    lines.append(("wrote", str(sites)))
+    lines += [("wrote", str(p)) for p in written]
     echo_summary("Run summary", lines)
+
+
+def _write_report(assessment, page: str, out: Path, name: str, *, pdf: bool):
+    """Write the page, clusters.csv, report_set_aside.csv (when any) and the PDF (when asked).
+
+    Returns the page's path and the other files written.
+    """
+    from geo_sppa import io
+    from geo_sppa.io.writers import atomic_path
+    from geo_sppa.render.report_page import report_pdf
+
+    written = [io.write_csv(assessment.clusters.sites, out / "clusters.csv")]
+    if len(assessment.set_aside):
+        written.append(io.write_csv(assessment.set_aside, out / "report_set_aside.csv"))
+    path = io.write_text(page, out / name)
+    if pdf:
+        printed, pdf_path = report_pdf(page), (out / name).with_suffix(".pdf")
+        with atomic_path(pdf_path) as partial:
+            partial.write_bytes(printed)
+        written.append(pdf_path)
+    return path, written

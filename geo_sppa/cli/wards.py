@@ -168,7 +168,10 @@ def wards(suppress_below: int | None, output_dir: str, **inputs: Any) -> None:
         io.write_gpkg(table.data, out / "wards.gpkg", layer="wards"),
         io.write_csv(table.set_aside, out / "wards_set_aside.csv"),
     ]
-    page = ward_map(table.data, layers=table.map_layers, title=table.map_title)
+    page = ward_map(
+        table.data, layers=table.map_layers, title=table.map_title,
+        category=table.rates.category, months=table.rates.months,
+    )  # fmt: skip
     written.append(io.write_text(self_contained_html(page), out / "wards.html"))
     measure = table.rates.imd_measure or ""
     click.echo(f"{table.rates.category} by ward ({len(table.rates.months)} months):")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from geo_sppa.schema import ROAD_USERS
 from geo_sppa.wards.funnel import funnel_limits
@@ -169,26 +170,33 @@ def _partial_note(frame: pd.DataFrame) -> str:
 
 
 def _by_year_chart(result: TrendResult, title: str) -> Figure:
+    """Return collisions by year, one panel per severity (fatal, serious, slight).
+
+    Each panel has its own y-axis from zero and every bar is labelled with its count, so the few
+    fatal collisions are as legible as the many slight ones (stacked, they were a hairline).
+    Partial years are hatched and marked ``*``.
+    """
     by_year = result.by_year
-    fig = Figure(figsize=(8, 4.3), layout="constrained")
-    ax = fig.subplots()
+    fig = Figure(figsize=(8, 6.2), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True, height_ratios=(1, 1.2, 1.6))
     labels = _year_labels(by_year)
-    bottom = np.zeros(len(by_year))
-    for severity, colour in _SEVERITY_FILL:
-        ax.bar(
+    partial = by_year["partial"].astype(bool).tolist()
+    for ax, (severity, colour) in zip(axes, _SEVERITY_FILL, strict=True):
+        values = by_year[severity].to_numpy(dtype=float)
+        bars = ax.bar(
             labels,
-            by_year[severity],
-            bottom=bottom,
+            values,
             color=colour,
             label=severity,
-            edgecolor=["#333333" if p else colour for p in by_year["partial"]],
-            hatch=["//" if p else "" for p in by_year["partial"]],
+            edgecolor=["#333333" if p else colour for p in partial],
+            hatch=["//" if p else "" for p in partial],
         )
-        bottom += by_year[severity].to_numpy()
-    ax.set_ylim(bottom=0)
-    ax.set_ylabel("injury collisions")
-    ax.legend(fontsize=8)
-    ax.set_title(
+        ax.bar_label(bars, labels=[f"{v:,.0f}" for v in values], fontsize=8, padding=2)
+        ax.set_ylim(0, max(float(values.max()) * 1.25, 1.0))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(f"{severity} collisions", fontsize=8)
+        ax.set_title(severity.title(), fontsize=9, loc="left")
+    fig.suptitle(
         (title + ": " if title else "")
         + "Collisions by year and severity"
         + _partial_note(by_year),
@@ -338,34 +346,67 @@ def cost_chart(result: CostResult, *, title: str = "", source: str = "") -> Figu
 def risk_chart(
     matrix: pd.DataFrame, *, threshold: float = _RISK_THRESHOLD, title: str = "", source: str = ""
 ) -> Figure:
-    """Return a horizontal bar chart of risk by theme, priorities in red, the threshold dashed.
+    """Return the risk matrix as an impact x likelihood grid, the priority threshold drawn.
+
+    Harm (impact x frequency) runs along the x-axis and the partnership gaps (the likelihood the
+    response falls short) up the y-axis; each cell is coloured by the risk (harm x gaps) at its
+    centre (:func:`geo_sppa.assessment.risk.risk_grid`). The dashed curve harm x gaps =
+    ``threshold`` separates the priorities (on or above it, red points) from the rest; every
+    theme is labelled at its point (themes sharing a point in one label).
 
     Parameters
     ----------
     matrix
-        :func:`geo_sppa.assessment.risk.risk_matrix` frame (``theme, risk, priority``).
+        :func:`geo_sppa.assessment.risk.risk_matrix` frame (``theme, harm, gaps, risk,
+        priority``).
     threshold
-        The priority threshold drawn as a vertical line.
+        The priority threshold drawn as the curve harm x gaps = threshold.
     title
-        Chart title (default ``Partnership risk matrix``).
+        Chart title (default ``Partnership risk matrix: harm x partnership gaps``).
     source
         The themes file, written as a ``Source:`` line at the foot.
     """
-    shown = matrix.sort_values("risk", kind="stable")
-    fig = Figure(figsize=(8, 0.3 * len(shown) + 1.5), layout="constrained")
-    ax = fig.subplots()
-    colours = ["#b2182b" if p else "#777777" for p in shown["priority"]]
-    ax.barh(shown["theme"].astype(str), shown["risk"], color=colours)
-    ax.axvline(
-        threshold,
-        color="#b2182b",
-        linestyle="--",
-        linewidth=1,
-        label=f"priority threshold {threshold:g}",
-    )
-    ax.set_xlabel("risk = harm x partnership gaps")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(title or "Partnership risk matrix", fontsize=10)
-    ax.tick_params(axis="y", labelsize=8)
+    from matplotlib.colors import Normalize
+
+    from geo_sppa.assessment.risk import risk_grid
+
+    grid = risk_grid(matrix)
+    fig = Figure(figsize=(11, 6.5), layout="constrained")
+    ax, key = fig.subplots(1, 2, width_ratios=(2.4, 1))
+    norm = Normalize(0, max(float(grid.risk.max()), float(threshold), 1.0))
+    mesh = ax.pcolormesh(
+        grid.harm_edges, grid.gaps_edges, grid.risk, cmap="YlOrRd", norm=norm, alpha=0.55,
+        edgecolors="white", linewidth=0.6,
+    )  # fmt: skip
+    fig.colorbar(mesh, ax=ax, label="risk = harm x gaps (cell centre)", shrink=0.8, pad=0.01)
+    harm = np.linspace(max(threshold / grid.gaps_edges[-1], 1e-9), grid.harm_edges[-1], 200)
+    ax.plot(harm, threshold / harm, "--", color="#67001f", linewidth=1.4,
+            label=f"priority threshold: risk {threshold:g}")  # fmt: skip
+    priority = matrix["priority"].astype(bool).to_numpy()
+    ax.scatter(
+        matrix["harm"], matrix["gaps"], s=38, zorder=3, edgecolors="black", linewidths=0.6,
+        c=np.where(priority, "#b2182b", "#ffffff"),
+    )  # fmt: skip
+    ax.scatter([], [], c="#b2182b", edgecolors="black", label="priority theme")
+    ax.scatter([], [], c="#ffffff", edgecolors="black", label="other theme")
+    numbers = pd.Series(np.arange(1, len(matrix) + 1), index=matrix.index)
+    last, j = None, 0
+    for (g, h), group in numbers.groupby([matrix["gaps"], matrix["harm"]]):
+        j, last = (0 if g != last else j + 1), g  # neighbours in a row: labels above, below
+        ax.annotate(", ".join(map(str, group)), (h, g), xytext=(3, 4 if j % 2 == 0 else -11),
+                    textcoords="offset points", fontsize=7, zorder=4)  # fmt: skip
+    key.set_axis_off()
+    key.set_title("Themes by risk (red: priority)", fontsize=9, loc="left")
+    rows = zip(matrix["theme"], matrix["risk"], matrix["priority"], strict=True)
+    for i, (theme, risk, top) in enumerate(rows):
+        colour = "#b2182b" if top else "#222222"
+        key.text(0, 1 - i / max(len(matrix), 24), f"{i + 1}  {theme} ({risk:g})", fontsize=7,
+                 va="top", transform=key.transAxes, color=colour)  # fmt: skip
+    ax.set_xlim(grid.harm_edges[0], grid.harm_edges[-1])
+    ax.set_ylim(grid.gaps_edges[0], grid.gaps_edges[-1])
+    ax.set_xlabel("harm (impact x frequency)")
+    ax.set_ylabel("partnership gaps (likelihood the response falls short)")
+    ax.legend(loc="upper left", fontsize=7)
+    ax.set_title(title or "Partnership risk matrix: harm x partnership gaps", fontsize=10)
     _source_line(fig, source)
     return fig

@@ -8,20 +8,26 @@ that comes from data (site and ward names, themes, categories, file names) is HT
 
 from __future__ import annotations
 
-import base64
-import html
-import io as _bytes_io
-import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+
+from geo_sppa.render.report_markup import REPORT_CSS as _CSS
+from geo_sppa.render.report_markup import Chart, figure_data_uri
+from geo_sppa.render.report_markup import chart_figure as _img
+from geo_sppa.render.report_markup import count_text as _count
+from geo_sppa.render.report_markup import escape as _e
+from geo_sppa.render.report_markup import html_table as _table
+from geo_sppa.render.report_markup import map_iframe as _iframe
+from geo_sppa.render.report_markup import money as _money
+from geo_sppa.render.report_markup import pounds as _pounds
+from geo_sppa.render.report_recommendations import recommendations_section
 
 if TYPE_CHECKING:
     from geo_sppa.assessment.crime_costs import CostResult
+    from geo_sppa.assessment.recommendations import Recommendation
     from geo_sppa.assessment.trends import TrendResult
     from geo_sppa.roads.clusters import ClusterResult
     from geo_sppa.wards.outliers import OutlierReport
@@ -30,16 +36,36 @@ __all__ = [
     "ATTRIBUTION",
     "ReportInputs",
     "SECTIONS",
+    "SECTION_TITLES",
     "figure_data_uri",
     "executive_summary",
     "assessment_report",
 ]
 
-#: A chart: a matplotlib Figure or the PNG bytes of one.
-Chart = Figure | bytes
 
 #: Section ids, in page order (each is an ``<section id=...>``).
-SECTIONS = ("summary", "clusters", "outliers", "trends", "costs", "risk")
+SECTIONS = (
+    "summary",
+    "clusters",
+    "outliers",
+    "trends",
+    "costs",
+    "risk",
+    "recommendations",
+    "set_aside",
+)
+
+#: Section id -> its title (the ``<h2>``; the PDF test finds them in the printed text).
+SECTION_TITLES = {
+    "summary": "Executive summary",
+    "clusters": "Accident cluster sites",
+    "outliers": "Ward outliers",
+    "trends": "Road collision trends",
+    "costs": "Costs",
+    "risk": "Partnership risk matrix",
+    "recommendations": "Recommendations",
+    "set_aside": "Records set aside",
+}
 
 #: The credit every dataset the report may draw requires, shown in the page footer.
 ATTRIBUTION = (
@@ -57,25 +83,6 @@ ATTRIBUTION = (
     "Risk matrix: the partnership's own scores (the bundled 2012 matrix: Safer Peterborough "
     "Partnership, Open Government Licence v3.0).",
 )
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:0;color:#222;
-background:#fafafa}
-header{background:#0b3c5d;color:#fff;padding:1.2em 2em}header h1{margin:0 0 .2em;font-size:1.6em}
-main{max-width:1100px;margin:0 auto;padding:1em 2em 3em}
-section{background:#fff;border:1px solid #ddd;border-radius:6px;padding:1em 1.5em;margin:1.2em 0}
-h2{color:#0b3c5d;margin-top:.2em}
-p.data{font-size:.9em;color:#555;border-left:3px solid #0b3c5d;padding-left:.7em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
-th,td{border:1px solid #ccc;padding:.25em .6em}
-th{background:#eef3f7;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
-tr.priority td{background:#fbe3e3}
-img.chart{max-width:100%;height:auto;margin:.5em 0;border:1px solid #eee}
-iframe.map{width:100%;height:520px;border:1px solid #ccc}nav a{color:#fff;margin-right:1em}
-ul.summary li{margin:.3em 0}.note{font-size:.85em;color:#666}
-footer{max-width:1100px;margin:0 auto 2em;padding:0 2em;font-size:.85em;color:#444}
-footer li{margin:.2em 0}
-"""
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,11 @@ class ReportInputs:
         File holding every cluster site ('' when none was written).
     suppress_below
         Ward counts from 1 to this minus one are shown as ``<N`` (None: shown as they are).
+    recommendations
+        :class:`geo_sppa.assessment.recommendations.Recommendation` records, in order.
+    set_aside_counts
+        One row per input: ``input, file, read, used, set_aside, reasons`` (None: not stated);
+        ``set_aside_file`` the CSV listing every record set aside ('' when none was written).
     """
 
     title: str = "Strategic assessment"
@@ -143,86 +155,9 @@ class ReportInputs:
     cluster_rows: int = 20
     full_list: str = ""
     suppress_below: int | None = None
-
-
-def figure_data_uri(figure: Chart) -> str:
-    """Return a ``data:image/png;base64,...`` URI for a matplotlib Figure or PNG bytes."""
-    if isinstance(figure, (bytes, bytearray)):
-        data = bytes(figure)
-    else:
-        buffer = _bytes_io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=110)
-        data = buffer.getvalue()
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-
-
-def _e(value: object) -> str:
-    return html.escape(
-        "" if value is None or (isinstance(value, float) and value != value) else str(value),
-        quote=True,
-    )
-
-
-def _money(value: float) -> str:
-    if value != value:
-        return "-"
-    return f"£{value / 1e6:,.1f}m" if abs(value) >= 1e6 else f"£{value:,.0f}"
-
-
-def _count(value: object) -> str:
-    """Return a count as text; a suppressed one (``<5``) as it is."""
-    return value if isinstance(value, str) else f"{value:g}"
-
-
-def _pounds(value: float) -> str:
-    return "-" if value != value else f"£{value:,.0f}"
-
-
-def _table(
-    frame: pd.DataFrame,
-    columns: Mapping[str, str],
-    *,
-    formats: Mapping[str, str | Callable[[Any], str]] | None = None,
-    row_class: Callable[[pd.Series], str] | None = None,
-) -> str:
-    """Return an HTML table of ``frame``: ``columns`` maps column -> header; every cell escaped."""
-    formats = formats or {}
-    head = "".join(f"<th>{_e(h)}</th>" for h in columns.values())
-    rows = []
-    for _, row in frame.iterrows():
-        cells = []
-        for column in columns:
-            value = row[column]
-            fmt = formats.get(column)
-            missing = (
-                value is None or value is pd.NA or (isinstance(value, float) and value != value)
-            )
-            text = (
-                "-"
-                if missing
-                else (fmt(value) if callable(fmt) else format(value, fmt) if fmt else str(value))
-            )
-            numeric = (
-                not missing
-                and isinstance(value, numbers.Number)
-                and not isinstance(value, (bool, np.bool_))
-            )
-            cells.append(('<td class="n">' if numeric else "<td>") + f"{_e(text)}</td>")
-        cls = f' class="{_e(row_class(row))}"' if row_class and row_class(row) else ""
-        rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _img(figure: Chart, caption: str) -> str:
-    return (
-        f'<figure><img class="chart" alt="{_e(caption)}" src="{figure_data_uri(figure)}">'
-        f'<figcaption class="note">{_e(caption)}</figcaption></figure>'
-    )
-
-
-def _iframe(page: str, title: str) -> str:
-    srcdoc = html.escape(page, quote=True)
-    return f'<iframe class="map" title="{_e(title)}" srcdoc="{srcdoc}"></iframe>'
+    recommendations: Sequence[Recommendation] = ()
+    set_aside_counts: pd.DataFrame | None = None
+    set_aside_file: str = ""
 
 
 def _flagged(outliers: OutlierReport) -> pd.DataFrame:
@@ -329,6 +264,13 @@ def executive_summary(inputs: ReportInputs) -> list[str]:
         points += _cost_points(inputs.costs, inputs)
     if inputs.risk is None and inputs.risk_missing:
         points.append(f"Risks: no risk matrix: {inputs.risk_missing}.")
+    if inputs.recommendations:
+        kinds = "; ".join(f"{r.kind} ({len(r.subjects) or 'area'})" for r in inputs.recommendations)
+        n = len(inputs.recommendations)
+        points.append(
+            f"{n} suggestion{'s' if n != 1 else ''} for the partnership to weigh: {kinds} "
+            "(see Recommendations)."
+        )
     if inputs.risk is not None:
         risks = inputs.risk.head(3)
         points.append(
@@ -546,7 +488,7 @@ def _risk_section(inputs: ReportInputs) -> str:
         )
     )
     if inputs.risk_chart is not None:
-        body.append(_img(inputs.risk_chart, "Risk by theme"))
+        body.append(_img(inputs.risk_chart, "Risk matrix: harm x partnership gaps grid"))
     return "".join(body)
 
 
@@ -558,21 +500,33 @@ def _footer() -> str:
     )
 
 
+def _set_aside_section(inputs: ReportInputs) -> str:
+    """Return the per-input table of records read, used and set aside, with the reasons."""
+    counts = inputs.set_aside_counts
+    if counts is None:
+        return _missing("set-aside counts")
+    total = int(counts["set_aside"].sum()) if len(counts) else 0
+    where = (
+        f" Every one is listed (file row, record id, reason) in {_e(inputs.set_aside_file)}."
+        if total and inputs.set_aside_file
+        else ""
+    )
+    lead = f"<p>{total:,} records set aside across the inputs.{where}</p>"
+    columns = {"input": "Input", "file": "File", "read": "Read", "used": "Used",
+               "set_aside": "Set aside", "reasons": "Reasons"}  # fmt: skip
+    fmt = {c: ",.0f" for c in ("read", "used", "set_aside")}
+    return lead + _table(counts, columns, formats=fmt)
+
+
 def assessment_report(inputs: ReportInputs) -> str:
     """Return the report as one self-contained HTML page (no external requests)."""
-    titles = {
-        "summary": "Executive summary",
-        "clusters": "Accident cluster sites",
-        "outliers": "Ward outliers",
-        "trends": "Road collision trends",
-        "costs": "Costs",
-        "risk": "Partnership risk matrix",
-    }
+    titles = SECTION_TITLES
     summary = (
         '<ul class="summary">'
         + "".join(f"<li>{_e(p)}</li>" for p in executive_summary(inputs))
         + "</ul>"
     )
+    considered = "cluster sites, ward outliers and the age of the deprivation data"
     bodies = {
         "summary": summary,
         "clusters": _clusters_section(inputs),
@@ -580,6 +534,8 @@ def assessment_report(inputs: ReportInputs) -> str:
         "trends": _trends_section(inputs),
         "costs": _costs_section(inputs),
         "risk": _risk_section(inputs),
+        "recommendations": recommendations_section(inputs.recommendations, considered=considered),
+        "set_aside": _set_aside_section(inputs),
     }
     nav = "".join(f'<a href="#{s}">{_e(titles[s])}</a>' for s in SECTIONS)
     sections = "".join(

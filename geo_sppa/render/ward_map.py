@@ -1,19 +1,25 @@
-"""The ward choropleth map for commissioners: one switchable layer per column, with legends.
+"""The ward choropleth map for commissioners: one choropleth at a time, each with its legend.
 
-Each drawn SVG path carries the class ``gs-ward-<column>`` so a browser test can count what was
-drawn.
+The choropleths are Leaflet base layers (radio buttons in the layer control), so two never overlay
+and blend; each legend is shown only while its layer is. Titles and legends name the category, the
+unit and the period (``Anti-social behaviour per 1,000 residents per year, Oct 2018 - Jan 2021
+(7 months)``). Each drawn SVG path carries the class ``gs-ward-<column>`` so a browser test can
+count what was drawn.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 import folium
 import geopandas as gpd
 import mapclassify
 import numpy as np
 import pandas as pd
+from branca.element import Element, Figure
 from folium.utilities import JsCode
 
 from geo_sppa.errors import InputError
@@ -31,7 +37,7 @@ from geo_sppa.render.web_map import (
     require_map_frame,
 )
 
-__all__ = ["ward_map"]
+__all__ = ["ward_layer_title", "ward_map", "ward_period"]
 
 _WARD_LAYERS = {
     "imd_score": (
@@ -40,6 +46,10 @@ _WARD_LAYERS = {
     ),
     "rate_per_1000": (
         "Incidents per 1,000 residents",
+        ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000"),
+    ),
+    "rate_per_1000_per_year": (
+        "Incidents per 1,000 residents per year",
         ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000"),
     ),
     "imd_rank_popweighted": (
@@ -52,6 +62,7 @@ _WARD_LAYERS = {
 _NUMERIC_RAMP = ("#ccece6", "#99d8c9", "#66c2a4", "#2ca25f", "#006d2c")
 _QUALITATIVE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
 _NO_DATA = "#d9d9d9"
+_CONTROL_CSS = ".leaflet-control-layers{max-width:330px}.leaflet-control-layers label{margin:3px}"
 _WARD_COLUMNS = ("ward_name", "geometry")
 
 
@@ -156,6 +167,46 @@ def _ward_tooltip(frame: pd.DataFrame) -> list[str]:
     return tips
 
 
+def ward_period(months: Sequence[str]) -> str:
+    """Return the period of ``months`` (``YYYY-MM``) in words: ``Oct 2018 - Jan 2021 (7 months)``.
+
+    '' when there are no months; a month that is not ``YYYY-MM`` is shown as it is.
+    """
+    ordered = sorted(str(m) for m in months)
+    if not ordered:
+        return ""
+
+    def word(month: str) -> str:
+        try:
+            return f"{datetime.strptime(month, '%Y-%m'):%b %Y}"
+        except ValueError:
+            return month
+
+    first, last = word(ordered[0]), word(ordered[-1])
+    span = first if first == last else f"{first} - {last}"
+    return f"{span} ({len(ordered)} month{'s' if len(ordered) != 1 else ''})"
+
+
+def ward_layer_title(column: str, *, category: str = "", months: Sequence[str] = ()) -> str:
+    """Return the layer (and legend) title of ``column``: category, unit and period in words.
+
+    ``rate_per_1000`` is over the whole period, ``rate_per_1000_per_year`` annualised; counts
+    and rates without a category say "Incidents". Other columns keep their fixed names.
+    """
+    what = category or "Incidents"
+    period = ward_period(months)
+    when = f", {period}" if period else ""
+    titles = {
+        "rate_per_1000": f"{what} per 1,000 residents over the period{when}",
+        "rate_per_1000_per_year": f"{what} per 1,000 residents per year{when}",
+        "count": f"{what}: number recorded{when}",
+        "observed": f"{what}: number recorded{when}",
+    }
+    if column in titles:
+        return titles[column]
+    return _WARD_LAYERS.get(column, (column.replace("_", " "), ()))[0]
+
+
 def ward_map(
     wards: gpd.GeoDataFrame,
     *,
@@ -165,8 +216,11 @@ def ward_map(
     scheme: str = "naturalbreaks",
     k: int = 5,
     tiles: str | None = DEFAULT_TILES,
+    category: str = "",
+    months: Sequence[str] = (),
+    layer_titles: Mapping[str, str] | None = None,
 ) -> folium.Map:
-    """Return a ward choropleth map, one switchable layer per column in ``layers``.
+    """Return a ward choropleth map: one layer per column in ``layers``, one shown at a time.
 
     Parameters
     ----------
@@ -176,21 +230,27 @@ def ward_map(
         expected, label`` are shown in the tooltip when present.
     layers
         Columns to map, the first shown at start. Numeric columns are classed by ``scheme``;
-        ``label`` (or any text column) gets categorical colours. A column that is missing or
-        entirely empty is skipped.
+        ``label`` (or any text column) gets categorical colours (hot, high, more: red; cold, low,
+        fewer: blue). A column that is missing or entirely empty is skipped.
     title, subtitle
         Shown at the top of the map and as the page title (escaped).
     scheme, k
         ``"naturalbreaks"`` (Fisher-Jenks, deterministic) or ``"quantiles"``, with ``k`` classes
         (fewer when there are fewer distinct values).
     tiles
-        Background tiles used when the browser can reach them, or ``None``.
+        Background tiles used when the browser can reach them, or ``None`` (an overlay that can
+        be switched off, never a choice against the choropleths).
+    category, months
+        The incident category and the months (``YYYY-MM``) counted, for the titles of the count
+        and rate layers (:func:`ward_layer_title`).
+    layer_titles
+        Column -> title, overriding :func:`ward_layer_title`.
 
     Returns
     -------
     folium.Map
-        Choropleths with a legend per layer (shown while the layer is), tooltips with the ward's
-        numbers, layer control, scale bar and fullscreen button.
+        Choropleths as radio-button base layers, each with a legend shown while it is, tooltips
+        with the ward's numbers, layer control, scale bar and fullscreen button.
 
     Raises
     ------
@@ -205,11 +265,21 @@ def ward_map(
             f"wards: none of the columns {', '.join(layers)} is present with data; "
             f"found {', '.join(map(str, wards.columns))}"
         )
-    m = base_map(title, subtitle, tiles)
+    m = base_map(title, subtitle, None)
+    # Titles name category, unit and period: wrap them rather than cover the map's title.
+    root = m.get_root()
+    assert isinstance(root, Figure)  # a folium.Map's root is always a branca Figure
+    root.header.add_child(Element(f"<style>{_CONTROL_CSS}</style>"), name="geo_sppa_ward_css")
+    if tiles:
+        folium.TileLayer(
+            tiles, name="Background map (needs internet)", overlay=True, control=True, opacity=0.55
+        ).add_to(m)
     geoms = display_geometry(wards, simplify_m=5, decimals=5)
     tips = _ward_tooltip(wards)
+    names = dict(layer_titles or {})
     for n, column in enumerate(usable):
-        _ward_layer(m, geoms, tips, wards[column], show=n == 0, scheme=scheme, k=k)
+        name = names.get(column) or ward_layer_title(column, category=category, months=months)
+        _ward_layer(m, geoms, tips, wards[column], name, show=n == 0, scheme=scheme, k=k)
     return finished_map(m, bounds_of(feature_collection(geoms, [{}] * len(geoms))))
 
 
@@ -230,10 +300,11 @@ def _ward_classes(values: pd.Series, *, scheme: str, k: int):
     )
 
 
-def _ward_layer(m, geoms, tips, values: pd.Series, *, show: bool, scheme: str, k: int) -> None:
-    """Add one ward choropleth and its legend (shown while the layer is) to ``m``."""
+def _ward_layer(
+    m, geoms, tips, values: pd.Series, name: str, *, show: bool, scheme: str, k: int
+) -> None:
+    """Add one ward choropleth (a base layer: one at a time) and its legend to ``m``."""
     column = str(values.name)
-    name = _WARD_LAYERS.get(column, (column, ()))[0]
     key = re.sub(r"[^A-Za-z0-9_-]", "", column) or "layer"
     classes, labels, colours = _ward_classes(values, scheme=scheme, k=k)
     fills = [colours[c] if c >= 0 else _NO_DATA for c in classes]
@@ -241,7 +312,7 @@ def _ward_layer(m, geoms, tips, values: pd.Series, *, show: bool, scheme: str, k
         geoms, [{"fill": f, "tip": t} for f, t in zip(fills, tips, strict=True)]
     )
     layer = geojson_layer(
-        data, f"ward:{column}", name=escape_text(name), show=show,
+        data, f"ward:{column}", name=escape_text(name), show=show, overlay=False,
         class_name=f"gs-ward gs-ward-{key}",
         style=JsCode("function (f) { return {fillColor: f.properties.fill, fillOpacity: 0.78, "
                      "color: '#4a4a4a', weight: 0.8}; }"),
