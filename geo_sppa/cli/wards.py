@@ -52,9 +52,10 @@ _WARD_INPUT_OPTIONS = [
     click.option(
         "--imd",
         "imd_choice",
-        metavar="2010|2019|PATH",
-        help="Deprivation: bundled IMD 2010 (scores, on 2001 LSOAs) or 2019 (ranks only), or an "
-        "Indices of Deprivation CSV. Default: 2010.",
+        metavar="2010|2019|2025|PATH",
+        help="Deprivation: bundled IMD 2010 (scores, on 2001 LSOAs), 2019 (ranks: the score is "
+        "rebuilt from the domain ranks) or 2025 (England-wide, on 2021 LSOAs), or an Indices of "
+        "Deprivation CSV. Default: 2010.",
     ),
     _path_option(
         "--population", "population_path", "LSOA population CSV (default: the area's, mid-2015)."
@@ -68,6 +69,12 @@ _WARD_INPUT_OPTIONS = [
         "--lsoa-lookup",
         "lookup_path",
         "LSOA lookup CSV (LSOA 2011 -> 2001 and wards; default: the area's).",
+    ),
+    click.option(
+        "--allow-incomplete",
+        is_flag=True,
+        help="Mark wards whose population or IMD file misses some of their LSOAs (column "
+        "incomplete) instead of stopping with an error.",
     ),
     click.option(
         "--suppress-below",
