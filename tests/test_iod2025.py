@@ -209,3 +209,51 @@ def test_outliers_run_on_imd_2025(tmp_path):
     table = pd.read_csv(tmp_path / "outliers.csv", encoding="utf-8-sig")
     assert len(table) == 22
     assert {"deprivation_rank_la_2025", "deprivation_change"} <= set(table.columns)
+
+
+def test_any_authority_from_its_code_gives_the_ward_imd_table(tmp_path, wards_2025):
+    """``--la E06000031`` with the bundled population reproduces the 2022-ward IMD 2025 table
+    (Peterborough's 2024 wards are its 2022 wards), from the lookups alone."""
+    population = str(PETERBOROUGH / "peterborough_population_lsoa11.csv")
+    result = run("wards", "--la", "e06000031 ", "--population", population, "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "wards_imd.csv", encoding="utf-8-sig").set_index("ward_code")
+    _, boundaries = wards_2025["2022"]
+    assert set(table.index) == set(boundaries.index)
+    for column in ("population", "imd_score", "deprivation_rank_la_2025", "n_lsoa"):
+        pd.testing.assert_series_equal(
+            table[column], boundaries.loc[table.index, column], check_dtype=False
+        )
+    assert "Peterborough (E06000031), 22 wards 2024" in result.output
+
+
+def test_authority_without_population_weighs_lsoas_equally(tmp_path, raw):
+    """Leeds has no bundled population: a ward's score is the plain mean of its LSOAs 2021."""
+    result = run("wards", "--la", "E08000035", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "every LSOA 2021 weighs the same" in result.output
+    table = pd.read_csv(tmp_path / "wards_imd.csv", encoding="utf-8-sig").set_index("ward_code")
+    assert "population" not in table.columns
+    w24 = pd.read_csv(ENGLAND / "lookup_lsoa21_ward24_ltla24.csv.gz")
+    leeds = w24[w24["ltla24_code"] == "E08000035"]
+    assert len(table) == leeds["ward24_code"].nunique() == 33
+    for ward in ("E05011388", "E05011396"):  # Burmantofts & Richmond Hill, Harewood
+        codes = leeds.loc[leeds["ward24_code"] == ward, "lsoa21_code"]
+        expected = np.mean([raw["score25"][c] for c in codes])
+        assert table.loc[ward, "imd_score"] == pytest.approx(expected, abs=1e-9)
+        assert table.loc[ward, "n_lsoa"] == len(codes)
+    assert table["deprivation_rank_la_2010"].isna().all()
+    change = table["deprivation_rank_la_2019"] - table["deprivation_rank_la_2025"]
+    assert table["deprivation_change"].to_dict() == change.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("code", "match"),
+    [("E09999999", "pass a 2024 local authority code"), ("W06000015", "England only")],
+    ids=["unknown", "welsh"],
+)
+def test_unknown_or_welsh_authority_is_a_one_line_error(tmp_path, code, match):
+    result = run("wards", "--la", code, "-o", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
+    assert match in result.output

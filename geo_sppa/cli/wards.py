@@ -144,7 +144,13 @@ def load_ward_rates(**inputs: Any) -> tuple[WardRates, Loaded, dict[str, str]] |
 
 @click.command("wards")
 @ward_input_options
-def wards(suppress_below: int | None, output_dir: str, **inputs: Any) -> None:
+@click.option(
+    "--la",
+    metavar="CODE",
+    help="Any English local authority (2024 code, e.g. E08000035): write its ward IMD 2025 "
+    "table (wards_imd.csv) from the bundled ONS lookups, without boundaries or incidents.",
+)
+def wards(suppress_below: int | None, output_dir: str, la: str | None, **inputs: Any) -> None:
     """Ward table: population, deprivation (IMD) and incidents per 1,000 residents.
 
     Incidents are counted by ward (points by location, records with only an LSOA through the LSOA's
@@ -159,12 +165,16 @@ def wards(suppress_below: int | None, output_dir: str, **inputs: Any) -> None:
     Example:
         geo-sppa wards                                   # ASB by 2013 ward, IMD 2010
         geo-sppa wards --category                        # list the categories
-        geo-sppa wards --category "Violence and sexual offences" --ward-set 2022 --imd 2019
+        geo-sppa wards --category "Violence and sexual offences" --ward-set 2022 --imd 2025
+        geo-sppa wards --la E08000035                    # ward IMD 2025 of any authority
     """  # noqa: D301
     from geo_sppa import io
+    from geo_sppa.cli.ward_authority import authority_ward_table
     from geo_sppa.render.maps import self_contained_html, ward_map
     from geo_sppa.wards.rates import ward_table
 
+    if la:
+        return authority_ward_table(la, inputs["population_path"], output_dir)
     frames = read_ward_inputs(**inputs)
     if frames is None:
         return
