@@ -66,6 +66,10 @@ _LSOA_CODES = [
 ]
 
 
+#: Cells read as missing, as ``read_csv_text`` does.
+_NA_TEXT = ["", "NULL", "NA", "null"]
+
+
 def lsoa_csv(path: Path) -> pd.DataFrame:
     """Return a CSV (plain or ``.csv.gz``) with every column as text, as ``read_csv_text`` does.
 
@@ -79,14 +83,15 @@ def lsoa_csv(path: Path) -> pd.DataFrame:
         frame = read_csv_text(path)
     else:
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, compression="gzip")
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=_NA_TEXT, compression="gzip"
+            )
         except (OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise InputError(
                 f"{path.name}: not a readable gzip-compressed CSV ({str(exc).splitlines()[0]}); "
                 "decompress it and pass the .csv, or re-download the file"
             ) from None
         frame.columns = [str(c).strip() for c in frame.columns]
-        frame = frame.replace({"": pd.NA, "NULL": pd.NA, "NA": pd.NA, "null": pd.NA})
     frame.attrs["source"] = path.name
     return frame
 
