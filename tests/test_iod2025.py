@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -257,3 +258,30 @@ def test_unknown_or_welsh_authority_is_a_one_line_error(tmp_path, code, match):
     assert result.exit_code == 1
     assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
     assert match in result.output
+
+
+def test_imd_2025_on_a_users_own_wards_goes_through_each_lsoa_2011s_area_share(tmp_path):
+    """The user's wards (the 2013 polygons under unknown codes): LSOAs 2011 assigned by largest
+    area share, their LSOAs 2021 through the ONS lookup; the values equal those of the 2013 run,
+    whose lookup column was derived by largest overlap."""
+    from geo_sppa.bundled.areas import bundled_area
+
+    own = gpd.read_file(bundled_area("peterborough").wards["2013"])
+    own["WD13CD"] = "X" + own["WD13CD"].astype(str)
+    own.to_file(tmp_path / "own.gpkg", driver="GPKG")
+    result = run(
+        "wards", "--wards", str(tmp_path / "own.gpkg"), "--imd", "2025", "-o", str(tmp_path / "o")
+    )
+    assert result.exit_code == 0, result.output
+    assert "LSOAs assigned by largest area share" in result.output
+    assert "through their LSOA 2011's ward" in result.output
+    mine = pd.read_csv(tmp_path / "o" / "wards.csv", encoding="utf-8-sig")
+    mine["ward_code"] = mine["ward_code"].str[1:]
+    ref = run("wards", "--ward-set", "2013", "--imd", "2025", "-o", str(tmp_path / "r"))
+    assert ref.exit_code == 0, ref.output
+    bundled = pd.read_csv(tmp_path / "r" / "wards.csv", encoding="utf-8-sig")
+    columns = ["ward_code", "population", "imd_score", "deprivation_rank_la_2025"]
+    pd.testing.assert_frame_equal(
+        mine[columns].sort_values("ward_code").reset_index(drop=True),
+        bundled[columns].sort_values("ward_code").reset_index(drop=True),
+    )
