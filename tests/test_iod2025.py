@@ -285,3 +285,51 @@ def test_imd_2025_on_a_users_own_wards_goes_through_each_lsoa_2011s_area_share(t
         mine[columns].sort_values("ward_code").reset_index(drop=True),
         bundled[columns].sort_values("ward_code").reset_index(drop=True),
     )
+
+
+def test_population_change_from_an_lsoa_2021_population_by_hand(raw, tmp_path):
+    """An LSOA 2021 population equal to the apportioned one, except Hampton Vale's LSOAs with 50%
+    more residents: Hampton Vale's share of residents grows, every other ward's shrinks by the
+    same factor. Hand: share_2021 / share_2011 - 1 with the totals of the 22 wards."""
+    hampton = "E05010815"
+    pieces = hand_pieces(raw, "2022")
+    new, ward_of = defaultdict(float), {}
+    for _, lsoa21, ward, residents in pieces:
+        new[lsoa21] += residents
+        ward_of[lsoa21] = ward
+    for lsoa21 in new:
+        if ward_of[lsoa21] == hampton:
+            new[lsoa21] *= 1.5
+    path = tmp_path / "pop2021.csv"
+    pd.DataFrame({"lsoa21_code": list(new), "population": list(new.values())}).to_csv(
+        path, index=False
+    )
+    result = run(
+        "wards", "--ward-set", "2022", "--imd", "2025", "--population-2021", str(path),
+        "-o", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "population_change = the ward's share of residents in pop2021.csv" in result.output
+    table = pd.read_csv(tmp_path / "o" / "wards.csv", encoding="utf-8-sig").set_index("ward_code")
+    old = defaultdict(float)
+    for _, _, ward, residents in pieces:
+        old[ward] += residents
+    old_total = sum(old.values())
+    added = 0.5 * old[hampton]
+    for ward in (hampton, "E05010807"):
+        grown = old[ward] * (1.5 if ward == hampton else 1.0)
+        expected = (grown / (old_total + added)) / (old[ward] / old_total) - 1
+        assert table.loc[ward, "population_change"] == pytest.approx(expected)
+    assert table.loc[hampton, "population_change"] > 0 > table.loc["E05010807", "population_change"]
+
+
+def test_lsoa_2021_population_missing_lsoas_is_an_error(raw, tmp_path):
+    path = tmp_path / "pop2021_cut.csv"
+    codes = sorted({p[1] for p in hand_pieces(raw, "2022")})[3:]
+    pd.DataFrame({"lsoa21_code": codes, "population": 1500}).to_csv(path, index=False)
+    result = run("wards", "--population-2021", str(path), "-o", str(tmp_path / "o"))
+    assert result.exit_code == 1
+    assert "pop2021_cut.csv: 3 of the 121 LSOAs of the wards have no LSOA 2021 population" in (
+        result.output
+    )
+    assert "--population-2021" in result.output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +259,7 @@ def ward_inputs(
     ward_set: str | None = None,
     imd_choice: str | None = None,
     population_path: str | Path | None = None,
+    population21_path: str | Path | None = None,
     lsoas_path: str | Path | None = None,
     lookup_path: str | Path | None = None,
     crs: str | None = None,
@@ -266,7 +267,8 @@ def ward_inputs(
     """Read ward boundaries, deprivation, population and LSOA tables: the user's, else the area's.
 
     ``imd_choice`` is a bundled edition (``"2010"``, ``"2019"``, ``"2025"``: England-wide, on
-    LSOA 2021) or a path to an IoD file.
+    LSOA 2021) or a path to an IoD file; ``population21_path`` an LSOA 2021 population (for
+    ``population_change``).
     """
     bundle = bundled_area(area)
     if wards_path:
@@ -307,7 +309,10 @@ def ward_inputs(
         population=read_population(population_file),
         lookup=read_lsoa_lookup(lookup_file) if lookup_file else None,
         lsoas=read_lsoas(lsoas_file, crs=crs) if lsoas_file else None,
-        deprivation=deprivation_inputs(bundle, imd, imd_key if imd_key in bundle.imd else None),
+        deprivation=replace(
+            deprivation_inputs(bundle, imd, imd_key if imd_key in bundle.imd else None),
+            population21=read_population(population21_path) if population21_path else None,
+        ),
     )
 
 
@@ -468,8 +473,6 @@ def ward_outlier_inputs(
     ``allow_incomplete`` (``--allow-incomplete``) marks wards whose population or IMD table misses
     some of their LSOAs instead of refusing them.
     """
-    from dataclasses import replace
-
     loaded, incidents_path = incidents_input(area, incidents, crs=crs)
     inputs = ward_inputs(area, crs=crs, **paths)
     deprivation = inputs.deprivation

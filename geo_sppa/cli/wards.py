@@ -13,6 +13,7 @@ from geo_sppa.cli.options import (
     echo_summary,
     echo_table,
     output_dir_option,
+    population_2021_option,
 )
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ _WARD_INPUT_OPTIONS = [
     _path_option(
         "--population", "population_path", "LSOA population CSV (default: the area's, mid-2015)."
     ),
+    population_2021_option,
     _path_option(
         "--lsoas",
         "lsoas_path",

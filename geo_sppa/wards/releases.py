@@ -42,6 +42,7 @@ __all__ = [
     "deprivation_change",
     "lsoa_pieces",
     "piece_deprivation",
+    "population_change",
     "release_score",
     "ward24_assignment",
     "ward_deprivation_table",
@@ -76,6 +77,9 @@ class DeprivationInputs:
         The ONS LSOA 2021 -> ward 2024 lookup (``lsoa21_code, ward24_code, ward24_name``), or None.
     allow_incomplete
         ``--allow-incomplete``: mark wards whose tables miss LSOAs instead of refusing the run.
+    population21
+        ``lsoa_code, population`` on LSOA 2021 (``--population-2021``), for
+        ``population_change``; None leaves it NA.
     """
 
     imd: pd.DataFrame | None = None
@@ -83,6 +87,7 @@ class DeprivationInputs:
     lsoa11_lsoa21: pd.DataFrame | None = None
     lsoa21_ward24: pd.DataFrame | None = None
     allow_incomplete: bool = False
+    population21: pd.DataFrame | None = None
 
 
 def _source(frame: pd.DataFrame | None, default: str) -> str:
@@ -191,6 +196,32 @@ def piece_deprivation(pieces: pd.DataFrame, lsoa_imd: pd.DataFrame) -> pd.DataFr
     )
     out["n_lsoa"] = pieces.groupby("ward_code")["lsoa21_code"].nunique()
     return out
+
+
+def population_change(pieces: pd.DataFrame, population21: pd.DataFrame) -> pd.Series:
+    """Return the relative change of each ward's share of residents between LSOA vintages.
+
+    Parameters
+    ----------
+    pieces
+        From :func:`lsoa_pieces` (residents from the LSOA 2011 table).
+    population21
+        ``lsoa_code, population`` on LSOA 2021 (an LSOA 2021 split between wards by the pieces
+        is shared equally among its pieces).
+
+    Returns
+    -------
+    Series
+        By ``ward_code``: ``share_2021 / share_2011 - 1``, where a share is the ward's residents
+        over the ward set's; +0.25: the ward's share of residents grew by a quarter (it grew
+        faster than the rest of the authority).
+
+    """
+    residents = population21.drop_duplicates("lsoa_code").set_index("lsoa_code")["population"]
+    per = pieces.groupby("lsoa21_code")["lsoa21_code"].transform("size")
+    new = (pieces["lsoa21_code"].map(residents) / per).groupby(pieces["ward_code"]).sum()
+    old = pieces["population"].groupby(pieces["ward_code"]).sum()
+    return ((new / new.sum()) / (old / old.sum()) - 1).rename("population_change")
 
 
 def release_score(lsoa_imd: pd.DataFrame) -> pd.Series:
@@ -397,10 +428,19 @@ def ward_deprivation_table(
     positions: dict[str, pd.DataFrame] = {}
     if pieces is not None:
         positions, change_notes = _positions(pieces, inputs, lookup)
-        notes += change_notes + [_change_note(positions, route)]
+        notes += change_notes + [_change_note(positions, route, inputs.population21)]
     else:
         notes.append("no ONS LSOA 2011 -> 2021 lookup: the deprivation change columns are NA")
     table = table.reindex(index).join(deprivation_change(ward_codes, positions))
+    if pieces is not None and inputs.population21 is not None:
+        gaps.append(
+            incomplete_wards(pieces, inputs.population21["lsoa_code"], key="lsoa21_code",
+                             source=_source(inputs.population21, "LSOA 2021 population"),
+                             what="LSOA 2021 population", option="--population-2021",
+                             allow=allow_incomplete)
+        )  # fmt: skip
+        change = population_change(pieces, inputs.population21)
+        table["population_change"] = change.reindex(index).to_numpy()
     if allow_incomplete:
         table["incomplete"] = gap_notes(gaps, index)
         affected = int((table["incomplete"] != "").sum())
@@ -459,7 +499,9 @@ def _chosen_release(
     return table, vintage, notes
 
 
-def _change_note(positions: Mapping[str, pd.DataFrame], route: str) -> str:
+def _change_note(
+    positions: Mapping[str, pd.DataFrame], route: str, population21: pd.DataFrame | None
+) -> str:
     years = [r for r in RELEASES if r in positions]
     change = (
         f"deprivation_change = rank {years[0]} - rank {years[-1]} (positive: more deprived "
@@ -472,7 +514,14 @@ def _change_note(positions: Mapping[str, pd.DataFrame], route: str) -> str:
         "deprivation_rank_la_<year> ranks the wards by population-weighted mean score (1 = "
         "most deprived; IMD 2019: the score rebuilt from its domain ranks), "
         "deprivation_decile_england_<year> is the England decile of the ward's median resident; "
-        f"{change}; population_change NA (one population vintage)"
+        f"{change}; "
+        + (
+            "population_change = the ward's share of residents in "
+            f"{_source(population21, 'the LSOA 2021 table')} over its share in the LSOA 2011 "
+            "table, minus 1"
+            if population21 is not None
+            else "population_change NA (one population vintage; --population-2021 gives it)"
+        )
     )
 
 
