@@ -387,6 +387,16 @@ def _ward_cases(t):
             "pc.csv: no total population column",
         ),
         "imd-missing": (["wards", "--imd", t / "imd.csv"], "imd.csv: no such"),
+        "imd-gz-not-gzip": (
+            ["wards", "--imd", _text(t, "iod.csv.gz", "lsoa21_code,IMD_score\nE01,1\n")],
+            "iod.csv.gz: not a readable gzip-compressed CSV",
+        ),
+        "la-unknown": (["wards", "--la", "E09999999"], "no local authority 'E09999999'"),
+        "la-welsh": (["wards", "--la", "W06000015"], "cover England only"),
+        "population-2021-missing": (
+            ["wards", "--population-2021", t / "p21.csv"],
+            "p21.csv: no such population file",
+        ),
         "model-unknown": (["outliers", "--model", "magic"], "--model"),
         "suppress-negative": (["wards", "--suppress-below", "-1"], "--suppress-below"),
         "ward-set-unknown": (["wards", "--ward-set", "1999"], "--ward-set"),
@@ -492,7 +502,8 @@ CASE_NAMES = sorted(
           "incidents-all-months-bad incidents-semicolons incidents-empty-folder wards-missing "
           "wards-points wards-invalid-polygon wards-no-code-column wards-no-crs population-missing "
           "population-negative population-repeated population-not-numbers population-no-column "
-          "imd-missing model-unknown suppress-negative ward-set-unknown").split(),
+          "imd-missing model-unknown suppress-negative ward-set-unknown imd-gz-not-gzip la-unknown "
+          "la-welsh population-2021-missing").split(),
         *("themes-missing themes-no-columns unit-costs-missing trends-collisions-missing "
           "trends-baseline-garbage trends-impossible-end-date report-name-is-a-path map-results-missing map-results-not-a-layer").split(),
         *("evaluate-treated-missing evaluate-no-date-column evaluate-date-unreadable "

@@ -61,7 +61,9 @@ def test_wards_writes_every_ward(tmp_path, ward_set, n):
         assert set(table["ward_name"]) == set(WD13)
         assert "imd_score" in table.columns
     else:
+        # IMD 2019 has ranks only: the default measure is the score rebuilt from the domain ranks
         assert "imd_rank_popweighted" in table.columns and "imd_score" not in table.columns
+        assert "IMD 2019 (LSOA 2011), measure imd_exp_score" in result.output
 
 
 def test_category_without_value_lists_categories(tmp_path):
@@ -300,7 +302,10 @@ def test_outliers_poisson_prints_the_dispersion_warning(tmp_path):
 def test_outliers_imd_2019_rank_nb_fit_converges(tmp_path):
     """Regression (issue 14): alpha stayed at its start value 0.1 against a maximum likelihood of
     0.111 and the tool used the fit with a note."""
-    result = run("outliers", "--ward-set", "2022", "--imd", "2019", "-o", str(tmp_path))
+    result = run(
+        "outliers", "--ward-set", "2022", "--imd", "2019",
+        "--measure", "imd_rank_popweighted", "-o", str(tmp_path),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "alpha = 0.111" in result.output
     assert "converge" not in result.output

@@ -19,6 +19,7 @@ from geo_sppa.bundled.areas import project_root
 from geo_sppa.errors import InputError
 from geo_sppa.wards.deprivation import (
     DOMAINS,
+    deprivation_measure,
     exponential_transform,
     lsoa_deprivation,
     ward_deprivation,
@@ -194,6 +195,29 @@ def test_rank_only_imd_gives_rank_measure_not_score():
     )
     assert out.loc["W2", "imd_pct_pop_decile1"] == pytest.approx(100.0)
     assert out.loc["W1", "imd_pct_pop_decile1"] == pytest.approx(0.0)
+
+
+def test_rank_only_imd_default_measure_is_the_rebuilt_score_by_hand():
+    """IMD 2019 File 2: the default ward measure is the score rebuilt from the seven domain ranks
+    (every domain rank of A is 30000, of B 10000, of C 100; weights sum to 0.999), weighted by
+    population; the mean rank stays available."""
+    imd = imd_2011().assign(imd_score=np.nan)
+    for domain in DOMAINS:
+        imd[f"{domain}_score"] = np.nan
+    assignment = pd.DataFrame({"lsoa_code": ["A", "B", "C"], "ward_code": ["W1", "W1", "W2"]})
+    out = ward_deprivation(assignment, population(), lsoa_deprivation(imd))
+    n = 32_844
+
+    def x(rank: int) -> float:  # the IMD exponential transform, written out
+        r = (n + 1 - rank) / n
+        return -23 * np.log(1 - r * (1 - np.exp(-100 / 23)))
+
+    assert out.loc["W1", "imd_exp_score"] == pytest.approx(
+        0.999 * (x(30000) * 1000 + x(10000) * 3000) / 4000
+    )
+    assert out.loc["W2", "imd_exp_score"] == pytest.approx(0.999 * x(100))
+    assert deprivation_measure(out) == "imd_exp_score"
+    assert deprivation_measure(out.drop(columns=["imd_exp_score"])) == "imd_rank_popweighted"
 
 
 def test_exponential_transform_end_points_and_order():
@@ -696,3 +720,39 @@ def test_largest_share_reproduces_the_derived_wd13_lookup():
     np.testing.assert_allclose(
         got["share"], lookup.loc[got.index, "ward13_overlap_share"], atol=0.002
     )
+
+
+def test_set_aside_rows_point_at_the_file_row_and_keep_the_id(tmp_path):
+    """Regression (issue 13): ``wards_set_aside.csv`` rows pointed at the row among the chosen
+    category's records, not the file row, and records without a Crime ID (police.uk ASB) lost
+    their id. File rows 1-6: ASB in W1, burglary outside (another category, not set aside), ASB
+    outside with an id (row 3), ASB in W2, ASB outside without an id (row 5), ASB with an LSOA
+    the lookup lacks (row 6)."""
+    from geo_sppa.io import read_incidents
+
+    rows = [
+        ("a1", "Anti-social behaviour", X0 + 100, Y0 + 100, ""),
+        ("b1", "Burglary", X0 + 9000, Y0 + 9000, ""),
+        ("a3", "Anti-social behaviour", X0 + 9000, Y0 + 100, ""),
+        ("", "Anti-social behaviour", X0 + 1500, Y0 + 500, ""),
+        ("", "Anti-social behaviour", X0 + 9500, Y0 + 100, ""),
+        ("", "Anti-social behaviour", "", "", "Z"),
+    ]
+    path = tmp_path / "street.csv"
+    lines = ["Crime ID,Month,Crime type,easting,northing,LSOA code"]
+    lines += [f"{i},2019-01,{c},{x},{y},{lsoa}" for i, c, x, y, lsoa in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    loaded = read_incidents(path)
+    assert loaded.set_aside.empty
+    rates = ward_rates(
+        two_wards(), population=population(), incidents=loaded.data, lsoas=three_lsoas(),
+        source=path.name,
+    )  # fmt: skip
+    aside = rates.set_aside.set_index("row")
+    assert list(aside.index) == [3, 5, 6]
+    assert aside.loc[3, "record_id"] == "a3"
+    assert aside.loc[5, "record_id"] == "street.csv:5"  # no Crime ID: the reader's label
+    assert aside.loc[6, "record_id"] == "street.csv:6"
+    assert aside.loc[3, "reason"] == aside.loc[5, "reason"] == "outside every ward"
+    assert aside.loc[6, "reason"] == "LSOA not in the ward lookup"
+    assert (aside["source"] == "street.csv").all()

@@ -1,8 +1,10 @@
 """The bundled study areas (``--area``): which real files each one has.
 
 The catalogue is ``data/catalogue.csv`` in the repository; files live under ``data/`` and
-``boundaries/``. The repository root is found beside the installed package (an editable install
-from a clone) or through the ``GEO_SPPA_HOME`` environment variable.
+``boundaries/``. The England-wide tables (catalogue area ``england``: IoD2025 and IoD2019 for every
+LSOA, the ONS LSOA 2011 -> 2021 and LSOA 2021 -> ward 2024 lookups) belong to every area: an
+area's own file of the same IMD edition wins. The repository root is found beside the installed
+package (an editable install from a clone) or through the ``GEO_SPPA_HOME`` environment variable.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ __all__ = [
     "Area",
     "AREAS",
     "DEFAULT_AREA",
+    "ENGLAND",
     "bundled_area",
     "bundled_file",
     "catalogue",
@@ -27,6 +30,8 @@ __all__ = [
 
 DEFAULT_AREA = "peterborough"
 AREAS = ("peterborough", "leeds-central")
+#: Catalogue area of the England-wide tables shared by every area (not an ``--area``).
+ENGLAND = "england"
 _TITLES = {
     "peterborough": "Peterborough (E06000031)",
     "leeds-central": "Central Leeds (2.5 km circle)",
@@ -94,7 +99,11 @@ class Area:
     wards
         Ward boundary files by ward set (``"2013"``, ``"2022"``).
     imd
-        Deprivation files by IMD edition (``"2010"``, ``"2019"``).
+        Deprivation files by IMD edition (``"2010"``, ``"2019"``, ``"2025"``): the area's own, else
+        the England-wide file.
+    england
+        The England-wide tables by catalogue key (``imd_2025``, ``imd_2019``,
+        ``lookup_lsoa11_lsoa21``, ``lookup_lsoa21_ward24``).
     default_ward_set, default_imd
         The ward set and IMD edition commands use unless told otherwise.
     """
@@ -112,6 +121,7 @@ class Area:
     study_area: Path | None = None
     wards: dict[str, Path] = field(default_factory=dict)
     imd: dict[str, Path] = field(default_factory=dict)
+    england: dict[str, Path] = field(default_factory=dict)
     default_ward_set: str | None = None
     default_imd: str | None = None
 
@@ -140,6 +150,7 @@ def bundled_area(name: str = DEFAULT_AREA) -> Area:
     wards: dict[str, Path] = {}
     imd: dict[str, Path] = {}
     files: dict[str, Path] = {}
+    england = {r["key"]: root / r["path"] for r in catalogue() if r["area"] == ENGLAND}
     for row in catalogue():
         if row["area"] != name:
             continue
@@ -150,11 +161,15 @@ def bundled_area(name: str = DEFAULT_AREA) -> Area:
             imd[key.split("_", 1)[1]] = path
         elif key in Area.__dataclass_fields__:
             files[key] = path
+    for key, path in england.items():
+        if key.startswith("imd_"):
+            imd.setdefault(key.split("_", 1)[1], path)
     return Area(
         name=name,
         title=_TITLES[name],
         wards=wards,
-        imd=imd,
+        imd=dict(sorted(imd.items())),
+        england=england,
         default_ward_set="2013" if "2013" in wards else next(iter(wards), None),
         default_imd="2010" if "2010" in imd else next(iter(imd), None),
         **files,  # keys checked against Area's fields above

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,13 @@ from geo_sppa.io.collisions import read_collisions
 from geo_sppa.io.incidents import read_incidents
 from geo_sppa.io.layers import read_lsoas, read_roads, read_study_area, read_wards
 from geo_sppa.io.tables import read_imd, read_lsoa_lookup, read_population
+from geo_sppa.wards.releases import DeprivationInputs
 
 __all__ = [
     "ClusterInputs",
     "WardInputs",
     "cluster_inputs",
+    "deprivation_inputs",
     "incidents_input",
     "ward_inputs",
     "ward_outlier_inputs",
@@ -203,6 +205,9 @@ class WardInputs:
         Ward boundaries, a label for the summary (e.g. ``2013 (WD13, pre-2016)``) and the file name.
     imd, imd_label
         LSOA deprivation (None when there is none) and its label (``IMD 2010`` or the file name).
+    deprivation
+        The chosen release with every bundled release and the ONS lookups, for IMD 2025 and the
+        deprivation change columns (``ward_rates(imd=...)`` takes it in place of ``imd``).
     population, lookup, lsoas
         LSOA population; the LSOA lookup and LSOA boundaries (None where the area has none).
     """
@@ -215,6 +220,34 @@ class WardInputs:
     population: pd.DataFrame
     lookup: pd.DataFrame | None
     lsoas: gpd.GeoDataFrame | None
+    deprivation: DeprivationInputs | None = None
+
+
+def deprivation_inputs(
+    bundle: Area, chosen: pd.DataFrame | None, key: str | None
+) -> DeprivationInputs:
+    """Return the chosen IMD with every bundled release and the England lookups of ``bundle``.
+
+    The chosen release is reused when it is a bundled edition; the England-wide tables are read
+    only when the area has them (``data/england/``).
+    """
+    from geo_sppa.wards.releases import RELEASES
+
+    releases = {
+        r: chosen if r == key and chosen is not None else read_imd(bundle.imd[r])
+        for r in RELEASES
+        if r in bundle.imd
+    }
+    lookups = {
+        name: read_lsoa_lookup(bundle.england[name]) if name in bundle.england else None
+        for name in ("lookup_lsoa11_lsoa21", "lookup_lsoa21_ward24")
+    }
+    return DeprivationInputs(
+        imd=chosen,
+        releases=releases,
+        lsoa11_lsoa21=lookups["lookup_lsoa11_lsoa21"],
+        lsoa21_ward24=lookups["lookup_lsoa21_ward24"],
+    )
 
 
 def incidents_input(
@@ -238,13 +271,16 @@ def ward_inputs(
     ward_set: str | None = None,
     imd_choice: str | None = None,
     population_path: str | Path | None = None,
+    population21_path: str | Path | None = None,
     lsoas_path: str | Path | None = None,
     lookup_path: str | Path | None = None,
     crs: str | None = None,
 ) -> WardInputs:
     """Read ward boundaries, deprivation, population and LSOA tables: the user's, else the area's.
 
-    ``imd_choice`` is a bundled edition (``"2010"``, ``"2019"``) or a path to an IoD file.
+    ``imd_choice`` is a bundled edition (``"2010"``, ``"2019"``, ``"2025"``: England-wide, on
+    LSOA 2021) or a path to an IoD file; ``population21_path`` an LSOA 2021 population (for
+    ``population_change``).
     """
     bundle = bundled_area(area)
     if wards_path:
@@ -273,17 +309,22 @@ def ward_inputs(
     )
     lookup_file = lookup_path or bundle.lsoa_lookup
     lsoas_file = lsoas_path or bundle.lsoas
+    imd = read_imd(imd_file) if imd_file else None
     return WardInputs(
         wards=read_wards(
             wards_file, code_column=ward_code_column, name_column=ward_name_column, crs=crs
         ),
         ward_label=ward_label,
         ward_source=Path(wards_file).name,
-        imd=read_imd(imd_file) if imd_file else None,
+        imd=imd,
         imd_label=imd_label,
         population=read_population(population_file),
         lookup=read_lsoa_lookup(lookup_file) if lookup_file else None,
         lsoas=read_lsoas(lsoas_file, crs=crs) if lsoas_file else None,
+        deprivation=replace(
+            deprivation_inputs(bundle, imd, imd_key if imd_key in bundle.imd else None),
+            population21=read_population(population21_path) if population21_path else None,
+        ),
     )
 
 
@@ -428,16 +469,27 @@ def area_risk_themes_input(area: str, themes: str | Path | None = None) -> RiskT
 
 
 def ward_outlier_inputs(
-    area: str, *, incidents: str | Path | None, category: str, crs: str | None = None, **paths: Any
+    area: str,
+    *,
+    incidents: str | Path | None,
+    category: str,
+    crs: str | None = None,
+    allow_incomplete: bool = False,
+    **paths: Any,
 ) -> dict[str, Any]:
     """Return the keyword arguments of ``ward_table``/``ward_outliers``, read from the inputs.
 
     The incidents are the user's file where given, else the area's; ``paths`` are those of
     :func:`ward_inputs` (wards, population, IMD, LSOAs, lookup, ward set). ``geo-sppa wards``,
     ``geo-sppa outliers`` and the strategic assessment all read through here.
+    ``allow_incomplete`` (``--allow-incomplete``) marks wards whose population or IMD table misses
+    some of their LSOAs instead of refusing them.
     """
     loaded, incidents_path = incidents_input(area, incidents, crs=crs)
     inputs = ward_inputs(area, crs=crs, **paths)
+    deprivation = inputs.deprivation
+    if deprivation is not None and allow_incomplete:
+        deprivation = replace(deprivation, allow_incomplete=True)
     return {
         "wards": inputs.wards,
         "population": inputs.population,
@@ -445,7 +497,7 @@ def ward_outlier_inputs(
         "category": category,
         "source": incidents_path.name,
         "ward_source": inputs.ward_source,
-        "imd": inputs.imd,
+        "imd": deprivation or inputs.imd,
         "lookup": inputs.lookup,
         "lsoas": inputs.lsoas,
         "read_set_aside": loaded.set_aside,

@@ -8,7 +8,9 @@ from geo_sppa.cli.options import echo_table
 
 
 @click.command("data")
-@click.option("--area", default=None, help="Only this area (peterborough or leeds-central).")
+@click.option(
+    "--area", default=None, help="Only this area (peterborough, leeds-central or england)."
+)
 def data(area: str | None) -> None:
     """List the bundled real datasets: area, name, what it is, rows, years, source and licence.
 

@@ -109,12 +109,12 @@ def wards_map(results: str, output_dir: str | None, name: str | None) -> None:
     """  # noqa: D301
     from geo_sppa import io
     from geo_sppa.render.maps import self_contained_html, ward_map
+    from geo_sppa.wards.deprivation import deprivation_measure
 
     wards = io.read_results(results)
     run = io.read_run_info(results)
-    layers = tuple(
-        c for c in ("imd_score", "imd_rank_popweighted", "rate_per_1000", "label") if c in wards
-    )
+    measure = deprivation_measure(wards)  # one deprivation layer: the table's overall measure
+    layers = tuple(c for c in (measure, "rate_per_1000", "label") if c in wards)
     months = tuple(str(run.get("months") or "").split()) if run.get("months") else ()
     page = ward_map(
         wards,

@@ -15,6 +15,7 @@ __all__ = [
     "seed_option",
     "collisions_file_option",
     "incidents_file_option",
+    "population_2021_option",
     "years_option",
     "parse_years",
     "parse_date",
@@ -50,6 +51,16 @@ incidents_file_option = click.option(
     type=click.Path(),
     default=None,
     help="police.uk street.csv file(s) or a generic incident CSV (default: the area's).",
+)
+
+
+population_2021_option = click.option(
+    "--population-2021",
+    "population21_path",
+    type=click.Path(),
+    default=None,
+    help="LSOA 2021 population CSV: gives population_change (each ward's share of residents "
+    "against its share in --population).",
 )
 
 

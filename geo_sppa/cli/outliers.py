@@ -36,9 +36,10 @@ _FORMATS = {
 @click.option(
     "--measure",
     default=None,
-    help="Deprivation column to model on: imd_score (default with IMD 2010), imd_no_crime_score "
-    "(IMD recombined without its crime domain), a domain such as income_score, or "
-    "imd_rank_popweighted (default with IMD 2019, which has no scores).",
+    help="Deprivation column to model on: imd_score (default with IMD 2010 and 2025), "
+    "imd_exp_score (the score rebuilt from the domain ranks; default with IMD 2019), "
+    "imd_no_crime_score (IMD recombined without its crime domain), a domain such as "
+    "income_score, or imd_rank_popweighted (mean national rank).",
 )
 @click.option(
     "--fdr",

@@ -48,8 +48,8 @@ __all__ = ["report"]
 @click.option(
     "--imd",
     default=None,
-    metavar="2010|2019|PATH",
-    help="Deprivation of the ward outliers: bundled IMD 2010 or 2019, or an IoD CSV "
+    metavar="2010|2019|2025|PATH",
+    help="Deprivation of the ward outliers: bundled IMD 2010, 2019 or 2025, or an IoD CSV "
     "(default: the area's).",
 )
 @click.option(

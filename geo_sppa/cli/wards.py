@@ -13,6 +13,7 @@ from geo_sppa.cli.options import (
     echo_summary,
     echo_table,
     output_dir_option,
+    population_2021_option,
 )
 
 if TYPE_CHECKING:
@@ -52,13 +53,15 @@ _WARD_INPUT_OPTIONS = [
     click.option(
         "--imd",
         "imd_choice",
-        metavar="2010|2019|PATH",
-        help="Deprivation: bundled IMD 2010 (scores, on 2001 LSOAs) or 2019 (ranks only), or an "
-        "Indices of Deprivation CSV. Default: 2010.",
+        metavar="2010|2019|2025|PATH",
+        help="Deprivation: bundled IMD 2010 (scores, on 2001 LSOAs), 2019 (ranks: the score is "
+        "rebuilt from the domain ranks) or 2025 (England-wide, on 2021 LSOAs), or an Indices of "
+        "Deprivation CSV. Default: 2010.",
     ),
     _path_option(
         "--population", "population_path", "LSOA population CSV (default: the area's, mid-2015)."
     ),
+    population_2021_option,
     _path_option(
         "--lsoas",
         "lsoas_path",
@@ -68,6 +71,12 @@ _WARD_INPUT_OPTIONS = [
         "--lsoa-lookup",
         "lookup_path",
         "LSOA lookup CSV (LSOA 2011 -> 2001 and wards; default: the area's).",
+    ),
+    click.option(
+        "--allow-incomplete",
+        is_flag=True,
+        help="Mark wards whose population or IMD file misses some of their LSOAs (column "
+        "incomplete) instead of stopping with an error.",
     ),
     click.option(
         "--suppress-below",
@@ -137,7 +146,13 @@ def load_ward_rates(**inputs: Any) -> tuple[WardRates, Loaded, dict[str, str]] |
 
 @click.command("wards")
 @ward_input_options
-def wards(suppress_below: int | None, output_dir: str, **inputs: Any) -> None:
+@click.option(
+    "--la",
+    metavar="CODE",
+    help="Any English local authority (2024 code, e.g. E08000035): write its ward IMD 2025 "
+    "table (wards_imd.csv) from the bundled ONS lookups, without boundaries or incidents.",
+)
+def wards(suppress_below: int | None, output_dir: str, la: str | None, **inputs: Any) -> None:
     """Ward table: population, deprivation (IMD) and incidents per 1,000 residents.
 
     Incidents are counted by ward (points by location, records with only an LSOA through the LSOA's
@@ -152,12 +167,16 @@ def wards(suppress_below: int | None, output_dir: str, **inputs: Any) -> None:
     Example:
         geo-sppa wards                                   # ASB by 2013 ward, IMD 2010
         geo-sppa wards --category                        # list the categories
-        geo-sppa wards --category "Violence and sexual offences" --ward-set 2022 --imd 2019
+        geo-sppa wards --category "Violence and sexual offences" --ward-set 2022 --imd 2025
+        geo-sppa wards --la E08000035                    # ward IMD 2025 of any authority
     """  # noqa: D301
     from geo_sppa import io
+    from geo_sppa.cli.ward_authority import authority_ward_table
     from geo_sppa.render.maps import self_contained_html, ward_map
     from geo_sppa.wards.rates import ward_table
 
+    if la:
+        return authority_ward_table(la, inputs["population_path"], output_dir)
     frames = read_ward_inputs(**inputs)
     if frames is None:
         return

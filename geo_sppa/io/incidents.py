@@ -161,7 +161,8 @@ def _read_one(path: Path, columns: dict[str, str], crs, study_area) -> Loaded:
             parts.append(aside)
         keep[ok[~ok].index] = False
     fields = {"incident_id": ids, "month": month, "category": category, "lsoa_code": lsoa,
-              "location": _text_column(raw, col["location"]), "source": source}  # fmt: skip
+              "location": _text_column(raw, col["location"]), "source": source,
+              "source_row": rows}  # fmt: skip
     data = gpd.GeoDataFrame(fields, geometry=geometry, crs="EPSG:27700")[keep]
     set_aside = (
         pd.concat(parts, ignore_index=True)
@@ -196,8 +197,9 @@ def read_incidents(
     Returns
     -------
     Loaded
-        ``data`` columns: ``incident_id, month, category, lsoa_code, location, source, geometry``
-        (geometry None where only an LSOA code is known).
+        ``data`` columns: ``incident_id, month, category, lsoa_code, location, source,
+        source_row, geometry`` (``source_row``: the record's 1-based data row in its file, which
+        every later set-aside table names; geometry None where only an LSOA code is known).
     """
     files = incident_files(path)
     loaded = [_read_one(f, columns or {}, crs, study_area) for f in files]

@@ -1,4 +1,9 @@
-"""Read LSOA tables: MHCLG Indices of Deprivation (2010-2025 layouts), population, lookups."""
+"""Read LSOA tables: MHCLG Indices of Deprivation (2010-2025 layouts), population, lookups.
+
+Every reader here takes a plain ``.csv`` or a gzip-compressed ``.csv.gz`` (the bundled
+England-wide tables in ``data/england/`` are compressed). Each returned frame names its file in
+``frame.attrs["source"]``, so a join that finds the table incomplete can name it.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ __all__ = [
     "read_table",
     "read_package_table",
     "IMD_MEASURES",
+    "lsoa_csv",
 ]
 
 #: measure -> header fragments (after header_key) that identify it.
@@ -60,6 +66,36 @@ _LSOA_CODES = [
 ]
 
 
+#: Cells read as missing, as ``read_csv_text`` does.
+_NA_TEXT = ["", "NULL", "NA", "null"]
+
+
+def lsoa_csv(path: Path) -> pd.DataFrame:
+    """Return a CSV (plain or ``.csv.gz``) with every column as text, as ``read_csv_text`` does.
+
+    Raises
+    ------
+    InputError
+        A ``.gz`` file that is not a readable gzip-compressed CSV, and every error of
+        ``read_csv_text``.
+    """
+    if not path.name.lower().endswith(".gz"):
+        frame = read_csv_text(path)
+    else:
+        try:
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=_NA_TEXT, compression="gzip"
+            )
+        except (OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise InputError(
+                f"{path.name}: not a readable gzip-compressed CSV ({str(exc).splitlines()[0]}); "
+                "decompress it and pass the .csv, or re-download the file"
+            ) from None
+        frame.columns = [str(c).strip() for c in frame.columns]
+    frame.attrs["source"] = path.name
+    return frame
+
+
 def _kind(key: str) -> str | None:
     for kind in ("decile", "rank", "score"):
         if kind in key:
@@ -99,7 +135,7 @@ def read_imd(path: str | Path) -> pd.DataFrame:
     """
     path = existing_file(path, what="deprivation", option="--imd")
     source = path.name
-    raw = read_csv_text(path)
+    raw = lsoa_csv(path)
     code = find_column(raw, _LSOA_CODES, source=source, what="LSOA code")
     out = pd.DataFrame({"lsoa_code": raw[code].astype("string").str.strip()})
     out["vintage"] = _vintage(code, source)
@@ -134,6 +170,7 @@ def read_imd(path: str | Path) -> pd.DataFrame:
             f"{source}: LSOA {out.loc[dup, 'lsoa_code'].iloc[0]} appears twice; expected one row "
             "per LSOA"
         )
+    out.attrs["source"] = source
     return out
 
 
@@ -146,7 +183,7 @@ def read_population(path: str | Path, *, column: str | None = None) -> pd.DataFr
     """
     path = existing_file(path, what="population", option="--population")
     source = path.name
-    raw = read_csv_text(path)
+    raw = lsoa_csv(path)
     code = find_column(raw, _LSOA_CODES, source=source, what="LSOA code")
     if column is None:
         keys = {header_key(c): c for c in raw.columns}
@@ -186,7 +223,9 @@ def read_population(path: str | Path, *, column: str | None = None) -> pd.DataFr
             f"{source}: {repeated.nunique()} LSOA code(s) appear more than once (first: "
             f"{repeated.iloc[0]}); give one population per LSOA"
         )
-    return pd.DataFrame({"lsoa_code": codes, "population": population})
+    out = pd.DataFrame({"lsoa_code": codes, "population": population})
+    out.attrs["source"] = source
+    return out
 
 
 def read_lsoa_lookup(path: str | Path) -> pd.DataFrame:
@@ -196,7 +235,7 @@ def read_lsoa_lookup(path: str | Path) -> pd.DataFrame:
     layout (``lsoa11_code``, ``lsoa01_code``, ``ward17_code``...).
     """
     path = existing_file(path, what="LSOA lookup", option="--lsoa-lookup")
-    raw = read_csv_text(path)
+    raw = lsoa_csv(path)
     renames = {}
     for c in raw.columns:
         m = re.fullmatch(r"(LSOA|MSOA|WD|LAD)(\d\d)(CD|NM)", c.strip(), flags=re.I)
@@ -210,6 +249,7 @@ def read_lsoa_lookup(path: str | Path) -> pd.DataFrame:
         raise InputError(
             f"{path.name}: no lsoa11_code (or LSOA11CD) column; expected an LSOA lookup table"
         )
+    out.attrs["source"] = path.name
     return out
 
 

@@ -135,7 +135,10 @@ def ward_incident_counts(
     tuple of (Series, DataFrame)
         Counts indexed by ``ward_code`` (every ward, zero included), named ``count``; and the
         set-aside records ``source, row, record_id, reason, detail`` with reasons ``outside every
-        ward``, ``LSOA not in the ward lookup`` or ``no location``.
+        ward``, ``LSOA not in the ward lookup`` or ``no location``. ``row`` is the record's
+        1-based data row in its file (``source_row`` from the reader; the position in
+        ``incidents`` when there is none) and ``record_id`` its id, else ``<file>:<row>`` as the
+        reader labels records without one.
 
     """
     frame = incidents.reset_index(drop=True)
@@ -154,13 +157,16 @@ def ward_incident_counts(
     reason = np.select(
         [has_point, has_lsoa], ["outside every ward", "LSOA not in the ward lookup"], "no location"
     )
+    files = frame["source"] if "source" in frame else pd.Series(source, index=frame.index)
+    rows = frame["source_row"] if "source_row" in frame else pd.Series(frame.index + 1)
+    ids = frame["incident_id"] if "incident_id" in frame else pd.Series(pd.NA, index=frame.index)
+    ids = ids.astype("string").where(ids.notna() & ids.astype("string").ne(""))
+    record_id = ids.fillna(files.astype(str) + ":" + rows.astype(str))  # the reader's convention
     set_aside = pd.DataFrame(
         {
-            "source": frame.loc[unplaced, "source"].to_numpy() if "source" in frame else source,
-            "row": (frame.index[unplaced] + 1),
-            "record_id": frame.loc[unplaced, "incident_id"].to_numpy()
-            if "incident_id" in frame
-            else pd.NA,
+            "source": files[unplaced].to_numpy(),
+            "row": rows[unplaced].to_numpy(),
+            "record_id": record_id[unplaced].to_numpy(),
             "reason": reason[unplaced.to_numpy()],
             "detail": _detail(frame.loc[unplaced], has_point[unplaced]),
         }

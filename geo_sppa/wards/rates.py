@@ -47,11 +47,13 @@ from geo_sppa.wards.incidents import (
     matching_category,
     ward_incident_counts,
 )
+from geo_sppa.wards.releases import DeprivationInputs, ward_deprivation_table
 
 __all__ = [
     "ALL_CATEGORIES",
     "DEFAULT_CATEGORY",
     "DOMAINS",
+    "DeprivationInputs",
     "IMD_WEIGHTS",
     "N_LSOA_ENGLAND",
     "OVERLAP_TOLERANCE",
@@ -98,8 +100,8 @@ class WardRates:
         ``rate_per_1000_per_year`` (annualised: rate * 12 / n_months), geometry.
     set_aside
         Incident records that could not be placed in a ward:
-        ``source, row, record_id, reason, detail`` (``row``: 1-based position among the records
-        of the chosen category; ``record_id`` identifies the record in the file).
+        ``source, row, record_id, reason, detail`` (``row``: the record's 1-based data row in its
+        file; ``record_id`` its id, else ``<file>:<row>``).
     category
         The incident category counted (``"all"`` for every category).
     months
@@ -132,15 +134,10 @@ class WardRates:
 
 
 def _populated_deprivation(
-    wards: gpd.GeoDataFrame,
-    assignment: pd.DataFrame,
-    population: pd.DataFrame,
-    lsoa_imd: pd.DataFrame | None,
-    *,
-    ward_source: str,
+    wards: gpd.GeoDataFrame, deprivation: pd.DataFrame, *, ward_source: str
 ) -> pd.DataFrame:
-    """Return :func:`ward_deprivation` for every ward, refusing wards with no population."""
-    deprivation = ward_deprivation(assignment, population, lsoa_imd).reindex(wards["ward_code"])
+    """Return the ward deprivation table for every ward, refusing wards with no population."""
+    deprivation = deprivation.reindex(wards["ward_code"])
     empty = deprivation["population"].fillna(0) <= 0
     if empty.any():
         names = wards.set_index("ward_code").loc[empty[empty].index, "ward_name"]
@@ -166,8 +163,16 @@ def _rates_notes(
     lookup = " (LSOA lookup)" if method != "largest area share" else ""
     notes = [f"LSOAs assigned to wards by {method}{lookup}"]
     if measure is not None:
-        label = "IMD 2010 (LSOA 2001)" if vintage == 2001 else "IMD on LSOA 2011"
+        label = {2001: "IMD 2010 (LSOA 2001)", 2021: "IMD on LSOA 2021"}.get(
+            vintage or 0, "IMD on LSOA 2011"
+        )
         notes.append(f"{label}: LSOA values weighted by LSOA population, measure {measure}")
+    if measure == "imd_exp_score":
+        notes.append(
+            "the IMD file has ranks, not scores: imd_exp_score rebuilds the score from the seven "
+            "domain ranks (the IMD's exponential transform and weights; it reproduces the "
+            "published average scores); imd_rank_popweighted (mean national rank) is kept"
+        )
     if measure == "imd_rank_popweighted":
         notes.append(
             "the IMD file has ranks, not scores: imd_rank_popweighted is a population-weighted "
@@ -205,12 +210,13 @@ def ward_rates(
     *,
     population: pd.DataFrame,
     incidents: gpd.GeoDataFrame,
-    imd: pd.DataFrame | None = None,
+    imd: pd.DataFrame | DeprivationInputs | None = None,
     lookup: pd.DataFrame | None = None,
     lsoas: gpd.GeoDataFrame | None = None,
     category: str = DEFAULT_CATEGORY,
     source: str = "incidents",
     ward_source: str = "wards",
+    allow_incomplete: bool = False,
 ) -> WardRates:
     """Return the ward table: population, IMD, incident count and rate per 1,000 residents.
 
@@ -223,17 +229,20 @@ def ward_rates(
     incidents
         Normalised incidents (``incident_id, month, category, lsoa_code, location, geometry``).
     imd
-        From ``read_imd`` (IMD 2010 on LSOA 2001 needs ``lookup``), or None.
+        From ``read_imd`` (IMD 2010 needs ``lookup``), or None, or a
+        :class:`geo_sppa.wards.releases.DeprivationInputs` (needed for IMD 2025 and the
+        deprivation change columns).
     lookup, lsoas
         The LSOA lookup (LSOA 2011 -> LSOA 2001 and ward codes) and LSOA 2011 boundaries (in
         EPSG:27700, used when the lookup's ward codes do not match ``wards``).
     category
-        A police.uk ``Crime type`` (default ``"Anti-social behaviour"``, as the 2012 assessment), or
-        ``"all"``; matched ignoring case and extra white space (see
-        :func:`geo_sppa.wards.incidents.matching_category`): records of every spelling that
-        matches are counted, reported in the data's spelling.
+        A police.uk ``Crime type`` (default ``"Anti-social behaviour"``), or ``"all"``; matched
+        ignoring case and white space (:func:`geo_sppa.wards.incidents.matching_category`).
     source, ward_source
         Incident file name for the set-aside table; ward file name for error messages.
+    allow_incomplete
+        Mark wards whose population or IMD table misses some of their LSOAs (column
+        ``incomplete``) instead of refusing them.
 
     Returns
     -------
@@ -244,26 +253,24 @@ def ward_rates(
     ------
     InputError
         The wards are not in EPSG:27700, the category does not exist (the message lists those that
-        do, with counts), wards overlap by more than :data:`OVERLAP_TOLERANCE` of a ward's area, a
-        ward has no population, or the LSOA-to-ward assignment is impossible.
+        do), wards overlap (:data:`OVERLAP_TOLERANCE`), a ward has no population, the LSOA-to-ward
+        assignment is impossible, or a joined table misses LSOAs (without ``allow_incomplete``).
 
     """
     require_bng(wards, what=ward_source)
     chosen, category = incidents_of_category(incidents, category)
     check_no_overlap(wards, source=ward_source)
     assignment, method = lsoa_to_ward(wards, lookup=lookup, lsoas=lsoas)
-    lsoa_imd, vintage = None, None
-    if imd is not None:
-        vintage = int(pd.to_numeric(imd["vintage"]).iloc[0])
-        lsoa_imd = lsoa_deprivation(imd, lookup=lookup)
-    deprivation = _populated_deprivation(
-        wards, assignment, population, lsoa_imd, ward_source=ward_source
-    )
+    joined = ward_deprivation_table(
+        wards["ward_code"], assignment, population, imd, lookup=lookup,
+        allow_incomplete=allow_incomplete,
+    )  # fmt: skip
+    deprivation = _populated_deprivation(wards, joined.table, ward_source=ward_source)
     counts, set_aside = ward_incident_counts(chosen, wards, assignment, source=source)
     months = tuple(sorted(chosen["month"].dropna().astype(str).unique()))
     data = _rate_table(wards, deprivation, counts, len(months))
-    measure = deprivation_measure(data) if lsoa_imd is not None else None
-    notes = _rates_notes(method, measure, vintage, category, months, set_aside)
+    measure = deprivation_measure(data) if joined.vintage is not None else None
+    notes = _rates_notes(method, measure, joined.vintage, category, months, set_aside)
     return WardRates(
         data=data,
         set_aside=set_aside,
@@ -272,10 +279,10 @@ def ward_rates(
         n_read=len(incidents),
         n_in_category=len(chosen),
         n_used=int(counts.sum()),
-        imd_vintage=vintage,
+        imd_vintage=joined.vintage,
         imd_measure=measure,
         assignment=method,
-        notes=notes,
+        notes=notes + joined.notes,
     )
 
 
@@ -370,7 +377,7 @@ def ward_table_summary(
     """
     set_aside = _all_set_aside(rates, read_set_aside)
     n_read = rates.n_read + len(set_aside) - len(rates.set_aside)
-    vintage = "LSOA 2001" if rates.imd_vintage == 2001 else "LSOA 2011"
+    vintage = f"LSOA {rates.imd_vintage or 2011}"
     return (
         ("incidents file", source),
         *_count_lines(rates, n_read, set_aside, suppress_below),
@@ -403,7 +410,7 @@ def ward_table(
     category: str,
     source: str,
     ward_source: str,
-    imd: pd.DataFrame | None = None,
+    imd: pd.DataFrame | DeprivationInputs | None = None,
     lookup: pd.DataFrame | None = None,
     lsoas: gpd.GeoDataFrame | None = None,
     read_set_aside: pd.DataFrame | None = None,
@@ -411,6 +418,7 @@ def ward_table(
     ward_label: str | None = None,
     imd_label: str = "IMD",
     suppress_below: int | None = None,
+    allow_incomplete: bool = False,
 ) -> WardTable:
     """Return the ward table of :func:`ward_rates` as published, with its run summary.
 
@@ -418,6 +426,8 @@ def ward_table(
     ----------
     wards, population, incidents, imd, lookup, lsoas, category, source, ward_source
         As :func:`ward_rates` (``category``, ``source`` and ``ward_source`` are required here).
+    allow_incomplete
+        As :func:`ward_rates`.
     read_set_aside, read_notes
         The rows the incident reader set aside and its notes (``geo_sppa.io.Loaded``), reported
         with the records read (``len(incidents) + len(read_set_aside)``).
@@ -442,6 +452,7 @@ def ward_table(
         category=category,
         source=source,
         ward_source=ward_source,
+        allow_incomplete=allow_incomplete,
     )
     summary = ward_table_summary(
         rates,

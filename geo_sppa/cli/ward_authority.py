@@ -1,0 +1,41 @@
+"""``geo-sppa wards --la CODE``: the ward deprivation table of any English local authority."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from geo_sppa.cli.options import echo_summary, echo_table
+
+__all__ = ["authority_ward_table"]
+
+_SHOWN = (
+    "ward_code",
+    "ward_name",
+    "n_lsoa",
+    "imd_score",
+    "deprivation_rank_la_2019",
+    "deprivation_rank_la_2025",
+    "deprivation_decile_england_2025",
+    "deprivation_change",
+)
+
+
+def authority_ward_table(la_code: str, population: str | None, output_dir: str) -> None:
+    """Write and print the IMD 2025 ward table of ``la_code`` (no boundaries, no incidents)."""
+    from geo_sppa import io
+    from geo_sppa.bundled.england import authority_wards_input
+
+    found = authority_wards_input(la_code, population)
+    path = io.write_csv(found.table, io.output_dir(output_dir) / "wards_imd.csv")
+    click.echo(f"IMD 2025 by ward: {found.la_name} ({found.la_code})")
+    echo_table(found.table, list(_SHOWN), max_rows=200, formats={"imd_score": ".1f"})
+    click.echo("")
+    lines = [
+        ("authority", f"{found.la_name} ({found.la_code}), {len(found.table)} wards 2024"),
+        ("population", Path(population).name if population else "none (LSOAs weighted equally)"),
+        *(("note", n) for n in found.notes),
+        ("wrote", str(path)),
+    ]
+    echo_summary("Run summary", lines)
