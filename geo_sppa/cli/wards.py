@@ -166,7 +166,6 @@ def wards(suppress_below: int | None, output_dir: str, la: str | None, **inputs:
     \b
     Example:
         geo-sppa wards                                   # ASB by 2013 ward, IMD 2010
-        geo-sppa wards --category                        # list the categories
         geo-sppa wards --category "Violence and sexual offences" --ward-set 2022 --imd 2025
         geo-sppa wards --la E08000035                    # ward IMD 2025 of any authority
     """  # noqa: D301
@@ -177,8 +176,7 @@ def wards(suppress_below: int | None, output_dir: str, la: str | None, **inputs:
 
     if la:
         return authority_ward_table(la, inputs["population_path"], output_dir)
-    frames = read_ward_inputs(**inputs)
-    if frames is None:
+    if (frames := read_ward_inputs(**inputs)) is None:
         return
     table = ward_table(**frames, suppress_below=suppress_below)
     out = io.output_dir(output_dir)
@@ -192,9 +190,8 @@ def wards(suppress_below: int | None, output_dir: str, la: str | None, **inputs:
         category=table.rates.category, months=table.rates.months,
     )  # fmt: skip
     written.append(io.write_text(self_contained_html(page), out / "wards.html"))
-    measure = table.rates.imd_measure or ""
     click.echo(f"{table.rates.category} by ward ({len(table.rates.months)} months):")
-    formats = {measure: ".1f", "rate_per_1000": ".2f", "population": ",.0f"}
+    formats = {table.rates.imd_measure or "": ".1f", "rate_per_1000": ".2f", "population": ",.0f"}
     echo_table(
         table.data.sort_values("ward_name"), list(table.columns), max_rows=200, formats=formats
     )
