@@ -186,7 +186,7 @@ def write_geojson(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
     path = Path(path)
     with atomic_path(path) as partial:
         gpd.GeoDataFrame(_flat(frame)).to_crs(4326).to_file(
-            partial, driver="GeoJSON", engine="pyogrio", use_arrow=_use_arrow()
+            partial, layer=path.stem, driver="GeoJSON", engine="pyogrio", use_arrow=_use_arrow()
         )
     return path
 
