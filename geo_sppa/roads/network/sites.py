@@ -396,7 +396,9 @@ def _link_labels_at(network: RoadNetwork, chain: np.ndarray, at_m: np.ndarray):
     hi = np.searchsorted(link_chain, chain, "right")
     k = np.array([a + max(int(np.searchsorted(starts[a:b], x, "right")) - 1, 0)
                   for a, b, x in zip(lo, hi, at_m, strict=True)], dtype=np.int64)  # fmt: skip
-    return links["name"].to_numpy(dtype=object)[k], links["ref"].to_numpy(dtype=object)[k]
+    # take, then convert: a national network has a million names, a run a few thousand sites
+    return (links["name"].iloc[k].to_numpy(dtype=object),
+            links["ref"].iloc[k].to_numpy(dtype=object))  # fmt: skip
 
 
 def _label(name: object, ref: object) -> str:
