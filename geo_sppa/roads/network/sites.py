@@ -86,7 +86,7 @@ def _ksi(snapped: gpd.GeoDataFrame) -> np.ndarray:
 
 def _junction_sites(snapped, ksi, network, rule) -> pd.DataFrame:
     at = snapped["junction_id"].notna().to_numpy()
-    codes, ids = pd.factorize(snapped["junction_id"].to_numpy(dtype=object)[at])
+    codes, ids = pd.factorize(snapped["junction_id"].iloc[at].to_numpy(dtype=object))
     total = np.bincount(codes, minlength=len(ids))
     n_ksi = np.bincount(codes, weights=ksi[at], minlength=len(ids)).astype(np.int64)
     ok = rule.qualifies(total, n_ksi)
@@ -130,7 +130,7 @@ def _sorted_labels(labels) -> list:
 def _link_sites(snapped, ksi, taken, network, rule) -> pd.DataFrame:
     chains = network.chains
     free = ~taken
-    code = chains.index.get_indexer(snapped["chain_id"].to_numpy(dtype=object)[free])
+    code = chains.index.get_indexer(snapped["chain_id"].iloc[free].to_numpy(dtype=object))
     if (code < 0).any():
         raise InputError("snapped collisions name chains that are not in this network; "
                          "snap them with snapped_collisions(collisions, network)")  # fmt: skip
