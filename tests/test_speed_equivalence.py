@@ -57,3 +57,22 @@ def test_gpkg_collisions_layer_keeps_the_columns_users_need():
     assert set(layer.columns) - {"geometry"} <= set(GPKG_COLLISION_COLUMNS)
     assert list(layer["date"]) == ["2020-03-04", "2021-05-06"]
     pd.testing.assert_frame_equal(pd.DataFrame(frame), pd.DataFrame(before))
+
+
+def test_repeated_rows_are_found_among_rows_sharing_an_id_only():
+    """Rows 5 and 6 repeat rows 0 and 2 exactly (set aside); rows sharing no id are never
+    compared; one id on two different rows is still refused."""
+    import pytest
+
+    from geo_sppa.errors import InputError
+    from geo_sppa.io.collisions import _duplicate_rows
+
+    raw = pd.DataFrame({"id": ["A", "B", "C", "D", "E", "A", "C"],
+                        "severity": ["1", "2", "3", "3", "3", "1", "3"]})  # fmt: skip
+    ids = raw["id"].astype("string").str.strip()
+    repeated = _duplicate_rows(raw, ids, "id", "c.csv")
+    assert list(repeated) == [False, False, False, False, False, True, True]
+    assert repeated.equals(raw.duplicated(keep="first"))
+    clash = raw.assign(severity=["1", "2", "3", "3", "3", "2", "3"])
+    with pytest.raises(InputError, match="1 id\\(s\\) in column 'id' appear on different rows"):
+        _duplicate_rows(clash, ids, "id", "c.csv")

@@ -327,8 +327,14 @@ def _duplicate_rows(raw: pd.DataFrame, ids: pd.Series, id_column: str, source: s
     """Return True on exact repeats of an earlier row; raise when one id labels different rows."""
     # Exact duplicate rows (a file concatenated twice) are set aside; one id on different
     # rows is an error.
-    dup_rows = raw.duplicated(keep="first")
-    dup_ids = ids.duplicated(keep=False) & ~raw.duplicated(keep=False)
+    # Equal rows have equal ids, so only rows sharing an id are compared column by column.
+    shared = ids.duplicated(keep=False).to_numpy(dtype=bool)
+    dup_rows = pd.Series(False, index=raw.index)
+    dup_ids = pd.Series(False, index=raw.index)
+    if shared.any():
+        candidates = raw[shared]
+        dup_rows[shared] = candidates.duplicated(keep="first").to_numpy()
+        dup_ids[shared] = ~candidates.duplicated(keep=False).to_numpy()
     if dup_ids.any():
         bad = ids[dup_ids]
         raise InputError(
