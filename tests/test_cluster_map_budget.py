@@ -240,3 +240,27 @@ def test_collisions_without_a_location_are_left_off_the_map():
     m = cluster_map(make_sites(), collisions, tiles=None)
     assert map_layer_counts(m)["collisions"] == 8
     assert cluster_module.cluster_map_contents(m).other_collisions == 1
+
+
+def test_road_table_draws_each_part_of_a_multi_part_road_with_its_name():
+    """A two-part road and a plain one: three drawn lines, each ``[name code, lat, lon, ...]``
+    with its own vertices only (the table is built from one coordinate array, split by part)."""
+    roads = gpd.GeoDataFrame(
+        {"name": ["Two Part Road", "Plain Street"]},
+        geometry=[
+            shapely.MultiLineString([[(450000, 250000), (450100, 250000)],
+                                     [(450200, 250000), (450300, 250090), (450400, 250100)]]),
+            shapely.LineString([(450000, 250500), (450000, 250600)]),
+        ],
+        crs=27700,
+    )  # fmt: skip
+    table, n = cluster_module._road_table(roads, make_sites())
+    assert n == 3 and table["names"] == ["Two Part Road", "Plain Street"]
+    assert [line[0] for line in table["lines"]] == [0, 0, 1]
+    assert [len(line) - 1 for line in table["lines"]] == [4, 6, 4]  # lat, lon per vertex
+    for line, part in zip(table["lines"], [*roads.geometry[0].geoms, roads.geometry[1]],
+                          strict=True):  # fmt: skip
+        lonlat = gpd.GeoSeries([shapely.Point(c) for c in part.coords], crs=27700).to_crs(4326)
+        assert line[1:] == pytest.approx(
+            np.c_[lonlat.y, lonlat.x].ravel(), abs=2e-5
+        )  # rounded to 5 decimals

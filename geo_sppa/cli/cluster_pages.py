@@ -24,8 +24,10 @@ def cluster_pages(
 
 def _map_html(result, inputs, dossier_sites: int) -> tuple[str, str]:
     """Return the self-contained HTML cluster map of the run and the note of what it draws."""
+    # Not via render.maps: that also loads the ward map and mapclassify (about a second).
     from geo_sppa.io.outputs import cluster_run_info, window_collisions
-    from geo_sppa.render.maps import cluster_map, cluster_map_contents, self_contained_html
+    from geo_sppa.render.cluster_map import cluster_map, cluster_map_contents
+    from geo_sppa.render.web_map import self_contained_html
 
     fmap = cluster_map(
         result.sites,

@@ -186,13 +186,27 @@ def parsed_dates(
     InputError
         No known format reads any value, or day-first and month-first dates are mixed.
     """
+    # A national file repeats a few thousand dates over hundreds of thousands of rows: parse
+    # each distinct value once (in order of first appearance, so examples are the first rows).
+    codes, uniques = values.factorize()
+    distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    rows = np.bincount(codes[codes >= 0], minlength=len(distinct))
+    parsed, note = _parsed_distinct_dates(distinct, rows, source=source, column=column, fmt=fmt)
+    return pd.Series(parsed.array.take(codes, allow_fill=True), index=values.index,
+                     name=values.name), note  # fmt: skip
+
+
+def _parsed_distinct_dates(
+    values: pd.Series, rows: np.ndarray, *, source: str, column: str, fmt: str | None
+) -> tuple[pd.Series, str | None]:
+    """Return :func:`parsed_dates` of distinct ``values``, each standing for ``rows`` rows."""
     text = values.astype("string").str.strip().str.slice(0, 10)
     text = text.str.replace(r"T.*$", "", regex=True)
     present = text.notna()
     if fmt is not None:
         return _dates_in_format(text, fmt, source=source, column=column), None
     parsed_by = {f: pd.to_datetime(text, format=f, errors="coerce") for f in _DATE_FORMATS}
-    best_fmt = max(_DATE_FORMATS, key=lambda f: int(parsed_by[f].notna().sum()))
+    best_fmt = max(_DATE_FORMATS, key=lambda f: int(rows[parsed_by[f].notna().to_numpy()].sum()))
     best = parsed_by[best_fmt]
     if int(best.notna().sum()) == 0:
         example = text.dropna().iloc[0] if present.any() else "(empty)"
@@ -313,8 +327,14 @@ def _duplicate_rows(raw: pd.DataFrame, ids: pd.Series, id_column: str, source: s
     """Return True on exact repeats of an earlier row; raise when one id labels different rows."""
     # Exact duplicate rows (a file concatenated twice) are set aside; one id on different
     # rows is an error.
-    dup_rows = raw.duplicated(keep="first")
-    dup_ids = ids.duplicated(keep=False) & ~raw.duplicated(keep=False)
+    # Equal rows have equal ids, so only rows sharing an id are compared column by column.
+    shared = ids.duplicated(keep=False).to_numpy(dtype=bool)
+    dup_rows = pd.Series(False, index=raw.index)
+    dup_ids = pd.Series(False, index=raw.index)
+    if shared.any():
+        candidates = raw[shared]
+        dup_rows[shared] = candidates.duplicated(keep="first").to_numpy()
+        dup_ids[shared] = ~candidates.duplicated(keep=False).to_numpy()
     if dup_ids.any():
         bad = ids[dup_ids]
         raise InputError(

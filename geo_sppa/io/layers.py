@@ -71,6 +71,13 @@ ROAD_COLUMNS = {
 }
 
 
+def _use_arrow() -> bool:
+    """Return True where pyarrow is installed (pyogrio's Arrow path reads 2-3x faster)."""
+    from importlib.util import find_spec
+
+    return find_spec("pyarrow") is not None
+
+
 def read_layer(
     path: str | Path,
     *,
@@ -88,7 +95,7 @@ def read_layer(
     """
     path = existing_file(path, what=what, option=option)
     try:
-        frame = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+        frame = gpd.read_file(path, layer=layer, use_arrow=_use_arrow())
     except Exception as exc:  # pyogrio raises several types for unreadable files
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
@@ -283,7 +290,8 @@ def read_roads(
         if col["road_id"]
         else pd.Series(rows, index=frame.index).astype(str)
     )
-    lines = frame.geom_type.isin(["LineString", "MultiLineString"]) & ~frame.geometry.is_empty
+    kind = shapely.get_type_id(frame.geometry.values)  # 1 LineString, 5 MultiLineString
+    lines = pd.Series(np.isin(kind, [1, 5]), index=frame.index) & ~frame.geometry.is_empty
     parts = []
     if (~lines).any():
         kinds = frame.geom_type[~lines].fillna("empty")
@@ -312,7 +320,7 @@ def read_roads(
         }
     )
     data = gpd.GeoDataFrame(attrs, geometry=frame.geometry.values, crs=frame.crs)[lines.to_numpy()]
-    multi = data.geom_type == "MultiLineString"
+    multi = pd.Series(shapely.get_type_id(data.geometry.values) == 5, index=data.index)
     if multi.any():
         data = data.explode(index_parts=False)
         counts = data.groupby(level=0).cumcount()

@@ -3,11 +3,12 @@
 ``geo-sppa clusters`` writes ``clusters.csv``, ``clusters_collisions.csv`` (one row per
 collision in a site, :func:`geo_sppa.roads.factors.site_collisions`), ``clusters_factors.csv``
 (:func:`geo_sppa.roads.factors.site_factors`), ``clusters.gpkg`` (layers ``clusters``,
-``collisions`` of the window, and a one-row ``run`` table so ``geo-sppa map clusters`` can
-redraw), ``clusters.geojson``, ``clusters_resolved.csv`` when sites were resolved,
-``clusters_set_aside.csv`` and, when given, the map's HTML (``clusters.html``) and the printable
-site dossier (``clusters_sites.html``, :mod:`geo_sppa.render.dossier`). The caller writes
-``run.json`` (:mod:`geo_sppa.io.manifest`) after these.
+``collisions`` of the window with the columns of :data:`GPKG_COLLISION_COLUMNS`, and a one-row
+``run`` table so ``geo-sppa map clusters`` can redraw), ``clusters.geojson``,
+``clusters_resolved.csv`` when sites were resolved, ``clusters_set_aside.csv`` and, when
+given, the map's HTML (``clusters.html``) and the printable site dossier
+(``clusters_sites.html``, :mod:`geo_sppa.render.dossier`). The caller writes ``run.json``
+(:mod:`geo_sppa.io.manifest`) after these.
 """
 
 from __future__ import annotations
@@ -19,12 +20,31 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_sppa.io.writers import write_csv, write_geojson, write_gpkg, write_text
+from geo_sppa.schema import ROAD_USERS
 
 if TYPE_CHECKING:
     from geo_sppa.bundled.inputs import ClusterInputs
     from geo_sppa.roads.clusters import ClusterResult
 
-__all__ = ["cluster_run_info", "window_collisions", "write_cluster_outputs"]
+__all__ = [
+    "GPKG_COLLISION_COLUMNS",
+    "cluster_run_info",
+    "gpkg_collisions",
+    "window_collisions",
+    "write_cluster_outputs",
+]
+
+#: Columns of the GeoPackage's ``collisions`` layer (those the data have), besides geometry:
+#: the ids, when and how severe, the site it counts in, the place text the map shows, and the
+#: decoded conditions and road users the factor table tests. Road numbers, ``at_junction``,
+#: vehicle and casualty details and ``source_row`` stay in ``clusters_collisions.csv`` or the
+#: input: at national scale they made the layer half as large again for no map or table.
+GPKG_COLLISION_COLUMNS = (
+    "collision_id", "site_id", "date", "year", "time", "severity", "casualties",
+    "ksi_casualties", "location", "light", "weather", "surface", "speed_limit", "road_type",
+    "junction_detail", "junction_control", "carriageway_hazards", "special_conditions",
+    "urban_rural", "weekday", *ROAD_USERS,
+)  # fmt: skip
 
 
 def window_collisions(result: ClusterResult, inputs: ClusterInputs) -> gpd.GeoDataFrame:
@@ -37,6 +57,17 @@ def window_collisions(result: ClusterResult, inputs: ClusterInputs) -> gpd.GeoDa
     aside = data["collision_id"].astype(str).isin(result.set_aside["record_id"].astype(str))
     used = data["year"].between(*result.window) & ~aside
     return data[used].assign(site_id=result.site_of.reindex(data.index)[used])
+
+
+def gpkg_collisions(in_window: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the ``collisions`` layer of ``clusters.gpkg``: :data:`GPKG_COLLISION_COLUMNS`.
+
+    Dates are written as ``YYYY-MM-DD`` text (GeoPackage has no date-only type that every
+    reader keeps).
+    """
+    keep = [c for c in GPKG_COLLISION_COLUMNS if c in in_window.columns]
+    layer = in_window[[*keep, in_window.geometry.name]]
+    return layer.assign(date=layer["date"].dt.strftime("%Y-%m-%d"))
 
 
 def cluster_run_info(result: ClusterResult, inputs: ClusterInputs) -> dict[str, object]:
@@ -94,7 +125,7 @@ def write_cluster_outputs(
             out / "clusters.gpkg",
             layer="clusters",
             more_layers={
-                "collisions": in_window.assign(date=in_window["date"].dt.strftime("%Y-%m-%d")),
+                "collisions": gpkg_collisions(in_window),
                 "run": pd.DataFrame({k: [v] for k, v in info.items()}),
             },
         ),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo_sppa.errors import InputError
@@ -110,14 +111,32 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
             continue
-        risky = values.map(
-            lambda v: (
-                isinstance(v, str) and v.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(v)
-            )
-        ).astype(bool)
+        risky = _formula_cells(values)
         if risky.any():
             out[column] = values.astype(object).where(~risky, "'" + values.astype(str))
     return out
+
+
+def _is_formula(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and value.startswith(_FORMULA_START)
+        and not _PLAIN_NUMBER.match(value)
+    )
+
+
+def _formula_cells(values: pd.Series) -> pd.Series:
+    """Return True where a cell is text a spreadsheet would run as a formula.
+
+    Each distinct value is checked once: a national table repeats a few condition texts over
+    hundreds of thousands of rows.
+    """
+    try:
+        codes, uniques = pd.factorize(values)
+    except TypeError:  # unhashable cells: check them one by one
+        return values.map(_is_formula).astype(bool)
+    flags = np.array([_is_formula(u) for u in uniques] + [False], dtype=bool)  # -1 (NA): False
+    return pd.Series(flags[codes], index=values.index)
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -186,7 +205,7 @@ def write_geojson(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
     path = Path(path)
     with atomic_path(path) as partial:
         gpd.GeoDataFrame(_flat(frame)).to_crs(4326).to_file(
-            partial, driver="GeoJSON", engine="pyogrio", use_arrow=_use_arrow()
+            partial, layer=path.stem, driver="GeoJSON", engine="pyogrio", use_arrow=_use_arrow()
         )
     return path
 

@@ -371,26 +371,32 @@ def _road_table(roads: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> tuple[dict,
     Above ``_ROAD_LIMIT`` links only those within ``_ROAD_NEAR_SITE_M`` of a site are kept, and
     simplified more coarsely.
     """
-    roads = roads[roads.geometry.notna() & ~roads.geometry.is_empty]
-    large = len(roads) > _ROAD_LIMIT
+    given = roads.geometry.values
+    drawn = ~(shapely.is_missing(given) | shapely.is_empty(given))
+    large = int(drawn.sum()) > _ROAD_LIMIT
     if large and len(sites):
-        tree = shapely.STRtree(roads.geometry.to_crs(BNG).values)
-        _, near = tree.query(
-            sites.geometry.to_crs(BNG).values, predicate="dwithin", distance=_ROAD_NEAR_SITE_M
+        # The tree holds the few sites, not the many roads: the same pairs (distance is
+        # symmetric) without indexing a national network a second time.
+        tree = shapely.STRtree(np.asarray(sites.geometry.to_crs(BNG).values, dtype=object))
+        near, _ = tree.query(
+            np.asarray(roads.geometry.to_crs(BNG).values, dtype=object),
+            predicate="dwithin",
+            distance=_ROAD_NEAR_SITE_M,
         )
-        roads = roads.iloc[np.unique(near)]
+        drawn &= np.isin(np.arange(len(roads)), near)
+    roads = roads.iloc[np.flatnonzero(drawn)]
     name_column = next((c for c in ("name", "road_name", "ref") if c in roads.columns), None)
     blank = pd.Series("", index=roads.index)
     codes, names = _codes(roads[name_column] if name_column else blank)
     geoms = display_geometry(roads, simplify_m=5 if large else 2, decimals=5)
-    lines = []
-    for code, geom in zip(codes, geoms, strict=True):
-        parts = getattr(geom, "geoms", [geom])
-        for part in parts:
-            if part.is_empty or part.geom_type != "LineString":
-                continue
-            latlon = shapely.get_coordinates(part)[:, ::-1].ravel().tolist()
-            lines.append([code, *latlon])
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    lines_only = (shapely.get_type_id(parts) == 1) & ~shapely.is_empty(parts)
+    parts, owner = parts[lines_only], owner[lines_only]
+    xy, part_of = shapely.get_coordinates(parts, return_index=True)
+    latlon = xy[:, ::-1].ravel().tolist()
+    ends = 2 * np.searchsorted(part_of, np.arange(len(parts) + 1))
+    code_of = np.asarray(codes)[owner].tolist()
+    lines = [[code_of[k], *latlon[ends[k] : ends[k + 1]]] for k in range(len(parts))]
     return {"names": names, "lines": lines}, len(lines)
 
 

@@ -60,7 +60,7 @@ def usable_collisions(
         "",
     )
     out = reasons != ""
-    severities = frame["severity"].to_numpy(dtype=object)[out]
+    severities = frame["severity"].iloc[out].to_numpy(dtype=object)
     set_aside = pd.DataFrame(
         {
             "source": source,

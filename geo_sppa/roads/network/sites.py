@@ -86,7 +86,7 @@ def _ksi(snapped: gpd.GeoDataFrame) -> np.ndarray:
 
 def _junction_sites(snapped, ksi, network, rule) -> pd.DataFrame:
     at = snapped["junction_id"].notna().to_numpy()
-    codes, ids = pd.factorize(snapped["junction_id"].to_numpy(dtype=object)[at])
+    codes, ids = pd.factorize(snapped["junction_id"].iloc[at].to_numpy(dtype=object))
     total = np.bincount(codes, minlength=len(ids))
     n_ksi = np.bincount(codes, weights=ksi[at], minlength=len(ids)).astype(np.int64)
     ok = rule.qualifies(total, n_ksi)
@@ -130,7 +130,7 @@ def _sorted_labels(labels) -> list:
 def _link_sites(snapped, ksi, taken, network, rule) -> pd.DataFrame:
     chains = network.chains
     free = ~taken
-    code = chains.index.get_indexer(snapped["chain_id"].to_numpy(dtype=object)[free])
+    code = chains.index.get_indexer(snapped["chain_id"].iloc[free].to_numpy(dtype=object))
     if (code < 0).any():
         raise InputError("snapped collisions name chains that are not in this network; "
                          "snap them with snapped_collisions(collisions, network)")  # fmt: skip
@@ -396,7 +396,9 @@ def _link_labels_at(network: RoadNetwork, chain: np.ndarray, at_m: np.ndarray):
     hi = np.searchsorted(link_chain, chain, "right")
     k = np.array([a + max(int(np.searchsorted(starts[a:b], x, "right")) - 1, 0)
                   for a, b, x in zip(lo, hi, at_m, strict=True)], dtype=np.int64)  # fmt: skip
-    return links["name"].to_numpy(dtype=object)[k], links["ref"].to_numpy(dtype=object)[k]
+    # take, then convert: a national network has a million names, a run a few thousand sites
+    return (links["name"].iloc[k].to_numpy(dtype=object),
+            links["ref"].iloc[k].to_numpy(dtype=object))  # fmt: skip
 
 
 def _label(name: object, ref: object) -> str:

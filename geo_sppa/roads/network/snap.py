@@ -186,7 +186,7 @@ _SPLIT = re.compile(r"[;,/]\s*|\s+")
 def _column_values(collisions: gpd.GeoDataFrame, column: str, rows: np.ndarray) -> np.ndarray:
     if column not in collisions.columns:
         return np.full(len(rows), None, dtype=object)
-    return collisions[column].to_numpy(dtype=object)[rows]
+    return collisions[column].iloc[rows].to_numpy(dtype=object)
 
 
 def _names_match(
@@ -195,8 +195,8 @@ def _names_match(
     """Return True where the link's ref is the road_number or its name/ref is in the location."""
     road = _column_values(collisions, "road_number", rows)
     where = _column_values(collisions, "location", rows)
-    names = links["name"].to_numpy(dtype=object)[link_rows]
-    refs = links["ref"].to_numpy(dtype=object)[link_rows]
+    names = links["name"].iloc[link_rows].to_numpy(dtype=object)  # take, then convert
+    refs = links["ref"].iloc[link_rows].to_numpy(dtype=object)
     out = np.zeros(len(rows), bool)
     expanded: dict[str, str] = {}
     for i in range(len(rows)):
@@ -256,7 +256,7 @@ def _placed(
     start = links["start_m"].to_numpy()[link]
     end = links["end_m"].to_numpy()[link]
     chain_m = np.where(links["forward"].to_numpy()[link], start + along, end - along)
-    chain_id = links["chain_id"].to_numpy(dtype=object)[link]
+    chain_id = links["chain_id"].iloc[link].to_numpy(dtype=object)
     chain_len = network.chains["length_m"].reindex(chain_id).to_numpy()
     snapped = rows.copy()
     snapped["link_id"] = links["link_id"].to_numpy()[link]
@@ -278,7 +278,7 @@ def _junction_of(
     if len(parts) and len(points):
         pi, ni = shapely.STRtree(parts).query(points, predicate="dwithin", distance=radius_m)
         d = np.round(shapely.distance(points[pi], parts[ni]), 6)
-        ids = junctions["junction_id"].to_numpy(dtype=object)[owner[ni]]
+        ids = junctions["junction_id"].iloc[owner[ni]].to_numpy(dtype=object)
         order = np.lexsort((owner[ni], d, pi))  # junctions are sorted by id: owner breaks ties
         pi, ids = pi[order], ids[order]
         first = np.r_[True, pi[1:] != pi[:-1]][: len(pi)]
