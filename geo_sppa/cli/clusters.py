@@ -132,11 +132,14 @@ def _run(o: dict[str, Any]) -> None:
                 roads_source=inputs.roads_source or "roads",
             )
             result = with_site_flows(result, inputs.collisions.data, inputs.count_points)
+            tables = io.cluster_tables(result, inputs)
         with progress.stage("map"):
-            pages, page_notes = ({}, []) if o["no_map"] else cluster_pages(result, inputs, o)
+            pages, page_notes = (
+                ({}, []) if o["no_map"] else cluster_pages(result, inputs, o, tables)
+            )
         with progress.stage("writing outputs"):
             written, set_aside = io.write_cluster_outputs(
-                result, inputs, out, parts_set_aside=parts_aside, **pages
+                result, inputs, out, parts_set_aside=parts_aside, tables=tables, **pages
             )
     echo_cluster_table(result)
     lines = cluster_summary_lines(result, inputs, set_aside)

@@ -8,7 +8,7 @@ from geo_sppa.io._common import SET_ASIDE_COLUMNS, Loaded
 from geo_sppa.io.collisions import COLLISION_COLUMNS, ROAD_USERS, read_collisions
 from geo_sppa.io.incidents import INCIDENT_COLUMNS, read_incidents
 from geo_sppa.io.layers import read_layer, read_lsoas, read_roads, read_study_area, read_wards
-from geo_sppa.io.outputs import write_cluster_outputs
+from geo_sppa.io.outputs import cluster_tables, write_cluster_outputs
 from geo_sppa.io.results import read_results, read_run_info
 from geo_sppa.io.tables import read_imd, read_lsoa_lookup, read_population, read_table
 from geo_sppa.io.writers import (
@@ -47,6 +47,7 @@ __all__ = [
     "write_png",
     "read_results",
     "atomic_path",
+    "cluster_tables",
     "write_cluster_outputs",
     "spreadsheet_safe",
     "read_run_info",

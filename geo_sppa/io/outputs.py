@@ -13,6 +13,7 @@ given, the map's HTML (``clusters.html``) and the printable site dossier
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GPKG_COLLISION_COLUMNS",
+    "ClusterTables",
     "cluster_run_info",
+    "cluster_tables",
     "gpkg_collisions",
     "window_collisions",
     "write_cluster_outputs",
@@ -70,6 +73,37 @@ def gpkg_collisions(in_window: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return layer.assign(date=layer["date"].dt.strftime("%Y-%m-%d"))
 
 
+@dataclass(frozen=True)
+class ClusterTables:
+    """The per-collision tables of a cluster run, built once for the map, dossier and files.
+
+    Attributes
+    ----------
+    in_window
+        :func:`window_collisions`.
+    collisions
+        :func:`geo_sppa.roads.factors.site_collisions` of the sites (``clusters_collisions.csv``).
+    factors
+        :func:`geo_sppa.roads.factors.site_factors` of the sites (``clusters_factors.csv``).
+    """
+
+    in_window: gpd.GeoDataFrame
+    collisions: pd.DataFrame
+    factors: pd.DataFrame
+
+
+def cluster_tables(result: ClusterResult, inputs: ClusterInputs) -> ClusterTables:
+    """Return the run's window collisions, site collision list and factor table."""
+    from geo_sppa.roads.factors import site_collisions, site_factors
+
+    in_window = window_collisions(result, inputs)
+    return ClusterTables(
+        in_window,
+        site_collisions(result.sites, in_window),
+        site_factors(result.sites, in_window),
+    )
+
+
 def cluster_run_info(result: ClusterResult, inputs: ClusterInputs) -> dict[str, object]:
     """Return the facts a redraw needs: area, title, mode, radius and the road layer's name."""
     return {
@@ -89,6 +123,7 @@ def write_cluster_outputs(
     map_html: str | None = None,
     dossier_html: str | None = None,
     parts_set_aside: pd.DataFrame | None = None,
+    tables: ClusterTables | None = None,
 ) -> tuple[list[Path], pd.DataFrame]:
     """Write every output file of a cluster run to ``out``.
 
@@ -107,6 +142,8 @@ def write_cluster_outputs(
         (:func:`geo_sppa.io.stats19_parts.read_collision_parts`), written as
         ``clusters_parts_set_aside.csv`` when there are any (kept apart from
         ``clusters_set_aside.csv``, which accounts for every collision row).
+    tables
+        :func:`cluster_tables` of the run, when the caller has built them already.
 
     Returns
     -------
@@ -114,9 +151,8 @@ def write_cluster_outputs(
         The files written, in order, and every set-aside record of the window (loader and
         scan); ``clusters_set_aside.csv`` also lists ``result.previous_set_aside`` after them.
     """
-    in_window = window_collisions(result, inputs)
+    tables = tables if tables is not None else cluster_tables(result, inputs)
     info = cluster_run_info(result, inputs)
-    from geo_sppa.roads.factors import site_collisions, site_factors
 
     written = [
         write_csv(result.sites, out / "clusters.csv"),
@@ -125,13 +161,13 @@ def write_cluster_outputs(
             out / "clusters.gpkg",
             layer="clusters",
             more_layers={
-                "collisions": gpkg_collisions(in_window),
+                "collisions": gpkg_collisions(tables.in_window),
                 "run": pd.DataFrame({k: [v] for k, v in info.items()}),
             },
         ),
         write_geojson(result.sites, out / "clusters.geojson"),
-        write_csv(site_collisions(result.sites, in_window), out / "clusters_collisions.csv"),
-        write_csv(site_factors(result.sites, in_window), out / "clusters_factors.csv"),
+        write_csv(tables.collisions, out / "clusters_collisions.csv"),
+        write_csv(tables.factors, out / "clusters_factors.csv"),
     ]
     if len(result.resolved):
         written.append(write_csv(result.resolved, out / "clusters_resolved.csv"))
