@@ -214,3 +214,34 @@ def test_roads_far_from_every_collision_names_the_road_file(tmp_path):
     result = run("clusters", "--roads", far, "--no-map", "-o", tmp_path / "o")
     assert result.exit_code == 1
     assert "Error: far_roads.gpkg: none of the 1,659 collisions in 2014-2016 lies" in result.output
+
+
+def test_eb_predicts_the_next_window_at_the_bundled_leeds_sites():
+    """Real data: Leeds network sites of 2014-2016, counted again in 2017-2019 in their footprints.
+
+    The naive expectation (the same count again) is far too high; the EB expected count, from an
+    SPF fitted on 2014-2016 alone, lies within its interval of what happened.
+    """
+    from geo_sppa.bundled.inputs import cluster_inputs
+    from geo_sppa.roads.scan import network_placement
+    from geo_sppa.roads.spf import network_candidates
+    from geo_sppa.roads.usable import usable_collisions
+
+    inputs = cluster_inputs("leeds-central", collisions=None, roads=None, study_area=None,
+                            crs=None, columns={}, date_format=None, radius_mode=False,
+                            keep_service_roads=False, cache_dir="unused", with_context=False)  # fmt: skip
+    usable, _ = usable_collisions(inputs.collisions.data, "leeds")
+    rule, first, then = RULES["spp"], [2014, 2015, 2016], [2017, 2018, 2019]
+    placed = network_placement(usable, inputs.roads, rule, tolerance_m=30, junction_merge_m=15)
+    snapped = placed.snapped
+    records = placed.scan.records(snapped[snapped["year"].isin(first)])
+    before = np.array([len(m) for m in records["members"]])
+    after = np.array([len(m) for m in placed.scan.footprints(
+        snapped[snapped["year"].isin(then)], records)])  # fmt: skip
+    cands = network_candidates(snapped, placed.scan.network, years=first)
+    fit = fit_spf(cands.counts, cands.sites[list(cands.covariates)])
+    eb = eb_estimates(before, site_spf_expected(records, cands, fit, first, rule=rule), fit.k)
+    sd_mean = np.sqrt((eb["eb_expected"] + eb["eb_sd"] ** 2).sum()) / len(records)
+    assert len(records) > 40
+    assert abs(eb["eb_expected"].mean() - after.mean()) < 1.96 * sd_mean
+    assert before.mean() > after.mean() + 5 * sd_mean
