@@ -147,17 +147,13 @@ def _run(o: dict[str, Any]) -> None:
         (k, n) for k, n in [*page_notes, ("traffic flow", flow_summary(inputs, result.sites))] if n
     ]
     roads_file = o["roads"] if o["roads"] not in (None, "osm") else None
+    files = [inputs.collisions_path, roads_file, *(o[k] for k in _INPUT_FILES)]
     lines += finish_run(
         out,
         command="clusters",
         written=written,
         started=started,
-        inputs=[
-            inputs.collisions_path,
-            roads_file,
-            *(o[k] for k in _INPUT_FILES),
-            inputs.count_points_path,
-        ],  # fmt: skip
+        inputs=[*files, inputs.count_points_path],
         options={"rule": rule.name, **{k: o[k] for k in _RECORDED}},
         counts={
             "n_read": inputs.collisions.n_read,

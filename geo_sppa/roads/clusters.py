@@ -251,8 +251,7 @@ def cluster_sites(
         cost_table=cost_table_note(price_year, table=cost_table),
         notes=(*notes, *placed.notes, *coverage, _SCORE_NOTE, *_spf_notes(spf)),
         site_of=pd.Series(site_of, index=collisions.index, name="site_id", dtype="string"),
-        rank_by=rank_by, spf=spf,
-        previous_set_aside=placed.previous_set_aside.reset_index(drop=True),
+        rank_by=rank_by, spf=spf, previous_set_aside=placed.previous_set_aside,
     )  # fmt: skip
 
 
@@ -417,7 +416,7 @@ def _network_placed(
         notes=tuple(notes),
         n_previous_set_aside=n_prev_lost,
         n_moved_by_name=n_moved,
-        previous_set_aside=lost_prev,
+        previous_set_aside=lost_prev.reset_index(drop=True),
     )
 
 
