@@ -24,7 +24,9 @@ import pandas as pd
 
 from geo_sppa.errors import InputError
 from geo_sppa.wards.autocorrelation import MoranResult, benjamini_hochberg
+from geo_sppa.wards.disclosure import suppressed_mask, with_held_wards
 from geo_sppa.wards.funnel import Overdispersion
+from geo_sppa.wards.influence import expected_information_influence
 from geo_sppa.wards.model import (
     CIRCULARITY_WARNING,
     CIRCULARITY_WARNING_NO_DOMAINS,
@@ -94,19 +96,25 @@ class Outliers:
     notes: tuple[str, ...] = field(default=())
 
 
-def _residuals(results: Any, model: str, pop: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Return expected counts, studentized residuals and Cook's distances of the full fit."""
+def _residuals(
+    results: Any, fit: ModelFit, y: np.ndarray, pop: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Return expected counts, studentized residuals and Cook's distances of the full fit.
+
+    OLS: statsmodels' externally studentized residuals and Cook's distance. Count models: the
+    expected-information (textbook GLM) leverage of
+    :func:`geo_sppa.wards.influence.expected_information_influence`.
+    """
     expected = np.asarray(results.fittedvalues, dtype=float)
-    if model == "ols":
+    if fit.model == "ols":
         from statsmodels.stats.outliers_influence import OLSInfluence
 
         influence = OLSInfluence(results)
         studentized = np.asarray(influence.resid_studentized_external)
-        expected = expected * pop / 1000
-    else:
-        influence = results.get_influence()
-        studentized = np.asarray(influence.resid_studentized)
-    return expected, studentized, np.asarray(influence.cooks_distance[0])
+        return expected * pop / 1000, studentized, np.asarray(influence.cooks_distance[0])
+    x = np.asarray(results.model.exog, dtype=float)
+    _, studentized, cooks = expected_information_influence(y, x, expected, fit.alpha or 0.0)
+    return expected, studentized, cooks
 
 
 def _outlier_notes(
@@ -179,10 +187,10 @@ def deprivation_outliers(
     flag is at most about ``fdr``. ``outside_pi`` keeps the uncorrected per-ward result (observed
     outside the LOO ``level`` interval; for count models ``pi_low``/``pi_high`` are the quantiles
     at the refit mean). Below: :data:`LABEL_UNDER`; above: :data:`LABEL_OVER`.
-
-    ``studentized_residual``: externally studentized (OLS) or Pearson / sqrt(1 - leverage)
-    (count models); ``cooks_distance``: statsmodels'; ``expected``: the fit on every ward;
-    ``loo_expected``: the refit without the ward.
+    ``studentized_residual``: externally studentized (OLS) or Pearson / sqrt(1 - leverage) (count
+    models); ``cooks_distance``: statsmodels' (OLS) or the expected-information one
+    (:func:`geo_sppa.wards.influence.expected_information_influence`); ``expected``: the fit on
+    every ward; ``loo_expected``: the refit without the ward.
     """
     if not 0 < fdr < 1:
         raise InputError(f"the false discovery rate must be between 0 and 1; got {fdr:g}")
@@ -191,7 +199,7 @@ def deprivation_outliers(
     fit, results = fitted_model(wards, measure, model, what=what)
     y = wards["count"].to_numpy(dtype=float)
     pop = wards["population"].to_numpy(dtype=float)
-    expected, studentized, cooks = _residuals(results, model, pop)
+    expected, studentized, cooks = _residuals(results, fit, y, pop)
     loo = leave_one_out(wards, measure, model, level=level, what=what)
     q = benjamini_hochberg(loo.p)
     raw = (y < loo.low) | (y > loo.high)
@@ -362,13 +370,20 @@ def _outlier_summary(
             )
         )
     if suppress_below:
+        held = report.data.loc[suppressed_mask(report.data, threshold=suppress_below)]
+        left_out = (
+            f"; {', '.join(held['ward_name'].astype(str))} left out of every fit (model, funnel, "
+            "Moran's I, Gi*), so no published figure depends on their counts: their expected "
+            "counts and intervals are predictions from the other wards, and they are not assessed"
+            if len(held)
+            else ""
+        )
         lines.append(
             (
                 "disclosure",
                 f"counts below {suppress_below} suppressed: 1-{suppress_below - 1} shown as "
-                f"<{suppress_below}, their rates and residuals blanked and not labelled on "
-                "charts, the exact total withheld; model fits (expected counts, coefficients) "
-                "use the exact counts",
+                f"<{suppress_below}, their rates, residuals, flags and funnel and Gi* positions "
+                f"blanked and not drawn on charts, the exact total withheld{left_out}",
             )
         )
     return lines + [("note", n) for n in report.notes]
@@ -446,11 +461,39 @@ def ward_outliers(
     measure = measure or table.rates.imd_measure
     if measure is None:
         raise InputError("outliers need a deprivation measure; pass --imd 2010|2019|PATH")
-    report = outlier_report(
-        table.rates.data, measure=measure, model=model, fdr=fdr, rng=rng,
-        category=table.rates.category, source=ward_source,
+    report = _assessed_report(
+        table.rates, measure, model=model, fdr=fdr, rng=rng, source=ward_source,
+        suppress_below=suppress_below,
     )  # fmt: skip
     return _published(table, report, measure, rng=rng, suppress_below=suppress_below)
+
+
+def _assessed_report(
+    rates: WardRates,
+    measure: str,
+    *,
+    model: str,
+    fdr: float,
+    rng: np.random.Generator | int | None,
+    source: str,
+    suppress_below: int | None,
+) -> OutlierReport:
+    """Return :func:`outlier_report` of the wards whose counts are published, held wards added."""
+    data = rates.data
+    held = (
+        suppressed_mask(data, threshold=suppress_below).to_numpy()
+        if suppress_below
+        else np.zeros(len(data), dtype=bool)
+    )
+    report = outlier_report(
+        data[~held], measure=measure, model=model, fdr=fdr, rng=rng, category=rates.category,
+        source=source,
+    )  # fmt: skip
+    if held.any():
+        report = with_held_wards(
+            report, data[held], threshold=int(suppress_below or 0), order=data.index
+        )
+    return report
 
 
 def _published(
