@@ -494,7 +494,10 @@ def test_outlier_report_joins_funnel_and_hotspots(planted):
     report = outlier_report(planted, rng=0, permutations=99)
     alone = deprivation_outliers(planted)
     funnel, od = funnel_table(planted)
-    pd.testing.assert_series_equal(report.data["label"], alone.data["label"])
+    pd.testing.assert_series_equal(report.data["direction"], alone.data["direction"])
+    # the report's label is the model's with the readings the evidence supports
+    for full, base in zip(report.data["label"], alone.data["label"], strict=True):
+        assert full.startswith(base) and bool(full) == bool(base)
     np.testing.assert_allclose(report.data["funnel_z"], funnel["funnel_z"])
     assert report.data["funnel"].tolist() == funnel["funnel"].tolist()
     assert report.overdispersion == od and od.tau2 > 0

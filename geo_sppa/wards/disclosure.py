@@ -164,6 +164,9 @@ def with_held_wards(
         loo_expected=prediction.mean,
         pi_low=prediction.low,
         pi_high=prediction.high,
+        evidence="",
+        verdict="not assessed (count suppressed)",
+        verdict_reason="",
         **{c: limits[c].to_numpy() for c in limits.columns.drop("population")},
     )
     combined = pd.concat([assessed, added])

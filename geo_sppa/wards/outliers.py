@@ -25,6 +25,7 @@ import pandas as pd
 from geo_sppa.errors import InputError
 from geo_sppa.wards.autocorrelation import MoranResult, benjamini_hochberg
 from geo_sppa.wards.disclosure import suppressed_mask, with_held_wards
+from geo_sppa.wards.evidence import IncidentProfile, incident_profile, ward_evidence, ward_verdicts
 from geo_sppa.wards.funnel import Overdispersion
 from geo_sppa.wards.influence import expected_information_influence
 from geo_sppa.wards.model import (
@@ -52,17 +53,18 @@ __all__ = [
     "OutlierReport",
     "Outliers",
     "WardOutliers",
+    "default_measure",
     "deprivation_outliers",
     "fit_deprivation_model",
     "outlier_report",
     "ward_outliers",
 ]
 
-LABEL_UNDER = "fewer than deprivation predicts (possible under-reporting)"
-LABEL_OVER = (
-    "more than deprivation predicts "
-    "(check whether the deprivation data are out of date, e.g. new housing)"
-)
+#: The model's labels before the evidence: :func:`geo_sppa.wards.evidence.ward_evidence` adds the
+#: readings the data support ("possible under-reporting", "the deprivation data may be out of
+#: date", "a town-centre or visitor population"), never a fixed one.
+LABEL_UNDER = "fewer than deprivation predicts"
+LABEL_OVER = "more than deprivation predicts"
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,7 @@ def outlier_report(
     rng: np.random.Generator | int | None = None,
     category: str | None = None,
     source: str = "wards",
+    profile: IncidentProfile | None = None,
 ) -> OutlierReport:
     """Return model outliers, funnel position and residual hot spots for a ward table in one frame.
 
@@ -264,7 +267,11 @@ def outlier_report(
     :func:`geo_sppa.wards.autocorrelation.hotspots` /
     :func:`geo_sppa.wards.autocorrelation.residual_moran` (``rng`` seeds the Moran permutations);
     ``category`` names the incidents and ``source`` the ward file in error messages. Spatial
-    checks run when ``wards`` is a GeoDataFrame of at least 3 wards.
+    checks run when ``wards`` is a GeoDataFrame of at least 3 wards. Flagged wards get
+    ``evidence`` and a ``label`` that follows it (:func:`geo_sppa.wards.evidence.ward_evidence`,
+    with ``profile`` the facts from the incidents), and every ward a ``verdict`` and
+    ``verdict_reason`` across the model, the funnel and Gi*
+    (:func:`geo_sppa.wards.evidence.ward_verdicts`).
     """
     from geo_sppa.wards.autocorrelation import hotspots, residual_moran
     from geo_sppa.wards.funnel import funnel_table
@@ -295,6 +302,9 @@ def outlier_report(
             f"Gi* on residuals, Benjamini-Hochberg FDR {fdr:g}: "
             f"{n_hot} hot spot(s), {n_cold} cold spot(s)"
         )
+    evidence = ward_evidence(data, profile=profile)
+    data = data.assign(evidence=evidence["evidence"], label=evidence["label"])
+    data = data.join(ward_verdicts(data))
     return OutlierReport(
         data=data, fit=result.fit, moran=moran, overdispersion=od, notes=tuple(notes)
     )
@@ -423,12 +433,14 @@ def ward_outliers(
         file (named in the set-aside table and in errors): required, so every caller counts and
         names the same incidents.
     measure, model, rng
-        The deprivation column (default: the ward table's overall measure), the model and the seed
-        of the Moran permutation test, as :func:`outlier_report` (95% intervals).
+        The deprivation column (default: :func:`default_measure`, which avoids the crime
+        domain), the model and the seed of the Moran permutation test, as :func:`outlier_report`
+        (95% intervals).
     fdr
         Benjamini-Hochberg false discovery rate of the outlier flags and of Gi* (default 5%).
     suppress_below
-        Show counts from 1 to N-1 as ``<N`` in ``data``; the fits use the exact counts.
+        Show counts from 1 to N-1 as ``<N`` in ``data`` and keep those wards out of every fit
+        (:func:`geo_sppa.wards.disclosure.with_held_wards`).
 
     Returns
     -------
@@ -438,34 +450,78 @@ def ward_outliers(
     Raises
     ------
     InputError
-        No deprivation measure, and every error of :func:`geo_sppa.wards.rates.ward_rates` and
+        No deprivation measure, every error of :func:`geo_sppa.wards.rates.ward_rates` and
         :func:`outlier_report`.
-
     """
     table = ward_table(
-        wards,
-        population=population,
-        incidents=incidents,
-        category=category,
-        source=source,
-        ward_source=ward_source,
-        imd=imd,
-        lookup=lookup,
-        lsoas=lsoas,
-        read_set_aside=read_set_aside,
-        read_notes=read_notes,
-        ward_label=ward_label,
-        imd_label=imd_label,
-        suppress_below=suppress_below,
+        wards, population=population, incidents=incidents, category=category, source=source,
+        ward_source=ward_source, imd=imd, lookup=lookup, lsoas=lsoas,
+        read_set_aside=read_set_aside, read_notes=read_notes, ward_label=ward_label,
+        imd_label=imd_label, suppress_below=suppress_below,
+    )  # fmt: skip
+    measure, measure_line = _measure_choice(table.rates, measure)
+    profile = incident_profile(
+        incidents, wards, category=table.rates.category, population=population
     )
-    measure = measure or table.rates.imd_measure
-    if measure is None:
-        raise InputError("outliers need a deprivation measure; pass --imd 2010|2019|PATH")
     report = _assessed_report(
         table.rates, measure, model=model, fdr=fdr, rng=rng, source=ward_source,
-        suppress_below=suppress_below,
+        suppress_below=suppress_below, profile=profile,
     )  # fmt: skip
-    return _published(table, report, measure, rng=rng, suppress_below=suppress_below)
+    return _published(
+        table, report, measure, rng=rng, suppress_below=suppress_below, measure_line=measure_line
+    )
+
+
+def _measure_choice(rates: WardRates, measure: str | None) -> tuple[str, str]:
+    """Return the measure modelled on and the summary line saying why."""
+    chosen = measure or default_measure(rates.data, rates.imd_measure)
+    if chosen is None:
+        raise InputError("outliers need a deprivation measure; pass --imd 2010|2019|PATH")
+    if measure:
+        return chosen, f"{chosen} (chosen with --measure)"
+    why = _DEFAULT_WHY.get(chosen, f"the overall measure: {_NO_DOMAINS}")
+    return chosen, f"{chosen} ({why})"
+
+
+#: Why the default measure was chosen, by measure.
+_DEFAULT_WHY = {
+    "imd_no_crime_score": "default for crime and ASB: the IMD recombined without its crime "
+    "domain, which is built from recorded crime and would make the model partly circular",
+    "income_score": "default for crime and ASB: the income domain, free of the crime domain "
+    "(the IMD without its crime domain needs every domain)",
+}
+_NO_DOMAINS = (
+    "the IMD file has no domains to leave the crime domain out, so the model is partly circular"
+)
+
+
+def default_measure(wards: pd.DataFrame, overall: str | None) -> str | None:
+    """Return the default deprivation measure for crime and ASB outcomes.
+
+    Every police.uk category is crime or anti-social behaviour, and the IMD's crime domain is
+    built from recorded crime, so the default avoids it: ``imd_no_crime_score`` (the IMD
+    recombined without the crime domain) when every ward has it, else ``income_score``, else
+    ``overall`` (the ward table's overall measure, with the circularity warning).
+
+    Parameters
+    ----------
+    wards
+        The ward table.
+    overall
+        Its overall deprivation measure (``imd_score``...), or None without an IMD.
+
+    Returns
+    -------
+    str or None
+        The column to model on.
+
+    """
+    if overall is None:
+        return None
+    for column in ("imd_no_crime_score", "income_score"):
+        if column in wards.columns and bool(wards[column].notna().all()):
+            return column
+    return overall
 
 
 def _assessed_report(
@@ -477,6 +533,7 @@ def _assessed_report(
     rng: np.random.Generator | int | None,
     source: str,
     suppress_below: int | None,
+    profile: IncidentProfile,
 ) -> OutlierReport:
     """Return :func:`outlier_report` of the wards whose counts are published, held wards added."""
     data = rates.data
@@ -487,7 +544,7 @@ def _assessed_report(
     )
     report = outlier_report(
         data[~held], measure=measure, model=model, fdr=fdr, rng=rng, category=rates.category,
-        source=source,
+        source=source, profile=profile,
     )  # fmt: skip
     if held.any():
         report = with_held_wards(
@@ -503,6 +560,7 @@ def _published(
     *,
     rng: np.random.Generator | int | None,
     suppress_below: int | None,
+    measure_line: str = "",
 ) -> WardOutliers:
     """Return :class:`WardOutliers` of a report: the published frame, titles and summary."""
     data = report.data
@@ -522,5 +580,9 @@ def _published(
             c for c in ("label", measure, "rate_per_1000", "hotspot") if c in data.columns
         ),
         flagged=tuple(zip(labelled["ward_name"].astype(str), labelled["label"], strict=True)),
-        summary=(*table.summary, *_outlier_summary(report, rng, suppress_below)),
+        summary=(
+            *table.summary,
+            *((("measure", measure_line),) if measure_line else ()),
+            *_outlier_summary(report, rng, suppress_below),
+        ),
     )
