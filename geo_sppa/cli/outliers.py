@@ -81,6 +81,7 @@ def outliers(
     from geo_sppa import io
     from geo_sppa.render.charts import funnel_chart, outlier_scatter
     from geo_sppa.render.maps import self_contained_html, ward_map
+    from geo_sppa.render.outlier_charts import imd_edition, period_text
     from geo_sppa.wards.outliers import ward_outliers
 
     frames = read_ward_inputs(**inputs)
@@ -96,8 +97,14 @@ def outliers(
     )
     frame, category = result.data, result.rates.category
     out = io.output_dir(output_dir)
-    scatter = outlier_scatter(frame, result.report.fit, title=result.title)
-    funnel = funnel_chart(frame, result.report.overdispersion, title=f"{category}: funnel plot")
+    period = period_text(result.rates.months)
+    edition = imd_edition(frames.get("imd_label", ""))
+    scatter = outlier_scatter(
+        frame, result.report.fit, title=result.title, edition=edition, period=period
+    )
+    funnel = funnel_chart(
+        frame, result.report.overdispersion, title=f"{category}: funnel plot", period=period
+    )
     page = ward_map(frame, layers=result.map_layers, title=result.title)
     written = [
         io.write_csv(frame, out / "outliers.csv"),
