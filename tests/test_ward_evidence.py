@@ -202,3 +202,22 @@ def test_clean_data_evidence_only_where_some_method_flags():
 
 def _model_verdicts() -> list[str]:
     return ["more than deprivation predicts", "fewer than deprivation predicts"]
+
+
+def test_outlier_report_reads_the_iod2025_ward_table_columns(planted):
+    """The ``iod2025`` ward table adds ``deprivation_change`` (Int64, NA without two releases) and
+    ``population_change``; the report's label follows them."""
+    change = pd.array([0] * len(planted), dtype="Int64")
+    change[DOUBLE] = 6
+    change[3] = pd.NA
+    wards = planted.assign(
+        deprivation_rank_la_2010=np.arange(1, 31),
+        deprivation_change=change,
+        population_change=np.nan,
+    )
+    data = outlier_report(wards, rng=1, permutations=0).data
+    assert data.loc[DOUBLE, "label"] == (
+        "more than deprivation predicts (the deprivation data may be out of date for this ward)"
+    )
+    assert "moved 6 place(s) towards more deprived" in data.loc[DOUBLE, "evidence"]
+    assert "may be out of date" not in data.loc[HALF, "label"]
