@@ -113,17 +113,33 @@ def test_outliers_default_run(tmp_path):
         "funnel",
     ):
         assert column in table.columns
-    # Central and West are outside their per-ward 95% intervals; only West survives the 5% FDR
+    # by default on the IMD without its crime domain; Barnack, Central and West are outside their
+    # per-ward 95% intervals; only West survives the 5% FDR
     raw = set(table.loc[table["outside_pi"].astype(str) == "True", "ward_name"])
-    assert raw == {"Central", "West"}
+    assert raw == {"Barnack", "Central", "West"}
     flagged = set(table.loc[table["label"] != "", "ward_name"])
     assert flagged == {"West"}
-    assert "\nWest: more than deprivation predicts (check whether" in result.output
-    assert "\nCentral: more than" not in result.output
+    # one IMD release and no concentration in West: no reading is supported, none is asserted
+    assert "\nWest: more than deprivation predicts (no reading supported by the data)\n" in (
+        result.output
+    )
+    assert "out of date" not in result.output
+    # Central, the city centre: the funnel flags it, the model not after the correction; its
+    # incidents pile into one LSOA, the denominator reading
+    assert re.search(
+        r"\nCentral: as deprivation predicts; the funnel finds the rate high", result.output
+    )
+    assert re.search(
+        r"\n  denominator: supported: 5\d% of incidents, 1\d% of residents", result.output
+    )
+    verdicts = table.set_index("ward_name")
+    assert verdicts.loc["West", "verdict"] == "more than deprivation predicts"
+    assert verdicts.loc["Central", "verdict"] == "as deprivation predicts"
     assert "false discovery rate 0.05" in result.output
+    assert re.search(r"\n  measure +imd_no_crime_score \(default for crime and ASB", result.output)
     assert re.search(
         r"\n  model +nb \(24 wards\): log\(count / population\) = -?\d+\.\d{3} \+ "
-        r"\d\.\d+ x imd_score; alpha = \d\.\d{3}; Pearson dispersion \d+\.\d\d; AIC",
+        r"\d\.\d+ x imd_no_crime_score; alpha = \d\.\d{3}; Pearson dispersion \d+\.\d\d; AIC",
         result.output,
     )
     # expected Moran's I under no autocorrelation is -1 / (24 - 1) = -0.043
@@ -132,7 +148,7 @@ def test_outliers_default_run(tmp_path):
         r"seed 12345\)",
         result.output,
     )
-    assert "partly circular" in result.output
+    assert "consider --measure imd_no_crime_score" not in result.output
 
 
 def test_outliers_suppression_shows_less_than(tmp_path):
@@ -290,7 +306,7 @@ def test_ward_outliers_counts_and_names_the_category_it_is_given():
 
 
 def test_outliers_poisson_prints_the_dispersion_warning(tmp_path):
-    result = run("outliers", "--model", "poisson", "-o", str(tmp_path))
+    result = run("outliers", "--model", "poisson", "--measure", "imd_score", "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert re.search(
         r"\n  WARNING +the Poisson model does not fit: Pearson dispersion 12\.9 \(chi-squared "
@@ -303,8 +319,8 @@ def test_outliers_imd_2019_rank_nb_fit_converges(tmp_path):
     """Regression (issue 14): alpha stayed at its start value 0.1 against a maximum likelihood of
     0.111 and the tool used the fit with a note."""
     result = run(
-        "outliers", "--ward-set", "2022", "--imd", "2019",
-        "--measure", "imd_rank_popweighted", "-o", str(tmp_path),
+        "outliers", "--ward-set", "2022", "--imd", "2019", "--measure", "imd_rank_popweighted",
+        "-o", str(tmp_path),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "alpha = 0.111" in result.output

@@ -494,7 +494,10 @@ def test_outlier_report_joins_funnel_and_hotspots(planted):
     report = outlier_report(planted, rng=0, permutations=99)
     alone = deprivation_outliers(planted)
     funnel, od = funnel_table(planted)
-    pd.testing.assert_series_equal(report.data["label"], alone.data["label"])
+    pd.testing.assert_series_equal(report.data["direction"], alone.data["direction"])
+    # the report's label is the model's with the readings the evidence supports
+    for full, base in zip(report.data["label"], alone.data["label"], strict=True):
+        assert full.startswith(base) and bool(full) == bool(base)
     np.testing.assert_allclose(report.data["funnel_z"], funnel["funnel_z"])
     assert report.data["funnel"].tolist() == funnel["funnel"].tolist()
     assert report.overdispersion == od and od.tau2 > 0
@@ -552,7 +555,12 @@ def test_charts_do_not_label_suppressed_wards(planted, tmp_path):
     )
     fig = outlier_scatter(shown, report.fit)
     labels = {t.get_text() for t in fig.axes[0].texts}
-    assert "Ward 2" not in labels and "Ward 5" in labels
+    # Ward 2 (3 incidents) is flagged, so it is labelled when shown, and not when suppressed
+    assert report.data.loc[2, "direction"] == "under"
+    assert "Ward 2" in {
+        t.get_text() for t in outlier_scatter(report.data, report.fit).axes[0].texts
+    }
+    assert "Ward 2" not in labels and "1 ward(s) with small counts not shown" in labels
     fig.savefig(tmp_path / "scatter.png")
     funnel = funnel_chart(shown, report.overdispersion)
     assert "Ward 2" not in {t.get_text() for t in funnel.axes[0].texts}

@@ -36,10 +36,10 @@ _FORMATS = {
 @click.option(
     "--measure",
     default=None,
-    help="Deprivation column to model on: imd_score (default with IMD 2010 and 2025), "
-    "imd_exp_score (the score rebuilt from the domain ranks; default with IMD 2019), "
-    "imd_no_crime_score (IMD recombined without its crime domain), a domain such as "
-    "income_score, or imd_rank_popweighted (mean national rank).",
+    help="Deprivation column to model on. Default: imd_no_crime_score (the IMD recombined without "
+    "its crime domain, which is built from recorded crime), else income_score, else the overall "
+    "measure; or imd_score, imd_exp_score (IMD 2019 rebuilt from the domain ranks), a domain "
+    "such as employment_score, imd_rank_popweighted.",
 )
 @click.option(
     "--fdr",
@@ -64,11 +64,11 @@ def outliers(
 
     Fits incidents against deprivation across wards and flags each ward whose count is unlikely
     under the model refitted without it (leave-one-out p-value), with the Benjamini-Hochberg false
-    discovery rate --fdr over the wards: "fewer than
-    deprivation predicts (possible under-reporting)" or "more than deprivation predicts (check
-    whether the deprivation data are out of date, e.g. new housing)". Also: a funnel plot with
-    over-dispersion-adjusted limits, Moran's I of the residuals and Getis-Ord Gi* hot/cold spots
-    (false discovery rate 5%).
+    discovery rate --fdr over the wards, on a measure without the IMD's crime domain by default.
+    Each flagged ward's evidence column tests the readings (stale deprivation data, under-reporting,
+    a town-centre population, small numbers) and its label names only those the data support; the
+    verdict column combines the model, the funnel plot (over-dispersion-adjusted limits) and
+    Getis-Ord Gi* hot/cold spots, with the reason when they disagree.
 
     Writes outliers.csv, outliers.gpkg (GeoPackage), outliers_scatter.png, outliers_funnel.png,
     outliers.html and outliers_set_aside.csv.
@@ -76,12 +76,13 @@ def outliers(
     \b
     Example:
         geo-sppa outliers                                  # ASB, 2013 wards, IMD 2010, NB model
-        geo-sppa outliers --measure imd_no_crime_score     # avoid the circular crime domain
+        geo-sppa outliers --measure imd_score              # the overall IMD (partly circular)
         geo-sppa outliers --category "Violence and sexual offences" --suppress-below 5
     """  # noqa: D301
     from geo_sppa import io
     from geo_sppa.render.charts import funnel_chart, outlier_scatter
     from geo_sppa.render.maps import self_contained_html, ward_map
+    from geo_sppa.render.outlier_charts import imd_edition, period_text
     from geo_sppa.wards.outliers import ward_outliers
 
     frames = read_ward_inputs(**inputs)
@@ -97,8 +98,14 @@ def outliers(
     )
     frame, category = result.data, result.rates.category
     out = io.output_dir(output_dir)
-    scatter = outlier_scatter(frame, result.report.fit, title=result.title)
-    funnel = funnel_chart(frame, result.report.overdispersion, title=f"{category}: funnel plot")
+    period = period_text(result.rates.months)
+    edition = imd_edition(frames.get("imd_label", ""))
+    scatter = outlier_scatter(
+        frame, result.report.fit, title=result.title, edition=edition, period=period
+    )
+    funnel = funnel_chart(
+        frame, result.report.overdispersion, title=f"{category}: funnel plot", period=period
+    )
     page = ward_map(
         frame, layers=result.map_layers, title=result.title,
         category=category, months=result.rates.months,
@@ -121,7 +128,22 @@ def outliers(
     formats = {result.measure: ".1f", **_FORMATS}
     echo_table(table, columns, max_rows=200, formats=formats)
     click.echo("")
-    for ward_name, label in result.flagged:
-        click.echo(f"{ward_name}: {label}")
+    _echo_verdicts(frame)
     click.echo("")
     echo_summary("Run summary", [*result.summary, *(("wrote", str(p)) for p in written)])
+
+
+def _echo_verdicts(frame: Any) -> None:
+    """Print each flagged ward's label and evidence, then where the methods disagree and why."""
+    for row in frame[frame["label"] != ""].itertuples():
+        click.echo(f"{row.ward_name}: {row.label}")
+        for item in str(row.evidence).split(" | "):
+            click.echo(f"  {item}")
+    disagree = frame[frame["verdict_reason"] != ""]
+    if len(disagree):
+        click.echo("\nWhere the funnel or Gi* disagree with the model:")
+    for row in disagree.itertuples():
+        click.echo(f"{row.ward_name}: {row.verdict}; {row.verdict_reason}")
+        if row.label == "" and row.evidence:
+            for item in str(row.evidence).split(" | "):
+                click.echo(f"  {item}")

@@ -49,6 +49,7 @@ __all__ = [
     "incidents_label",
     "leave_one_out",
     "poisson_dispersion_warning",
+    "predicted_counts",
 ]
 
 MODELS = ("nb", "poisson", "ols")
@@ -514,3 +515,45 @@ def leave_one_out(
             se = float(np.sqrt(row @ np.asarray(results.cov_params()) @ row))
             low[i], high[i], p[i] = _interval_and_p(model, mean[i], se, alpha, level, y[i])
     return LeaveOneOut(mean=mean, low=low, high=high, p=p)
+
+
+def predicted_counts(
+    train: pd.DataFrame,
+    new: pd.DataFrame,
+    measure: str,
+    model: str,
+    *,
+    level: float = 0.95,
+    what: str = "incidents",
+) -> LeaveOneOut:
+    """Return the prediction and ``level`` interval of each ``new`` ward from a fit to ``train``.
+
+    The wards of ``new`` are not in the fit, so the prediction is the one
+    :func:`leave_one_out` makes for a ward left out (count models: the NB/Poisson mixture over the
+    fit's parameter uncertainty; OLS: the t-based prediction interval). Their counts are never
+    read: ``p`` is NaN. Used for wards whose counts are suppressed, whose counts must not reach
+    any published figure.
+    """
+    pop = new["population"].to_numpy(dtype=float)
+    y = train["count"].to_numpy(dtype=float)
+    x_train = _design(train, measure)
+    results, alpha, _ = _fit_or_explain(
+        model, y, x_train, train["population"].to_numpy(dtype=float), what=what, measure=measure
+    )
+    x_new = _design(new, measure)
+    n = len(new)
+    mean, low, high = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        xi = x_new.iloc[[i]]
+        if model == "ols":
+            frame = results.get_prediction(xi).summary_frame(alpha=1 - level)
+            scale = pop[i] / 1000
+            mean[i] = float(frame["mean"].iloc[0]) * scale
+            low[i] = float(frame["obs_ci_lower"].iloc[0]) * scale
+            high[i] = float(frame["obs_ci_upper"].iloc[0]) * scale
+        else:
+            row = xi.to_numpy()[0]
+            mean[i] = float(np.exp(row @ results.params.to_numpy()) * pop[i])
+            se = float(np.sqrt(row @ np.asarray(results.cov_params()) @ row))
+            low[i], high[i], _p = _interval_and_p(model, mean[i], se, alpha, level, 0.0)
+    return LeaveOneOut(mean=mean, low=low, high=high, p=np.full(n, np.nan))

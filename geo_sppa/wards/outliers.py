@@ -24,7 +24,10 @@ import pandas as pd
 
 from geo_sppa.errors import InputError
 from geo_sppa.wards.autocorrelation import MoranResult, benjamini_hochberg
+from geo_sppa.wards.disclosure import suppressed_mask, with_held_wards
+from geo_sppa.wards.evidence import IncidentProfile, incident_profile, ward_evidence, ward_verdicts
 from geo_sppa.wards.funnel import Overdispersion
+from geo_sppa.wards.influence import expected_information_influence
 from geo_sppa.wards.model import (
     CIRCULARITY_WARNING,
     CIRCULARITY_WARNING_NO_DOMAINS,
@@ -50,17 +53,18 @@ __all__ = [
     "OutlierReport",
     "Outliers",
     "WardOutliers",
+    "default_measure",
     "deprivation_outliers",
     "fit_deprivation_model",
     "outlier_report",
     "ward_outliers",
 ]
 
-LABEL_UNDER = "fewer than deprivation predicts (possible under-reporting)"
-LABEL_OVER = (
-    "more than deprivation predicts "
-    "(check whether the deprivation data are out of date, e.g. new housing)"
-)
+#: The model's labels before the evidence: :func:`geo_sppa.wards.evidence.ward_evidence` adds the
+#: readings the data support ("possible under-reporting", "the deprivation data may be out of
+#: date", "a town-centre or visitor population"), never a fixed one.
+LABEL_UNDER = "fewer than deprivation predicts"
+LABEL_OVER = "more than deprivation predicts"
 
 
 @dataclass(frozen=True)
@@ -94,19 +98,25 @@ class Outliers:
     notes: tuple[str, ...] = field(default=())
 
 
-def _residuals(results: Any, model: str, pop: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Return expected counts, studentized residuals and Cook's distances of the full fit."""
+def _residuals(
+    results: Any, fit: ModelFit, y: np.ndarray, pop: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Return expected counts, studentized residuals and Cook's distances of the full fit.
+
+    OLS: statsmodels' externally studentized residuals and Cook's distance. Count models: the
+    expected-information (textbook GLM) leverage of
+    :func:`geo_sppa.wards.influence.expected_information_influence`.
+    """
     expected = np.asarray(results.fittedvalues, dtype=float)
-    if model == "ols":
+    if fit.model == "ols":
         from statsmodels.stats.outliers_influence import OLSInfluence
 
         influence = OLSInfluence(results)
         studentized = np.asarray(influence.resid_studentized_external)
-        expected = expected * pop / 1000
-    else:
-        influence = results.get_influence()
-        studentized = np.asarray(influence.resid_studentized)
-    return expected, studentized, np.asarray(influence.cooks_distance[0])
+        return expected * pop / 1000, studentized, np.asarray(influence.cooks_distance[0])
+    x = np.asarray(results.model.exog, dtype=float)
+    _, studentized, cooks = expected_information_influence(y, x, expected, fit.alpha or 0.0)
+    return expected, studentized, cooks
 
 
 def _outlier_notes(
@@ -179,10 +189,10 @@ def deprivation_outliers(
     flag is at most about ``fdr``. ``outside_pi`` keeps the uncorrected per-ward result (observed
     outside the LOO ``level`` interval; for count models ``pi_low``/``pi_high`` are the quantiles
     at the refit mean). Below: :data:`LABEL_UNDER`; above: :data:`LABEL_OVER`.
-
-    ``studentized_residual``: externally studentized (OLS) or Pearson / sqrt(1 - leverage)
-    (count models); ``cooks_distance``: statsmodels'; ``expected``: the fit on every ward;
-    ``loo_expected``: the refit without the ward.
+    ``studentized_residual``: externally studentized (OLS) or Pearson / sqrt(1 - leverage) (count
+    models); ``cooks_distance``: statsmodels' (OLS) or the expected-information one
+    (:func:`geo_sppa.wards.influence.expected_information_influence`); ``expected``: the fit on
+    every ward; ``loo_expected``: the refit without the ward.
     """
     if not 0 < fdr < 1:
         raise InputError(f"the false discovery rate must be between 0 and 1; got {fdr:g}")
@@ -191,7 +201,7 @@ def deprivation_outliers(
     fit, results = fitted_model(wards, measure, model, what=what)
     y = wards["count"].to_numpy(dtype=float)
     pop = wards["population"].to_numpy(dtype=float)
-    expected, studentized, cooks = _residuals(results, model, pop)
+    expected, studentized, cooks = _residuals(results, fit, y, pop)
     loo = leave_one_out(wards, measure, model, level=level, what=what)
     q = benjamini_hochberg(loo.p)
     raw = (y < loo.low) | (y > loo.high)
@@ -249,6 +259,7 @@ def outlier_report(
     rng: np.random.Generator | int | None = None,
     category: str | None = None,
     source: str = "wards",
+    profile: IncidentProfile | None = None,
 ) -> OutlierReport:
     """Return model outliers, funnel position and residual hot spots for a ward table in one frame.
 
@@ -256,7 +267,11 @@ def outlier_report(
     :func:`geo_sppa.wards.autocorrelation.hotspots` /
     :func:`geo_sppa.wards.autocorrelation.residual_moran` (``rng`` seeds the Moran permutations);
     ``category`` names the incidents and ``source`` the ward file in error messages. Spatial
-    checks run when ``wards`` is a GeoDataFrame of at least 3 wards.
+    checks run when ``wards`` is a GeoDataFrame of at least 3 wards. Flagged wards get
+    ``evidence`` and a ``label`` that follows it (:func:`geo_sppa.wards.evidence.ward_evidence`,
+    with ``profile`` the facts from the incidents), and every ward a ``verdict`` and
+    ``verdict_reason`` across the model, the funnel and Gi*
+    (:func:`geo_sppa.wards.evidence.ward_verdicts`).
     """
     from geo_sppa.wards.autocorrelation import hotspots, residual_moran
     from geo_sppa.wards.funnel import funnel_table
@@ -287,6 +302,9 @@ def outlier_report(
             f"Gi* on residuals, Benjamini-Hochberg FDR {fdr:g}: "
             f"{n_hot} hot spot(s), {n_cold} cold spot(s)"
         )
+    evidence = ward_evidence(data, profile=profile)
+    data = data.assign(evidence=evidence["evidence"], label=evidence["label"])
+    data = data.join(ward_verdicts(data))
     return OutlierReport(
         data=data, fit=result.fit, moran=moran, overdispersion=od, notes=tuple(notes)
     )
@@ -362,13 +380,20 @@ def _outlier_summary(
             )
         )
     if suppress_below:
+        held = report.data.loc[suppressed_mask(report.data, threshold=suppress_below)]
+        left_out = (
+            f"; {', '.join(held['ward_name'].astype(str))} left out of every fit (model, funnel, "
+            "Moran's I, Gi*), so no published figure depends on their counts: their expected "
+            "counts and intervals are predictions from the other wards, and they are not assessed"
+            if len(held)
+            else ""
+        )
         lines.append(
             (
                 "disclosure",
                 f"counts below {suppress_below} suppressed: 1-{suppress_below - 1} shown as "
-                f"<{suppress_below}, their rates and residuals blanked and not labelled on "
-                "charts, the exact total withheld; model fits (expected counts, coefficients) "
-                "use the exact counts",
+                f"<{suppress_below}, their rates, residuals, flags and funnel and Gi* positions "
+                f"blanked and not drawn on charts, the exact total withheld{left_out}",
             )
         )
     return lines + [("note", n) for n in report.notes]
@@ -408,12 +433,14 @@ def ward_outliers(
         file (named in the set-aside table and in errors): required, so every caller counts and
         names the same incidents.
     measure, model, rng
-        The deprivation column (default: the ward table's overall measure), the model and the seed
-        of the Moran permutation test, as :func:`outlier_report` (95% intervals).
+        The deprivation column (default: :func:`default_measure`, which avoids the crime
+        domain), the model and the seed of the Moran permutation test, as :func:`outlier_report`
+        (95% intervals).
     fdr
         Benjamini-Hochberg false discovery rate of the outlier flags and of Gi* (default 5%).
     suppress_below
-        Show counts from 1 to N-1 as ``<N`` in ``data``; the fits use the exact counts.
+        Show counts from 1 to N-1 as ``<N`` in ``data`` and keep those wards out of every fit
+        (:func:`geo_sppa.wards.disclosure.with_held_wards`).
 
     Returns
     -------
@@ -423,34 +450,107 @@ def ward_outliers(
     Raises
     ------
     InputError
-        No deprivation measure, and every error of :func:`geo_sppa.wards.rates.ward_rates` and
+        No deprivation measure, every error of :func:`geo_sppa.wards.rates.ward_rates` and
         :func:`outlier_report`.
-
     """
     table = ward_table(
-        wards,
-        population=population,
-        incidents=incidents,
-        category=category,
-        source=source,
-        ward_source=ward_source,
-        imd=imd,
-        lookup=lookup,
-        lsoas=lsoas,
-        read_set_aside=read_set_aside,
-        read_notes=read_notes,
-        ward_label=ward_label,
-        imd_label=imd_label,
-        suppress_below=suppress_below,
-    )
-    measure = measure or table.rates.imd_measure
-    if measure is None:
-        raise InputError("outliers need a deprivation measure; pass --imd 2010|2019|PATH")
-    report = outlier_report(
-        table.rates.data, measure=measure, model=model, fdr=fdr, rng=rng,
-        category=table.rates.category, source=ward_source,
+        wards, population=population, incidents=incidents, category=category, source=source,
+        ward_source=ward_source, imd=imd, lookup=lookup, lsoas=lsoas,
+        read_set_aside=read_set_aside, read_notes=read_notes, ward_label=ward_label,
+        imd_label=imd_label, suppress_below=suppress_below,
     )  # fmt: skip
-    return _published(table, report, measure, rng=rng, suppress_below=suppress_below)
+    measure, measure_line = _measure_choice(table.rates, measure)
+    profile = incident_profile(
+        incidents, wards, category=table.rates.category, population=population
+    )
+    report = _assessed_report(
+        table.rates, measure, model=model, fdr=fdr, rng=rng, source=ward_source,
+        suppress_below=suppress_below, profile=profile,
+    )  # fmt: skip
+    return _published(
+        table, report, measure, rng=rng, suppress_below=suppress_below, measure_line=measure_line
+    )
+
+
+def _measure_choice(rates: WardRates, measure: str | None) -> tuple[str, str]:
+    """Return the measure modelled on and the summary line saying why."""
+    chosen = measure or default_measure(rates.data, rates.imd_measure)
+    if chosen is None:
+        raise InputError("outliers need a deprivation measure; pass --imd 2010|2019|PATH")
+    if measure:
+        return chosen, f"{chosen} (chosen with --measure)"
+    why = _DEFAULT_WHY.get(chosen, f"the overall measure: {_NO_DOMAINS}")
+    return chosen, f"{chosen} ({why})"
+
+
+#: Why the default measure was chosen, by measure.
+_DEFAULT_WHY = {
+    "imd_no_crime_score": "default for crime and ASB: the IMD recombined without its crime "
+    "domain, which is built from recorded crime and would make the model partly circular",
+    "income_score": "default for crime and ASB: the income domain, free of the crime domain "
+    "(the IMD without its crime domain needs every domain)",
+}
+_NO_DOMAINS = (
+    "the IMD file has no domains to leave the crime domain out, so the model is partly circular"
+)
+
+
+def default_measure(wards: pd.DataFrame, overall: str | None) -> str | None:
+    """Return the default deprivation measure for crime and ASB outcomes.
+
+    Every police.uk category is crime or anti-social behaviour, and the IMD's crime domain is
+    built from recorded crime, so the default avoids it: ``imd_no_crime_score`` (the IMD
+    recombined without the crime domain) when every ward has it, else ``income_score``, else
+    ``overall`` (the ward table's overall measure, with the circularity warning).
+
+    Parameters
+    ----------
+    wards
+        The ward table.
+    overall
+        Its overall deprivation measure (``imd_score``...), or None without an IMD.
+
+    Returns
+    -------
+    str or None
+        The column to model on.
+
+    """
+    if overall is None:
+        return None
+    for column in ("imd_no_crime_score", "income_score"):
+        if column in wards.columns and bool(wards[column].notna().all()):
+            return column
+    return overall
+
+
+def _assessed_report(
+    rates: WardRates,
+    measure: str,
+    *,
+    model: str,
+    fdr: float,
+    rng: np.random.Generator | int | None,
+    source: str,
+    suppress_below: int | None,
+    profile: IncidentProfile,
+) -> OutlierReport:
+    """Return :func:`outlier_report` of the wards whose counts are published, held wards added."""
+    data = rates.data
+    held = (
+        suppressed_mask(data, threshold=suppress_below).to_numpy()
+        if suppress_below
+        else np.zeros(len(data), dtype=bool)
+    )
+    report = outlier_report(
+        data[~held], measure=measure, model=model, fdr=fdr, rng=rng, category=rates.category,
+        source=source, profile=profile,
+    )  # fmt: skip
+    if held.any():
+        report = with_held_wards(
+            report, data[held], threshold=int(suppress_below or 0), order=data.index
+        )
+    return report
 
 
 def _published(
@@ -460,6 +560,7 @@ def _published(
     *,
     rng: np.random.Generator | int | None,
     suppress_below: int | None,
+    measure_line: str = "",
 ) -> WardOutliers:
     """Return :class:`WardOutliers` of a report: the published frame, titles and summary."""
     data = report.data
@@ -479,5 +580,9 @@ def _published(
             c for c in ("label", measure, "rate_per_1000", "hotspot") if c in data.columns
         ),
         flagged=tuple(zip(labelled["ward_name"].astype(str), labelled["label"], strict=True)),
-        summary=(*table.summary, *_outlier_summary(report, rng, suppress_below)),
+        summary=(
+            *table.summary,
+            *((("measure", measure_line),) if measure_line else ()),
+            *_outlier_summary(report, rng, suppress_below),
+        ),
     )
