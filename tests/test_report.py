@@ -358,7 +358,8 @@ def test_leeds_report_recommends_a_study_of_its_persistent_top_sites(leeds):
 def test_leeds_report_lists_set_aside_counts_and_writes_them_as_clusters_does(leeds):
     """The 23 collisions beyond the snap tolerance: counted per input in the report, and
     report_set_aside.csv holds the same records as clusters_set_aside.csv (1-based file row,
-    record id, reason), each row pointing at its own line of the collision file."""
+    record id, reason; the previous window's 36 after them), each row pointing at its own line
+    of the collision file."""
     from geo_sppa.bundled.areas import bundled_area
 
     out, page, output = leeds
@@ -369,15 +370,17 @@ def test_leeds_report_lists_set_aside_counts_and_writes_them_as_clusters_does(le
         ours[["row", "record_id", "reason"]].reset_index(drop=True),
         theirs[["row", "record_id", "reason"]].reset_index(drop=True),
     )
-    n = len(ours)
-    assert n > 0 and set(ours["reason"]) == {"beyond snap tolerance"}
+    previous = ours["reason"] == "beyond snap tolerance, previous window"
+    n = int((~previous).sum())
+    assert (n, int(previous.sum())) == (23, 36)
+    assert set(ours["reason"][~previous]) == {"beyond snap tolerance"}
     raw = pd.read_csv(bundled_area("leeds-central").collisions, dtype=str)
     assert raw["collision_id"].iloc[ours["row"] - 1].tolist() == ours["record_id"].tolist()
     table = section(page, "set_aside")
-    assert f"{n:,} records set aside across the inputs" in table
+    assert f"{n + 36:,} records set aside across the inputs" in table
     assert "report_set_aside.csv" in table
     assert f"<td>beyond snap tolerance ({n})</td>" in table
-    assert re.search(r"set aside +%d records across the inputs" % n, output)
+    assert re.search(r"set aside +%d records across the inputs" % (n + 36), output)
     assert "report_set_aside.csv" in output
 
 

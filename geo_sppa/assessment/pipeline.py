@@ -350,6 +350,7 @@ def _set_aside(a: StrategicAssessment) -> pd.DataFrame:
     parts = [
         ("collisions", a.collisions.set_aside),
         ("collisions (cluster scan)", a.clusters.set_aside),
+        ("collisions (cluster scan)", a.clusters.previous_set_aside),  # the previous window's
         ("incidents", _incidents_set_aside(a)),
     ]
     frames = [
@@ -378,6 +379,10 @@ def _set_aside_counts(a: StrategicAssessment) -> pd.DataFrame:
         ("collisions (cluster scan)", a.collisions_path.name, len(crashes.data),
          len(crashes.data) - len(scan), scan),
     ]  # fmt: skip
+    previous, n_prev = a.clusters.previous_set_aside, a.clusters.counts.get("n_previous_window", 0)
+    if len(previous):  # the previous window's collisions, placed only for new/persistent/resolved
+        rows.append(("collisions, previous window (cluster scan)", a.collisions_path.name,
+                     n_prev + len(previous), n_prev, previous))  # fmt: skip
     incidents = _incidents_set_aside(a)
     if a.incidents is not None and a.incidents_path is not None and incidents is not None:
         n_read = a.incidents.n_read
