@@ -70,10 +70,10 @@ def test_report_lists_top_sites_of_all_and_no_resolved_without_a_previous_window
 
 
 def test_report_passes_years_ward_set_and_suppression_through(tmp_path):
-    """--years past the data end, the 2022 wards, and suppression: all honoured. With the FDR
-    correction only Central (555 incidents) is flagged on the 2022 wards, so the threshold is set
-    above its count to show that the flagged table applies it."""
-    args = ["report", "--years", "2017-2019", "--ward-set", "2022", "--suppress-below", "600"]
+    """--years past the data end, the 2022 wards, and suppression: all honoured. On the 2022
+    wards Barnack (9 ASB incidents) and Wittering (15) are below 20: the report's ward map shows
+    them as <20, and only Central (555, the one flag after the FDR correction) is listed."""
+    args = ["report", "--years", "2017-2019", "--ward-set", "2022", "--suppress-below", "20"]
     result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
@@ -90,7 +90,12 @@ def test_report_passes_years_ward_set_and_suppression_through(tmp_path):
     assert incomplete in trends
     outliers = page.split('<section id="outliers">')[1].split("</section>")[0]
     assert "wards 2022 (WD22, current)" in outliers
-    assert "<td>&lt;600</td>" in outliers and "<td>555</td>" not in outliers
+    assert "<td>Central</td><td>555</td>" in outliers
+    ward_map = html.unescape(re.findall(r'srcdoc="([^"]*)"', outliers)[0])
+    for ward in ("Barnack", "Wittering"):
+        tip = ward_map.split(ward, 1)[1].split("gs-tip")[0]  # its popup, JSON-escaped
+        cell = r"Incidents\\u003c/th\\u003e\\u003ctd\\u003e\\u0026lt;20\\u003c"
+        assert re.search(cell, tip), ward
 
 
 def test_report_is_self_contained(built):

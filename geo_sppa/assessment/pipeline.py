@@ -19,7 +19,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -295,7 +295,7 @@ def _ward_outliers(
         area, incidents=incidents, category=category, ward_set=options.get("ward_set"),
         imd_choice=options.get("imd"),
     )  # fmt: skip
-    result = ward_outliers(**inputs, rng=seed)
+    result = ward_outliers(**inputs, rng=seed, suppress_below=options.get("suppress_below"))
     rates = result.table.rates
     months = tuple(rates.months)
     source = (
@@ -305,7 +305,9 @@ def _ward_outliers(
     n_read = len(inputs["incidents"]) + len(inputs["read_set_aside"])
     loaded = Loaded(inputs["incidents"], inputs["read_set_aside"], n_read, inputs["read_notes"])
     return WardOutliers(
-        report=result.report,
+        # the published frame: with suppression, small counts shown as <N and their derived
+        # values blank, so no table, chart or map of the report gives them back
+        report=replace(result.report, data=result.data),
         measure=result.measure,
         category=rates.category,
         months=months,

@@ -357,7 +357,7 @@ def _outliers_section(inputs: ReportInputs) -> str:
     if o is None:
         return _missing("ward outliers")
     flagged = _flagged(o)
-    if inputs.suppress_below:
+    if inputs.suppress_below and "suppressed" not in flagged.columns:
         from geo_sppa.wards.disclosure import suppress_small_counts
 
         flagged = suppress_small_counts(flagged, threshold=inputs.suppress_below)
