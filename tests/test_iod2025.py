@@ -206,7 +206,7 @@ def test_deprivation_change_sign_and_hand_values_on_a_planted_example():
 def test_outliers_run_on_imd_2025(tmp_path):
     result = run("outliers", "--ward-set", "2022", "--imd", "2025", "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert "nb model on imd_score" in result.output
+    assert "nb model on imd_no_crime_score" in result.output  # ASB: the crime-free default
     table = pd.read_csv(tmp_path / "outliers.csv", encoding="utf-8-sig")
     assert len(table) == 22
     assert {"deprivation_rank_la_2025", "deprivation_change"} <= set(table.columns)
