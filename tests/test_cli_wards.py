@@ -297,7 +297,9 @@ def test_ward_outliers_counts_and_names_the_category_it_is_given():
     assert result.data["observed"].sum() == 619
     assert dict(result.summary)["category"] == "Burglary"
     assert dict(result.summary)["records used"] == "619"
-    assert result.title == "Burglary, 7 months: wards against imd_no_crime_score"
+    assert (
+        result.title == "Burglary, 7 months: wards against IMD 2010 score without the crime domain"
+    )
     assert result.report.fit.measure == "imd_no_crime_score"
     assert result.flagged == tuple(
         (row.ward_name, row.label) for row in result.data.itertuples() if row.label

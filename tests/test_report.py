@@ -312,7 +312,7 @@ def test_report_ward_map_title_names_category_unit_and_period(assessment):
 
     assert _outlier_title(assessment.outliers) == (
         "Anti-social behaviour per 1,000 residents, 2018-10 to 2021-01 (7 months): wards against "
-        "deprivation (IMD score without the crime domain)"
+        "IMD 2010 score without the crime domain"
     )
 
 

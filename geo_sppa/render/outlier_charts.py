@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from geo_sppa.wards.funnel import funnel_limits
+from geo_sppa.wards.measures import imd_edition, measure_direction, measure_name
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -43,7 +44,6 @@ _KEY = {
     "under": "fewer than deprivation predicts (flagged)",
     "": "not flagged",
 }
-_DOMAINS = ("income", "employment", "health", "education", "housing", "crime", "environment")
 #: Label offsets tried in turn, in points from the point (right first, then left, then further).
 _OFFSETS = ((5, 4), (5, -11), (-5, 4), (-5, -11), (5, 14), (-5, 14), (5, -21), (-5, -21))
 _FONT = 7
@@ -63,34 +63,15 @@ def period_text(months: Sequence[str]) -> str:
     return f"{ordered[0]} to {ordered[-1]} ({len(set(ordered))} months{gaps})"
 
 
-def imd_edition(label: str) -> str | None:
-    """Return the IMD edition year named in a label such as ``"IMD 2010"`` (None if none)."""
-    import re
-
-    found = re.search(r"\b(?:IMD|IoD) ?(\d{4})\b", str(label))
-    return found.group(1) if found else None
-
-
 def measure_axis_label(measure: str, edition: str | int | None = None) -> str:
     """Return the axis title of a deprivation measure, with its edition and direction.
 
     ``measure_axis_label("imd_score", 2010)`` is ``"IMD 2010 score (higher = more deprived)"``;
     a rank says ``lower = more deprived``; without ``edition`` the IMD is named without a year.
     """
-    imd = f"IMD {edition}" if edition else "IMD"
-    names = {
-        "imd_score": f"{imd} score",
-        "imd_no_crime_score": f"{imd} score without the crime domain",
-        "imd_exp_score": f"{imd} score rebuilt from the domain ranks",
-    }
-    if measure in names:
-        return f"{names[measure]} (higher = more deprived)"
-    if measure.startswith("imd_rank"):
-        return f"{imd} rank, population-weighted mean (lower = more deprived)"
-    domain = measure.removesuffix("_score")
-    if domain in _DOMAINS:
-        return f"{imd} {domain} domain score (higher = more deprived)"
-    return measure.replace("_", " ")
+    name = measure_name(measure, edition)
+    known = name != measure.replace("_", " ")
+    return f"{name} ({measure_direction(measure)})" if known else name
 
 
 def _visible(frame: pd.DataFrame) -> pd.DataFrame:

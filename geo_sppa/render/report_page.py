@@ -30,6 +30,7 @@ from geo_sppa.render.report_html import ReportInputs, assessment_report
 from geo_sppa.render.ward_map import ward_map
 from geo_sppa.render.web_map import self_contained_html
 from geo_sppa.wards.funnel import Overdispersion
+from geo_sppa.wards.measures import imd_edition, measure_name
 
 if TYPE_CHECKING:
     from geo_sppa.assessment.pipeline import StrategicAssessment, WardOutliers
@@ -67,18 +68,10 @@ def _cluster_page(a: StrategicAssessment) -> str:
     return self_contained_html(fmap)
 
 
-#: Deprivation column -> its name in titles.
-_MEASURE_WORDS = {
-    "imd_score": "deprivation (IMD score)",
-    "imd_no_crime_score": "deprivation (IMD score without the crime domain)",
-    "imd_rank_popweighted": "deprivation (IMD rank, population-weighted)",
-}
-
-
 def _outlier_title(o: WardOutliers) -> str:
     """Return the ward title: category, unit, period and the deprivation measure in words."""
     period = f"{o.months[0]} to {o.months[-1]} ({len(o.months)} months)" if o.months else ""
-    measure = _MEASURE_WORDS.get(o.measure, o.measure.replace("_", " "))
+    measure = measure_name(o.measure, imd_edition(o.imd_label))
     return f"{o.category} per 1,000 residents, {period}: wards against {measure}"
 
 

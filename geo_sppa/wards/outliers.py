@@ -28,6 +28,7 @@ from geo_sppa.wards.disclosure import suppressed_mask, with_held_wards
 from geo_sppa.wards.evidence import IncidentProfile, incident_profile, ward_evidence, ward_verdicts
 from geo_sppa.wards.funnel import Overdispersion
 from geo_sppa.wards.influence import expected_information_influence
+from geo_sppa.wards.measures import imd_edition, measure_name
 from geo_sppa.wards.model import (
     CIRCULARITY_WARNING,
     CIRCULARITY_WARNING_NO_DOMAINS,
@@ -468,8 +469,9 @@ def ward_outliers(
         suppress_below=suppress_below, profile=profile,
     )  # fmt: skip
     return _published(
-        table, report, measure, rng=rng, suppress_below=suppress_below, measure_line=measure_line
-    )
+        table, report, measure, rng=rng, suppress_below=suppress_below,
+        measure_line=measure_line, edition=imd_edition(imd_label),
+    )  # fmt: skip
 
 
 def _measure_choice(rates: WardRates, measure: str | None) -> tuple[str, str]:
@@ -561,6 +563,7 @@ def _published(
     rng: np.random.Generator | int | None,
     suppress_below: int | None,
     measure_line: str = "",
+    edition: str | None = None,
 ) -> WardOutliers:
     """Return :class:`WardOutliers` of a report: the published frame, titles and summary."""
     data = report.data
@@ -575,7 +578,8 @@ def _published(
         report=report,
         data=gpd.GeoDataFrame(data),
         measure=measure,
-        title=f"{rates.category}, {len(rates.months)} months: wards against {measure}",
+        title=f"{rates.category}, {len(rates.months)} months: wards against "
+        f"{measure_name(measure, edition)}",
         map_layers=tuple(
             c for c in ("label", measure, "rate_per_1000", "hotspot") if c in data.columns
         ),
