@@ -63,12 +63,28 @@ svg.plan text { font: 9px sans-serif; }
 """
 
 
-def _plan_svg(site: pd.Series, rows: pd.DataFrame, roads: gpd.GeoDataFrame | None) -> str:
-    """Return the site plan: roads with names and the collisions, north up, with a scale bar."""
+def _plan_extent(site: pd.Series, rows: pd.DataFrame) -> tuple[float, float, float]:
+    """Return the plan's centre and half-width (m): the site, its collisions and 20 m around."""
     x0, y0 = float(site["x"]), float(site["y"])
     east, north = rows["easting"].to_numpy(float), rows["northing"].to_numpy(float)
     reach = np.nanmax(np.hypot(east - x0, north - y0), initial=0.0)
-    half = max(60.0, float(reach) + 20.0)
+    return x0, y0, max(60.0, float(reach) + 20.0)
+
+
+def _roads_near_plans(
+    roads: gpd.GeoDataFrame | None, extents: list[tuple[float, float, float]]
+) -> gpd.GeoDataFrame | None:
+    """Return the roads that cross any plan, found with a tree of the few plans, not the roads."""
+    if roads is None or not len(roads) or not extents:
+        return roads
+    boxes = [shapely.box(x - h, y - h, x + h, y + h) for x, y, h in extents]
+    hits = shapely.STRtree(boxes).query(roads.geometry.to_numpy(), predicate="intersects")[0]
+    return roads.iloc[np.unique(hits)]
+
+
+def _plan_svg(site: pd.Series, rows: pd.DataFrame, roads: gpd.GeoDataFrame | None) -> str:
+    """Return the site plan: roads with names and the collisions, north up, with a scale bar."""
+    x0, y0, half = _plan_extent(site, rows)
     scale = _PLAN_PX / (2 * half)
 
     def xy(x: float, y: float) -> tuple[str, str]:
@@ -80,7 +96,7 @@ def _plan_svg(site: pd.Series, rows: pd.DataFrame, roads: gpd.GeoDataFrame | Non
     parts = []
     if roads is not None and len(roads):
         frame = shapely.box(x0 - half, y0 - half, x0 + half, y0 + half)
-        near = roads.iloc[roads.sindex.query(frame, predicate="intersects")]
+        near = roads.iloc[np.sort(roads.sindex.query(frame, predicate="intersects"))]
         named: set[str] = set()
         for geom, name in zip(near.geometry.intersection(frame), _road_labels(near), strict=True):
             for line in getattr(geom, "geoms", [geom]):
@@ -310,15 +326,14 @@ def site_dossier_html(
     flagged_by = {str(k): g for k, g in flagged.groupby(flagged["site_id"].astype(str))}
     empty_rows = collisions.iloc[0:0]
     empty_flags = flagged.iloc[0:0]
-    pages = [
-        _site_page(
-            site,
-            by_site.get(str(site["site_id"]), empty_rows),
-            flagged_by.get(str(site["site_id"]), empty_flags),
-            roads,
-            window,
-        )
+    paged = [
+        (site, by_site.get(str(site["site_id"]), empty_rows))
         for _, site in sites.sort_values("rank").iloc[:max_sites].iterrows()
+    ]
+    near = _roads_near_plans(roads, [_plan_extent(site, rows) for site, rows in paged])
+    pages = [
+        _site_page(site, rows, flagged_by.get(str(site["site_id"]), empty_flags), near, window)
+        for site, rows in paged
     ]
     note = dossier_note(len(sites), max_sites)
     body = (f'<p class="note">{escape(note)}</p>' if note else "") + (
