@@ -16,7 +16,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["finish_run", "run_started", "ward_counts", "ward_input_files", "ward_options"]
+__all__ = [
+    "assessment_record",
+    "finish_run",
+    "run_started",
+    "ward_counts",
+    "ward_input_files",
+    "ward_options",
+]
 
 
 def run_started() -> datetime:
@@ -134,3 +141,40 @@ def ward_options(inputs: Mapping[str, Any], **more: Any) -> dict[str, Any]:
     """Return the options of a ward run that shape its result (its file paths are inputs)."""
     kept = {k: v for k, v in inputs.items() if not k.endswith("_path") and k != "incidents"}
     return {**kept, **more}
+
+
+def assessment_record(
+    assessment: Any, *, roads: str | None, unit_costs: str, ward_set: str | None, imd: str | None
+) -> tuple[list[Path], dict[str, object]]:
+    """Return the files a strategic assessment read and its counts, for ``run.json``.
+
+    ``assessment`` is a :class:`~geo_sppa.assessment.pipeline.StrategicAssessment`; the other
+    arguments are the ``report`` options it was made with.
+    """
+    from geo_sppa.assessment.crime_costs import UNIT_COST_TABLES
+    from geo_sppa.bundled.areas import bundled_area
+
+    a = assessment
+    bundle = bundled_area(a.area)
+    files: list[Path | str | None] = [
+        a.collisions_path,
+        a.incidents_path,
+        a.themes_path,
+        a.population_path,
+        (bundle.roads or bundle.context_roads) if roads is None else None,
+        roads if roads not in (None, "osm") else None,
+        None if unit_costs in UNIT_COST_TABLES else unit_costs,
+    ]
+    if a.outliers is not None:
+        wards = ward_input_files(area=a.area, incidents=a.incidents_path, ward_set=ward_set,
+                                 imd_choice=imd)  # fmt: skip
+        files += [f for f in wards if f not in files]
+    table = a.set_aside_counts()
+    counts = {
+        "n_read": int(table["read"].sum()),
+        "n_set_aside": int(table["set_aside"].sum()),
+        "by_input": table[["input", "read", "used", "set_aside"]].to_dict("records"),
+        "n_sites": len(a.clusters.sites),
+        "cluster_window": list(a.clusters.window),
+    }
+    return [Path(f) for f in files if f], counts

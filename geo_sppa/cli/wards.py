@@ -156,7 +156,8 @@ def wards(suppress_below: int | None, output_dir: str, la: str | None, **inputs:
     in the data (the bundled police.uk extract has 7 non-contiguous months); rate_per_1000_per_year
     annualises them (rate * 12 / months).
 
-    Writes wards.csv, wards.gpkg, wards.html, wards_set_aside.csv and run.json into the folder.
+    Writes wards.csv, wards.gpkg (GeoPackage), wards.html, wards_set_aside.csv and run.json
+    (written last) into the output folder.
 
     \b
     Example:
@@ -187,9 +188,8 @@ def wards(suppress_below: int | None, output_dir: str, la: str | None, **inputs:
     written.append(io.write_text(self_contained_html(page), out / "wards.html"))
     click.echo(f"{table.rates.category} by ward ({len(table.rates.months)} months):")
     formats = {table.rates.imd_measure or "": ".1f", "rate_per_1000": ".2f", "population": ",.0f"}
-    echo_table(
-        table.data.sort_values("ward_name"), list(table.columns), max_rows=200, formats=formats
-    )
+    shown = table.data.sort_values("ward_name")
+    echo_table(shown, list(table.columns), max_rows=200, formats=formats)
     click.echo("")
     lines = [*table.summary, *([("disclosure", table.disclosure)] if table.disclosure else [])]
     lines += rr.finish_run(
