@@ -97,7 +97,7 @@ def trends(
     lines += finish_run(
         out, command="trends", written=written, started=started, inputs=[path, population_path],
         options={"area": area, "years": window, "baseline_year": result.baseline_year,
-                 "end_date": f"{result.end:%Y-%m-%d}", "id_column": id_column, "crs": crs},
+                 "end_date": end_date, "id_column": id_column, "crs": crs},
         counts={"n_read": loaded.n_read, "n_used": n_used, "n_set_aside": len(loaded.set_aside),
                 "n_outside_years": len(loaded.data) - n_used},
     )  # fmt: skip
