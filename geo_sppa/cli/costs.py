@@ -103,14 +103,10 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     written.append(io.write_png(fig, out / "costs.png"))
     span = f"{first}-{last}"
     _echo_tables(result, span, crime_period)
+    no_crime = "none (pass --incidents for the cost of crime)"
     lines: list[tuple[str, object]] = [
         ("collisions file", collisions_path.name),
-        (
-            "incidents file",
-            incidents_path.name
-            if incidents_path
-            else "none (pass --incidents for the cost of crime)",
-        ),
+        ("incidents file", incidents_path.name if incidents_path else no_crime),
     ]
     lines += _summary_lines(result, (crashes, crimes, set_aside), in_years, span, crime_period)
     if coverage:

@@ -165,18 +165,17 @@ def report(
     inputs = report_inputs(assessment, full_list="clusters.csv", set_aside_file=aside_file)
     out = io.output_dir(output_dir)
     path, written = _write_report(assessment, assessment_report(inputs), out, name, pdf=pdf)
-    click.echo("Executive summary:")
-    for point in executive_summary(inputs):
-        click.echo(f"  - {point}")
+    click.echo("\n".join(["Executive summary:", *(f"  - {p}" for p in executive_summary(inputs))]))
     click.echo("")
     lines = [*assessment.summary_lines()]
     files, n = rr.assessment_record(assessment, roads=roads, unit_costs=unit_costs,
                                     ward_set=ward_set, imd=imd)  # fmt: skip
     lines.append(("set aside", f"{n['n_set_aside']:,} records across the inputs"))
     options = {k: v for k, v in locals().items() if k in _RECORDED}
-    lines += rr.finish_run(out, command="report", written=[path, *written], started=started,
-                           inputs=files, options=options, counts=n)  # fmt: skip
-    lines.append(("report size", f"{path.stat().st_size / 1e6:.1f} MB"))
+    run = rr.finish_run(out, command="report", written=[path, *written], started=started,
+                        inputs=files, options=options, counts=n)  # fmt: skip
+    size = f" ({path.stat().st_size / 1e6:.1f} MB)"
+    lines += [(k, v + size if v == str(path) else v) for k, v in run]
     echo_summary("Run summary", lines)
 
 
