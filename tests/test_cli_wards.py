@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -327,3 +328,99 @@ def test_outliers_imd_2019_rank_nb_fit_converges(tmp_path):
     assert result.exit_code == 0, result.output
     assert "alpha = 0.111" in result.output
     assert "converge" not in result.output
+
+
+def test_wards_manifest_removes_only_its_own_earlier_outputs(tmp_path):
+    """run.json lists every ward output with its checksum and the inputs read; a file an
+    earlier wards run wrote and this one does not is removed and named; the files of
+    `wards --la` and `map wards`, which share the folder under their own entries, are kept."""
+    import json
+
+    from run_manifest import checked_entry, sha256
+
+    out = tmp_path / "o"
+    la = run("wards", "--la", "E08000035", "-o", str(out))
+    assert la.exit_code == 0, la.output
+    la_entry = checked_entry(out, "wards --la", la.output)
+    assert [Path(o["path"]).name for o in la_entry["outputs"]] == ["wards_imd.csv"]
+    assert la_entry["options"] == {"la": "E08000035"}
+    first = run("wards", "--ward-set", "2022", "-o", str(out))
+    assert first.exit_code == 0, first.output
+    entry = checked_entry(out, "wards", first.output)
+    assert [Path(o["path"]).name for o in entry["outputs"]] == [
+        "wards.csv",
+        "wards.gpkg",
+        "wards_set_aside.csv",
+        "wards.html",
+    ]
+    inputs = [Path(i["path"]).name for i in entry["inputs"]]
+    from geo_sppa.bundled.areas import bundled_area
+
+    assert inputs[:2] == [STREET, bundled_area("peterborough").wards["2022"].name]
+    assert "peterborough_imd2010_lsoa01.csv" in inputs
+    assert entry["options"]["ward_set"] == "2022" and entry["options"]["suppress_below"] is None
+    assert entry["counts"] == {"n_read": 14459, "n_used": 2735, "n_set_aside": 0}
+    redrawn = run("map", "wards", str(out / "wards.gpkg"))
+    assert redrawn.exit_code == 0, redrawn.output
+    kept = {n: sha256(out / n) for n in ("wards_imd.csv", "wards_map.html")}
+    manifest = json.loads((out / "run.json").read_text())
+    manifest["runs"]["wards"]["outputs"].append({"path": str(out / "wards_old.csv")})
+    (out / "run.json").write_text(json.dumps(manifest))
+    (out / "wards_old.csv").write_text("an earlier run's table")
+    second = run("wards", "-o", str(out))
+    assert second.exit_code == 0, second.output
+    assert not (out / "wards_old.csv").exists()
+    assert "wards_old.csv (left by an earlier run)" in second.output
+    assert checked_entry(out, "wards", second.output)["removed_from_earlier_run"] == [
+        "wards_old.csv"
+    ]
+    assert {n: sha256(out / n) for n in kept} == kept
+    runs = json.loads((out / "run.json").read_text())["runs"]
+    assert set(runs) == {"wards --la", "wards", "map wards wards_map.html"}
+
+
+def test_wards_manifest_withholds_the_suppressed_total(tmp_path):
+    """With --suppress-below the summary withholds the exact total used; run.json must too."""
+    import json
+
+    result = run("wards", "--suppress-below", "25", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "run.json").read_text()
+    counts = json.loads(text)["runs"]["wards"]["counts"]
+    assert counts["n_used"] == "withheld (small counts suppressed)"
+    assert "2735" not in text and "2,735" not in text
+    assert counts["n_read"] == 14459
+
+
+def test_a_wards_run_killed_part_way_leaves_no_manifest_and_the_next_cleans_up(tmp_path):
+    """Kill `geo-sppa wards` (SIGKILL) as soon as its first output appears: no run.json, the
+    table present is whole; the next run removes the killed run's partial files."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "o"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geo_sppa", "-q", "wards", "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / "wards.csv").exists():
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (out / "run.json").exists()
+    assert len(pd.read_csv(out / "wards.csv", encoding="utf-8-sig")) == 24  # whole: it parses
+    # another command's partial files: one of a dead process, one still being written
+    dead, alive = f".outliers.partial-{proc.pid}.csv", f".outliers.partial-{os.getppid()}.csv"
+    for name in (dead, alive):
+        (out / name).write_text("half")
+    again = run("wards", "-o", str(out))
+    assert again.exit_code == 0, again.output
+    assert [p.name for p in out.iterdir() if ".partial-" in p.name] == [alive]
+    assert f"{dead} (left by an earlier run)" in again.output

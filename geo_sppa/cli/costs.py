@@ -51,8 +51,8 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     Peterborough assessment), or your own table. police.uk categories are broader than the Home
     Office classes, so crime totals are indicative; uncosted categories are listed.
 
-    Writes costs_road.csv, costs_crime.csv and costs.png into the output folder, and
-    costs_set_aside.csv (file row, record id, reason) when any record was set aside.
+    Writes costs_road.csv, costs_crime.csv and costs.png into the output folder,
+    costs_set_aside.csv (file row, record id, reason) when any record was set aside, and run.json.
 
     \b
     Example:
@@ -70,8 +70,10 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
         optional_incidents_input,
         unit_costs_input,
     )
+    from geo_sppa.cli.run_record import finish_run, run_started
     from geo_sppa.render.charts import cost_chart
 
+    started = run_started()
     table = unit_costs_input(unit_costs)
     crashes, collisions_path = collisions_input(area, collisions, crs=crs)
     crimes, incidents_path = optional_incidents_input(area, incidents, crs=crs)
@@ -101,19 +103,22 @@ def costs(area, collisions, incidents, years, price_year, unit_costs, crs, outpu
     written.append(io.write_png(fig, out / "costs.png"))
     span = f"{first}-{last}"
     _echo_tables(result, span, crime_period)
+    no_crime = "none (pass --incidents for the cost of crime)"
     lines: list[tuple[str, object]] = [
         ("collisions file", collisions_path.name),
-        (
-            "incidents file",
-            incidents_path.name
-            if incidents_path
-            else "none (pass --incidents for the cost of crime)",
-        ),
+        ("incidents file", incidents_path.name if incidents_path else no_crime),
     ]
     lines += _summary_lines(result, (crashes, crimes, set_aside), in_years, span, crime_period)
     if coverage:
         lines.append(("note", coverage))
-    lines += [("wrote", str(p)) for p in written]
+    lines += finish_run(
+        out, command="costs", written=written, started=started,
+        inputs=[collisions_path, incidents_path, None if isinstance(table, str) else unit_costs],
+        options={"area": area, "years": [first, last], "price_year": price_year,
+                 "unit_costs": unit_costs, "crs": crs},
+        counts={"n_read": crashes.n_read + (crimes.n_read if crimes else 0), "n_used":
+                len(in_years) + (len(crimes.data) if crimes else 0), "n_set_aside": len(set_aside)},
+    )  # fmt: skip
     echo_summary("Run summary", lines)
 
 

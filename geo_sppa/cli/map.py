@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from geo_sppa.cli.options import echo_summary
+from geo_sppa.cli.run_record import finish_run, run_started
 
 
 def _output_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,6 +35,30 @@ def _map_path(results: str, output_dir: str | None, name: str | None) -> Path:
 
     folder = io.output_dir(output_dir) if output_dir else Path(results).parent
     return folder / (name or f"{Path(results).stem}_map.html")
+
+
+def _finish_map(
+    kind: str, path: Path, inputs: list, options: dict, counts: dict, started: Any
+) -> list[tuple[str, str]]:
+    """Record the map in its folder's run.json, under ``map <kind> <file name>``.
+
+    Keyed by the map's file, so redrawing one map never removes another (``wards_map.html``
+    and ``outliers_map.html`` are both ``map wards`` maps).
+    """
+    return finish_run(path.parent, command=f"map {kind} {path.name}", written=[path],
+                      started=started, inputs=inputs, options=options, counts=counts)  # fmt: skip
+
+
+def _context_files(area: str) -> list[Path]:
+    """Return the bundled files the context layers of ``area`` are read from."""
+    from geo_sppa.bundled.areas import bundled_area
+
+    if not area:
+        return []
+    bundle = bundled_area(area)
+    chosen = bundle.default_ward_set
+    return [p for p in (bundle.roads or bundle.context_roads, bundle.wards.get(chosen or ""))
+            if p]  # fmt: skip
 
 
 @click.group("map")
@@ -75,6 +100,7 @@ def clusters_map(
     from geo_sppa.bundled.inputs import map_context_input
     from geo_sppa.render.maps import cluster_map, self_contained_html
 
+    started = run_started()
     sites = io.read_results(results, layer="clusters")
     collisions = io.read_results(results, layer="collisions")
     run = io.read_run_info(results)
@@ -87,14 +113,11 @@ def clusters_map(
         cluster_map(sites, collisions, roads=roads, wards=wards, radius_m=radius_m, title=title)
     )
     path = io.write_text(html, _map_path(results, output_dir, name))
-    echo_summary(
-        "Map",
-        [
-            ("sites", f"{len(sites):,}"),
-            ("collisions", f"{len(collisions):,}"),
-            ("wrote", str(path)),
-        ],
-    )
+    counts = {"sites": len(sites), "collisions": len(collisions)}
+    context = [] if no_context else _context_files(context_area)
+    options = {"area": context_area, "no_context": no_context, "name": path.name}
+    lines = _finish_map("clusters", path, [results, *context], options, counts, started)
+    echo_summary("Map", [*((k, f"{v:,}") for k, v in counts.items()), *lines])
 
 
 @map_group.command("wards")
@@ -111,6 +134,7 @@ def wards_map(results: str, output_dir: str | None, name: str | None) -> None:
     from geo_sppa.render.maps import self_contained_html, ward_map
     from geo_sppa.wards.deprivation import deprivation_measure
 
+    started = run_started()
     wards = io.read_results(results)
     run = io.read_run_info(results)
     measure = deprivation_measure(wards)  # one deprivation layer: the table's overall measure
@@ -125,6 +149,6 @@ def wards_map(results: str, output_dir: str | None, name: str | None) -> None:
     )
     html = self_contained_html(page)
     path = io.write_text(html, _map_path(results, output_dir, name))
-    echo_summary(
-        "Map", [("wards", f"{len(wards):,}"), ("layers", ", ".join(layers)), ("wrote", str(path))]
-    )
+    counts = {"wards": len(wards), "layers": list(layers)}
+    lines = _finish_map("wards", path, [results], {"name": path.name}, counts, started)
+    echo_summary("Map", [("wards", f"{len(wards):,}"), ("layers", ", ".join(layers)), *lines])

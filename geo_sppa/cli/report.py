@@ -20,6 +20,10 @@ from geo_sppa.cli.options import (
 
 __all__ = ["report"]
 
+#: Options recorded in run.json (the input files are recorded with their checksums).
+_RECORDED = ("area", "years", "ward_set", "imd", "suppress_below", "category", "price_year",
+             "unit_costs", "threshold", "seed", "name", "pdf")  # fmt: skip
+
 
 @click.command("report")
 @area_option
@@ -118,7 +122,8 @@ def report(
     matrix, and writes one HTML page with an executive summary, tables, charts (inline PNG) and maps
     (inline, no internet needed), each section saying which data and years it used, with
     recommendations and the records set aside per input; clusters.csv with every cluster site,
-    report_set_aside.csv when any record was set aside, and with --pdf the report as a PDF.
+    report_set_aside.csv when any record was set aside, with --pdf the report as a PDF, and
+    run.json last.
     --years sets the window of the cluster scan, trends and
     road costs (default: the latest three complete years, as the commands choose it).
 
@@ -131,9 +136,11 @@ def report(
     """  # noqa: D301
     from geo_sppa import io
     from geo_sppa.assessment.pipeline import strategic_assessment
+    from geo_sppa.cli import run_record as rr
     from geo_sppa.render.report_html import assessment_report, executive_summary
     from geo_sppa.render.report_page import report_inputs, require_pdf_printer
 
+    started = rr.run_started()
     if pdf:
         require_pdf_printer()  # before the analyses, not after them
 
@@ -158,23 +165,22 @@ def report(
     inputs = report_inputs(assessment, full_list="clusters.csv", set_aside_file=aside_file)
     out = io.output_dir(output_dir)
     path, written = _write_report(assessment, assessment_report(inputs), out, name, pdf=pdf)
-    click.echo("Executive summary:")
-    for point in executive_summary(inputs):
-        click.echo(f"  - {point}")
+    click.echo("\n".join(["Executive summary:", *(f"  - {p}" for p in executive_summary(inputs))]))
     click.echo("")
     lines = [*assessment.summary_lines()]
-    counts = assessment.set_aside_counts()
-    lines.append(("set aside", f"{int(counts['set_aside'].sum()):,} records across the inputs"))
-    lines.append(("wrote", f"{path} ({path.stat().st_size / 1e6:.1f} MB)"))
-    lines += [("wrote", str(p)) for p in written]
+    files, n = rr.assessment_record(assessment, roads=roads, unit_costs=unit_costs,
+                                    ward_set=ward_set, imd=imd)  # fmt: skip
+    lines.append(("set aside", f"{n['n_set_aside']:,} records across the inputs"))
+    options = {k: v for k, v in locals().items() if k in _RECORDED}
+    run = rr.finish_run(out, command="report", written=[path, *written], started=started,
+                        inputs=files, options=options, counts=n)  # fmt: skip
+    size = f" ({path.stat().st_size / 1e6:.1f} MB)"
+    lines += [(k, v + size if v == str(path) else v) for k, v in run]
     echo_summary("Run summary", lines)
 
 
 def _write_report(assessment, page: str, out: Path, name: str, *, pdf: bool):
-    """Write the page, clusters.csv, report_set_aside.csv (when any) and the PDF (when asked).
-
-    Returns the page's path and the other files written.
-    """
+    """Write the page, clusters.csv, report_set_aside.csv (when any) and the PDF (when asked)."""
     from geo_sppa import io
     from geo_sppa.io.writers import atomic_path
     from geo_sppa.render.report_page import report_pdf

@@ -37,7 +37,7 @@ def risk(area, themes_path, threshold, output_dir) -> None:
     Peterborough the 2012 Safer Peterborough Partnership matrix, whose published risk scores are
     checked; an area without one (leeds-central) needs --themes.
 
-    Writes risk_matrix.csv and risk_matrix.png into the output folder.
+    Writes risk_matrix.csv, risk_matrix.png and run.json into the output folder.
 
     \b
     Example:
@@ -47,9 +47,11 @@ def risk(area, themes_path, threshold, output_dir) -> None:
     from geo_sppa import io
     from geo_sppa.assessment.risk import published_differences, risk_matrix
     from geo_sppa.bundled.inputs import area_risk_themes_input, no_risk_matrix_text
+    from geo_sppa.cli.run_record import finish_run, run_started
     from geo_sppa.errors import InputError
     from geo_sppa.render.charts import risk_chart
 
+    started = run_started()
     themes = area_risk_themes_input(area, themes_path)
     if themes is None:
         raise InputError(no_risk_matrix_text(area))
@@ -83,5 +85,18 @@ def risk(area, themes_path, threshold, output_dir) -> None:
                 "all reproduced" if differ == 0 else f"{differ} differ from harm x gaps",
             )
         )
-    lines += [("wrote", str(p)) for p in written]
+    lines += finish_run(
+        out,
+        command="risk",
+        written=written,
+        started=started,
+        inputs=[path],
+        options={"area": area, "threshold": threshold},
+        counts={
+            "n_read": len(raw),
+            "n_used": len(matrix),
+            "n_set_aside": 0,
+            "n_priorities": int(matrix["priority"].sum()),
+        },
+    )
     echo_summary("Run summary", lines)

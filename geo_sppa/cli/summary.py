@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from geo_sppa.cli.run_record import finish_run  # re-exported: commands import it here
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,42 +73,6 @@ def set_aside_lines(n_read: int, n_used: int, set_aside: pd.DataFrame) -> list[t
     if total:
         for reason, count in set_aside["reason"].value_counts().items():
             lines.append((f"  - {reason}", f"{int(count):,}"))
-    return lines
-
-
-def finish_run(
-    out: Path,
-    *,
-    command: str,
-    written: list[Path],
-    started: datetime,
-    inputs: Iterable[str | Path | None] = (),
-    options: Mapping[str, Any] | None = None,
-    counts: Mapping[str, Any] | None = None,
-) -> list[tuple[str, object]]:
-    """Remove an earlier run's stale outputs, write ``run.json`` last; return summary lines.
-
-    Outputs that an earlier run of the same command wrote to ``out`` and this run did not (a
-    ``clusters_resolved.csv`` from a window that had resolved sites, say), and partial files of
-    a killed run, are removed so the folder holds one run's outputs; the summary names them.
-    """
-    from geo_sppa.io.manifest import stale_outputs, write_manifest
-
-    stale = stale_outputs(out, command, written)
-    for path in stale:
-        path.unlink(missing_ok=True)
-    manifest = write_manifest(
-        out,
-        command=command,
-        inputs=[p for p in inputs if p],
-        options=options or {},
-        counts=counts or {},
-        outputs=written,
-        started=started,
-        removed=stale,
-    )
-    lines: list[tuple[str, object]] = [("wrote", str(p)) for p in [*written, manifest]]
-    lines += [("removed", f"{p.name} (left by an earlier run)") for p in stale]
     return lines
 
 

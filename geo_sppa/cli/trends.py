@@ -60,7 +60,7 @@ def trends(
     motorcyclists and children. Partial years are labelled and not compared.
 
     Writes trends_by_year.csv, trends_monthly.csv, trends_seasonality.csv, trends_road_users.csv and
-    a PNG chart for each into the output folder.
+    a PNG chart for each into the output folder, and run.json last.
 
     \b
     Example:
@@ -71,25 +71,36 @@ def trends(
     from geo_sppa import io
     from geo_sppa.assessment.trends import latest_complete_years, trends_in_years
     from geo_sppa.bundled.inputs import collisions_input, population_total_input
+    from geo_sppa.cli.run_record import finish_run, run_started
 
+    started = run_started()
     columns = {"id": id_column} if id_column else None
     loaded, path = collisions_input(area, collisions, crs=crs, columns=columns)
     people, population_path = population_total_input(
         area, population, own_collisions=collisions is not None
     )
+    window = years or latest_complete_years(loaded.data)
     result = trends_in_years(
         loaded.data,
-        years=years or latest_complete_years(loaded.data),
+        years=window,
         population=people,
         baseline_year=baseline_year,
         end_date=end_date,
     )
     source = f"{path.name}, {result.start:%d %b %Y} to {result.end:%d %b %Y}"
-    written = _written(result, io.output_dir(output_dir), source=source)
+    out = io.output_dir(output_dir)
+    written = _written(result, out, source=source)
     _echo_tables(result)
     lines: list[tuple[str, object]] = [("collisions file", path.name)]
     lines += _summary_lines(result, loaded, population_path)
-    lines += [("wrote", str(p)) for p in written]
+    n_used = int(result.by_year["total"].sum())
+    lines += finish_run(
+        out, command="trends", written=written, started=started, inputs=[path, population_path],
+        options={"area": area, "years": window, "baseline_year": result.baseline_year,
+                 "end_date": end_date, "id_column": id_column, "crs": crs},
+        counts={"n_read": loaded.n_read, "n_used": n_used, "n_set_aside": len(loaded.set_aside),
+                "n_outside_years": len(loaded.data) - n_used},
+    )  # fmt: skip
     echo_summary("Run summary", lines)
 
 

@@ -135,12 +135,8 @@ def load_ward_rates(**inputs: Any) -> tuple[WardRates, Loaded, dict[str, str]] |
         return None
     n_read = len(f["incidents"]) + len(f["read_set_aside"])
     loaded = Loaded(f["incidents"], f["read_set_aside"], n_read, f["read_notes"])
-    names = (
-        ("incidents", "source"),
-        ("wards", "ward_label"),
-        ("ward_source",) * 2,
-        ("imd", "imd_label"),
-    )
+    names = (("incidents", "source"), ("wards", "ward_label"), ("ward_source",) * 2,
+             ("imd", "imd_label"))  # fmt: skip
     return ward_table(**f).rates, loaded, {key: f[name] for key, name in names}
 
 
@@ -160,8 +156,8 @@ def wards(suppress_below: int | None, output_dir: str, la: str | None, **inputs:
     in the data (the bundled police.uk extract has 7 non-contiguous months); rate_per_1000_per_year
     annualises them (rate * 12 / months).
 
-    Writes wards.csv, wards.gpkg (GeoPackage), wards.html and wards_set_aside.csv into the output
-    folder.
+    Writes wards.csv, wards.gpkg (GeoPackage), wards.html, wards_set_aside.csv and run.json
+    (written last) into the output folder.
 
     \b
     Example:
@@ -170,10 +166,12 @@ def wards(suppress_below: int | None, output_dir: str, la: str | None, **inputs:
         geo-sppa wards --la E08000035                    # ward IMD 2025 of any authority
     """  # noqa: D301
     from geo_sppa import io
+    from geo_sppa.cli import run_record as rr
     from geo_sppa.cli.ward_authority import authority_ward_table
     from geo_sppa.render.maps import self_contained_html, ward_map
     from geo_sppa.wards.rates import ward_table
 
+    started = rr.run_started()
     if la:
         return authority_ward_table(la, inputs["population_path"], output_dir)
     if (frames := read_ward_inputs(**inputs)) is None:
@@ -185,16 +183,18 @@ def wards(suppress_below: int | None, output_dir: str, la: str | None, **inputs:
         io.write_gpkg(table.data, out / "wards.gpkg", layer="wards"),
         io.write_csv(table.set_aside, out / "wards_set_aside.csv"),
     ]
-    page = ward_map(
-        table.data, layers=table.map_layers, title=table.map_title,
-        category=table.rates.category, months=table.rates.months,
-    )  # fmt: skip
+    page = ward_map(table.data, layers=table.map_layers, title=table.map_title,
+                    category=table.rates.category, months=table.rates.months)  # fmt: skip
     written.append(io.write_text(self_contained_html(page), out / "wards.html"))
     click.echo(f"{table.rates.category} by ward ({len(table.rates.months)} months):")
     formats = {table.rates.imd_measure or "": ".1f", "rate_per_1000": ".2f", "population": ",.0f"}
-    echo_table(
-        table.data.sort_values("ward_name"), list(table.columns), max_rows=200, formats=formats
-    )
+    shown = table.data.sort_values("ward_name")
+    echo_table(shown, list(table.columns), max_rows=200, formats=formats)
     click.echo("")
     lines = [*table.summary, *([("disclosure", table.disclosure)] if table.disclosure else [])]
-    echo_summary("Run summary", [*lines, *(("wrote", str(p)) for p in written)])
+    lines += rr.finish_run(
+        out, command="wards", written=written, started=started,
+        inputs=rr.ward_input_files(**inputs), counts=rr.ward_counts(frames, table),
+        options=rr.ward_options(inputs, suppress_below=suppress_below),
+    )  # fmt: skip
+    echo_summary("Run summary", lines)

@@ -9,7 +9,9 @@ output folder (``maps/`` by default); the manifest keeps one entry per command, 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import os
 import platform
 import sys
 from collections.abc import Iterable, Mapping
@@ -57,16 +59,51 @@ def _read_manifest(folder: Path) -> dict:
 def stale_outputs(folder: str | Path, command: str, written: Iterable[Path]) -> list[Path]:
     """Return files an earlier run of ``command`` wrote to ``folder`` that this run did not.
 
-    Also returns partial files left by a run that was killed while writing (their names carry
-    the partial mark of :func:`geo_sppa.io.writers.atomic_path`).
+    Only the command's own entry in ``run.json`` counts, so commands sharing a folder (``maps/``
+    by default) never remove each other's files; a file that another command's entry also lists
+    (``report`` and ``clusters`` both write ``clusters.csv``) is left alone. Also returns the
+    partial files of a killed run (their names carry the partial mark of
+    :func:`geo_sppa.io.writers.atomic_path`): those of this command's files, and any whose
+    writing process is gone, never those another command is still writing.
     """
     folder = Path(folder)
     now = {Path(p).name for p in written}
-    earlier = _read_manifest(folder).get("runs", {}).get(command, {}).get("outputs", [])
-    names = {Path(str(o.get("path", ""))).name for o in earlier if isinstance(o, dict)}
-    stale = [folder / n for n in sorted(names - now) if n and (folder / n).is_file()]
-    stale += sorted(p for p in folder.glob(f".*{PARTIAL_MARK}*") if p.is_file())
+    runs = _read_manifest(folder).get("runs", {})
+    mine = _output_names(runs.get(command, {}))
+    others = set().union(*(_output_names(e) for c, e in runs.items() if c != command))
+    stale = [folder / n for n in sorted(mine - now - others) if n and (folder / n).is_file()]
+    for partial in sorted(p for p in folder.glob(f".*{PARTIAL_MARK}*") if p.is_file()):
+        target, pid = _partial_target(partial.name)
+        if target in mine | now or not _running(pid):
+            stale.append(partial)
     return stale
+
+
+def _output_names(entry: object) -> set[str]:
+    """Return the file names an entry of ``run.json`` lists as its outputs."""
+    outputs = entry.get("outputs", []) if isinstance(entry, dict) else []
+    return {Path(str(o.get("path", ""))).name for o in outputs if isinstance(o, dict)} - {""}
+
+
+def _partial_target(name: str) -> tuple[str, int | None]:
+    """Return the file a partial file ``.stem.partial-PID.suffix`` stands for, and the PID."""
+    stem, _, rest = name[1:].partition(PARTIAL_MARK)
+    digits = "".join(itertools.takewhile(str.isdigit, rest))
+    suffix = rest[len(digits) :].removesuffix("-journal")
+    return stem + suffix, int(digits) if digits else None
+
+
+def _running(pid: int | None) -> bool:
+    """Return True if process ``pid`` is alive (and is not this one, whose writes are done)."""
+    if pid is None or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, owned by another user
+        return True
+    return True
 
 
 def write_manifest(
