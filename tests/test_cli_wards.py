@@ -424,3 +424,32 @@ def test_a_wards_run_killed_part_way_leaves_no_manifest_and_the_next_cleans_up(t
     assert again.exit_code == 0, again.output
     assert [p.name for p in out.iterdir() if ".partial-" in p.name] == [alive]
     assert f"{dead} (left by an earlier run)" in again.output
+
+
+def test_outliers_manifest_lists_its_outputs_and_leaves_the_wards_run_alone(tmp_path):
+    """`outliers` writes its run.json entry last: every output with its checksum, the inputs,
+    the options and counts; a `wards` run in the same folder keeps its own entry and files."""
+    import json
+
+    from run_manifest import checked_entry, sha256
+
+    out = tmp_path / "o"
+    wards = run("wards", "-o", str(out))
+    assert wards.exit_code == 0, wards.output
+    kept = {p.name: sha256(p) for p in out.glob("wards*")}
+    result = run("outliers", "--fdr", "0.1", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    entry = checked_entry(out, "outliers", result.output)
+    assert [Path(o["path"]).name for o in entry["outputs"]] == [
+        "outliers.csv",
+        "outliers.gpkg",
+        "outliers_set_aside.csv",
+        "outliers_scatter.png",
+        "outliers_funnel.png",
+        "outliers.html",
+    ]
+    assert Path(entry["inputs"][0]["path"]).name == STREET
+    assert entry["options"]["fdr"] == 0.1 and entry["options"]["model"] == "nb"
+    assert entry["counts"] == {"n_read": 14459, "n_used": 2735, "n_set_aside": 0}
+    assert {p.name: sha256(p) for p in out.glob("wards*")} == kept
+    assert set(json.loads((out / "run.json").read_text())["runs"]) == {"wards", "outliers"}

@@ -80,13 +80,14 @@ def outliers(
         geo-sppa outliers --category "Violence and sexual offences" --suppress-below 5
     """  # noqa: D301
     from geo_sppa import io
+    from geo_sppa.cli import run_record as rr
     from geo_sppa.render.charts import funnel_chart, outlier_scatter
     from geo_sppa.render.maps import self_contained_html, ward_map
     from geo_sppa.render.outlier_charts import imd_edition, period_text
     from geo_sppa.wards.outliers import ward_outliers
 
-    frames = read_ward_inputs(**inputs)
-    if frames is None:
+    started = rr.run_started()
+    if (frames := read_ward_inputs(**inputs)) is None:
         return
     result = ward_outliers(
         **frames,
@@ -130,7 +131,14 @@ def outliers(
     click.echo("")
     _echo_verdicts(frame)
     click.echo("")
-    echo_summary("Run summary", [*result.summary, *(("wrote", str(p)) for p in written)])
+    options = rr.ward_options(
+        inputs, measure=measure, model=model, fdr=fdr, seed=seed, suppress_below=suppress_below
+    )
+    record = rr.finish_run(
+        out, command="outliers", written=written, started=started, options=options,
+        inputs=rr.ward_input_files(**inputs), counts=rr.ward_counts(frames, result.table),
+    )  # fmt: skip
+    echo_summary("Run summary", [*result.summary, *record])
 
 
 def _echo_verdicts(frame: Any) -> None:
