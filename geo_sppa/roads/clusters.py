@@ -270,17 +270,20 @@ def _eb_sites(
 
     The candidates are counted over the window's years from the collisions the scan placed
     (network mode: both windows snapped; radius mode: every usable collision), so every
-    collision of the window that is in a site is also in a candidate.
+    collision of the window that is in a site is also in a candidate; a link site's ``mu``
+    takes in the junctions its stretch passes
+    (:func:`~geo_sppa.roads.eb.site_footprints`).
     """
     years = list(range(window[0], window[1] + 1))
-    scan = placed.scan
+    scan, frame, network = placed.scan, None, None
     if isinstance(scan, NetworkScan):
-        frame = gpd.GeoDataFrame(placed.frame)
-        cands = network_candidates(frame, scan.network, years=years, length_m=rule.length_m)
+        frame, network = gpd.GeoDataFrame(placed.frame), scan.network
+        cands = network_candidates(frame, network, years=years, length_m=rule.length_m)
     else:
         cands = grid_candidates(usable, radius_m=rule.radius_m, years=years)
     fit = fit_spf(cands.counts, cands.sites[list(cands.covariates)])
-    mu = site_spf_expected(status.records, cands, fit, years, rule=rule)
+    mu = site_spf_expected(status.records, cands, fit, years, rule=rule, network=network,
+                           snapped=frame)  # fmt: skip
     return site_eb_columns(status.sites, mu, fit, rule), fit
 
 
