@@ -18,6 +18,7 @@ from geo_sppa.roads.eb import (
     site_eb_columns,
     site_footprints,
     site_spf_expected,
+    site_spf_moments,
 )
 from geo_sppa.roads.rules import RULES
 from geo_sppa.roads.spf import CandidateSites, SpfFit, fit_spf
@@ -52,8 +53,9 @@ def test_poisson_spf_trusts_the_spf_and_huge_k_trusts_the_count():
 @pytest.mark.parametrize(
     "observed, mu, k, match",
     [([1, 2], [1.0], 0.5, "2 observed counts but 1 SPF"), ([1], [1.0], -1.0, "finite"),
-     ([1], [np.nan], 0.5, "finite"), ([-1], [1.0], 0.5, ">= 0")],
-    ids=["lengths", "negative-k", "missing-mu", "negative-count"],
+     ([1], [np.nan], 0.5, "finite"), ([-1], [1.0], 0.5, ">= 0"),
+     ([1, 2], [1.0, 1.0], [0.5, 0.5, 0.5], "3 values of k"), ([1], [1.0], [np.nan], "finite")],
+    ids=["lengths", "negative-k", "missing-mu", "negative-count", "k-lengths", "missing-k"],
 )  # fmt: skip
 def test_bad_eb_input_is_refused(observed, mu, k, match):
     with pytest.raises(InputError, match=match):
@@ -268,6 +270,17 @@ def test_a_link_site_takes_the_share_of_the_junction_it_passes():
     junction = feet[feet["candidate_id"].str.startswith("J")]
     assert junction["candidate_id"].tolist() == [f"J{network.junctions.index[0]}"]
     assert junction["weight"].tolist() == [0.5]
+    segments = feet[feet["candidate_id"].str.startswith("S")]
+    assert segments["weight"].sum() == pytest.approx(1.0) and len(segments) == 2
+    # the site's own k: independent pieces of 0.9 * w_i (segments) and 0.45 (the junction)
+    _, k = site_spf_moments(records, cands, fit, YEARS, rule=rule, network=network,
+                            snapped=snapped)  # fmt: skip
+    pieces = [*(0.9 * segments["weight"]), 0.45]
+    assert k[0] == pytest.approx(0.5 * sum(p**2 for p in pieces) / 1.35**2)
+    assert k[0] < 0.5
+    a, b = eb_estimates([6], mu, k), eb_estimates([6], mu, 0.5)
+    assert a["weight"].iloc[0] == pytest.approx(1 / (1 + k[0] * 1.35))
+    assert a["eb_expected"].iloc[0] < b["eb_expected"].iloc[0]  # trusts the SPF more
     # with one more collision the junction is a site: its collisions are its own, not the link's
     placed, records, cands = planted_cross([*points, (500, 490), (498, 500), (502, 500)])
     assert sorted(records["site_type"]) == ["junction"]
@@ -295,47 +308,61 @@ def run_sites(records: pd.DataFrame, frame: pd.DataFrame) -> gpd.GeoDataFrame:
     return site_frame(records, list(records["members"]), full, context)
 
 
-def test_eb_predicts_the_next_window_at_the_bundled_leeds_sites():
-    """Real data: Leeds network sites of 2014-2016, counted again in 2017-2019 in their footprints.
-
-    Every collision a site counts lies in a candidate whose ``mu`` the site sums. The naive
-    expectation (the same count again) is far too high; the EB expected count, from an SPF fitted
-    on 2014-2016 alone and scaled by the area's change in collisions (2017-2019 over 2014-2016,
-    0.82), lies within its interval of what happened, at junction and at link sites. (Before
-    link sites took in the junctions they pass, their EB count was 3 standard errors low.)
-    """
+@pytest.fixture(scope="module")
+def leeds_placed():
     from geo_sppa.bundled.inputs import cluster_inputs
     from geo_sppa.roads.scan import network_placement
-    from geo_sppa.roads.spf import network_candidates
-    from geo_sppa.roads.spf_candidates import collision_candidates
     from geo_sppa.roads.usable import usable_collisions
 
     inputs = cluster_inputs("leeds-central", collisions=None, roads=None, study_area=None,
                             crs=None, columns={}, date_format=None, radius_mode=False,
                             keep_service_roads=False, cache_dir="unused", with_context=False)  # fmt: skip
     usable, _ = usable_collisions(inputs.collisions.data, "leeds")
-    rule, first, then = RULES["spp"], [2014, 2015, 2016], [2017, 2018, 2019]
-    placed = network_placement(usable, inputs.roads, rule, tolerance_m=30, junction_merge_m=15)
-    snapped, network = placed.snapped, placed.scan.network
-    records = placed.scan.records(snapped[snapped["year"].isin(first)])
+    return network_placement(usable, inputs.roads, RULES["spp"], tolerance_m=30,
+                             junction_merge_m=15)  # fmt: skip
+
+
+@pytest.mark.parametrize("first", [2011, 2014])
+def test_eb_predicts_the_next_window_at_the_bundled_leeds_sites(leeds_placed, first):
+    """Real data: Leeds network sites of 2014-2016 (2011-2013), counted again in 2017-2019
+    (2014-2016) in their footprints.
+
+    Every collision a site counts lies in a candidate whose ``mu`` the site sums. The naive
+    expectation (the same count again) is far too high; the EB expected count, from an SPF fitted
+    on the first window alone and scaled by the area's change in collisions (0.82 in 2017-2019
+    over 2014-2016; 1.01 in 2014-2016 over 2011-2013), lies within its interval of what happened,
+    at junction and at link sites. (When link sites left out the junctions they pass, their EB
+    count was 3.0 standard errors low for 2014; taking them in with the SPF's ``k`` rather than
+    the site's own, 2.6 high for 2011.)
+    """
+    from geo_sppa.roads.spf import network_candidates
+    from geo_sppa.roads.spf_candidates import collision_candidates
+
+    rule, years, then = (
+        RULES["spp"],
+        [first, first + 1, first + 2],
+        [first + 3, first + 4, first + 5],
+    )
+    snapped, network = leeds_placed.snapped, leeds_placed.scan.network
+    records = leeds_placed.scan.records(snapped[snapped["year"].isin(years)])
     before = np.array([len(m) for m in records["members"]])
-    after = np.array([len(m) for m in placed.scan.footprints(
+    after = np.array([len(m) for m in leeds_placed.scan.footprints(
         snapped[snapped["year"].isin(then)], records)])  # fmt: skip
-    cands = network_candidates(snapped, network, years=first)
+    cands = network_candidates(snapped, network, years=years)
     feet = site_footprints(records, cands, rule=rule, network=network, snapped=snapped)
     feet = feet[feet["weight"] > 0]
     at = collision_candidates(snapped, network)
     link = (records["site_type"] == "link").to_numpy()
-    assert link.sum() > 20
+    assert link.sum() > 20 and len(records) > 40
     for i, members in enumerate(records["members"]):
         assert set(at.loc[members]) <= set(feet.loc[feet["site"] == i, "candidate_id"])
     fit = fit_spf(cands.counts, cands.sites[list(cands.covariates)])
-    mu = site_spf_expected(records, cands, fit, first, rule=rule, network=network,
-                           snapped=snapped)  # fmt: skip
-    eb = eb_estimates(before, mu, fit.k)
-    trend = snapped["year"].isin(then).sum() / snapped["year"].isin(first).sum()
-    assert 0.75 < trend < 0.9
-    assert len(records) > 40
+    mu, k = site_spf_moments(records, cands, fit, years, rule=rule, network=network,
+                             snapped=snapped)  # fmt: skip
+    assert (k[~link] == fit.k).all() and (k[link] <= fit.k).all()
+    eb = eb_estimates(before, mu, k)
+    trend = snapped["year"].isin(then).sum() / snapped["year"].isin(years).sum()
+    assert 0.75 < trend < 1.05
     for sel in (np.ones(len(records), dtype=bool), link, ~link):
         m, sd = eb["eb_expected"][sel], eb["eb_sd"][sel]
         sd_mean = np.sqrt((trend * m + trend**2 * sd**2).sum()) / sel.sum()

@@ -36,7 +36,7 @@ import pandas as pd
 
 from geo_sppa.errors import InputError
 from geo_sppa.roads.costs import collision_costs, cost_table_note
-from geo_sppa.roads.eb import site_eb_columns, site_spf_expected
+from geo_sppa.roads.eb import site_eb_columns, site_spf_moments
 from geo_sppa.roads.names import site_name, town_words
 from geo_sppa.roads.radius import radius_scan
 from geo_sppa.roads.rules import (
@@ -282,9 +282,9 @@ def _eb_sites(
     else:
         cands = grid_candidates(usable, radius_m=rule.radius_m, years=years)
     fit = fit_spf(cands.counts, cands.sites[list(cands.covariates)])
-    mu = site_spf_expected(status.records, cands, fit, years, rule=rule, network=network,
-                           snapped=frame)  # fmt: skip
-    return site_eb_columns(status.sites, mu, fit, rule), fit
+    mu, k = site_spf_moments(status.records, cands, fit, years, rule=rule, network=network,
+                             snapped=frame)  # fmt: skip
+    return site_eb_columns(status.sites, mu, fit, rule, k=k), fit
 
 
 def _spf_notes(spf: SpfFit | None) -> tuple[str, ...]:

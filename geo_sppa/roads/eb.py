@@ -31,6 +31,12 @@ At cluster sites (:func:`site_eb_columns`), ``mu`` is ``spf_expected``:
 - radius mode: the ``mu`` of the grid cell holding the circle's centre, scaled by the circle's
   share of the cell's area (``pi * r**2 / (2 * r)**2 = pi / 4``).
 
+A link site sums several candidates, whose long-run rates the SPF treats as independent
+gamma variables around their ``mu_i`` (variance ``k * mu_i**2``): the site's expected count has
+variance ``k * sum(mu_i**2)``, so its own dispersion is ``k * sum(mu_i**2) / mu**2`` (at most
+``k``; a junction or radius site, one candidate, keeps ``k``), and ``w`` uses it. With ``k``
+itself a long stretch would trust its own count as if it were one candidate.
+
 ``rtm_note`` says ``likely regression to the mean`` where the EB expected count no longer meets
 the rule: every clause is checked with ``eb_expected`` as the collision count and
 ``eb_expected`` times the site's own fatal-or-serious share as the fatal-or-serious count.
@@ -57,6 +63,7 @@ __all__ = [
     "site_eb_columns",
     "site_footprints",
     "site_spf_expected",
+    "site_spf_moments",
 ]
 
 #: Columns :func:`site_eb_columns` adds to a site frame, before ``geometry``.
@@ -65,7 +72,9 @@ EB_COLUMNS = ["spf_expected", "eb_expected", "eb_excess", "eb_sd", "rtm_share", 
 RTM_NOTE = "likely regression to the mean"
 
 
-def eb_estimates(observed: npt.ArrayLike, mu_total: npt.ArrayLike, k: float) -> pd.DataFrame:
+def eb_estimates(
+    observed: npt.ArrayLike, mu_total: npt.ArrayLike, k: float | npt.ArrayLike
+) -> pd.DataFrame:
     """Return the Empirical Bayes estimates of sites with these counts (see the module doc).
 
     Parameters
@@ -75,7 +84,8 @@ def eb_estimates(observed: npt.ArrayLike, mu_total: npt.ArrayLike, k: float) -> 
     mu_total
         The SPF's expected collisions at each site over the same period (sum over its years).
     k
-        The SPF's dispersion (``Var = mu + k * mu**2``), >= 0.
+        The SPF's dispersion (``Var = mu + k * mu**2``), >= 0: one for all sites, or one per
+        site (:func:`site_spf_moments`).
 
     Returns
     -------
@@ -93,7 +103,10 @@ def eb_estimates(observed: npt.ArrayLike, mu_total: npt.ArrayLike, k: float) -> 
     mu = np.asarray(mu_total, dtype=float)
     if obs.shape != mu.shape:
         raise InputError(f"EB: {obs.size} observed counts but {mu.size} SPF values; pass one each")
-    if not np.isfinite(k) or k < 0 or np.isnan(obs).any() or np.isnan(mu).any():
+    k = np.asarray(k, dtype=float)
+    if k.ndim and k.shape != obs.shape:
+        raise InputError(f"EB: {obs.size} observed counts but {k.size} values of k; pass one each")
+    if not np.isfinite(k).all() or (k < 0).any() or np.isnan(obs).any() or np.isnan(mu).any():
         raise InputError("EB: counts, mu and k must be finite numbers; found a missing one")
     if (obs < 0).any() or (mu < 0).any():
         raise InputError("EB: counts and mu must be >= 0; found a negative one")
@@ -246,7 +259,7 @@ def site_footprints(
     return out.sort_values(["site", "candidate_id"], kind="stable").reset_index(drop=True)
 
 
-def site_spf_expected(
+def site_spf_moments(
     records: pd.DataFrame,
     candidates: CandidateSites,
     fit: SpfFit,
@@ -255,8 +268,8 @@ def site_spf_expected(
     rule: Rule,
     network: RoadNetwork | None = None,
     snapped: pd.DataFrame | None = None,
-) -> np.ndarray:
-    """Return the SPF's expected collisions over ``years`` at each cluster site record.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the SPF's expected collisions over ``years`` at each site record, and its ``k``.
 
     Parameters
     ----------
@@ -278,8 +291,10 @@ def site_spf_expected(
 
     Returns
     -------
-    ndarray
-        ``mu`` per record (see the module docstring for how a site maps to candidates).
+    tuple of ndarray
+        ``mu`` per record (see the module docstring for how a site maps to candidates) and the
+        dispersion of the site's expected count, ``k * sum(mu_i**2) / mu**2`` over the pieces
+        ``mu_i`` of the candidates it sums (``k`` where it takes one candidate, or ``mu`` is 0).
 
     """
     cand = candidates.sites
@@ -289,7 +304,8 @@ def site_spf_expected(
         centre = (np.floor(records[["x", "y"]].to_numpy(dtype=float) / step) + 0.5) * step
         ids = pd.Index([f"C{x:.0f}N{y:.0f}" for x, y in centre])
         scale = np.pi * rule.radius_m**2 / step**2
-        return mu.reindex(ids).fillna(float(mu.min())).to_numpy(dtype=float) * scale
+        cell = mu.reindex(ids).fillna(float(mu.min())).to_numpy(dtype=float) * scale
+        return cell, np.full(len(cell), fit.k)
     feet = site_footprints(records, candidates, rule=rule, network=network, snapped=snapped)
     found = mu.reindex(pd.Index(feet["candidate_id"])).to_numpy(dtype=float)
     missing = np.isnan(found) & feet["candidate_id"].str.startswith("J").to_numpy(dtype=bool)
@@ -299,11 +315,43 @@ def site_spf_expected(
     out[np.unique(site[missing])] = np.nan
     if np.isnan(out).any():
         raise InputError("EB: a cluster site maps to no candidate site; this is a bug")
-    return out
+    squares = np.bincount(site, weights=weight**2, minlength=len(records))
+    k = fit.k * np.divide(squares, out**2, out=np.ones_like(out), where=out > 0)
+    return out, k
+
+
+def site_spf_expected(
+    records: pd.DataFrame,
+    candidates: CandidateSites,
+    fit: SpfFit,
+    years: Sequence[int],
+    *,
+    rule: Rule,
+    network: RoadNetwork | None = None,
+    snapped: pd.DataFrame | None = None,
+) -> np.ndarray:
+    """Return the SPF's expected collisions over ``years`` at each site record.
+
+    The ``mu`` of :func:`site_spf_moments` (same parameters).
+
+    Returns
+    -------
+    ndarray
+        ``mu`` per record.
+
+    """
+    return site_spf_moments(
+        records, candidates, fit, years, rule=rule, network=network, snapped=snapped
+    )[0]
 
 
 def site_eb_columns(
-    sites: gpd.GeoDataFrame, mu_total: np.ndarray, fit: SpfFit, rule: Rule
+    sites: gpd.GeoDataFrame,
+    mu_total: np.ndarray,
+    fit: SpfFit,
+    rule: Rule,
+    *,
+    k: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """Return ``sites`` with the :data:`EB_COLUMNS` added before ``geometry``.
 
@@ -318,6 +366,8 @@ def site_eb_columns(
         The SPF (its ``k``).
     rule
         The rule the EB expected count is checked against (``rtm_note``).
+    k
+        The dispersion per site (:func:`site_spf_moments`); default the SPF's ``k`` for all.
 
     Returns
     -------
@@ -326,7 +376,7 @@ def site_eb_columns(
 
     """
     total = sites["total"].to_numpy(dtype=float)
-    table = eb_estimates(total, mu_total, fit.k)
+    table = eb_estimates(total, mu_total, fit.k if k is None else k)
     ksi_share = np.divide(
         (sites["fatal"] + sites["serious"]).to_numpy(dtype=float),
         total,
