@@ -368,3 +368,21 @@ def test_eb_predicts_the_next_window_at_the_bundled_leeds_sites(leeds_placed, fi
         sd_mean = np.sqrt((trend * m + trend**2 * sd**2).sum()) / sel.sum()
         assert abs(trend * m.mean() - after[sel].mean()) < 1.96 * sd_mean
         assert trend * before[sel].mean() > after[sel].mean() + 3 * sd_mean
+
+
+def test_candidate_covariates_come_from_the_spf_years_only():
+    """Three 30 mph collisions in 2015 and five 60 mph ones in 2019 at the same place: the
+    candidates of 2014-2016 say 30, those of 2017-2019 say 60 (the nearest five decide)."""
+    from geo_sppa.roads.spf import grid_candidates
+
+    pts = [(10.0 + i, 10.0) for i in range(8)]
+    frame = gpd.GeoDataFrame(
+        {"year": [2015] * 3 + [2019] * 5, "speed_limit": ["30"] * 3 + ["60"] * 5,
+         "road_class": "A"},
+        geometry=shapely.points(pts), crs=27700,
+    )  # fmt: skip
+    early = grid_candidates(frame, radius_m=50, years=YEARS)
+    late = grid_candidates(frame, radius_m=50, years=[2017, 2018, 2019])
+    assert set(early.sites["speed_limit"]) == {"30"}
+    assert set(late.sites["speed_limit"]) == {"60"}
+    assert early.counts.to_numpy().sum() == 3 and len(early.sites) == len(late.sites) == 9
