@@ -36,7 +36,7 @@ import pandas as pd
 
 from geo_sppa.errors import InputError
 from geo_sppa.roads.costs import collision_costs, cost_table_note
-from geo_sppa.roads.eb import site_eb_columns, site_spf_expected
+from geo_sppa.roads.eb import site_eb_columns, site_spf_moments
 from geo_sppa.roads.names import site_name, town_words
 from geo_sppa.roads.radius import radius_scan
 from geo_sppa.roads.rules import (
@@ -270,18 +270,21 @@ def _eb_sites(
 
     The candidates are counted over the window's years from the collisions the scan placed
     (network mode: both windows snapped; radius mode: every usable collision), so every
-    collision of the window that is in a site is also in a candidate.
+    collision of the window that is in a site is also in a candidate; a link site's ``mu``
+    takes in the junctions its stretch passes
+    (:func:`~geo_sppa.roads.eb.site_footprints`).
     """
     years = list(range(window[0], window[1] + 1))
-    scan = placed.scan
+    scan, frame, network = placed.scan, None, None
     if isinstance(scan, NetworkScan):
-        frame = gpd.GeoDataFrame(placed.frame)
-        cands = network_candidates(frame, scan.network, years=years, length_m=rule.length_m)
+        frame, network = gpd.GeoDataFrame(placed.frame), scan.network
+        cands = network_candidates(frame, network, years=years, length_m=rule.length_m)
     else:
         cands = grid_candidates(usable, radius_m=rule.radius_m, years=years)
     fit = fit_spf(cands.counts, cands.sites[list(cands.covariates)])
-    mu = site_spf_expected(status.records, cands, fit, years, rule=rule)
-    return site_eb_columns(status.sites, mu, fit, rule), fit
+    mu, k = site_spf_moments(status.records, cands, fit, years, rule=rule, network=network,
+                             snapped=frame)  # fmt: skip
+    return site_eb_columns(status.sites, mu, fit, rule, k=k), fit
 
 
 def _spf_notes(spf: SpfFit | None) -> tuple[str, ...]:

@@ -15,8 +15,14 @@ Columns (:func:`site_columns`): :data:`SITE_COLUMNS`, then one count per calenda
 else ``link`` (also when none is known). ``casualties`` is NA unless every collision has a count;
 ``ksi_casualties`` (fatal or serious casualties, from a ``--casualties`` file) likewise.
 ``cost_gbp`` sums the DfT value of prevention of each collision (:mod:`geo_sppa.roads.costs`);
-``score`` weights collisions by :data:`SCORE_WEIGHTS`. Sites are ranked by :data:`RANK_ORDERS`
-(``--rank-by``): by default by cost, then total, then ``site_id``.
+``score`` weights collisions by :data:`SCORE_WEIGHTS`.
+
+``footprint`` names the site's own place, which ``site_id`` need not (a site takes the id of the
+previous window's site within 50 m, :mod:`geo_sppa.roads.status`): ``J<junction_id>`` for a
+junction site (the SPF candidate's key), ``L<route_id>@<start_m>:<end_m>`` for a link site
+(route measures in metres, ``f"{x:g}"``) and ``R<x>_<y>`` for a radius site (centre in metres,
+``f"{x:.1f}"``). Sites are ranked by :data:`RANK_ORDERS` (``--rank-by``): by default by cost,
+then total, then ``site_id``.
 """
 
 from __future__ import annotations
@@ -50,10 +56,10 @@ __all__ = [
 SCORE_WEIGHTS = {"fatal": 10, "serious": 5, "slight": 1}
 #: The site frame's fixed columns; :func:`site_columns` adds the per-year counts.
 SITE_COLUMNS = [
-    "site_id", "site_type", "name", "fatal", "serious", "slight", "total", "criterion",
-    "casualties", "ksi_casualties", "cost_gbp", "score", "previous_total", "status", "x", "y",
-    "rank", "collision_ids", "years_counts", "previous_years_counts", "first_date", "last_date",
-    "geometry",
+    "site_id", "footprint", "site_type", "name", "fatal", "serious", "slight", "total",
+    "criterion", "casualties", "ksi_casualties", "cost_gbp", "score", "previous_total", "status",
+    "x", "y", "rank", "collision_ids", "years_counts", "previous_years_counts", "first_date",
+    "last_date", "geometry",
 ]  # fmt: skip
 SEVERITIES = ("fatal", "serious", "slight")
 
@@ -202,6 +208,26 @@ def _site_types(records: pd.DataFrame, yes: np.ndarray, no: np.ndarray) -> list[
     ]
 
 
+def _footprints(records: pd.DataFrame) -> list[str]:
+    """Return each record's own footprint key (module docstring), whatever its ``site_id``."""
+    n = len(records)
+
+    def column(name: str) -> np.ndarray:
+        if name in records.columns:
+            return records[name].to_numpy(dtype=object)
+        return np.full(n, None, dtype=object)
+
+    kind, junction, route = column("site_type"), column("junction_id"), column("route_id")
+    start, end = column("start_m"), column("end_m")
+    x, y = records["x"].to_numpy(dtype=float), records["y"].to_numpy(dtype=float)
+    return [
+        f"J{junction[i]}" if kind[i] == "junction"
+        else f"L{route[i]}@{float(start[i]):g}:{float(end[i]):g}" if kind[i] == "link"
+        else f"R{x[i]:.1f}_{y[i]:.1f}"
+        for i in range(n)
+    ]  # fmt: skip
+
+
 def _names(
     records: pd.DataFrame, members: list[pd.Index], frame: pd.DataFrame, site_type: list[str],
     towns: frozenset[str],
@@ -262,6 +288,7 @@ def site_frame(
     rule, none = context.rule, pd.array([pd.NA] * n, dtype="Int64")
     columns = {
         "site_id": records["site_id"].astype(str).to_numpy(),
+        "footprint": _footprints(records),
         "site_type": site_type,
         "name": _names(records, members, frame, site_type, context.towns),
         **{s: counts[s] for s in SEVERITIES},

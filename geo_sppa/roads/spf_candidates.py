@@ -19,8 +19,10 @@ mode the OSM ``highway`` of the road, the most important one at a junction, ``hi
 ranked below unclassified grouped as ``minor``; radius mode the collisions' ``road_class``),
 ``speed_limit`` and ``urban_rural`` where the collisions record them, and ``log_length_m`` (log of
 the segment length over 100 m; 0 for junctions and cells). A covariate the collisions record is
-the modal value of the 5 collisions nearest the candidate (within 500 m, any year given; ties to
-the nearest), ``unknown`` where there is none. At a site with collisions these are its own; an
+the modal value of the 5 collisions nearest the candidate (within 500 m, ties to the nearest)
+among the collisions of the counted ``years`` only (the years the SPF is fitted on: a later
+period, such as the after period of an evaluation, never shapes the candidates), ``unknown``
+where there is none. At a site with collisions these are its own; an
 empty candidate takes the value of the road around it. Taking only the candidate's own
 collisions would make ``unknown`` mean "no collision", a level the fit cannot estimate (its
 coefficient runs to minus infinity) and that inflates every other level.
@@ -47,6 +49,7 @@ __all__ = [
     "UNKNOWN",
     "CandidateSites",
     "candidate_site_counts",
+    "collision_candidates",
     "grid_candidates",
     "network_candidates",
 ]
@@ -104,7 +107,7 @@ def candidate_site_counts(
     collisions
         Normalised collisions (:func:`geo_sppa.io.read_collisions`), EPSG:27700; not modified.
         Rows that cannot be placed or dated are left out (as :func:`cluster_sites` sets them
-        aside); every year given feeds the covariates, only ``years`` are counted.
+        aside); only ``years`` are counted and feed the covariates.
     roads
         Road lines: network mode (junctions and route segments); None: radius mode (grid).
     rule
@@ -274,6 +277,71 @@ def _segment_centres(chains: gpd.GeoDataFrame, seg: _Segments) -> tuple[np.ndarr
     return shapely.line_interpolate_point(geoms, at), chain
 
 
+def _positions(
+    snapped: pd.DataFrame, network: RoadNetwork, seg: _Segments, length_m: float
+) -> np.ndarray:
+    """Return each snapped collision's candidate position: junctions first, then segments."""
+    chains, junctions = network.chains, network.junctions
+    at_j = snapped["junction_id"].notna().to_numpy()
+    position = np.full(len(snapped), -1, dtype=np.int64)
+    position[at_j] = junctions.index.get_indexer(pd.Index(snapped["junction_id"][at_j]))
+    chain = chains.index.get_indexer(pd.Index(snapped["chain_id"][~at_j]))
+    if (chain < 0).any():
+        raise InputError("snapped collisions name chains that are not in this network; "
+                         "snap them with snapped_collisions(collisions, network)")  # fmt: skip
+    a = chains["route_from_m"].to_numpy(dtype=float)[chain]
+    b = chains["route_to_m"].to_numpy(dtype=float)[chain]
+    share = snapped["chain_m"].to_numpy(dtype=float)[~at_j] / np.maximum(
+        chains["length_m"].to_numpy(dtype=float)[chain], 1e-9
+    )
+    route = seg.chain_code[chain]
+    measure = np.clip(a + (b - a) * share, 0.0, seg.route_length[route])
+    k = np.minimum((measure // length_m).astype(np.int64), seg.n[route] - 1)
+    position[~at_j] = len(junctions) + seg.offset[route] + k
+    return position
+
+
+def _candidate_ids(network: RoadNetwork, seg: _Segments) -> np.ndarray:
+    """Return the candidate ids: ``J<junction_id>`` per junction, then ``S<route>@<start>``."""
+    starts = np.rint(seg.start).astype(np.int64).tolist()
+    return np.asarray(
+        [f"J{j}" for j in network.junctions.index]
+        + [f"S{r}@{m}" for r, m in zip(seg.route_ids[seg.code].tolist(), starts, strict=True)],
+        dtype=object,
+    )
+
+
+def collision_candidates(
+    snapped: pd.DataFrame, network: RoadNetwork, *, length_m: float = 100.0
+) -> pd.Series:
+    """Return the candidate site each snapped collision counts at (network mode).
+
+    Parameters
+    ----------
+    snapped
+        Collisions snapped to ``network`` (``chain_id``, ``chain_m``, ``junction_id``).
+    network
+        The road network.
+    length_m
+        Segment length, metres.
+
+    Returns
+    -------
+    Series
+        ``candidate_id`` per collision, indexed like ``snapped``.
+
+    """
+    seg = _segments(network.chains, length_m)
+    ids = _candidate_ids(network, seg)
+    return pd.Series(ids[_positions(snapped, network, seg, length_m)], index=snapped.index,
+                     name="candidate_id", dtype=object)  # fmt: skip
+
+
+def _in_years(frame: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
+    """Return the rows of ``frame`` whose ``year`` is one of ``years`` (the covariates' rows)."""
+    return frame[frame["year"].isin([int(y) for y in years]).to_numpy(dtype=bool)]
+
+
 def network_candidates(
     snapped: gpd.GeoDataFrame,
     network: RoadNetwork,
@@ -287,7 +355,8 @@ def network_candidates(
     ----------
     snapped
         Collisions snapped to ``network`` (``SnappedCollisions.snapped``: ``chain_id``,
-        ``chain_m``, ``junction_id``, ``year``); every row feeds the covariates.
+        ``chain_m``, ``junction_id``, ``year``); the rows of ``years`` are counted and feed the
+        covariates.
     network
         The road network (:func:`geo_sppa.roads.network.road_network`).
     years
@@ -306,29 +375,9 @@ def network_candidates(
     centres, under = _segment_centres(chains, seg)
     n_j, n_s = len(junctions), len(seg.code)
     points = np.r_[np.asarray(junctions.geometry.values, dtype=object), centres]
-    starts = np.rint(seg.start).astype(np.int64).tolist()
-    ids = np.asarray(
-        [f"J{j}" for j in junctions.index]
-        + [f"S{r}@{m}" for r, m in zip(seg.route_ids[seg.code].tolist(), starts, strict=True)],
-        dtype=object,
-    )
+    ids = _candidate_ids(network, seg)
     cls, rank = _road_classes(chains["highway"])
-    at_j = snapped["junction_id"].notna().to_numpy()
-    position = np.full(len(snapped), -1, dtype=np.int64)
-    position[at_j] = junctions.index.get_indexer(pd.Index(snapped["junction_id"][at_j]))
-    chain = chains.index.get_indexer(pd.Index(snapped["chain_id"][~at_j]))
-    if (chain < 0).any():
-        raise InputError("snapped collisions name chains that are not in this network; "
-                         "snap them with snapped_collisions(collisions, network)")  # fmt: skip
-    a = chains["route_from_m"].to_numpy(dtype=float)[chain]
-    b = chains["route_to_m"].to_numpy(dtype=float)[chain]
-    share = snapped["chain_m"].to_numpy(dtype=float)[~at_j] / np.maximum(
-        chains["length_m"].to_numpy(dtype=float)[chain], 1e-9
-    )
-    route = seg.chain_code[chain]
-    measure = np.clip(a + (b - a) * share, 0.0, seg.route_length[route])
-    k = np.minimum((measure // length_m).astype(np.int64), seg.n[route] - 1)
-    position[~at_j] = n_j + seg.offset[route] + k
+    position = _positions(snapped, network, seg, length_m)
     year = snapped["year"].to_numpy(dtype=np.int64)
     counts = _year_counts(position, year, n_j + n_s, years)
     xy = shapely.get_coordinates(points)
@@ -336,7 +385,7 @@ def network_candidates(
         "candidate_id": ids,
         "kind": np.r_[np.full(n_j, "junction", dtype=object), np.full(n_s, "link", dtype=object)],
         "road_class": np.r_[_junction_road_class(network, cls, rank), cls[under]],
-        **_collision_covariates(xy, snapped, COLLISION_COVARIATES),
+        **_collision_covariates(xy, _in_years(snapped, years), COLLISION_COVARIATES),
         "length_m": np.r_[np.full(n_j, np.nan), np.round(seg.end - seg.start)],
     }
     return _candidates(frame, points, counts, years, mode="network")
@@ -368,7 +417,7 @@ def grid_candidates(
     ----------
     collisions
         Usable collisions with ``year`` and point geometry, EPSG:27700; every row places cells
-        and feeds the covariates, only ``years`` are counted.
+        (the study area); only ``years`` are counted and feed the covariates.
     radius_m
         The site radius, metres.
     years
@@ -393,7 +442,9 @@ def grid_candidates(
     frame = {
         "candidate_id": np.asarray(ids, dtype=object),
         "kind": np.full(len(cells), "circle", dtype=object),
-        **_collision_covariates(centre, collisions, ("road_class", *COLLISION_COVARIATES)),
+        **_collision_covariates(
+            centre, _in_years(collisions, years), ("road_class", *COLLISION_COVARIATES)
+        ),
         "length_m": np.full(len(cells), np.nan),
     }
     points = np.asarray(shapely.points(centre), dtype=object)
