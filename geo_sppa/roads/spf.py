@@ -15,6 +15,8 @@ lengths are rounded to 1 m first). Levels held by fewer than 20 candidates, or w
 are pooled into ``other``. When there are no covariates, or the fit does not converge, it falls
 back to a covariate-free gamma-Poisson (NB with year effects only; method of moments if even that
 fails) and says so in ``SpfFit.note``; a fit that did not converge is never used silently.
+``fit_spf(..., offset=...)`` adds a known log multiplier per site-year (site-years with a
+non-zero offset are fitted one by one, not pooled; the method-of-moments fallback ignores it).
 """
 
 from __future__ import annotations
