@@ -100,7 +100,9 @@ def test_leeds_network_mode(leeds):
     assert list(groups.index) == ["all", "junction", "link"]
     for column in ("n_sites", "observed_after"):
         assert groups.loc[["junction", "link"], column].sum() == groups.loc["all", column]
+    html = (out / "evaluate.html").read_text(encoding="utf-8")
     for kind in ("junction", "link"):
+        assert f"{kind} sites: Over {groups.loc[kind, 'n_sites']} site(s)" in html
         assert groups.loc[kind, "n_sites"] == (sites["kind"] == kind).sum()
         assert groups.loc[kind, "theta_low"] < groups.loc[kind, "theta"]
         assert re.search(rf"effect, {kind} sites\s+Over {groups.loc[kind, 'n_sites']} site", output)

@@ -150,7 +150,7 @@ def _write(result: Any, inputs: Any, set_aside: Any, out: Any) -> list:
     import pandas as pd
 
     from geo_sppa.io.writers import write_csv, write_text
-    from geo_sppa.render.evaluation_page import evaluation_html
+    from geo_sppa.render.evaluation_page import effect_words, evaluation_html
 
     groups = {"all": result.effect.overall, **result.by_kind}
     overall = pd.DataFrame([{"sites": g, **e.as_row(), "k": result.effect.k,
@@ -158,7 +158,9 @@ def _write(result: Any, inputs: Any, set_aside: Any, out: Any) -> list:
     title = f"Did the schemes work? {inputs.place}"
     notes = [result.spf_note, result.reference_note,
              f"collisions from {result.data[0]:%d %b %Y} to {result.data[1]:%d %b %Y}",
-             f"{len(set_aside)} row(s) set aside: evaluate_set_aside.csv"]  # fmt: skip
+             f"{len(set_aside)} row(s) set aside: evaluate_set_aside.csv",
+             *(f"{kd} sites: {effect_words(e)}" for kd, e in result.by_kind.items()
+               if len(result.by_kind) > 1)]  # fmt: skip
     return [
         write_csv(result.sites, out / "evaluate.csv"),
         write_csv(overall, out / "evaluate_overall.csv"),

@@ -487,7 +487,8 @@ def _effect(cands, treated, match, periods, edges, span, min_after_years):
         if last is not None and (found - theta) != last[1]:  # secant on found - theta = 0
             step = theta - (found - theta) * (theta - last[0]) / ((found - theta) - last[1])
         last, theta = (theta, found - theta), float(np.clip(step, 0.01, 100.0))
-    converged = bool(np.isfinite(found) and abs(found - theta) < THETA_TOLERANCE)
+    # no overall theta (every after period short): one fit, no offset, nothing to iterate on
+    converged = bool(not np.isfinite(found) or abs(found - theta) < THETA_TOLERANCE)
     return effect, fit, len(year_counts), (n, converged)
 
 
