@@ -82,15 +82,32 @@ def test_leeds_network_mode(leeds):
     sites, overall = _check_outputs(out, clusters, output)
     assert set(sites["kind"]) == {"junction", "link"}
     # cluster junctions are candidate junctions: their before count is the cluster's total
-    junctions = sites[sites["site_id"].str.startswith("J")]
+    # (named by the footprint when clusters.csv has one, else by the id)
+    named = clusters.set_index("site_id").get("footprint", clusters.set_index("site_id").index)
+    sites = sites.assign(named=sites["site_id"].map(pd.Series(named, index=clusters["site_id"])))
+    junctions = sites[sites["named"].str.startswith("J")]
     totals = clusters.set_index("site_id")["total"]
+    assert len(junctions) > 10
     assert (junctions["observed_before"] <= junctions["site_id"].map(totals)).all()
-    assert (junctions["candidate_id"] == junctions["site_id"]).all()
+    assert (junctions["candidate_id"] == junctions["named"]).all()
     # selected for high 2014-2016 counts: the naive ratio promises a fall beyond the EB interval
     assert overall["naive_ratio"] < 0.8
     assert overall["naive_ratio"] < overall["theta_low"]
     assert (sites["eb_before"] < sites["observed_before"]).mean() > 0.9  # pulled towards the SPF
     assert not sites["partial_years"].any()  # data reach the end of 2019
+    # theta per kind beside the overall; the treated sites are in the SPF fit
+    groups = pd.read_csv(out / "evaluate_overall.csv").set_index("sites")
+    assert list(groups.index) == ["all", "junction", "link"]
+    for column in ("n_sites", "observed_after"):
+        assert groups.loc[["junction", "link"], column].sum() == groups.loc["all", column]
+    html = (out / "evaluate.html").read_text(encoding="utf-8")
+    for kind in ("junction", "link"):
+        assert f"{kind} sites: Over {groups.loc[kind, 'n_sites']} site(s)" in html
+        assert groups.loc[kind, "n_sites"] == (sites["kind"] == kind).sum()
+        assert groups.loc[kind, "theta_low"] < groups.loc[kind, "theta"]
+        assert re.search(rf"effect, {kind} sites\s+Over {groups.loc[kind, 'n_sites']} site", output)
+    assert re.search(r"reference group\s+[\d,]+ candidate sites .*offset log\(theta\).* theta converged",
+                     output)  # fmt: skip
 
 
 def test_peterborough_radius_mode(peterborough):

@@ -77,9 +77,8 @@ def evaluate(**options: Any) -> None:
     trend (Hauer 1997). Theta 0.7 means 30% fewer collisions than expected; an interval that
     covers 1 is no evidence of an effect. The naive before/after ratio is shown beside it.
 
-    Writes evaluate.csv (per site), evaluate_overall.csv, evaluate.html (a chart and the
-    table) and evaluate_set_aside.csv (treated rows and collision rows not used, with the
-    reason) into the output folder.
+    Writes evaluate.csv (per site), evaluate_overall.csv (all sites and per kind),
+    evaluate.html and evaluate_set_aside.csv (rows not used, with the reason).
 
     \b
     Example:
@@ -127,6 +126,7 @@ def _run(o: dict[str, Any]) -> None:
                 before_years=o["before_years"], after_years=o["after_years"],
                 snap_tolerance_m=o["snap_tolerance_m"], min_after_years=o["min_after_years"],
                 source=Path(o["treated"]).name,
+                footprints=None if sites is None else sites.set_index("site_id")["footprint"],
             )  # fmt: skip
         with progress.stage("writing outputs"):
             set_aside = pd.concat([treated.set_aside, result.set_aside], ignore_index=True)
@@ -150,15 +150,17 @@ def _write(result: Any, inputs: Any, set_aside: Any, out: Any) -> list:
     import pandas as pd
 
     from geo_sppa.io.writers import write_csv, write_text
-    from geo_sppa.render.evaluation_page import evaluation_html
+    from geo_sppa.render.evaluation_page import effect_words, evaluation_html
 
-    overall = pd.DataFrame([{**result.effect.overall.as_row(), "k": result.effect.k,
-                             "spf": result.spf_note}])  # fmt: skip
+    groups = {"all": result.effect.overall, **result.by_kind}
+    overall = pd.DataFrame([{"sites": g, **e.as_row(), "k": result.effect.k,
+                             "spf": result.spf_note} for g, e in groups.items()])  # fmt: skip
     title = f"Did the schemes work? {inputs.place}"
-    notes = [result.spf_note, f"reference group: {result.n_reference:,} candidate sites "
-             f"({result.mode} mode), the treated ones left out",
+    notes = [result.spf_note, result.reference_note,
              f"collisions from {result.data[0]:%d %b %Y} to {result.data[1]:%d %b %Y}",
-             f"{len(set_aside)} row(s) set aside: evaluate_set_aside.csv"]  # fmt: skip
+             f"{len(set_aside)} row(s) set aside: evaluate_set_aside.csv",
+             *(f"{kd} sites: {effect_words(e)}" for kd, e in result.by_kind.items()
+               if len(result.by_kind) > 1)]  # fmt: skip
     return [
         write_csv(result.sites, out / "evaluate.csv"),
         write_csv(overall, out / "evaluate_overall.csv"),
@@ -185,9 +187,11 @@ def _summary(result: Any, treated: Any, inputs: Any, set_aside: Any) -> list[tup
         ("data", f"{result.data[0]:%d %b %Y} to {result.data[1]:%d %b %Y}"),
         ("mode", result.mode),
         ("SPF", result.spf_note + (" (fallback)" if result.spf_fallback else "")),
-        ("reference group", f"{result.n_reference:,} candidate sites (treated ones left out)"),
+        ("reference group", result.reference_note),
         ("flagged", f"{int(result.sites['partial_years'].sum())} with partial years, "
                     f"{overall.n_short_after} with a short after period (not in the overall)"),
         ("effect", effect_words(overall)),
+        *((f"effect, {kd} sites", effect_words(e)) for kd, e in result.by_kind.items()
+          if len(result.by_kind) > 1),
     ]  # fmt: skip
     return lines + [("note", n) for n in (*treated.notes, *inputs.notes)]

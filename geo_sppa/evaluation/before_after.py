@@ -23,7 +23,8 @@ TRR 1784, and the Highway Safety Manual (AASHTO 2010) Part B, Chapter 9, Appendi
   (Hauer 1997, eq. 4.6; HSM eq. 9A.1-13), and the approximate 95% interval
   ``theta +- 1.96 SE`` (clipped at 0);
 - overall: ``lambda`` and ``pi`` and their variances summed over the sites (the sites are
-  independent), then the same two formulae.
+  independent), then the same two formulae; with no collision after at any site the upper
+  limit is the exact Poisson one, ``-ln(0.025) / pi``, as per site.
 
 ``theta`` 0.7 means 30% fewer collisions than expected had the site not been treated; an
 interval covering 1 is no evidence of an effect. Beside it, the *naive* before/after ratio
@@ -48,7 +49,14 @@ from numpy.typing import ArrayLike
 
 from geo_sppa.errors import InputError
 
-__all__ = ["EffectEstimate", "BeforeAfter", "before_after_effect", "effect_index", "Z_95"]
+__all__ = [
+    "EffectEstimate",
+    "BeforeAfter",
+    "before_after_effect",
+    "effect_index",
+    "group_effect",
+    "Z_95",
+]
 
 #: The normal quantile of a two-sided 95% interval.
 Z_95 = 1.959963984540054
@@ -248,6 +256,14 @@ def _ratio(a: ArrayLike, b: ArrayLike) -> np.ndarray:
         return np.where(np.asarray(b) > 0, np.asarray(a) / np.asarray(b), np.nan)
 
 
+def group_effect(sites: pd.DataFrame) -> EffectEstimate:
+    """Return the overall estimate over some rows of :attr:`BeforeAfter.sites` (e.g. one kind).
+
+    ``short_after`` rows are left out, as in the overall estimate.
+    """
+    return _overall(sites, sites["expected_after_sd"] ** 2)
+
+
 def _overall(sites: pd.DataFrame, var_pi: pd.Series) -> EffectEstimate:
     """Return the estimate over the sites with enough after period (sums of ``lambda``, ``pi``)."""
     used = ~sites["short_after"].to_numpy(dtype=bool)
@@ -265,7 +281,7 @@ def _overall(sites: pd.DataFrame, var_pi: pd.Series) -> EffectEstimate:
         theta=theta,
         theta_se=se,
         theta_low=max(theta - Z_95 * se, 0.0) if np.isfinite(theta) else float("nan"),
-        theta_high=theta + Z_95 * se,
+        theta_high=theta + Z_95 * se if lam > 0 or pi <= 0 else _NONE_SEEN_UPPER / pi,
         naive_expected_after=naive,
         naive_ratio=float(_ratio(lam, naive)),
         n_short_after=int((~used).sum()),

@@ -50,7 +50,9 @@ TREATED_COLUMNS: dict[str, list[str]] = {
 
 
 def read_sites(path: str | Path) -> pd.DataFrame:
-    """Return the sites of a ``clusters.csv``: ``site_id``, ``site_type`` (or NA), ``x``, ``y``.
+    """Return a ``clusters.csv``'s ``site_id``, ``site_type``, ``x``, ``y`` and ``footprint``.
+
+    ``site_type`` and ``footprint`` are NA when the file has no such column.
 
     Raises
     ------
@@ -64,12 +66,14 @@ def read_sites(path: str | Path) -> pd.DataFrame:
     x = find_column(raw, ["x", "easting"], source=source, what="x (easting)")
     y = find_column(raw, ["y", "northing"], source=source, what="y (northing)")
     kind = find_column(raw, ["site_type", "kind"], source=source, what="", required=False)
+    foot = find_column(raw, ["footprint"], source=source, what="", required=False)
     frame = pd.DataFrame(
         {
             "site_id": raw[site].astype("string").str.strip(),
             "site_type": raw[kind].astype("string") if kind else pd.NA,
             "x": pd.to_numeric(raw[x], errors="coerce"),
             "y": pd.to_numeric(raw[y], errors="coerce"),
+            "footprint": raw[foot].astype("string").str.strip() if foot else pd.NA,
         }
     )
     bad = frame["x"].isna() | frame["y"].isna() | frame["site_id"].isna()

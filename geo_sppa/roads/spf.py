@@ -15,6 +15,8 @@ lengths are rounded to 1 m first). Levels held by fewer than 20 candidates, or w
 are pooled into ``other``. When there are no covariates, or the fit does not converge, it falls
 back to a covariate-free gamma-Poisson (NB with year effects only; method of moments if even that
 fails) and says so in ``SpfFit.note``; a fit that did not converge is never used silently.
+``fit_spf(..., offset=...)`` adds a known log multiplier per site-year (site-years with a
+non-zero offset are fitted one by one, not pooled; the method-of-moments fallback ignores it).
 """
 
 from __future__ import annotations
@@ -164,10 +166,10 @@ def _pooled_levels(values: pd.Series, totals: np.ndarray) -> tuple[tuple, tuple]
 
 
 def _nb_negll(
-    theta: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray
+    theta: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray, off: np.ndarray | float = 0.0
 ) -> tuple[float, np.ndarray]:
     """Negative NB2 log-likelihood per unit weight and its gradient (``theta``: beta, log k)."""
-    eta = np.clip(x @ theta[:-1], -50, 50)
+    eta = np.clip(x @ theta[:-1] + off, -50, 50)
     mu, r = np.exp(eta), np.exp(-theta[-1])
     ll = (
         gammaln(y + r)
@@ -184,8 +186,10 @@ def _nb_negll(
     return float(-(w * ll).sum() / total), -grad / total
 
 
-def _nb_ml(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, bool, str]:
-    """Fit NB2 by maximum likelihood; return (theta, converged, message)."""
+def _nb_ml(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, off: np.ndarray | float = 0.0
+) -> tuple[np.ndarray, bool, str]:
+    """Fit NB2 by maximum likelihood (``off``: log offset per row); return (theta, ok, message)."""
     start = np.zeros(x.shape[1] + 1)
     mean = max(float((w * y).sum() / w.sum()), 1e-9)
     start[0] = np.log(mean)
@@ -195,7 +199,7 @@ def _nb_ml(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, boo
         np.r_[np.full(x.shape[1], -np.inf), -14.0], np.r_[np.full(x.shape[1], np.inf), 6.0]
     )
     res = minimize(
-        _nb_negll, start, args=(x, y, w), jac=True, method="L-BFGS-B", bounds=bounds,
+        _nb_negll, start, args=(x, y, w, off), jac=True, method="L-BFGS-B", bounds=bounds,
         options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
     )  # fmt: skip
     grad = np.abs(res.jac[:-1]).max() if x.shape[1] else 0.0
@@ -264,7 +268,34 @@ def _pooled_rows(xs: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nda
     return np.column_stack([patterns[pattern], year_dummies]), y.astype(float), weight.astype(float)
 
 
-def fit_spf(counts: pd.DataFrame, covariates: pd.DataFrame | None) -> SpfFit:
+def _rows(
+    xs: np.ndarray, counts: np.ndarray, offset: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | float]:
+    """Return (design, count, weight, log offset) rows: pooled, and one per offset site-year.
+
+    Site-years with a non-zero offset are not pooled (their offsets differ); the rest are.
+    """
+    if offset is None or not offset.any():
+        return (*_pooled_rows(xs, counts), 0.0)
+    own = offset.any(axis=1)
+    x, y, w = _pooled_rows(xs[~own], counts[~own]) if (~own).any() else (
+        np.empty((0, xs.shape[1] + counts.shape[1] - 1)), np.empty(0), np.empty(0))  # fmt: skip
+    n_years = counts.shape[1]
+    site = np.repeat(np.flatnonzero(own), n_years)
+    year = np.tile(np.arange(n_years), int(own.sum()))
+    dummies = (year[:, None] == np.arange(1, n_years)[None, :]).astype(float)
+    x_own = np.column_stack([xs[site], dummies])
+    off = np.r_[np.zeros(len(y)), offset[own].ravel()]
+    y_own = counts[own].ravel().astype(float)
+    return np.vstack([x, x_own]), np.r_[y, y_own], np.r_[w, np.ones(len(y_own))], off
+
+
+def fit_spf(
+    counts: pd.DataFrame,
+    covariates: pd.DataFrame | None,
+    *,
+    offset: pd.DataFrame | np.ndarray | None = None,
+) -> SpfFit:
     """Fit the safety performance function to collisions per site (rows) and year (columns).
 
     Parameters
@@ -276,6 +307,10 @@ def fit_spf(counts: pd.DataFrame, covariates: pd.DataFrame | None) -> SpfFit:
         One row per site (aligned by index with ``counts``): categorical columns (strings;
         NA is ``unknown``) and numeric ones (e.g. ``log_length_m``); None or no columns: the
         covariate-free fit.
+    offset
+        A known log multiplier per site-year (shape and order of ``counts``), added to
+        ``log mu`` in the fit (e.g. ``log theta`` for the after years of treated sites, so they
+        inform the SPF without their treatment effect biasing it); None: no offset.
 
     Returns
     -------
@@ -285,7 +320,7 @@ def fit_spf(counts: pd.DataFrame, covariates: pd.DataFrame | None) -> SpfFit:
     Raises
     ------
     InputError
-        No site, no year, or a negative or missing count.
+        No site, no year, a negative or missing count, or an offset of another shape.
 
     """
     table = counts.to_numpy(dtype=float) if counts.size else np.empty((len(counts), 0))
@@ -298,21 +333,24 @@ def fit_spf(counts: pd.DataFrame, covariates: pd.DataFrame | None) -> SpfFit:
     y = table.astype(np.int64)
     names = [] if covariates is None else list(covariates.columns)
     cov = None if covariates is None else covariates.reindex(counts.index)
+    off = None if offset is None else np.asarray(offset, dtype=float)
+    if off is not None and (off.shape != y.shape or not np.isfinite(off).all()):
+        raise InputError(f"SPF: offset must be finite with the counts' shape {y.shape}")
     xs, labels, levels, pooled = _design(counts, cov, names)
     used = tuple(n for n in names if n in levels or n in labels)
     why = "no covariates" if not used else ""
     if used:
-        fit = _fitted(xs, labels, y, years, used, (levels, pooled))
+        fit = _fitted(xs, labels, y, years, used, (levels, pooled), off)
         if fit is not None and fit.k > 0:
             return fit
         why = "the covariate fit did not converge"
-    return _fallback(y, years, why)
+    return _fallback(y, years, why, off)
 
 
-def _fitted(xs, labels, y, years, used, design) -> SpfFit | None:
+def _fitted(xs, labels, y, years, used, design, off=None) -> SpfFit | None:
     """Return the NB2 fit on design ``xs``, or None when it does not converge."""
-    x, yy, w = _pooled_rows(xs, y)
-    theta, ok, _ = _nb_ml(x, yy, w)
+    x, yy, w, o = _rows(xs, y, off)
+    theta, ok, _ = _nb_ml(x, yy, w, o)
     if not ok:
         return None
     n_cov = len(labels)
@@ -324,10 +362,10 @@ def _fitted(xs, labels, y, years, used, design) -> SpfFit | None:
     return SpfFit(k, coefs, effects, used, len(y), False, note, design[0], design[1])
 
 
-def _fallback(y: np.ndarray, years: list[int], why: str) -> SpfFit:
+def _fallback(y: np.ndarray, years: list[int], why: str, off=None) -> SpfFit:
     """Return the covariate-free gamma-Poisson fit: NB2 with year effects only, else moments."""
-    x, yy, w = _pooled_rows(np.ones((len(y), 1)), y)
-    theta, ok, message = _nb_ml(x, yy, w)
+    x, yy, w, o = _rows(np.ones((len(y), 1)), y, off)
+    theta, ok, message = _nb_ml(x, yy, w, o)
     if ok:
         k, b0, effects = float(np.exp(theta[-1])), theta[0], np.exp(np.r_[0.0, theta[1:-1]])
         how = "maximum likelihood"
