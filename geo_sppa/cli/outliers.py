@@ -81,9 +81,7 @@ def outliers(
     """  # noqa: D301
     from geo_sppa import io
     from geo_sppa.cli import run_record as rr
-    from geo_sppa.render.charts import funnel_chart, outlier_scatter
-    from geo_sppa.render.maps import self_contained_html, ward_map
-    from geo_sppa.render.outlier_charts import imd_edition, period_text
+    from geo_sppa.render.outlier_charts import imd_edition
     from geo_sppa.wards.outliers import ward_outliers
 
     started = rr.run_started()
@@ -99,26 +97,7 @@ def outliers(
     )
     frame, category = result.data, result.rates.category
     out = io.output_dir(output_dir)
-    period = period_text(result.rates.months)
-    edition = imd_edition(frames.get("imd_label", ""))
-    scatter = outlier_scatter(
-        frame, result.report.fit, title=result.title, edition=edition, period=period
-    )
-    funnel = funnel_chart(
-        frame, result.report.overdispersion, title=f"{category}: funnel plot", period=period
-    )
-    page = ward_map(
-        frame, layers=result.map_layers, title=result.title,
-        category=category, months=result.rates.months,
-    )  # fmt: skip
-    written = [
-        io.write_csv(frame, out / "outliers.csv"),
-        io.write_gpkg(frame, out / "outliers.gpkg", layer="outliers"),
-        io.write_csv(result.table.set_aside, out / "outliers_set_aside.csv"),
-        io.write_png(scatter, out / "outliers_scatter.png"),
-        io.write_png(funnel, out / "outliers_funnel.png"),
-        io.write_text(self_contained_html(page), out / "outliers.html"),
-    ]
+    written = _write_outputs(result, out, imd_edition(frames.get("imd_label", "")))
     table = frame.assign(flag=frame["direction"], spot=frame.get("hotspot", ""))
     table = table.sort_values("studentized_residual", key=lambda s: -s.abs().fillna(0))
     click.echo(
@@ -139,6 +118,36 @@ def outliers(
         inputs=rr.ward_input_files(**inputs), counts=rr.ward_counts(frames, result.table),
     )  # fmt: skip
     echo_summary("Run summary", [*result.summary, *record])
+
+
+def _write_outputs(result: Any, out: Any, edition: str | None) -> list[Any]:
+    """Write the outlier table, GeoPackage, set-aside CSV, both charts and the map; return paths."""
+    from geo_sppa import io
+    from geo_sppa.render.charts import funnel_chart, outlier_scatter
+    from geo_sppa.render.maps import self_contained_html, ward_map
+    from geo_sppa.render.outlier_charts import period_text
+
+    frame, category = result.data, result.rates.category
+    period = period_text(result.rates.months)
+    scatter = outlier_scatter(
+        frame, result.report.fit, title=result.title, edition=edition, period=period
+    )
+    funnel = funnel_chart(
+        frame, result.report.overdispersion, title=f"{category}: funnel plot", period=period
+    )
+    page = ward_map(
+        frame, layers=result.map_layers, title=result.title,
+        category=category, months=result.rates.months,
+    )  # fmt: skip
+    written = [
+        io.write_csv(frame, out / "outliers.csv"),
+        io.write_gpkg(frame, out / "outliers.gpkg", layer="outliers"),
+        io.write_csv(result.table.set_aside, out / "outliers_set_aside.csv"),
+        io.write_png(scatter, out / "outliers_scatter.png"),
+        io.write_png(funnel, out / "outliers_funnel.png"),
+        io.write_text(self_contained_html(page), out / "outliers.html"),
+    ]
+    return written
 
 
 def _echo_verdicts(frame: Any) -> None:
