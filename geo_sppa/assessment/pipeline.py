@@ -34,6 +34,7 @@ from geo_sppa.assessment.crime_costs import (
 )
 from geo_sppa.assessment.recommendations import Recommendation, recommendations
 from geo_sppa.assessment.risk import DEFAULT_PRIORITY_THRESHOLD, risk_matrix
+from geo_sppa.assessment.schemes import SchemeAssessment, scheme_assessment, scheme_inputs
 from geo_sppa.assessment.trends import (
     TrendResult,
     latest_complete_years,
@@ -150,6 +151,8 @@ class StrategicAssessment:
     years
         The calendar years (first, last) of the trends and road costs: ``years`` as given, else
         the latest three complete years (as ``geo-sppa costs`` and ``trends`` choose them).
+    schemes
+        The treated sites' evaluation (``treated`` given; else None): the "Effect of schemes".
     """
 
     title: str
@@ -173,6 +176,7 @@ class StrategicAssessment:
     themes_bundled: bool
     population_path: Path | None
     years: tuple[int, int] = (0, 0)
+    schemes: SchemeAssessment | None = None
 
     @property
     def cluster_coverage(self) -> str:
@@ -266,7 +270,7 @@ class StrategicAssessment:
                 else "none: no risk matrix for this area",
             ),
         ]
-        return lines
+        return lines + (self.schemes.summary_lines() if self.schemes else [])
 
 
 def _checked_category(category: str) -> str:
@@ -354,6 +358,7 @@ def _set_aside(a: StrategicAssessment) -> pd.DataFrame:
         ("collisions (cluster scan)", a.clusters.set_aside),
         ("collisions (cluster scan)", a.clusters.previous_set_aside),  # the previous window's
         ("incidents", _incidents_set_aside(a)),
+        ("treated sites", a.schemes.set_aside if a.schemes else None),
     ]
     frames = [
         frame.assign(input=name).reindex(columns=list(SET_ASIDE_COLUMNS))
@@ -402,6 +407,7 @@ def _set_aside_counts(a: StrategicAssessment) -> pd.DataFrame:
         )  # fmt: skip
     if a.risk is not None and a.themes_path is not None:
         rows.append(("risk themes", a.themes_path.name, len(a.risk), len(a.risk), None))
+    rows += a.schemes.count_rows() if a.schemes else []
     return pd.DataFrame(
         [
             {"input": name, "file": file, "read": read, "used": used,
@@ -417,12 +423,8 @@ def _months(incidents: Loaded | None) -> list[str]:
 
 def _sources(a: StrategicAssessment) -> dict[str, str]:
     """Return the one-line data statement of every report section."""
-    crashes, months, clusters, trends = (
-        a.collisions_path.name,
-        a.crime_months,
-        a.clusters,
-        a.trends,
-    )
+    crashes, months = a.collisions_path.name, a.crime_months
+    clusters, trends = a.clusters, a.trends
     data = a.collisions.data
     every = f"{int(data['year'].min())}-{int(data['year'].max())}"
     years = f"{a.years[0]}-{a.years[1]}"
@@ -433,7 +435,7 @@ def _sources(a: StrategicAssessment) -> dict[str, str]:
         else ""
     )
     example = " (the 2012 Safer Peterborough Partnership matrix, bundled example)"
-    return {
+    found = {
         "summary": f"{crashes} ({every}; figures {years}); {crime} ({len(months)} months); "
         f"{a.themes_path.name if a.themes_path else 'no risk matrix'}",
         "clusters": f"{crashes}, window {clusters.window[0]}-{clusters.window[1]} "
@@ -450,6 +452,7 @@ def _sources(a: StrategicAssessment) -> dict[str, str]:
         "set_aside": "every input read: "
         + ", ".join(f"{r['input']} ({r['file']})" for _, r in a.set_aside_counts().iterrows()),
     }
+    return found | ({"schemes": a.schemes.source} if a.schemes else {})
 
 
 def strategic_assessment(
@@ -468,6 +471,8 @@ def strategic_assessment(
     ward_set: str | None = None,
     imd: str | None = None,
     suppress_below: int | None = None,
+    treated: str | Path | None = None,
+    sites: str | Path | None = None,
 ) -> StrategicAssessment:
     """Return every analysis of the strategic assessment of ``area``.
 
@@ -493,6 +498,9 @@ def strategic_assessment(
         area's).
     suppress_below
         Show ward counts from 1 to this minus one as ``<N`` (default: no suppression).
+    treated, sites
+        Treated-sites CSV and the clusters.csv it names, as ``geo-sppa evaluate`` takes them:
+        the schemes are evaluated on the same collisions and roads (default: none).
 
     Raises
     ------
@@ -500,7 +508,7 @@ def strategic_assessment(
         A missing or malformed input (the message names the option that supplies it).
     """
     bundle, category = bundled_area(area), _checked_category(category)
-    table = unit_costs_input(unit_costs)
+    table, schemes = unit_costs_input(unit_costs), scheme_inputs(treated, sites)
     inputs = cluster_inputs(area, collisions=collisions, roads=roads)
     crashes, own = inputs.collisions, collisions is not None
     ward_options = {"ward_set": ward_set, "imd": imd, "suppress_below": suppress_below}
@@ -513,24 +521,13 @@ def strategic_assessment(
     )
     return StrategicAssessment(
         title=f"Strategic assessment: {inputs.collisions_path.name if own else bundle.title}",
-        area=bundle.name,
-        area_title=bundle.title,
-        collisions=crashes,
-        collisions_path=inputs.collisions_path,
-        incidents=crimes,
-        incidents_path=incidents_path,
-        clusters=clusters,
-        context_roads=inputs.context_roads,
-        ward_boundaries=inputs.wards,
-        outliers=outliers,
-        outliers_missing=missing,
-        trends=trends,
-        costs=costs,
-        risk_threshold=threshold,
-        population_path=population_path,
-        years=window,
-        **_risk_fields(area, themes, threshold),
-    )
+        area=bundle.name, area_title=bundle.title, collisions=crashes,
+        collisions_path=inputs.collisions_path, incidents=crimes, incidents_path=incidents_path,
+        clusters=clusters, context_roads=inputs.context_roads, ward_boundaries=inputs.wards,
+        outliers=outliers, outliers_missing=missing, trends=trends, costs=costs,
+        risk_threshold=threshold, population_path=population_path, years=window,
+        schemes=scheme_assessment(inputs, schemes), **_risk_fields(area, themes, threshold),
+    )  # fmt: skip
 
 
 def _risk_fields(area: str, themes: str | Path | None, threshold: float) -> dict:

@@ -8,25 +8,20 @@ import click
 
 from geo_sppa.cli.cluster_options import cluster_rule_options, rule_from_options
 from geo_sppa.cli.input_options import collision_columns, collision_file_options
-from geo_sppa.cli.options import area_option, output_dir_option, parse_years
+from geo_sppa.cli.options import (
+    area_option,
+    output_dir_option,
+    parse_years,
+    sites_option,
+    treated_option,
+)
 from geo_sppa.cli.summary import echo_summary, finish_run, set_aside_lines
 
 
 @click.command("evaluate")
 @area_option
-@click.option(
-    "--treated",
-    type=click.Path(dir_okay=False),
-    required=True,
-    help="CSV of treated sites: treatment_date and site_id (with --sites) or easting/northing "
-    "(or longitude/latitude); optional works_start, works_end, name.",
-)
-@click.option(
-    "--sites",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The clusters.csv of the geo-sppa clusters run whose site_id values --treated names.",
-)
+@treated_option(required=True)
+@sites_option
 @click.option(
     "--before-years",
     callback=parse_years,

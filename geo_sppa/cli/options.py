@@ -17,6 +17,8 @@ __all__ = [
     "incidents_file_option",
     "population_2021_option",
     "years_option",
+    "treated_option",
+    "sites_option",
     "parse_years",
     "parse_date",
     "parse_file_name",
@@ -64,6 +66,24 @@ population_2021_option = click.option(
 )
 
 
+def treated_option(*, required: bool = False):
+    """Return ``--treated`` (``evaluate``: required; ``report``: the "Effect of schemes")."""
+    return click.option(
+        "--treated",
+        type=click.Path(dir_okay=False),
+        required=required,
+        default=None,
+        help="CSV of treated sites: treatment_date and site_id (with --sites) or easting/northing "
+        "(or longitude/latitude); optional works_start, works_end, name.",
+    )
+
+
+sites_option = click.option(
+    "--sites",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The clusters.csv of the geo-sppa clusters run whose site_id values --treated names.",
+)
 threshold_option = click.option(
     "--threshold",
     type=click.FloatRange(min=0),

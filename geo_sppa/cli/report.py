@@ -14,7 +14,9 @@ from geo_sppa.cli.options import (
     output_dir_option,
     parse_file_name,
     seed_option,
+    sites_option,
     threshold_option,
+    treated_option,
     years_option,
 )
 
@@ -84,6 +86,8 @@ _RECORDED = ("area", "years", "ward_set", "imd", "suppress_below", "category", "
 )
 @threshold_option
 @seed_option
+@treated_option()
+@sites_option
 @click.option(
     "--name",
     default="report.html",
@@ -114,6 +118,8 @@ def report(
     seed,
     name,
     pdf,
+    treated,
+    sites,
     output_dir,
 ) -> None:
     """Write the strategic assessment as one self-contained HTML file.
@@ -124,8 +130,9 @@ def report(
     recommendations and the records set aside per input; clusters.csv with every cluster site,
     report_set_aside.csv when any record was set aside, with --pdf the report as a PDF, and
     run.json last.
-    --years sets the window of the cluster scan, trends and
-    road costs (default: the latest three complete years, as the commands choose it).
+    --years sets the window of the cluster scan, trends and road costs (default: the latest
+    three complete years, as the commands choose it). With --treated (and --sites), an "Effect
+    of schemes" section evaluates the treated sites as geo-sppa evaluate does.
 
     \b
     Example:
@@ -133,6 +140,7 @@ def report(
         geo-sppa report --themes themes_2025.csv --price-year 2009 -o out/
         geo-sppa report --area leeds-central --themes leeds_themes.csv --years 2017-2019
         geo-sppa report --pdf                    # also maps/report.pdf
+        geo-sppa report --area leeds-central --treated schemes.csv --sites out/clusters.csv
     """  # noqa: D301
     from geo_sppa import io
     from geo_sppa.assessment.pipeline import strategic_assessment
@@ -145,21 +153,11 @@ def report(
         require_pdf_printer()  # before the analyses, not after them
 
     assessment = strategic_assessment(
-        area,
-        collisions=collisions,
-        incidents=incidents,
-        themes=themes,
-        years=years,
-        roads=roads,
-        ward_set=ward_set,
-        imd=imd,
-        suppress_below=suppress_below,
-        category=category,
-        price_year=price_year,
-        unit_costs=unit_costs,
-        threshold=threshold,
-        seed=seed,
-    )
+        area, collisions=collisions, incidents=incidents, themes=themes, years=years, roads=roads,
+        ward_set=ward_set, imd=imd, suppress_below=suppress_below, category=category,
+        price_year=price_year, unit_costs=unit_costs, threshold=threshold, seed=seed,
+        treated=treated, sites=sites,
+    )  # fmt: skip
     set_aside = assessment.set_aside
     aside_file = "report_set_aside.csv" if len(set_aside) else ""
     inputs = report_inputs(assessment, full_list="clusters.csv", set_aside_file=aside_file)
@@ -170,6 +168,7 @@ def report(
     lines = [*assessment.summary_lines()]
     files, n = rr.assessment_record(assessment, roads=roads, unit_costs=unit_costs,
                                     ward_set=ward_set, imd=imd)  # fmt: skip
+    files += [Path(f) for f in (treated, sites) if f]
     lines.append(("set aside", f"{n['n_set_aside']:,} records across the inputs"))
     options = {k: v for k, v in locals().items() if k in _RECORDED}
     run = rr.finish_run(out, command="report", written=[path, *written], started=started,

@@ -24,11 +24,13 @@ from geo_sppa.render.report_markup import map_iframe as _iframe
 from geo_sppa.render.report_markup import money as _money
 from geo_sppa.render.report_markup import pounds as _pounds
 from geo_sppa.render.report_recommendations import recommendations_section
+from geo_sppa.render.report_schemes import SCHEMES_TITLE, scheme_points, schemes_section
 
 if TYPE_CHECKING:
     from geo_sppa.assessment.crime_costs import CostResult
     from geo_sppa.assessment.recommendations import Recommendation
     from geo_sppa.assessment.trends import TrendResult
+    from geo_sppa.evaluation.schemes import SchemeEvaluation
     from geo_sppa.roads.clusters import ClusterResult
     from geo_sppa.wards.outliers import OutlierReport
 
@@ -37,6 +39,8 @@ __all__ = [
     "ReportInputs",
     "SECTIONS",
     "SECTION_TITLES",
+    "SCHEMES_SECTION",
+    "report_sections",
     "figure_data_uri",
     "executive_summary",
     "assessment_report",
@@ -55,6 +59,9 @@ SECTIONS = (
     "set_aside",
 )
 
+#: The optional section (only with a treated-sites file), placed before the recommendations.
+SCHEMES_SECTION = "schemes"
+
 #: Section id -> its title (the ``<h2>``; the PDF test finds them in the printed text).
 SECTION_TITLES = {
     "summary": "Executive summary",
@@ -65,6 +72,7 @@ SECTION_TITLES = {
     "risk": "Partnership risk matrix",
     "recommendations": "Recommendations",
     "set_aside": "Records set aside",
+    SCHEMES_SECTION: SCHEMES_TITLE,
 }
 
 #: The credit every dataset the report may draw requires, shown in the page footer.
@@ -129,6 +137,9 @@ class ReportInputs:
     set_aside_counts
         One row per input: ``input, file, read, used, set_aside, reasons`` (None: not stated);
         ``set_aside_file`` the CSV listing every record set aside ('' when none was written).
+    schemes
+        :class:`geo_sppa.evaluation.schemes.SchemeEvaluation` of the treated sites (None: no
+        "Effect of schemes" section, and nothing said about it).
     """
 
     title: str = "Strategic assessment"
@@ -158,6 +169,7 @@ class ReportInputs:
     recommendations: Sequence[Recommendation] = ()
     set_aside_counts: pd.DataFrame | None = None
     set_aside_file: str = ""
+    schemes: SchemeEvaluation | None = None
 
 
 def _flagged(outliers: OutlierReport) -> pd.DataFrame:
@@ -264,6 +276,8 @@ def executive_summary(inputs: ReportInputs) -> list[str]:
         points += _cost_points(inputs.costs, inputs)
     if inputs.risk is None and inputs.risk_missing:
         points.append(f"Risks: no risk matrix: {inputs.risk_missing}.")
+    if inputs.schemes is not None:
+        points.append(f"Effect of schemes: {scheme_points(inputs.schemes)[0]}")
     if inputs.recommendations:
         kinds = "; ".join(f"{r.kind} ({len(r.subjects) or 'area'})" for r in inputs.recommendations)
         n = len(inputs.recommendations)
@@ -518,6 +532,14 @@ def _set_aside_section(inputs: ReportInputs) -> str:
     return lead + _table(counts, columns, formats=fmt)
 
 
+def report_sections(inputs: ReportInputs) -> tuple[str, ...]:
+    """Return the section ids of this report in page order (with schemes only when given)."""
+    if inputs.schemes is None:
+        return SECTIONS
+    at = SECTIONS.index("recommendations")
+    return (*SECTIONS[:at], SCHEMES_SECTION, *SECTIONS[at:])
+
+
 def assessment_report(inputs: ReportInputs) -> str:
     """Return the report as one self-contained HTML page (no external requests)."""
     titles = SECTION_TITLES
@@ -537,10 +559,13 @@ def assessment_report(inputs: ReportInputs) -> str:
         "recommendations": recommendations_section(inputs.recommendations, considered=considered),
         "set_aside": _set_aside_section(inputs),
     }
-    nav = "".join(f'<a href="#{s}">{_e(titles[s])}</a>' for s in SECTIONS)
+    order = report_sections(inputs)
+    if inputs.schemes is not None:
+        bodies[SCHEMES_SECTION] = schemes_section(inputs.schemes)
+    nav = "".join(f'<a href="#{s}">{_e(titles[s])}</a>' for s in order)
     sections = "".join(
         f'<section id="{s}"><h2>{_e(titles[s])}</h2>{_data_line(inputs, s)}{bodies[s]}</section>'
-        for s in SECTIONS
+        for s in order
     )
     subtitle = " · ".join(_e(x) for x in (inputs.area, inputs.generated) if x)
     return (

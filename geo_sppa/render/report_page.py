@@ -166,6 +166,7 @@ def report_inputs(
         recommendations=tuple(a.recommendations),
         set_aside_counts=a.set_aside_counts(),
         set_aside_file=set_aside_file,
+        schemes=a.schemes.result if a.schemes else None,
     )
 
 
