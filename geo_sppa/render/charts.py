@@ -15,52 +15,18 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from geo_sppa.render.outlier_charts import funnel_chart, outlier_scatter, source_line
 from geo_sppa.schema import ROAD_USERS
 
 if TYPE_CHECKING:
     from geo_sppa.assessment.crime_costs import CostResult
     from geo_sppa.assessment.trends import TrendResult
-    from geo_sppa.wards.funnel import Overdispersion
-    from geo_sppa.wards.outliers import ModelFit
 
 __all__ = ["cost_chart", "funnel_chart", "outlier_scatter", "risk_chart", "trend_charts"]
 
 #: Default priority threshold of :func:`risk_chart` (as ``geo_sppa.assessment.risk``).
 _RISK_THRESHOLD = 30.0
 _SEVERITY_FILL = (("fatal", "#67001f"), ("serious", "#d6604d"), ("slight", "#f4a582"))
-
-
-def _source_line(fig: Figure, source: str) -> None:
-    """Write ``Source: ...`` along the foot of ``fig`` (nothing when ``source`` is empty)."""
-    if source:
-        # supxlabel, not fig.text: the constrained layout keeps room for it below the axes
-        fig.supxlabel(f"Source: {source}", x=0.01, ha="left", fontsize=7, color="#555555")
-
-
-def outlier_scatter(
-    outliers: pd.DataFrame,
-    fit: ModelFit,
-    *,
-    title: str = "",
-    source: str = "",
-    edition: str | int | None = None,
-    period: str = "",
-) -> Figure:
-    """Return the scatter of rate against deprivation (:mod:`geo_sppa.render.outlier_charts`)."""
-    from geo_sppa.render import outlier_charts
-
-    return outlier_charts.outlier_scatter(
-        outliers, fit, title=title, source=source, edition=edition, period=period
-    )
-
-
-def funnel_chart(
-    funnel: pd.DataFrame, od: Overdispersion, *, title: str = "", source: str = "", period: str = ""
-) -> Figure:
-    """Return the funnel plot (:mod:`geo_sppa.render.outlier_charts`)."""
-    from geo_sppa.render import outlier_charts
-
-    return outlier_charts.funnel_chart(funnel, od, title=title, source=source, period=period)
 
 
 def _year_labels(frame: pd.DataFrame) -> list[str]:
@@ -205,7 +171,7 @@ def trend_charts(result: TrendResult, *, title: str = "", source: str = "") -> d
     if result.road_users is not None:
         charts["trends_road_users.png"] = _road_user_chart(result.road_users)
     for figure in charts.values():
-        _source_line(figure, source)
+        source_line(figure, source)
     return charts
 
 
@@ -243,7 +209,7 @@ def cost_chart(result: CostResult, *, title: str = "", source: str = "") -> Figu
         right.set_visible(False)
     if title:
         fig.suptitle(title, fontsize=11)
-    _source_line(fig, source)
+    source_line(fig, source)
     return fig
 
 
@@ -312,5 +278,5 @@ def risk_chart(
     ax.set_ylabel("partnership gaps (likelihood the response falls short)")
     ax.legend(loc="upper left", fontsize=7)
     ax.set_title(title or "Partnership risk matrix: harm x partnership gaps", fontsize=10)
-    _source_line(fig, source)
+    source_line(fig, source)
     return fig

@@ -35,6 +35,7 @@ __all__ = [
     "measure_axis_label",
     "outlier_scatter",
     "period_text",
+    "source_line",
 ]
 
 #: Colour by the model's ``direction`` (flagged after the FDR correction; "" = not flagged).
@@ -84,8 +85,10 @@ def _directions(frame: pd.DataFrame) -> np.ndarray:
     return frame["direction"].fillna("").astype(str).to_numpy()
 
 
-def _source_line(fig: Figure, source: str) -> None:
+def source_line(fig: Figure, source: str) -> None:
+    """Write ``Source: ...`` along the foot of ``fig`` (nothing when ``source`` is empty)."""
     if source:
+        # supxlabel, not fig.text: the constrained layout keeps room for it below the axes
         fig.supxlabel(f"Source: {source}", x=0.01, ha="left", fontsize=7, color="#555555")
 
 
@@ -166,7 +169,7 @@ def _finish(fig: Figure, ax: Axes, title: str, period: str, source: str) -> None
         borderaxespad=0.0,
         frameon=False,
     )
-    _source_line(fig, source)
+    source_line(fig, source)
 
 
 def outlier_scatter(
