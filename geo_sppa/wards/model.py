@@ -476,6 +476,40 @@ def _interval_and_p(
     return low, high, min(1.0, 2 * min(below, at_or_above))
 
 
+def _prediction(
+    results: Any,
+    alpha: float | None,
+    model: str,
+    xi: pd.DataFrame,
+    population: float,
+    level: float,
+    *,
+    observed: float | None,
+) -> tuple[float, float, float, float]:
+    """Return one ward's predicted count, ``level`` interval and p-value from a fit without it.
+
+    Count models: the NB/Poisson mixture over the fit's parameter uncertainty; OLS: the t-based
+    prediction interval of the rate, times population / 1,000. ``observed`` None: a ward whose
+    count must not be read (suppressed); its p-value is NaN.
+    """
+    if model == "ols":
+        frame = results.get_prediction(xi).summary_frame(alpha=1 - level)
+        centre, scale = float(frame["mean"].iloc[0]), population / 1000
+        low, high = (float(frame[c].iloc[0]) * scale for c in ("obs_ci_lower", "obs_ci_upper"))
+        if observed is None:
+            return centre * scale, low, high, float("nan")
+        se_obs = float(np.sqrt(frame["mean_se"].iloc[0] ** 2 + results.scale))
+        t = (1000 * observed / population - centre) / se_obs
+        return centre * scale, low, high, float(2 * stats.t.sf(abs(t), results.df_resid))
+    row = xi.to_numpy()[0]
+    mean = float(np.exp(row @ results.params.to_numpy()) * population)
+    se = float(np.sqrt(row @ np.asarray(results.cov_params()) @ row))
+    low, high, p = _interval_and_p(
+        model, mean, se, alpha, level, 0.0 if observed is None else observed
+    )
+    return mean, low, high, (float("nan") if observed is None else p)
+
+
 def leave_one_out(
     wards: pd.DataFrame,
     measure: str,
@@ -499,21 +533,9 @@ def leave_one_out(
         results, alpha, _ = _fit_or_explain(
             model, y[keep], x[keep].reset_index(drop=True), pop[keep], what=what, measure=measure
         )
-        xi = x.iloc[[i]]
-        if model == "ols":
-            frame = results.get_prediction(xi).summary_frame(alpha=1 - level)
-            scale = pop[i] / 1000
-            mean[i] = float(frame["mean"].iloc[0]) * scale
-            low[i] = float(frame["obs_ci_lower"].iloc[0]) * scale
-            high[i] = float(frame["obs_ci_upper"].iloc[0]) * scale
-            se_obs = float(np.sqrt(frame["mean_se"].iloc[0] ** 2 + results.scale))
-            t = (1000 * y[i] / pop[i] - float(frame["mean"].iloc[0])) / se_obs
-            p[i] = float(2 * stats.t.sf(abs(t), results.df_resid))
-        else:
-            row = xi.to_numpy()[0]
-            mean[i] = float(np.exp(row @ results.params.to_numpy()) * pop[i])
-            se = float(np.sqrt(row @ np.asarray(results.cov_params()) @ row))
-            low[i], high[i], p[i] = _interval_and_p(model, mean[i], se, alpha, level, y[i])
+        mean[i], low[i], high[i], p[i] = _prediction(
+            results, alpha, model, x.iloc[[i]], pop[i], level, observed=y[i]
+        )
     return LeaveOneOut(mean=mean, low=low, high=high, p=p)
 
 
@@ -544,16 +566,7 @@ def predicted_counts(
     n = len(new)
     mean, low, high = np.empty(n), np.empty(n), np.empty(n)
     for i in range(n):
-        xi = x_new.iloc[[i]]
-        if model == "ols":
-            frame = results.get_prediction(xi).summary_frame(alpha=1 - level)
-            scale = pop[i] / 1000
-            mean[i] = float(frame["mean"].iloc[0]) * scale
-            low[i] = float(frame["obs_ci_lower"].iloc[0]) * scale
-            high[i] = float(frame["obs_ci_upper"].iloc[0]) * scale
-        else:
-            row = xi.to_numpy()[0]
-            mean[i] = float(np.exp(row @ results.params.to_numpy()) * pop[i])
-            se = float(np.sqrt(row @ np.asarray(results.cov_params()) @ row))
-            low[i], high[i], _p = _interval_and_p(model, mean[i], se, alpha, level, 0.0)
+        mean[i], low[i], high[i], _p = _prediction(
+            results, alpha, model, x_new.iloc[[i]], pop[i], level, observed=None
+        )
     return LeaveOneOut(mean=mean, low=low, high=high, p=np.full(n, np.nan))
