@@ -262,11 +262,7 @@ def window_status(
     prev_members = scan.footprints(prev_frame, records)
     out = _with_previous_counts(sites.assign(site_id=ids), prev_members, frame, previous)
     total = out["previous_total"].to_numpy(dtype=np.int64)
-    severity = frame["severity"]
-    ksi = np.array(
-        [int(severity.loc[m].isin(["fatal", "serious"]).sum()) for m in prev_members],
-        dtype=np.int64,
-    )
+    ksi = _ksi_counts(frame["severity"], prev_members)
     same_place = np.isin(np.arange(len(records)), cur_pos)
     out["status"] = np.where(rule.qualifies(total, ksi) | same_place, "persistent", "new")
     gone = old[~np.isin(np.arange(len(old)), old_pos)].reset_index(drop=True)
@@ -277,3 +273,14 @@ def window_status(
         ["previous_total", "site_id"], ascending=[False, True], kind="mergesort"
     )
     return WindowStatus(out, records, resolved.reset_index(drop=True))
+
+
+def _ksi_counts(severity: pd.Series, members: list) -> np.ndarray:
+    """Return the fatal-or-serious collisions among each list of ``severity`` index labels."""
+    sizes = np.array([len(m) for m in members], dtype=np.int64)
+    if not sizes.sum():
+        return np.zeros(len(members), dtype=np.int64)
+    flat = np.concatenate([np.asarray(m) for m in members if len(m)])
+    is_ksi = severity.isin(["fatal", "serious"]).loc[flat].to_numpy(dtype=float)
+    owner = np.repeat(np.arange(len(members)), sizes)
+    return np.bincount(owner, weights=is_ksi, minlength=len(members)).astype(np.int64)
