@@ -76,3 +76,56 @@ def test_repeated_rows_are_found_among_rows_sharing_an_id_only():
     clash = raw.assign(severity=["1", "2", "3", "3", "3", "2", "3"])
     with pytest.raises(InputError, match="1 id\\(s\\) in column 'id' appear on different rows"):
         _duplicate_rows(clash, ids, "id", "c.csv")
+
+
+def _outputs(folder) -> dict[str, bytes]:
+    """Every output file's bytes, run.json and the map (random element ids) left out; the
+    dossier's generated-at stamp blanked, the GeoPackage's layers as CSV (its header holds the
+    time of writing)."""
+    import re
+
+    import pyogrio
+
+    files = {}
+    for path in sorted(folder.iterdir()):
+        if path.name in ("run.json", "clusters.html") or path.name.startswith("."):
+            continue
+        data = path.read_bytes()
+        if path.suffix == ".gpkg":
+            data = b"".join(
+                pyogrio.read_dataframe(path, layer=name).to_csv().encode()
+                for name, _ in pyogrio.list_layers(path)
+            )
+        if path.suffix == ".html":
+            data = re.sub(rb"\d{4}-\d\d-\d\dT[\d:.]+Z|\d{4}-\d\d-\d\d \d\d:\d\d( UTC)?", b"", data)
+        files[path.name] = data
+    return files
+
+
+def test_two_processes_write_what_one_writes(tmp_path):
+    """--jobs 2 fits the SPF beside the window scan and draws the dossier beside the map in
+    forked children; every file must be what --jobs 1 writes (Leeds network mode, where both
+    children run, and Peterborough radius mode, where the SPF is over grid cells)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from geo_sppa.background import can_fork
+    from geo_sppa.cli.main import cli
+
+    for area, extra in (("leeds-central", []), ("peterborough", ["--no-map"])):
+        folders = {}
+        for jobs in (1, 2):
+            out = tmp_path / f"{area}-{jobs}"
+            args = ["clusters", "--area", area, *extra, "--jobs", str(jobs), "-o", str(out)]
+            result = CliRunner().invoke(cli, args, catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+            run = json.loads((out / "run.json").read_text())["runs"]["clusters"]
+            assert run["options"]["jobs"] == jobs
+            folders[jobs] = _outputs(out)
+        assert sorted(folders[1]) == sorted(folders[2])
+        assert "clusters.csv" in folders[1]
+        assert ("clusters_sites.html" in folders[1]) == (area == "leeds-central")
+        for name, data in folders[1].items():
+            assert folders[2][name] == data, f"{area}: {name} differs between --jobs 1 and 2"
+    assert can_fork()  # on Linux CI the second run really forked
