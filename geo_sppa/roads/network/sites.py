@@ -390,7 +390,10 @@ def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> l
 def _link_labels_at(network: RoadNetwork, chain: np.ndarray, at_m: np.ndarray):
     """Name and ref of the link at measure ``at_m`` along each chain (positions)."""
     links = network.links
-    link_chain, _ = pd.factorize(links["chain_id"])  # links run chain by chain, in chain order
+    # links run chain by chain, in chain order: a chain's position counts the changes of id
+    ids = links["chain_id"].array
+    changes = np.asarray(ids[1:] != ids[:-1], dtype=bool) if len(ids) else np.empty(0, bool)
+    link_chain = np.r_[0, np.cumsum(changes)][: len(ids)]
     starts = links["start_m"].to_numpy()
     lo = np.searchsorted(link_chain, chain, "left")
     hi = np.searchsorted(link_chain, chain, "right")
