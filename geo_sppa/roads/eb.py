@@ -45,6 +45,7 @@ the rule: every clause is checked with ``eb_expected`` as the collision count an
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -146,25 +147,64 @@ def _link_segments(records: pd.DataFrame, seg_len: pd.Series, length_m: float) -
                          "weight": share})  # fmt: skip
 
 
-def _route_arms(network: RoadNetwork) -> pd.DataFrame:
-    """Return ``junction_id, route_id, measure, share``: each chain end at a junction.
+class _Arms(NamedTuple):
+    """Chain ends at junctions (a junction's inner chains left out), as integer codes.
 
-    ``share`` is the junction's arms (chain ends, a junction's inner chains left out) on that
-    route over all its arms: the share of the junction the route's stretch takes.
+    ``junctions`` and ``routes`` hold the ids behind the codes; ``junction``, ``route`` and
+    ``measure`` give one arm each (``route`` is ``len(routes)`` for a chain with no route);
+    ``n_all`` counts each junction's arms; ``pairs`` (sorted ``junction * (len(routes) + 1) +
+    route`` keys) and ``n_pair`` count the arms of each junction on each route.
+    """
+
+    junctions: pd.Index
+    routes: pd.Index
+    junction: np.ndarray
+    route: np.ndarray
+    measure: np.ndarray
+    n_all: np.ndarray
+    pairs: np.ndarray
+    n_pair: np.ndarray
+
+
+def _route_arms(network: RoadNetwork) -> _Arms:
+    """Return each chain end at a junction, with the junction's arms on each route.
+
+    The share of a junction a route's stretch takes is the junction's arms on that route over
+    all its arms (``n_pair / n_all``).
     """
     chains = network.chains
-    inner = chains["junction_id"].notna() if "junction_id" in chains.columns else False
-    ends = [
-        pd.DataFrame({"junction_id": chains[j].to_numpy(dtype=object),
-                      "route_id": chains["route_id"].astype(str).to_numpy(dtype=object),
-                      "measure": chains[m].to_numpy(dtype=float)})[~np.asarray(inner | False)]
-        for j, m in (("start_junction_id", "route_from_m"), ("end_junction_id", "route_to_m"))
-    ]  # fmt: skip
-    arms = pd.concat(ends, ignore_index=True)
-    arms = arms[pd.notna(arms["junction_id"].to_numpy())].reset_index(drop=True)
-    n_all = arms.groupby("junction_id")["route_id"].transform("size").to_numpy(dtype=float)
-    n_route = arms.groupby(["junction_id", "route_id"])["measure"].transform("size")
-    return arms.assign(share=n_route.to_numpy(dtype=float) / n_all)
+    keep = np.ones(len(chains), dtype=bool)
+    if "junction_id" in chains.columns:
+        keep = ~chains["junction_id"].notna().to_numpy(dtype=bool)
+    kept = np.flatnonzero(keep)
+    route, routes = pd.factorize(chains["route_id"].astype(str).iloc[kept])
+    ends = pd.concat([chains["start_junction_id"].iloc[kept],
+                      chains["end_junction_id"].iloc[kept]], ignore_index=True)  # fmt: skip
+    junction, junctions = pd.factorize(ends)
+    measure = np.concatenate([chains["route_from_m"].to_numpy(dtype=float)[kept],
+                              chains["route_to_m"].to_numpy(dtype=float)[kept]])  # fmt: skip
+    route = np.where(route < 0, len(routes), route)
+    route = np.concatenate([route, route]).astype(np.int64)
+    at = junction >= 0
+    junction, route, measure = junction[at].astype(np.int64), route[at], measure[at]
+    pairs, n_pair = np.unique(junction * (len(routes) + 1) + route, return_counts=True)
+    n_all = np.bincount(junction, minlength=len(junctions))
+    return _Arms(pd.Index(junctions), pd.Index(routes), junction, route, measure, n_all, pairs,
+                 n_pair)  # fmt: skip
+
+
+def _arms_on_stretches(
+    arms: _Arms, route: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (stretch, junction code) of the arms on each stretch's route within it."""
+    order = np.argsort(arms.route, kind="stable")
+    lo = np.searchsorted(arms.route[order], route, "left")
+    n = np.searchsorted(arms.route[order], route, "right") - lo
+    site = np.repeat(np.arange(len(route)), n)
+    arm = order[np.repeat(lo, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)]
+    measure = arms.measure[arm]
+    inside = (measure >= start[site] - 1e-6) & (measure <= end[site] + 1e-6)
+    return site[inside], arms.junction[arm[inside]]
 
 
 def _passed_junctions(
@@ -177,34 +217,46 @@ def _passed_junctions(
     (``snapped``: the ``members``' ``junction_id``); the weight is the route's share of its arms.
     """
     arms = _route_arms(network)
-    stretch = pd.DataFrame({"site": np.arange(len(records)),
-                            "route_id": records["route_id"].astype(str).to_numpy(dtype=object),
-                            "start": records["start_m"].to_numpy(dtype=float),
-                            "end": records["end_m"].to_numpy(dtype=float)})  # fmt: skip
-    on = stretch.merge(arms, on="route_id")
-    on = on[(on["measure"] >= on["start"] - 1e-6) & (on["measure"] <= on["end"] + 1e-6)]
-    found = [on[["site", "junction_id"]]]
+    route = arms.routes.get_indexer(pd.Index(records["route_id"].astype(str), dtype=object))
+    site, junction = _arms_on_stretches(arms, route, records["start_m"].to_numpy(dtype=float),
+                                        records["end_m"].to_numpy(dtype=float))  # fmt: skip
+    names = np.asarray(arms.junctions, dtype=object)
     if snapped is not None:
         members = [np.asarray(pd.Index(m), dtype=object) for m in records["members"]]
         at = snapped.index.get_indexer(pd.Index(np.concatenate([*members, np.empty(0)])))
         if (at < 0).any():
             raise InputError("EB: a site counts a collision the snapped frame lacks; a bug")
-        site = np.repeat(np.arange(len(records)), [len(m) for m in members])
+        owner = np.repeat(np.arange(len(records)), [len(m) for m in members])
         jid = snapped["junction_id"].to_numpy(dtype=object)[at]
         hit = pd.notna(jid)
-        found.append(pd.DataFrame({"site": site[hit], "junction_id": jid[hit]}))
-    pairs = pd.concat(found, ignore_index=True).drop_duplicates()
-    pairs = pairs[~pairs["junction_id"].isin(sites)]
-    pairs["route_id"] = stretch["route_id"].to_numpy()[pairs["site"].to_numpy(dtype=np.int64)]
-    share = arms.drop_duplicates(["junction_id", "route_id"]).set_index(
-        ["junction_id", "route_id"])["share"]  # fmt: skip
-    key = pd.MultiIndex.from_frame(pairs[["junction_id", "route_id"]])
-    weight = share.reindex(key).to_numpy(dtype=float)
-    lone = 1.0 / arms.groupby("junction_id").size().reindex(pairs["junction_id"]).to_numpy()
-    weight = np.where(np.isnan(weight), np.nan_to_num(lone, nan=1.0), weight)
-    ids = np.asarray(["J" + str(j) for j in pairs["junction_id"]], dtype=object)
-    return pd.DataFrame({"site": pairs["site"].to_numpy(dtype=np.int64), "candidate_id": ids,
+        code = arms.junctions.get_indexer(pd.Index(jid[hit], dtype=object))
+        extra, extra_names = pd.factorize(jid[hit][code < 0])
+        code[code < 0] = len(names) + extra
+        names = np.concatenate([names, np.asarray(extra_names, dtype=object)])
+        site, junction = np.r_[site, owner[hit]], np.r_[junction, code]
+    keys = np.unique(site.astype(np.int64) * len(names) + junction)
+    site, junction = keys // max(len(names), 1), keys % max(len(names), 1)
+    ids = names[junction]
+    free = np.fromiter((j not in sites for j in ids), dtype=bool, count=len(ids))
+    site, junction, ids = site[free], junction[free], ids[free]
+    weight = _arm_shares(arms, junction, route[site])
+    return pd.DataFrame({"site": site.astype(np.int64),
+                         "candidate_id": np.asarray(["J" + str(j) for j in ids], dtype=object),
                          "weight": weight})  # fmt: skip
+
+
+def _arm_shares(arms: _Arms, junction: np.ndarray, route: np.ndarray) -> np.ndarray:
+    """Return the share of each junction its route takes (1 / arms off it; 1 at no arm)."""
+    known = junction < len(arms.junctions)
+    n_all = np.ones(len(junction), dtype=np.int64)
+    n_all[known] = arms.n_all[junction[known]]
+    n_pair = np.zeros(len(junction), dtype=np.int64)
+    if len(arms.pairs):
+        key = junction * (len(arms.routes) + 1) + route
+        pos = np.minimum(np.searchsorted(arms.pairs, key), len(arms.pairs) - 1)
+        on = known & (route >= 0) & (arms.pairs[pos] == key)
+        n_pair[on] = arms.n_pair[pos[on]]
+    return np.where(n_pair > 0, n_pair.astype(float) / n_all.astype(float), 1.0 / n_all)
 
 
 def site_footprints(

@@ -137,14 +137,29 @@ def counts_by_year(
 
     """
     span = range(years[0], years[1] + 1)
-    sizes = np.array([len(m) for m in members], dtype=np.int64)
-    labels = [lab for m in members for lab in m]
-    year = frame.loc[labels, "year"].to_numpy(dtype=np.int64) if labels else np.empty(0, int)
+    flat, sizes = _member_positions(members, frame)
+    if (flat < 0).any():
+        raise KeyError("counts_by_year: a member label is not in frame")
+    year = frame["year"].to_numpy(dtype=np.int64)[flat] - years[0]
     site = np.repeat(np.arange(len(members)), sizes)
-    table = pd.crosstab(site, year) if len(site) else pd.DataFrame()
-    table = table.reindex(index=range(len(members)), columns=list(span), fill_value=0)
-    table.columns = [f"{prefix}{y}" for y in span]
-    return table.astype(np.int64)
+    inside = (year >= 0) & (year < len(span))
+    cells = np.bincount(site[inside] * len(span) + year[inside], minlength=len(members) * len(span))
+    return pd.DataFrame(
+        cells.reshape(len(members), len(span)).astype(np.int64),
+        index=pd.RangeIndex(len(members), name="row_0" if len(site) else None),
+        columns=[f"{prefix}{y}" for y in span],
+    )
+
+
+def _member_positions(
+    members: list[pd.Index], frame: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the positions in ``frame`` of every member, site by site, and each site's size."""
+    sizes = np.array([len(m) for m in members], dtype=np.int64)
+    if not sizes.sum():
+        return np.empty(0, dtype=np.intp), sizes
+    labels = np.concatenate([np.asarray(m) for m in members if len(m)])
+    return frame.index.get_indexer(pd.Index(labels)), sizes
 
 
 def years_text(counts: pd.DataFrame, years: tuple[int, int], prefix: str) -> list[str]:
@@ -154,11 +169,13 @@ def years_text(counts: pd.DataFrame, years: tuple[int, int], prefix: str) -> lis
     return ["; ".join(f"{y}: {v}" for y, v in zip(span, row, strict=True)) for row in values]
 
 
-def _member_table(members: list[pd.Index], frame: pd.DataFrame, costs: pd.Series) -> pd.DataFrame:
-    """Return one row per (site, collision), sorted by site, date and collision id."""
-    pos = [frame.index.get_indexer(m) for m in members]
-    sizes = np.array([len(p) for p in pos], dtype=np.int64)
-    flat = np.concatenate(pos) if len(pos) and sizes.sum() else np.empty(0, dtype=np.int64)
+def _member_table(
+    flat: np.ndarray, sizes: np.ndarray, frame: pd.DataFrame, costs: pd.Series
+) -> pd.DataFrame:
+    """Return one row per (site, collision), sorted by site, date and collision id.
+
+    ``flat``, ``sizes``: the members' positions in ``frame`` and each site's count.
+    """
     at_junction = frame["at_junction"].astype("boolean")
     ksi_cas = (
         frame["ksi_casualties"].astype("Int64")
@@ -167,7 +184,7 @@ def _member_table(members: list[pd.Index], frame: pd.DataFrame, costs: pd.Series
     )
     return pd.DataFrame(
         {
-            "site": np.repeat(np.arange(len(members)), sizes),
+            "site": np.repeat(np.arange(len(sizes)), sizes),
             "severity": frame["severity"].to_numpy(dtype=object)[flat],
             "date": frame["date"].to_numpy()[flat],
             "collision_id": frame["collision_id"].astype(str).to_numpy()[flat],
@@ -191,9 +208,10 @@ def _known_sums(sums: pd.Series, any_na: pd.Series, n: int) -> pd.api.extensions
 
 def _severity_counts(long: pd.DataFrame, n: int) -> dict[str, np.ndarray]:
     """Return fatal, serious, slight, total and ksi counts per site."""
-    sev = pd.crosstab(long["site"], long["severity"]) if len(long) else pd.DataFrame()
-    sev = sev.reindex(index=range(n), columns=list(SEVERITIES), fill_value=0)
-    counts = {s: sev[s].to_numpy(dtype=np.int64) for s in SEVERITIES}
+    code = pd.Index(SEVERITIES).get_indexer(pd.Index(long["severity"], dtype=object))
+    cells = np.bincount(long["site"].to_numpy(dtype=np.int64)[code >= 0] * 3 + code[code >= 0],
+                        minlength=3 * n).reshape(n, 3)  # fmt: skip
+    counts = {s: cells[:, i].astype(np.int64) for i, s in enumerate(SEVERITIES)}
     counts["total"] = counts["fatal"] + counts["serious"] + counts["slight"]
     counts["ksi"] = counts["fatal"] + counts["serious"]
     return counts
@@ -229,8 +247,8 @@ def _footprints(records: pd.DataFrame) -> list[str]:
 
 
 def _names(
-    records: pd.DataFrame, members: list[pd.Index], frame: pd.DataFrame, site_type: list[str],
-    towns: frozenset[str],
+    records: pd.DataFrame, positions: list[np.ndarray], frame: pd.DataFrame,
+    site_type: list[str], towns: frozenset[str],
 ) -> list[str]:  # fmt: skip
     """Return the site names, repeated names numbered along their route (else by x, y)."""
     n = len(records)
@@ -238,7 +256,7 @@ def _names(
     route_m = records["route_m"].to_numpy(dtype=float) if "route_m" in records.columns else None
     fallback = records["network_name"].tolist() if "network_name" in records.columns else None
     return site_names(
-        [frame.index.get_indexer(m) for m in members],
+        positions,
         frame,
         set(towns),
         junction=[t == "junction" for t in site_type],
@@ -275,7 +293,8 @@ def site_frame(
 
     """
     n = len(members)
-    long = _member_table(members, frame, context.costs)
+    flat, sizes = _member_positions(members, frame)
+    long = _member_table(flat, sizes, frame, context.costs)
     counts = _severity_counts(long, n)
     by = long.groupby("site", sort=True)
     sums = by[["cas", "kcas", "j_yes", "j_no", "cost"]].sum().reindex(range(n), fill_value=0)
@@ -283,14 +302,21 @@ def site_frame(
         _known_sums(sums[col], by[f"{col}_na"].any(), n) for col in ("cas", "kcas")
     )
     site_type = _site_types(records, sums["j_yes"].to_numpy(), sums["j_no"].to_numpy())
-    ids = by["collision_id"].agg(list).reindex(range(n))
+    bounds = np.searchsorted(long["site"].to_numpy(dtype=np.int64), np.arange(n + 1))
+    ids = long["collision_id"].to_numpy(dtype=object)
     per_year = counts_by_year(members, frame, context.window, "n_")
     rule, none = context.rule, pd.array([pd.NA] * n, dtype="Int64")
     columns = {
         "site_id": records["site_id"].astype(str).to_numpy(),
         "footprint": _footprints(records),
         "site_type": site_type,
-        "name": _names(records, members, frame, site_type, context.towns),
+        "name": _names(
+            records,
+            np.split(flat, np.cumsum(sizes)[:-1]) if n else [],
+            frame,
+            site_type,
+            context.towns,
+        ),  # fmt: skip
         **{s: counts[s] for s in SEVERITIES},
         "total": counts["total"],
         "criterion": rule.criteria(counts["total"], counts["ksi"]),
@@ -303,7 +329,7 @@ def site_frame(
         "x": records["x"].to_numpy(dtype=float),
         "y": records["y"].to_numpy(dtype=float),
         "rank": none.copy(),
-        "collision_ids": [i if isinstance(i, list) else [] for i in ids],
+        "collision_ids": [ids[a:b].tolist() for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
         "years_counts": years_text(per_year, context.window, "n_"),
         "previous_years_counts": pd.array([pd.NA] * n, dtype="string"),
         "first_date": pd.to_datetime(by["date"].min().reindex(range(n)).to_numpy()),

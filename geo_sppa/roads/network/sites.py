@@ -390,7 +390,10 @@ def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> l
 def _link_labels_at(network: RoadNetwork, chain: np.ndarray, at_m: np.ndarray):
     """Name and ref of the link at measure ``at_m`` along each chain (positions)."""
     links = network.links
-    link_chain, _ = pd.factorize(links["chain_id"])  # links run chain by chain, in chain order
+    # links run chain by chain, in chain order: a chain's position counts the changes of id
+    ids = links["chain_id"].array
+    changes = np.asarray(ids[1:] != ids[:-1], dtype=bool) if len(ids) else np.empty(0, bool)
+    link_chain = np.r_[0, np.cumsum(changes)][: len(ids)]
     starts = links["start_m"].to_numpy()
     lo = np.searchsorted(link_chain, chain, "left")
     hi = np.searchsorted(link_chain, chain, "right")
@@ -425,24 +428,48 @@ def members_of_sites(snapped: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> pd.S
 
     """
     is_j = (sites["site_type"] == "junction").to_numpy()
-    jids = set(sites.loc[is_j, "junction_id"])
-    hit = pd.DataFrame({"label": snapped.index, "junction_id": snapped["junction_id"].astype(
-        object).to_numpy(), "chain_id": snapped["chain_id"].to_numpy(dtype=object),
-        "chain_m": snapped["chain_m"].to_numpy()})  # fmt: skip
-    site = pd.DataFrame({"site": np.arange(len(sites)),
-                         "junction_id": sites["junction_id"].to_numpy(dtype=object)})  # fmt: skip
-    at_j = hit.merge(site[is_j][["site", "junction_id"]], on="junction_id")
-    free = hit[~hit["junction_id"].isin(jids)]
-    on_l = free.merge(_spans(sites, ~is_j), on="chain_id")
-    eps = 1e-3
-    inside = (on_l["chain_m"] >= on_l["start_m"] - eps) & (on_l["chain_m"] <= on_l["end_m"] + eps)
-    on_l = on_l[inside]
-    both = pd.concat([at_j[["site", "label"]], on_l[["site", "label"]]])
-    both = both.sort_values("site", kind="stable").drop_duplicates("label")
-    lists = both.groupby("site")["label"].agg(_sorted_labels)
-    out = pd.Series([lists.get(i, []) for i in range(len(sites))], index=sites.index,
-                    name="members", dtype=object)  # fmt: skip
-    return out
+    # the first junction site of each junction id takes its collisions
+    jsite = pd.Series(np.flatnonzero(is_j), index=sites["junction_id"].to_numpy(dtype=object)[is_j])
+    jsite = jsite[~jsite.index.duplicated()]
+    at_j = jsite.index.get_indexer(
+        pd.Index(snapped["junction_id"].to_numpy(dtype=object), dtype=object)
+    )
+    site_j, row_j = jsite.to_numpy()[at_j[at_j >= 0]], np.flatnonzero(at_j >= 0)
+    free = np.flatnonzero(at_j < 0)
+    spans = _spans(sites, ~is_j)
+    chain, names = pd.factorize(spans["chain_id"].to_numpy(dtype=object))
+    code = pd.Index(names, dtype=object).get_indexer(
+        pd.Index(snapped["chain_id"].to_numpy(dtype=object)[free], dtype=object)
+    )
+    free, code = free[code >= 0], code[code >= 0]
+    order = np.argsort(chain, kind="stable")
+    lo = np.searchsorted(chain[order], code, "left")
+    n = np.searchsorted(chain[order], code, "right") - lo
+    row = np.repeat(free, n)
+    span = order[np.repeat(lo, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)]
+    at_m, eps = snapped["chain_m"].to_numpy()[row], 1e-3
+    start, end = spans["start_m"].to_numpy()[span], spans["end_m"].to_numpy()[span]
+    inside = (at_m >= start - eps) & (at_m <= end + eps)
+    site = np.r_[site_j, spans["site"].to_numpy(dtype=np.int64)[span[inside]]].astype(np.int64)
+    row = np.r_[row_j, row[inside]].astype(np.int64)
+    first = np.lexsort((site, row))  # each collision to its first site
+    keep = first[np.r_[True, row[first][1:] != row[first][:-1]]] if len(row) else first
+    lists = _labels_by_site(site[keep], snapped.index[row[keep]], len(sites))
+    return pd.Series(lists, index=sites.index, name="members", dtype=object)
+
+
+def _labels_by_site(site: np.ndarray, labels: pd.Index, n: int) -> list[list]:
+    """Return, per site ``0..n-1``, its ``labels`` in natural order (:func:`_sorted_labels`)."""
+    if labels.dtype == np.int64:
+        values = labels.to_numpy()
+        order = np.lexsort((values, site))
+        bounds = np.searchsorted(site[order], np.arange(n + 1))
+        flat = values[order].tolist()
+        return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    out: list[list] = [[] for _ in range(n)]
+    for s, label in zip(site.tolist(), labels, strict=True):
+        out[s].append(label)
+    return [_sorted_labels(x) if x else [] for x in out]
 
 
 def _spans(sites: gpd.GeoDataFrame, is_link: np.ndarray) -> pd.DataFrame:
