@@ -14,8 +14,10 @@ previous window's totals, a time-of-day x day-of-week grid, the over-represented
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from html import escape
+from typing import Any
 from urllib.parse import quote
 
 import geopandas as gpd
@@ -63,68 +65,137 @@ svg.plan text { font: 9px sans-serif; }
 """
 
 
-def _plan_extent(site: pd.Series, rows: pd.DataFrame) -> tuple[float, float, float]:
+@dataclass(frozen=True)
+class _Rows:
+    """The dossier's collisions (of the paged sites), each column derived once for all pages.
+
+    A page takes its rows by position; everything here is per row, so a page's slice is what
+    the same derivation over that page's rows alone would give.
+    """
+
+    east: np.ndarray
+    north: np.ndarray
+    severity: Sequence[object]
+    letter: list[str]
+    year: Sequence[object]
+    weekday: Sequence[object]
+    band: Sequence[object]
+    listed: list[tuple[str, np.ndarray, list[str]]]  # column, value known, its printed cell
+
+
+def _cell(value: Any) -> str:
+    """Return a table cell's escaped text (NA blank)."""
+    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+    return escape(str(text))
+
+
+def _dossier_rows(rows: pd.DataFrame) -> _Rows:
+    """Return the per-row facts of ``rows`` that the plans, counts and lists print."""
+    letter = [""] * len(rows)
+    for col, lt in reversed(_USER_LETTERS):  # the first road user named wins
+        if col in rows.columns:
+            flags = rows[col].to_numpy(dtype=object)
+            letter = [lt if flag is True else was for flag, was in zip(flags, letter, strict=True)]
+    listed = _listed(rows)
+    return _Rows(
+        east=rows["easting"].to_numpy(float),
+        north=rows["northing"].to_numpy(float),
+        severity=rows["severity"].tolist(),
+        letter=letter,
+        year=pd.to_datetime(rows["date"]).dt.year.tolist(),
+        weekday=(
+            rows["weekday"]
+            if "weekday" in rows.columns
+            else pd.to_datetime(rows["date"]).dt.day_name()
+        ).tolist(),
+        band=_hour_bands(rows).tolist(),
+        listed=[
+            (c, listed[c].notna().to_numpy(), [_cell(v) for v in listed[c]])
+            for c in _LIST_COLUMNS
+            if c in listed.columns
+        ],
+    )
+
+
+def _plan_extent(
+    site: pd.Series, east: np.ndarray, north: np.ndarray
+) -> tuple[float, float, float]:
     """Return the plan's centre and half-width (m): the site, its collisions and 20 m around."""
     x0, y0 = float(site["x"]), float(site["y"])
-    east, north = rows["easting"].to_numpy(float), rows["northing"].to_numpy(float)
     reach = np.nanmax(np.hypot(east - x0, north - y0), initial=0.0)
     return x0, y0, max(60.0, float(reach) + 20.0)
 
 
+class _Roads:
+    """The roads the plans draw: geometries, labels and a spatial index, prepared once."""
+
+    def __init__(self, roads: gpd.GeoDataFrame) -> None:
+        self.geoms = np.asarray(roads.geometry.values, dtype=object)
+        self.labels = _road_labels(roads)
+        self.tree = shapely.STRtree(self.geoms)
+
+
 def _roads_near_plans(
     roads: gpd.GeoDataFrame | None, extents: list[tuple[float, float, float]]
-) -> gpd.GeoDataFrame | None:
+) -> _Roads | None:
     """Return the roads that cross any plan, found with a tree of the few plans, not the roads."""
     if roads is None or not len(roads) or not extents:
-        return roads
+        return None
     boxes = [shapely.box(x - h, y - h, x + h, y + h) for x, y, h in extents]
     hits = shapely.STRtree(boxes).query(roads.geometry.to_numpy(), predicate="intersects")[0]
-    return roads.iloc[np.unique(hits)]
+    return _Roads(roads.iloc[np.unique(hits)]) if len(hits) else None
 
 
-def _plan_svg(site: pd.Series, rows: pd.DataFrame, roads: gpd.GeoDataFrame | None) -> str:
-    """Return the site plan: roads with names and the collisions, north up, with a scale bar."""
-    x0, y0, half = _plan_extent(site, rows)
+def _road_lines(roads: _Roads | None, x0: float, y0: float, half: float) -> list[str]:
+    """Return the plan's road polylines and names (north up, ``_PLAN_PX`` across)."""
+    if roads is None:
+        return []
     scale = _PLAN_PX / (2 * half)
+    frame = shapely.box(x0 - half, y0 - half, x0 + half, y0 + half)
+    near = np.sort(roads.tree.query(frame, predicate="intersects"))
+    parts, named = [], set()
+    for geom, name in zip(
+        shapely.intersection(roads.geoms[near], frame), [roads.labels[i] for i in near], strict=True
+    ):
+        for line in getattr(geom, "geoms", [geom]):
+            if line.geom_type != "LineString" or line.is_empty:
+                continue
+            xy = shapely.get_coordinates(line)
+            xs = ((xy[:, 0] - x0 + half) * scale).tolist()
+            ys = ((y0 + half - xy[:, 1]) * scale).tolist()
+            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+            parts.append(
+                f'<polyline points="{points}" fill="none" stroke="#bbb" '
+                'stroke-width="5" stroke-linecap="round"/>'
+            )
+            if name and name not in named and line.length > half / 2:
+                named.add(name)
+                mid = line.interpolate(0.5, normalized=True)
+                tx, ty = (mid.x - x0 + half) * scale, (y0 + half - mid.y) * scale
+                parts.append(f'<text x="{tx:.1f}" y="{ty:.1f}" fill="#555">{escape(name)}</text>')
+    return parts
 
-    def xy(x: float, y: float) -> tuple[str, str]:
-        return f"{(x - x0 + half) * scale:.1f}", f"{(y0 + half - y) * scale:.1f}"
 
-    def px(x: float, y: float) -> str:
-        return ",".join(xy(x, y))
-
-    parts = []
-    if roads is not None and len(roads):
-        frame = shapely.box(x0 - half, y0 - half, x0 + half, y0 + half)
-        near = roads.iloc[np.sort(roads.sindex.query(frame, predicate="intersects"))]
-        named: set[str] = set()
-        for geom, name in zip(near.geometry.intersection(frame), _road_labels(near), strict=True):
-            for line in getattr(geom, "geoms", [geom]):
-                if line.geom_type != "LineString" or line.is_empty:
-                    continue
-                points = " ".join(px(x, y) for x, y in line.coords)
-                parts.append(
-                    f'<polyline points="{points}" fill="none" stroke="#bbb" '
-                    'stroke-width="5" stroke-linecap="round"/>'
-                )
-                if name and name not in named and line.length > half / 2:
-                    named.add(name)
-                    mid = line.interpolate(0.5, normalized=True)
-                    tx, ty = xy(mid.x, mid.y)
-                    parts.append(f'<text x="{tx}" y="{ty}" fill="#555">{escape(name)}</text>')
-    for _, row in rows.iterrows():
-        if np.isnan(row["easting"]):
+def _plan_svg(site: pd.Series, rows: _Rows, at: np.ndarray, roads: _Roads | None) -> str:
+    """Return the site plan: roads with names and the collisions, north up, with a scale bar."""
+    x0, y0, half = _plan_extent(site, rows.east[at], rows.north[at])
+    scale = _PLAN_PX / (2 * half)
+    parts = _road_lines(roads, x0, y0, half)
+    for i in at.tolist():
+        east, north = float(rows.east[i]), float(rows.north[i])
+        if np.isnan(east):
             continue
-        cx, cy = xy(row["easting"], row["northing"])
-        colour = _SEVERITY_COLOURS.get(str(row["severity"]), "#777")
-        letter = next((lt for col, lt in _USER_LETTERS if row.get(col) is True), "")
+        cx, cy = f"{(east - x0 + half) * scale:.1f}", f"{(y0 + half - north) * scale:.1f}"
+        severity = str(rows.severity[i])
+        colour = _SEVERITY_COLOURS.get(severity, "#777")
         parts.append(
-            f'<circle class="collision {escape(str(row["severity"]))}" cx="{cx}" '
+            f'<circle class="collision {escape(severity)}" cx="{cx}" '
             f'cy="{cy}" r="6" fill="{colour}" fill-opacity="0.85" stroke="#fff"/>'
         )
-        if letter:
+        if rows.letter[i]:
             parts.append(
-                f'<text x="{cx}" y="{cy}" dy="3" text-anchor="middle" fill="#fff">{letter}</text>'
+                f'<text x="{cx}" y="{cy}" dy="3" text-anchor="middle" fill="#fff">'
+                f"{rows.letter[i]}</text>"
             )
     bar = 20 * scale
     parts.append(
@@ -153,72 +224,99 @@ def _road_labels(roads: gpd.GeoDataFrame) -> list[str]:
     return [str(v) for v in out]
 
 
-def _table(frame: pd.DataFrame, *, numeric: tuple[str, ...] = ()) -> str:
-    """Return ``frame`` as an HTML table (text escaped, NA blank)."""
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
-    body = []
-    for values in frame.itertuples(index=False):
-        cells = []
-        for col, value in zip(frame.columns, values, strict=True):
-            text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else value
-            cls = ' class="n"' if col in numeric else ""
-            cells.append(f"<td{cls}>{escape(str(text))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+def _table(head: Iterable[str], body: Iterable[Iterable[str]], *, numeric: int = 0) -> str:
+    """Return an HTML table: ``head``, then ``body`` (escaped; the last ``numeric`` at right)."""
+    heads = list(head)
+    plain = len(heads) - numeric
+    tags = ["<td>"] * plain + ['<td class="n">'] * numeric
+    cells = "".join(
+        "<tr>" + "".join(f"{tag}{text}</td>" for tag, text in zip(tags, row, strict=True)) + "</tr>"
+        for row in body
+    )
+    return "<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in heads) + f"</tr>{cells}</table>"
 
 
-def _count_grid(
-    rows: pd.Series, columns: pd.Series, index: Iterable[object], labels: Iterable[str]
-) -> pd.DataFrame:
-    """Return how often each (row, column) pair occurs, on a fixed index and columns."""
-    pairs = Counter(zip(rows.tolist(), columns.tolist(), strict=True))
-    index, labels = list(index), list(labels)
-    grid = [[pairs.get((r, c), 0) for c in labels] for r in index]
-    return pd.DataFrame(grid, index=pd.Index(index), columns=labels, dtype="int64")
+def _year_counts(site: pd.Series, rows: _Rows, at: np.ndarray, window: tuple[int, int]) -> str:
+    """Return collisions by year (rows) and severity (columns), with the previous window's.
 
-
-def _year_counts(site: pd.Series, rows: pd.DataFrame, window: tuple[int, int]) -> pd.DataFrame:
-    """Return collisions by year (rows) and severity (columns), with the previous window's."""
-    years = pd.to_datetime(rows["date"]).dt.year
-    table = _count_grid(years, rows["severity"], range(window[0], window[1] + 1), _SEVERITY_COLOURS)
-    table["total"] = table.sum(axis=1)
-    table = table.reset_index(names="year").astype({"year": str})
+    With the previous window's row the severity counts print as decimals ("1.0"), as they
+    always have (the row has no severity counts, so their columns were decimal).
+    """
+    pairs = Counter((rows.year[i], rows.severity[i]) for i in at.tolist())
     previous = [c for c in site.index if str(c).startswith("previous_n_")]
     known = [c for c in previous if not pd.isna(site[c])]
+    number = (lambda n: str(float(n))) if known else str
+    body = []
+    for year in range(window[0], window[1] + 1):
+        counts = [pairs.get((year, s), 0) for s in _SEVERITY_COLOURS]
+        body.append([str(year), *(number(n) for n in counts), str(sum(counts))])
     if known:
         text = "; ".join(f"{c[len('previous_n_') :]}: {int(site[c])}" for c in known)
-        previous_row = {"year": f"previous window ({text})", "total": site["previous_total"]}
-        table = pd.concat([table, pd.DataFrame([previous_row])], ignore_index=True)
-    return table
+        body.append(
+            [escape(f"previous window ({text})"), "", "", "", _cell(site["previous_total"])]
+        )
+    return _table(["year", *_SEVERITY_COLOURS, "total"], body)
 
 
-def _time_grid(rows: pd.DataFrame) -> pd.DataFrame:
-    """Return collisions by day of week (rows) and hour band (columns)."""
+def _hour_bands(rows: pd.DataFrame) -> pd.Series:
+    """Return each collision's hour band label (NA where the time is unknown)."""
     hour = pd.to_numeric(rows["time"].astype("string").str.slice(0, 2), errors="coerce")
     band = pd.Series(pd.NA, index=rows.index, dtype="string")
     for low, high, label in _HOUR_BANDS:
         band[hour.between(low, high).fillna(False)] = label
-    weekday = (
-        rows["weekday"] if "weekday" in rows.columns else pd.to_datetime(rows["date"]).dt.day_name()
-    )
-    grid = _count_grid(weekday, band, _WEEKDAYS, [b[2] for b in _HOUR_BANDS])
-    grid.index = [d[:3] for d in _WEEKDAYS]
-    return grid.T.reset_index(names="hours")
+    return band
+
+
+def _time_grid(rows: _Rows, at: np.ndarray) -> str:
+    """Return collisions by hour band (rows) and day of week (columns)."""
+    pairs = Counter((rows.weekday[i], rows.band[i]) for i in at.tolist())
+    body = [
+        [label, *(str(pairs.get((day, label), 0)) for day in _WEEKDAYS)]
+        for _, _, label in _HOUR_BANDS
+    ]
+    return _table(["hours", *(d[:3] for d in _WEEKDAYS)], body)
 
 
 def _listed(rows: pd.DataFrame) -> pd.DataFrame:
     """Return the collision list as printed: conditions in one cell, long locations cut."""
     conditions = [c for c in ("light", "weather", "surface") if c in rows.columns]
-    parts = rows[conditions].astype("string") if conditions else pd.DataFrame(index=rows.index)
-    joined = parts.apply(lambda r: ", ".join(v for v in r if isinstance(v, str)), axis=1)
-    if not conditions:
+    if conditions and len(rows):
+        parts = rows[conditions].astype("string")
+        joined = parts.apply(lambda r: ", ".join(v for v in r if isinstance(v, str)), axis=1)
+    else:
         joined = pd.Series(pd.NA, index=rows.index, dtype="string")
     out = rows.assign(conditions=joined)
     if "location" in out.columns:
         text = out["location"].astype("string")
         cut = text.str.len() > _LOCATION_CHARS
         out["location"] = text.where(~cut, text.str.slice(0, _LOCATION_CHARS - 1) + "…")
-    return out[[c for c in _LIST_COLUMNS if c in out.columns and out[c].notna().any()]]
+    return out[[c for c in _LIST_COLUMNS if c in out.columns]]
+
+
+def _list_table(rows: _Rows, at: np.ndarray) -> str:
+    """Return the collision list: the columns with a value at this site."""
+    shown = [(c, cells) for c, known, cells in rows.listed if known[at].any()]
+    return _table([c for c, _ in shown], ([cells[i] for _, cells in shown] for i in at.tolist()))
+
+
+def _factor_rows(flagged: pd.DataFrame) -> dict[str, list[list[str]]]:
+    """Return each site's over-represented factor rows, as printed cells."""
+    printed = pd.DataFrame(
+        {
+            "factor": flagged["factor"],
+            "level": flagged["level"],
+            "count": flagged["count"],
+            "n": flagged["n"],
+            "share": (flagged["share"] * 100).round().astype(int).astype(str) + "%",
+            "area_share": (flagged["area_share"] * 100).round().astype(int).astype(str) + "%",
+            "p_value": flagged["p_value"].map(lambda p: f"{p:.3f}"),
+        }
+    )
+    out: dict[str, list[list[str]]] = {}
+    keys = flagged["site_id"].astype(str).tolist()
+    for key, values in zip(keys, printed.itertuples(index=False), strict=True):
+        out.setdefault(key, []).append([_cell(v) for v in values])
+    return out
 
 
 def _flow_text(site: pd.Series) -> str:
@@ -238,12 +336,13 @@ def _flow_text(site: pd.Series) -> str:
 
 def _site_page(
     site: pd.Series,
-    rows: pd.DataFrame,
-    flagged: pd.DataFrame,
-    roads: gpd.GeoDataFrame | None,
+    rows: _Rows,
+    at: np.ndarray,
+    flagged: list[list[str]] | None,
+    roads: _Roads | None,
     window: tuple[int, int],
 ) -> str:
-    """Return one site's ``<section>``."""
+    """Return one site's ``<section>``: ``rows`` at positions ``at`` are its collisions."""
     sid = escape(str(site["site_id"]))
     facts = (
         f"{escape(str(site['site_type']))} · {int(site['total'])} injury collisions "
@@ -254,27 +353,21 @@ def _site_page(
     )
     factors = (
         _table(
-            flagged.assign(
-                share=(flagged["share"] * 100).round().astype(int).astype(str) + "%",
-                area_share=(flagged["area_share"] * 100).round().astype(int).astype(str) + "%",
-                p_value=flagged["p_value"].map(lambda p: f"{p:.3f}"),
-            )[["factor", "level", "count", "n", "share", "area_share", "p_value"]],
-            numeric=("count", "n", "share", "area_share", "p_value"),
-        )
-        if len(flagged)
+            ["factor", "level", "count", "n", "share", "area_share", "p_value"], flagged, numeric=5
+        )  # fmt: skip
+        if flagged
         else "<p>No factor over-represented (p &lt; 0.05 with 3 or more collisions).</p>"
     )
-    listed = _listed(rows)
     back = escape(f"{MAP_FILE}#{quote(str(site['site_id']), safe='')}")
     return (
         f'<section class="site" id="{sid}"><h1>{int(site["rank"])}. '
         f'{escape(str(site["name"]))}</h1><div class="facts">{facts} · '
         f'<a class="map-link" href="{back}">show on the map</a>{_flow_text(site)}</div>'
-        f'<div class="top">{_plan_svg(site, rows, roads)}<div>'
-        f"<h2>Collisions by year and severity</h2>{_table(_year_counts(site, rows, window))}"
-        f"<h2>Time of day x day of week</h2>{_table(_time_grid(rows))}</div></div>"
+        f'<div class="top">{_plan_svg(site, rows, at, roads)}<div>'
+        f"<h2>Collisions by year and severity</h2>{_year_counts(site, rows, at, window)}"
+        f"<h2>Time of day x day of week</h2>{_time_grid(rows, at)}</div></div>"
         f"<h2>Over-represented factors (against the whole area)</h2>{factors}"
-        f'<h2>Collisions ({len(rows)})</h2><div class="list">{_table(listed)}</div>'
+        f'<h2>Collisions ({len(at)})</h2><div class="list">{_list_table(rows, at)}</div>'
         "</section>"
     )
 
@@ -321,19 +414,23 @@ def site_dossier_html(
         per site, in rank order, each printed on its own A4 page.
 
     """
-    by_site = {str(k): g for k, g in collisions.groupby(collisions["site_id"].astype(str))}
+    ranked = [site for _, site in sites.sort_values("rank").iloc[:max_sites].iterrows()]
+    # Only the paged sites' collisions, derived once: not a pandas group per site.
+    keys = collisions["site_id"].astype(str)
+    wanted = keys.isin([str(site["site_id"]) for site in ranked]).to_numpy(bool)
+    rows = _dossier_rows(collisions[wanted])
+    at_site: dict[str, list[int]] = {}
+    for i, key in enumerate(keys[wanted].tolist()):
+        at_site.setdefault(key, []).append(i)
+    paged = [(site, np.array(at_site.get(str(site["site_id"]), []), dtype=np.intp))
+             for site in ranked]  # fmt: skip
     flagged = factors[factors["over_represented"].astype(bool)] if len(factors) else factors
-    flagged_by = {str(k): g for k, g in flagged.groupby(flagged["site_id"].astype(str))}
-    empty_rows = collisions.iloc[0:0]
-    empty_flags = flagged.iloc[0:0]
-    paged = [
-        (site, by_site.get(str(site["site_id"]), empty_rows))
-        for _, site in sites.sort_values("rank").iloc[:max_sites].iterrows()
-    ]
-    near = _roads_near_plans(roads, [_plan_extent(site, rows) for site, rows in paged])
+    flagged_by = _factor_rows(flagged)
+    extents = [_plan_extent(site, rows.east[at], rows.north[at]) for site, at in paged]
+    near = _roads_near_plans(roads, extents)
     pages = [
-        _site_page(site, rows, flagged_by.get(str(site["site_id"]), empty_flags), near, window)
-        for site, rows in paged
+        _site_page(site, rows, at, flagged_by.get(str(site["site_id"])), near, window)
+        for site, at in paged
     ]
     note = dossier_note(len(sites), max_sites)
     body = (f'<p class="note">{escape(note)}</p>' if note else "") + (
