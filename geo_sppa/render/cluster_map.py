@@ -21,6 +21,7 @@ import json
 import math
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -46,6 +47,8 @@ from geo_sppa.render.web_map import (
     finished_map,
     geojson_layer,
     legend_rows,
+    lon_lat,
+    near_any,
     require_map_frame,
     ward_outlines,
 )
@@ -172,9 +175,9 @@ def _rank_band(rank: float, status: str) -> tuple[str, str]:
     return RANK_BANDS[-1][1], RANK_BANDS[-1][2]
 
 
-def _worst(row: pd.Series) -> str:
-    for severity in ("fatal", "serious"):
-        if pd.notna(row[severity]) and row[severity] > 0:
+def _worst(fatal: Any, serious: Any) -> str:
+    for severity, n in (("fatal", fatal), ("serious", serious)):
+        if pd.notna(n) and n > 0:
             return severity
     return "slight"
 
@@ -237,15 +240,16 @@ def _site_layers(m, sites: gpd.GeoDataFrame, radius_m) -> dict:
     cost = pd.to_numeric(sites["cost_gbp"], errors="coerce").fillna(0.0)
     scale = np.sqrt(cost / cost.max()) if len(cost) and cost.max() > 0 else np.zeros(len(cost))
     props = []
-    for i in range(len(sites)):
-        site = sites.iloc[i]
-        band, colour = _rank_band(site["rank"], str(site["status"]))
-        outline, width = _SITE_OUTLINE[_worst(site)]
+    columns = zip(*(sites[c].tolist() for c in ("rank", "status", "fatal", "serious",
+                                                "site_type", "name")), strict=True)  # fmt: skip
+    for i, (rank, status, fatal, serious, site_type, name) in enumerate(columns):
+        band, colour = _rank_band(rank, str(status))
+        outline, width = _SITE_OUTLINE[_worst(fatal, serious)]
         props.append({
-            "i": i, "type": "junction" if site["site_type"] == "junction" else "link",
+            "i": i, "type": "junction" if site_type == "junction" else "link",
             "band": band, "fill": colour, "stroke": outline, "outline": width,
             "r": round(6 + 10 * float(scale[i]), 1), "w": round(4 + 6 * float(scale[i]), 1),
-            "tip": escape_text(site["name"]),
+            "tip": escape_text(name),
         })  # fmt: skip
     data = feature_collection(geoms, props)
     data["features"].reverse()  # drawn last = on top: the highest-ranked site
@@ -324,14 +328,8 @@ def _heat_points(collisions: gpd.GeoDataFrame, *, cell_m: float | None) -> list[
         summed = cells.groupby(["x", "y"], sort=False)["w"].sum().reset_index()
         xy = (summed[["x", "y"]].to_numpy() + 0.5) * cell_m
         weight = summed["w"]
-    lon, lat = _to_lon_lat(xy)
+    lon, lat = lon_lat(xy)
     return np.column_stack([lat.round(5), lon.round(5), np.round(weight, 2)]).tolist()
-
-
-def _to_lon_lat(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (lon, lat) arrays of British National Grid coordinates ``xy``."""
-    wgs = gpd.GeoSeries(shapely.points(xy), crs=BNG).to_crs("EPSG:4326").values
-    return shapely.get_x(wgs), shapely.get_y(wgs)
 
 
 def _collision_layers(
@@ -375,15 +373,7 @@ def _road_table(roads: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> tuple[dict,
     drawn = ~(shapely.is_missing(given) | shapely.is_empty(given))
     large = int(drawn.sum()) > _ROAD_LIMIT
     if large and len(sites):
-        # The tree holds the few sites, not the many roads: the same pairs (distance is
-        # symmetric) without indexing a national network a second time.
-        tree = shapely.STRtree(np.asarray(sites.geometry.to_crs(BNG).values, dtype=object))
-        near, _ = tree.query(
-            np.asarray(roads.geometry.to_crs(BNG).values, dtype=object),
-            predicate="dwithin",
-            distance=_ROAD_NEAR_SITE_M,
-        )
-        drawn &= np.isin(np.arange(len(roads)), near)
+        drawn &= near_any(roads, sites, distance_m=_ROAD_NEAR_SITE_M)
     roads = roads.iloc[np.flatnonzero(drawn)]
     name_column = next((c for c in ("name", "road_name", "ref") if c in roads.columns), None)
     blank = pd.Series("", index=roads.index)
@@ -484,7 +474,7 @@ def cluster_map(
     m = _empty_map(title, subtitle, tiles)
     outlines = ward_outlines(m, wards)
     pairs = _ids_per_site(sites)
-    at_site = collisions["collision_id"].isin(pairs["collision_id"]).to_numpy()
+    at_site = _at_sites(collisions, pairs)
     order = np.r_[np.flatnonzero(at_site), np.flatnonzero(~at_site)]  # site collisions first
     collisions = collisions.take(order).reset_index(drop=True)
     at_site = at_site[order]
@@ -509,8 +499,19 @@ def cluster_map(
     return finished_map(m, bounds or (bounds_of(outlines) if outlines else None))
 
 
+def _at_sites(collisions: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
+    """Return which collisions are at a site (a set lookup: far quicker than isin on text)."""
+    ids = set(pairs["collision_id"].tolist())
+    return np.array([c in ids for c in collisions["collision_id"].tolist()], dtype=bool)
+
+
 def _drawable_collisions(collisions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return the collisions with a location, ids as text and dates parsed (NaT if not)."""
+    """Return the collisions with a location, ids as text and dates parsed (NaT if not).
+
+    Only the columns the map uses are kept, so the copies made while drawing stay small.
+    """
+    used = [c for c in (*_COLLISION_COLUMNS, "time", "location") if c in collisions.columns]
+    collisions = collisions[[*dict.fromkeys([*used, collisions.geometry.name])]]
     drawable = (collisions.geometry.notna() & ~collisions.geometry.is_empty).to_numpy()
     return (
         collisions[drawable]

@@ -60,7 +60,9 @@ __all__ = [
     "finished_map",
     "geojson_layer",
     "legend_rows",
+    "lon_lat",
     "map_layer_counts",
+    "near_any",
     "require_map_frame",
     "self_contained_html",
 ]
@@ -106,6 +108,29 @@ def display_geometry(frame: gpd.GeoDataFrame, *, simplify_m: float, decimals: in
         geoms = geoms.simplify(simplify_m, preserve_topology=True)
     wgs = geoms.to_crs("EPSG:4326").values
     return shapely.transform(np.asarray(wgs, dtype=object), lambda xy: np.round(xy, decimals))
+
+
+def lon_lat(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (lon, lat) arrays of British National Grid coordinates ``xy``."""
+    wgs = gpd.GeoSeries(shapely.points(xy), crs=BNG).to_crs("EPSG:4326").values
+    return shapely.get_x(wgs), shapely.get_y(wgs)
+
+
+def near_any(frame: gpd.GeoDataFrame, others: gpd.GeoDataFrame, *, distance_m: float) -> np.ndarray:
+    """Return which features of ``frame`` lie within ``distance_m`` of a feature of ``others``.
+
+    The tree holds the (few) ``others``' boxes grown by ``distance_m``, not the (many) features
+    of ``frame``; only pairs whose boxes meet get the exact distance test, in EPSG:27700.
+    """
+    targets = np.asarray(others.geometry.to_crs(BNG).values, dtype=object)
+    targets = targets[~(shapely.is_missing(targets) | shapely.is_empty(targets))]
+    geoms = np.asarray(frame.geometry.to_crs(BNG).values, dtype=object)
+    x0, y0, x1, y1 = shapely.bounds(targets).T
+    grown = shapely.box(x0 - distance_m, y0 - distance_m, x1 + distance_m, y1 + distance_m)
+    i, j = shapely.STRtree(grown).query(geoms)
+    near = np.zeros(len(geoms), dtype=bool)
+    near[i[shapely.dwithin(geoms[i], targets[j], distance_m)]] = True
+    return near
 
 
 def feature_collection(geoms: np.ndarray, props: list[dict]) -> dict:
