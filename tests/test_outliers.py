@@ -114,7 +114,8 @@ def test_half_and_double_are_flagged_after_the_fdr_correction(seed):
     assert flagged.loc["W10", "label"] == LABEL_OVER
     assert flagged.loc["W25", "flagged_fdr"] and flagged.loc["W10", "flagged_fdr"]
     assert (flagged["label"] != "").sum() == 2
-    assert (flagged["q_value"] >= flagged["p_value"]).all()
+    # q >= p, to rounding: the largest p is its own q (p * n / n, one ulp apart on seed 3)
+    assert (flagged["q_value"] >= flagged["p_value"] - 1e-12).all()
 
 
 def test_clean_nb_data_flag_any_ward_in_about_the_fdr_share_of_runs():
