@@ -8,14 +8,10 @@ GeoPackage of roads. Then, each in its own process so that each reports its own 
 * ``floor``: read the CSV and the GeoPackage (pandas, pyogrio) and snap every collision to its
   nearest road with one STRtree ``query_nearest``: the least any such command must do;
 * ``cli``: ``python -m geo_sppa -v clusters --collisions ... --roads ... --years 2019-2021``,
-  writing every output (CSV, GeoPackage, GeoJSON, set-aside CSV, HTML map, run.json), with
-  ``--jobs 2`` (the default on a 2-CPU machine: the SPF and the dossier in forked children)
-  and, unless ``--no-one-process``, again with ``--jobs 1``. Its per-stage times are read from
-  the ``-v`` log.
+  writing every output (CSV, GeoPackage, GeoJSON, set-aside CSV, HTML map, run.json). Its
+  per-stage times are read from the ``-v`` log.
 
-Wall seconds, CPU seconds (user + system, from ``os.wait4``, children included), peak memory
-(the largest process's RSS, and the sampled peak PSS of the whole process tree, which counts
-the pages a forked child shares with its parent once) and the ratios are printed, with
+Wall seconds, CPU seconds (user + system, from ``os.wait4``) and their ratios are printed, with
 the load average before and after each scale: on a shared machine the CPU ratio is the fairer
 one. ``--cases DIR`` keeps the written inputs there and reuses them on the next run.
 
@@ -99,63 +95,25 @@ def floor(csv: str, gpkg: str) -> None:
     tree.query_nearest(points, return_distance=True, all_matches=False)
 
 
-def _tree_pss_mb(pid: int) -> float:
-    """Proportional set size of ``pid`` and its children, MB: the physical memory they use,
-    pages a forked child shares with its parent counted once (Linux; 0 elsewhere)."""
-    pids = [pid]
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                pids.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    total = 0
-    for p in pids:
-        try:
-            text = Path(f"/proc/{p}/smaps_rollup").read_text()
-        except OSError:
-            continue
-        total += sum(int(line.split()[1]) for line in text.splitlines() if line.startswith("Pss:"))
-    return total / 1024
-
-
 def timed_child(args: list[str]) -> dict:
-    """Run a child process; return its wall seconds, CPU seconds (with its own children's),
-    peak RSS of its largest process, peak PSS of its process tree (sampled), and stderr."""
-    import threading
-
+    """Run a child process; return its wall seconds, CPU seconds, peak RSS and stderr."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0.0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.25):
-            peak[0] = max(peak[0], _tree_pss_mb(proc.pid))
-
-    texts: dict[str, str] = {}
-    readers = [threading.Thread(target=lambda k=k, f=f: texts.__setitem__(k, f.read()))
-               for k, f in (("stdout", proc.stdout), ("stderr", proc.stderr))]  # fmt: skip
-    for thread in [threading.Thread(target=sample, daemon=True), *readers]:
-        thread.start()
-    _, status, rusage = os.wait4(proc.pid, 0)
+    _, _, rusage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    done.set()
-    for thread in readers:
-        thread.join()
-    stdout, stderr = texts["stdout"], texts["stderr"]
+    stdout, stderr = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
+    if proc.returncode not in (0, None) and rusage is None:
+        raise RuntimeError(stderr)
     return {
         "wall_s": wall,
         "cpu_s": rusage.ru_utime + rusage.ru_stime,
         "maxrss_mb": rusage.ru_maxrss / 1024,
-        "pss_mb": peak[0],
         "stdout": stdout,
         "stderr": stderr,
     }
 
 
-def run_scale(scale: float, cases: Path | None = None, one_process: bool = True) -> dict:
+def run_scale(scale: float, cases: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="geo-sppa-bench-") as tmp:
         folder = Path(tmp)
         if cases is None:
@@ -169,10 +127,10 @@ def run_scale(scale: float, cases: Path | None = None, one_process: bool = True)
         load_before = os.getloadavg()[0]
         base = timed_child([sys.executable, __file__, "--floor", str(csv), str(gpkg)])
         out = folder / "out"
-        command = [sys.executable, "-m", "geo_sppa", "-v", "clusters", "--collisions", str(csv),
-                   "--roads", str(gpkg), "--years", "2019-2021", "-o", str(out)]  # fmt: skip
-        one = timed_child([*command, "--jobs", "1"]) if one_process else None
-        cli = timed_child([*command, "--jobs", "2"])
+        cli = timed_child(
+            [sys.executable, "-m", "geo_sppa", "-v", "clusters", "--collisions", str(csv),
+             "--roads", str(gpkg), "--years", "2019-2021", "-o", str(out)]
+        )  # fmt: skip
         if not (out / "run.json").exists():
             raise SystemExit(f"the command failed at scale {scale}:\n{cli['stderr'][-2000:]}")
         stages = {
@@ -181,8 +139,7 @@ def run_scale(scale: float, cases: Path | None = None, one_process: bool = True)
         }
         run = json.loads((out / "run.json").read_text())["runs"]["clusters"]
         sizes = {Path(o["path"]).name: o["bytes"] / 1e6 for o in run["outputs"]}
-        return {"scale": scale, "floor": base, "cli": cli, "one": one, "stages": stages,
-                "sizes": sizes,
+        return {"scale": scale, "floor": base, "cli": cli, "stages": stages, "sizes": sizes,
                 "counts": run["counts"], "load": (load_before, os.getloadavg()[0])}  # fmt: skip
 
 
@@ -191,33 +148,28 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[0.1, 0.3, 1.0])
     parser.add_argument("--floor", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--cases", type=Path, help="keep the written inputs here and reuse them")
-    parser.add_argument("--no-one-process", action="store_true",
-                        help="skip the --jobs 1 run of each scale")  # fmt: skip
     args = parser.parse_args()
     if args.floor:
         floor(*args.floor)
         return
     print(f"load average (1 min) at start: {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs")
     print("| scale | collisions | sites | floor wall / CPU | CLI wall / CPU "
-          "| CLI / floor wall / CPU | --jobs 1 wall / CPU "
-          "| peak memory floor / CLI (RSS of largest process; PSS of all) "
-          "| reading, scan, map, writing (dossier's wait included) | HTML MB | GPKG MB "
+          "| CLI / floor wall / CPU "
+          "| peak RSS floor / CLI | reading, scan, map+dossier, writing | HTML MB | GPKG MB "
           "| load before / after |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for scale in args.scales:
-        r = run_scale(scale, args.cases, one_process=not args.no_one_process)
-        f, c, one, st, sz = r["floor"], r["cli"], r["one"], r["stages"], r["sizes"]
+        r = run_scale(scale, args.cases)
+        f, c, st, sz = r["floor"], r["cli"], r["stages"], r["sizes"]
         stage_text = ", ".join(
             f"{st.get(k, float('nan')):.1f}"
             for k in ("reading inputs", "cluster scan", "map", "writing outputs")
         )
-        one_text = f"{one['wall_s']:.1f} / {one['cpu_s']:.1f} s" if one else "not run"
         print(
             f"| {scale:g} | {r['counts'].get('n_read', 0):,} | {r['counts'].get('n_sites', 0):,} "
             f"| {f['wall_s']:.1f} / {f['cpu_s']:.1f} s | {c['wall_s']:.1f} / {c['cpu_s']:.1f} s "
-            f"| {c['wall_s'] / f['wall_s']:.1f}x / {c['cpu_s'] / f['cpu_s']:.1f}x | {one_text} "
-            f"| {f['maxrss_mb']:,.0f} / {c['maxrss_mb']:,.0f}; {c['pss_mb']:,.0f} MB "
-            f"| {stage_text} s "
+            f"| {c['wall_s'] / f['wall_s']:.1f}x / {c['cpu_s'] / f['cpu_s']:.1f}x "
+            f"| {f['maxrss_mb']:,.0f} / {c['maxrss_mb']:,.0f} MB | {stage_text} s "
             f"| {sz.get('clusters.html', 0):.1f} | {sz.get('clusters.gpkg', 0):.1f} "
             f"| {r['load'][0]:.1f} / {r['load'][1]:.1f} |",
             flush=True,

@@ -22,7 +22,6 @@ def _with(options: list[Callable[..., Any]], command: Callable[..., Any]) -> Cal
 
 __all__ = [
     "cluster_rule_options",
-    "jobs_option",
     "rule_from_options",
     "rank_by_option",
     "scan_output_options",
@@ -126,23 +125,6 @@ no_eb_option = click.option(
     is_flag=True,
     help="Skip the safety performance function over every candidate site and the Empirical "
     "Bayes columns (spf_expected, eb_expected, eb_excess, eb_sd, rtm_share, rtm_note), for speed.",
-)
-
-
-def _jobs_default() -> int:
-    from geo_sppa.background import default_jobs
-
-    return default_jobs()
-
-
-jobs_option = click.option(
-    "--jobs",
-    type=click.IntRange(1, 2),
-    default=_jobs_default,
-    show_default="2 where the machine has 2+ CPUs",
-    help="Processes to use: with 2, the safety performance function is fitted beside the window "
-    "scan, and the dossier is drawn beside the map and the files. 1: everything in one process "
-    "(less memory). The outputs are the same.",
 )
 
 

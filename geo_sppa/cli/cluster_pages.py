@@ -4,27 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from geo_sppa.background import Pending, in_background
-
 __all__ = ["cluster_pages"]
 
 
 def cluster_pages(
     result: Any, inputs: Any, o: dict[str, Any], tables: Any
-) -> tuple[str, Pending[str], list[tuple[str, str]]]:
-    """Return the map's HTML, the dossier's HTML under way, and their notes.
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Return the map and dossier HTML (write_cluster_outputs keywords) and their notes.
 
-    The dossier is drawn in a forked child while the map is drawn here (``o["jobs"]`` 2;
-    :mod:`geo_sppa.background`): ask its :meth:`~geo_sppa.background.Pending.result` last.
     ``tables`` is :func:`geo_sppa.io.outputs.cluster_tables` of the run.
     """
     from geo_sppa.render.dossier import dossier_note
 
-    max_sites = o["dossier_sites"] or None
-    dossier = in_background(_dossier_html, result, inputs, max_sites, tables, jobs=o["jobs"])
     page, note = _map_html(result, inputs, o["dossier_sites"], tables.in_window)
-    notes = [("map", note), ("dossier", dossier_note(len(result.sites), max_sites))]
-    return page, dossier, notes
+    dossier = _dossier_html(result, inputs, o["dossier_sites"] or None, tables)
+    notes = [
+        ("map", note),
+        ("dossier", dossier_note(len(result.sites), o["dossier_sites"] or None)),
+    ]
+    return {"map_html": page, "dossier_html": dossier}, notes
 
 
 def _map_html(result, inputs, dossier_sites: int, in_window) -> tuple[str, str]:

@@ -8,7 +8,6 @@ import click
 
 from geo_sppa.cli.cluster_options import (
     cluster_rule_options,
-    jobs_option,
     no_eb_option,
     rank_by_option,
     rule_from_options,
@@ -46,7 +45,6 @@ from geo_sppa.cli.summary import (
 @scan_output_options
 @rank_by_option
 @no_eb_option
-@jobs_option
 @collision_file_options
 @parts_options
 @click.option("--no-map", is_flag=True, help="Skip the HTML map and the printable site dossier.")
@@ -82,11 +80,8 @@ def clusters(**options: Any) -> None:
 #: Options recorded in run.json (the rest are file paths, recorded with checksums, or columns).
 _RECORDED = ("area", "years", "radius_mode", "length_m", "radius_m", "junction_radius_m",
              "keep_service_roads", "snap_tolerance_m", "price_year", "crs",
-             "date_format", "rank_by", "dossier_sites", "no_eb", "jobs")  # fmt: skip
+             "date_format", "rank_by", "dossier_sites", "no_eb")  # fmt: skip
 _INPUT_FILES = ("study_area", "vehicles", "casualties")
-#: Options passed to the reader as they are.
-_READ_OPTIONS = ("collisions", "roads", "study_area", "crs", "date_format", "radius_mode",
-                 "keep_service_roads", "counts")  # fmt: skip
 
 
 def _run(o: dict[str, Any]) -> None:
@@ -108,10 +103,17 @@ def _run(o: dict[str, Any]) -> None:
         with progress.stage("reading inputs"):
             inputs = cluster_inputs(
                 o["area"],
-                **{k: o[k] for k in _READ_OPTIONS},
+                collisions=o["collisions"],
+                roads=o["roads"],
+                study_area=o["study_area"],
+                crs=o["crs"],
                 columns=collision_columns(**{k: v for k, v in o.items() if k.endswith("_column")}),
+                date_format=o["date_format"],
+                radius_mode=o["radius_mode"],
+                keep_service_roads=o["keep_service_roads"],
                 cache_dir=out,
                 with_context=not o["no_map"],
+                counts=o["counts"],
             )
             inputs, parts_aside = inputs_with_parts(
                 inputs, vehicles=o["vehicles"], casualties=o["casualties"]
@@ -128,20 +130,17 @@ def _run(o: dict[str, Any]) -> None:
                 rank_by=o["rank_by"],
                 eb=not o["no_eb"],
                 roads_source=inputs.roads_source or "roads",
-                jobs=o["jobs"],
             )
             result = with_site_flows(result, inputs.collisions.data, inputs.count_points)
             tables = io.cluster_tables(result, inputs)
         with progress.stage("map"):
-            page, dossier, page_notes = (
-                (None, None, []) if o["no_map"] else cluster_pages(result, inputs, o, tables)
+            pages, page_notes = (
+                ({}, []) if o["no_map"] else cluster_pages(result, inputs, o, tables)
             )
         with progress.stage("writing outputs"):
             written, set_aside = io.write_cluster_outputs(
-                result, inputs, out, parts_set_aside=parts_aside, tables=tables, map_html=page
+                result, inputs, out, parts_set_aside=parts_aside, tables=tables, **pages
             )
-            if dossier is not None:  # drawn beside the map and the files: written last
-                written.append(io.write_text(dossier.result(), out / "clusters_sites.html"))
     echo_cluster_table(result)
     lines = cluster_summary_lines(result, inputs, set_aside)
     lines += [

@@ -28,13 +28,12 @@ Each collision belongs to at most one site.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_sppa.background import Pending, in_background
 from geo_sppa.errors import InputError
 from geo_sppa.roads.costs import collision_costs, cost_table_note
 from geo_sppa.roads.eb import site_eb_columns, site_spf_moments
@@ -58,13 +57,7 @@ from geo_sppa.roads.sites import (
     site_columns,
     site_frame,
 )
-from geo_sppa.roads.spf import (
-    CandidateSites,
-    SpfFit,
-    fit_spf,
-    grid_candidates,
-    network_candidates,
-)
+from geo_sppa.roads.spf import SpfFit, fit_spf, grid_candidates, network_candidates
 from geo_sppa.roads.status import WindowStatus, window_status
 from geo_sppa.roads.usable import snap_set_aside, usable_collisions
 from geo_sppa.roads.windows import data_window
@@ -194,7 +187,6 @@ def cluster_sites(
     rank_by: str = "cost",
     eb: bool = False,
     roads_source: str = "roads",
-    jobs: int = 1,
 ) -> ClusterResult:
     """Return the cluster sites of ``collisions`` under ``rule``, with the previous-window status.
 
@@ -219,9 +211,8 @@ def cluster_sites(
         the collisions file (for the set-aside records) and the road file (for messages).
     rank_by
         A key of :data:`~geo_sppa.roads.sites.RANK_ORDERS`; ``eb-excess`` needs ``eb``.
-    eb, jobs
-        Add the Empirical Bayes columns (an SPF of every candidate site, :mod:`~.roads.eb`);
-        with ``jobs`` 2 the SPF is fitted in a forked child beside the window scan (same result).
+    eb
+        Add the Empirical Bayes columns (an SPF of every candidate site, :mod:`~.roads.eb`).
 
     Returns
     -------
@@ -234,7 +225,9 @@ def cluster_sites(
         Missing columns, wrong CRS, no dated collisions, a window outside the data, an unknown
         rule, ranking or price year, no cluster rule, or no collision near a road (network).
     """
-    rule = _checked_rule(rule, rank_by, eb)  # before the scan, not after it
+    rule = rule_named(rule) if isinstance(rule, str) else rule
+    require_cluster_rule(rule)
+    _require_ranking(rank_by, eb)  # before the scan, not after it
     usable, set_aside = usable_collisions(collisions, source)
     window, previous, notes = data_window(usable["date"], years=rule.years, window=years)
     in_cur, in_prev = _in_windows(usable["year"], window, previous)
@@ -245,79 +238,50 @@ def cluster_sites(
     costs = collision_costs(usable["severity"], price_year=price_year, table=cost_table)
     context = SiteContext(rule, window, previous, costs, frozenset(town_words(usable["location"])))
     frames = _window_frames(placed.frame, usable, (in_cur, in_prev))
-    area_spf = in_background(_area_spf, placed, usable, rule, window, jobs=jobs) if eb else None
     status = _sites_with_status(placed.scan, frames, usable, context)
-    sites, spf = _eb_sites(status, placed, rule, window, area_spf)
+    sites, spf = _eb_sites(status, placed, usable, rule, window) if eb else (status.sites, None)
     site_of = _site_of(status.records, len(collisions))
     resolved, coverage = _resolved_when_covered(status.resolved, usable["date"].max(), window)
     counts = _counts(collisions, placed, frames, site_of, (status, int((~in_cur).sum())))
     return ClusterResult(
-        sites=ranked_sites(sites, by=rank_by), resolved=resolved, rule=rule, rank_by=rank_by,
-        set_aside=placed.set_aside.reset_index(drop=True), mode=placed.scan.mode, window=window,
-        counts={**counts, "n_resolved": len(resolved)}, previous_window=previous, spf=spf,
+        sites=ranked_sites(sites, by=rank_by), resolved=resolved,
+        set_aside=placed.set_aside.reset_index(drop=True),
+        counts={**counts, "n_resolved": len(resolved)}, mode=placed.scan.mode, window=window,
+        previous_window=previous, rule=rule,
         cost_table=cost_table_note(price_year, table=cost_table),
         notes=(*notes, *placed.notes, *coverage, _SCORE_NOTE, *_spf_notes(spf)),
         site_of=pd.Series(site_of, index=collisions.index, name="site_id", dtype="string"),
-        previous_set_aside=placed.previous_set_aside,
+        rank_by=rank_by, spf=spf, previous_set_aside=placed.previous_set_aside,
     )  # fmt: skip
 
 
-def _checked_rule(rule: Rule | str, rank_by: str, eb: bool) -> Rule:
-    """Return the rule, a preset looked up by name.
-
-    Raises :class:`InputError` for a rule with no clause, an unknown ranking, or ``eb-excess``
-    without ``eb``.
-    """
-    rule = rule_named(rule) if isinstance(rule, str) else rule
-    require_cluster_rule(rule)
+def _require_ranking(rank_by: str, eb: bool) -> None:
+    """Raise :class:`InputError` for an unknown ranking, or ``eb-excess`` without ``eb``."""
     require_ranking(rank_by)
     if rank_by == "eb-excess" and not eb:
         raise InputError("ranking eb-excess needs the Empirical Bayes columns; drop --no-eb")
-    return rule
-
-
-def _area_spf(
-    placed: _Placed, usable: gpd.GeoDataFrame, rule: Rule, window: tuple[int, int]
-) -> tuple[CandidateSites, SpfFit]:
-    """Return the study area's candidate sites (slimmed) and the SPF fitted to them.
-
-    The candidates are counted over the window's years from the collisions the scan placed
-    (network mode: both windows snapped; radius mode: every usable collision), so every
-    collision of the window that is in a site is also in a candidate. Only what
-    :func:`~geo_sppa.roads.eb.site_spf_moments` reads is kept (the covariates and
-    ``length_m``, no geometry or counts): this may run in a child process, and what it returns
-    is sent back.
-    """
-    years = list(range(window[0], window[1] + 1))
-    scan = placed.scan
-    if isinstance(scan, NetworkScan):
-        frame = gpd.GeoDataFrame(placed.frame)
-        cands = network_candidates(frame, scan.network, years=years, length_m=rule.length_m)
-    else:
-        cands = grid_candidates(usable, radius_m=rule.radius_m, years=years)
-    fit = fit_spf(cands.counts, cands.sites[list(cands.covariates)])
-    kept = [c for c in dict.fromkeys([*cands.covariates, "length_m"]) if c in cands.sites]
-    slim = gpd.GeoDataFrame(pd.DataFrame(cands.sites[kept]))
-    return replace(cands, sites=slim, counts=cands.counts.iloc[:0]), fit
 
 
 def _eb_sites(
-    status: WindowStatus, placed: _Placed, rule: Rule, window: tuple[int, int],
-    area_spf: Pending[tuple[CandidateSites, SpfFit]] | None,
-) -> tuple[gpd.GeoDataFrame, SpfFit | None]:  # fmt: skip
+    status: WindowStatus, placed: _Placed, usable: gpd.GeoDataFrame, rule: Rule,
+    window: tuple[int, int],
+) -> tuple[gpd.GeoDataFrame, SpfFit]:  # fmt: skip
     """Return the sites with the Empirical Bayes columns, and the SPF behind them.
 
-    ``area_spf`` is :func:`_area_spf` of the run under way (None: no EB, the sites as they are);
-    a link site's ``mu`` takes in the junctions its stretch passes
+    The candidates are counted over the window's years from the collisions the scan placed
+    (network mode: both windows snapped; radius mode: every usable collision), so every
+    collision of the window that is in a site is also in a candidate; a link site's ``mu``
+    takes in the junctions its stretch passes
     (:func:`~geo_sppa.roads.eb.site_footprints`).
     """
-    if area_spf is None:
-        return status.sites, None
     years = list(range(window[0], window[1] + 1))
-    cands, fit = area_spf.result()
     scan, frame, network = placed.scan, None, None
     if isinstance(scan, NetworkScan):
         frame, network = gpd.GeoDataFrame(placed.frame), scan.network
+        cands = network_candidates(frame, network, years=years, length_m=rule.length_m)
+    else:
+        cands = grid_candidates(usable, radius_m=rule.radius_m, years=years)
+    fit = fit_spf(cands.counts, cands.sites[list(cands.covariates)])
     mu, k = site_spf_moments(status.records, cands, fit, years, rule=rule, network=network,
                              snapped=frame)  # fmt: skip
     return site_eb_columns(status.sites, mu, fit, rule, k=k), fit
