@@ -136,17 +136,21 @@ def counts_by_year(
         Column name prefix (``"n_"``, ``"previous_n_"``).
 
     """
-    span = range(years[0], years[1] + 1)
     flat, sizes = _member_positions(members, frame)
-    if (flat < 0).any():
-        raise KeyError("counts_by_year: a member label is not in frame")
+    return _year_table(flat, sizes, frame, years, prefix)
+
+
+def _year_table(
+    flat: np.ndarray, sizes: np.ndarray, frame: pd.DataFrame, years: tuple[int, int], prefix: str
+) -> pd.DataFrame:
+    """:func:`counts_by_year` from the members' positions in ``frame`` and each site's count."""
+    span = range(years[0], years[1] + 1)
     year = frame["year"].to_numpy(dtype=np.int64)[flat] - years[0]
-    site = np.repeat(np.arange(len(members)), sizes)
+    site = np.repeat(np.arange(len(sizes)), sizes)
     inside = (year >= 0) & (year < len(span))
-    cells = np.bincount(site[inside] * len(span) + year[inside], minlength=len(members) * len(span))
+    cells = np.bincount(site[inside] * len(span) + year[inside], minlength=len(sizes) * len(span))
     return pd.DataFrame(
-        cells.reshape(len(members), len(span)).astype(np.int64),
-        index=pd.RangeIndex(len(members), name="row_0" if len(site) else None),
+        cells.reshape(len(sizes), len(span)).astype(np.int64),
         columns=[f"{prefix}{y}" for y in span],
     )
 
@@ -159,7 +163,10 @@ def _member_positions(
     if not sizes.sum():
         return np.empty(0, dtype=np.intp), sizes
     labels = np.concatenate([np.asarray(m) for m in members if len(m)])
-    return frame.index.get_indexer(pd.Index(labels)), sizes
+    flat = frame.index.get_indexer(pd.Index(labels))
+    if (flat < 0).any():
+        raise KeyError("a site member label is not in the collision frame")
+    return flat, sizes
 
 
 def years_text(counts: pd.DataFrame, years: tuple[int, int], prefix: str) -> list[str]:
@@ -304,7 +311,7 @@ def site_frame(
     site_type = _site_types(records, sums["j_yes"].to_numpy(), sums["j_no"].to_numpy())
     bounds = np.searchsorted(long["site"].to_numpy(dtype=np.int64), np.arange(n + 1))
     ids = long["collision_id"].to_numpy(dtype=object)
-    per_year = counts_by_year(members, frame, context.window, "n_")
+    per_year = _year_table(flat, sizes, frame, context.window, "n_")
     rule, none = context.rule, pd.array([pd.NA] * n, dtype="Int64")
     columns = {
         "site_id": records["site_id"].astype(str).to_numpy(),
