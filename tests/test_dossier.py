@@ -86,3 +86,15 @@ def test_dossier_pages_link_back_to_the_map_and_state_the_flow_rate():
         "at DfT count point 46221, 158 m away" in page_b
     )
     assert "traffic flow" not in page_a and "rates per vehicle-km" not in page_a
+
+
+def test_year_table_counts_are_whole_numbers_beside_the_previous_window_row():
+    """Site A has a previous-window row; its year table still prints 10 slight as "10", not
+    "10.0" (the previous row has no severity counts, which once made the columns decimal)."""
+    sites, listed, factors, roads = two_sites()
+    html = site_dossier_html(sites, listed, factors, title="P", window=(2015, 2015), roads=roads)
+    page_a = html.split('id="A"')[1].split("</section>")[0]
+    year_table = page_a.split("Collisions by year and severity</h2>")[1].split("</table>")[0]
+    assert "<td>2015</td><td>0</td><td>0</td><td>10</td><td>10</td>" in year_table
+    assert ".0<" not in year_table
+    assert "previous window (2012: 1; 2013: 3)" in year_table

@@ -237,19 +237,14 @@ def _table(head: Iterable[str], body: Iterable[Iterable[str]], *, numeric: int =
 
 
 def _year_counts(site: pd.Series, rows: _Rows, at: np.ndarray, window: tuple[int, int]) -> str:
-    """Return collisions by year (rows) and severity (columns), with the previous window's.
-
-    With the previous window's row the severity counts print as decimals ("1.0"), as they
-    always have (the row has no severity counts, so their columns were decimal).
-    """
+    """Return collisions by year (rows) and severity (columns), with the previous window's."""
     pairs = Counter((rows.year[i], rows.severity[i]) for i in at.tolist())
     previous = [c for c in site.index if str(c).startswith("previous_n_")]
     known = [c for c in previous if not pd.isna(site[c])]
-    number = (lambda n: str(float(n))) if known else str
     body = []
     for year in range(window[0], window[1] + 1):
         counts = [pairs.get((year, s), 0) for s in _SEVERITY_COLOURS]
-        body.append([str(year), *(number(n) for n in counts), str(sum(counts))])
+        body.append([str(year), *(str(n) for n in counts), str(sum(counts))])
     if known:
         text = "; ".join(f"{c[len('previous_n_') :]}: {int(site[c])}" for c in known)
         body.append(
