@@ -841,3 +841,37 @@ def test_vehicle_and_casualty_files_join_on_the_collision_index(tmp_path, vehicl
         ["cas.csv", 4, "201035A09999", "no such collision"],
     ]
     assert "vehicle_types" not in collisions.columns or collisions["vehicle_types"].isna().all()
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["518382", " 301233 ", "-0.5", "+3", "1e3", "430067.45", None, ""],  # numbers and blanks
+        ["518382", "not a number", "12,5", None],  # any other text: the pandas path
+    ],
+)
+def test_numeric_columns_parse_as_pandas_does(cells):
+    """The pyarrow fast path and the pd.to_numeric path give the same floats and NaNs."""
+    import numpy as np
+
+    from geo_sppa.io._common import _numeric
+
+    values = pd.Series(cells, dtype="string")
+    expected = pd.to_numeric(values.str.strip(), errors="coerce").to_numpy(
+        "float64", na_value=np.nan
+    )
+    got = _numeric(values)
+    np.testing.assert_array_equal(got.to_numpy(), expected)
+    assert got.dtype == "float64" and got.index.equals(values.index)
+
+
+def test_severity_words_and_codes_decode_with_missing_cells(tmp_path):
+    text = (
+        "accident_index,location_easting_osgr,location_northing_osgr,accident_severity,date\n"
+        "A1,518382,301233, Fatal ,01/01/2020\nA2,518382,301233,2,01/01/2020\n"
+        "A3,518382,301233,,01/01/2020\nA4,518382,301233,slight,01/01/2020\n"
+    )
+    loaded = read_collisions(write(tmp_path / "c.csv", text))
+    assert loaded.data["severity"].tolist() == ["fatal", "serious", "slight"]
+    assert loaded.set_aside["reason"].tolist() == ["unknown severity"]
+    assert loaded.set_aside["row"].tolist() == [3]

@@ -481,7 +481,9 @@ def read_collisions(
     if len(located_aside):
         located_aside["row"] = rows[keep.to_numpy()][located_aside["row"].to_numpy() - 1]
         parts.append(located_aside)
-    data = _collision_frame(raw, col, ids, dates, severity, geometry).loc[located[located].index]
+    data = _collision_frame(raw, col, ids, dates, severity, geometry)
+    if not (bool(keep.all()) and bool(located.all())):  # else every row is used: no copy
+        data = data.loc[located[located].index]
     data = data.reset_index(drop=True)
     data["year"] = data["year"].astype("int64")
     set_aside = pd.concat(parts, ignore_index=True) if parts else _no_rows(source)
@@ -497,7 +499,9 @@ def _no_rows(source: str) -> pd.DataFrame:
 def _severities(values: pd.Series) -> pd.Series:
     """Return severity codes or words as ``fatal``/``serious``/``slight`` (NA where unknown)."""
     text = values.astype("string").str.strip().str.lower()
-    return text.map(lambda v: _SEVERITY_CODES.get(v, pd.NA) if isinstance(v, str) else pd.NA)
+    codes, uniques = pd.factorize(text)  # a few distinct values, looked up once each
+    words = np.array([_SEVERITY_CODES.get(v, pd.NA) for v in uniques] + [pd.NA], dtype=object)
+    return pd.Series(words[codes], index=values.index)  # code -1 (missing) takes the last NA
 
 
 def _screened(
