@@ -208,8 +208,9 @@ def _road_classes(highway: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _junction_road_class(network: RoadNetwork, cls: np.ndarray, rank: np.ndarray) -> np.ndarray:
     """Return, per junction, the road class of the most important chain (``cls``) meeting there."""
     chains, junctions = network.chains, network.junctions
-    names, code = np.unique(cls, return_inverse=True)
-    score = np.rint(rank * 10).astype(np.int64) * len(names) + code.ravel()  # rank, then name
+    code, names = pd.factorize(cls, sort=True)
+    names = np.asarray(names, dtype=object)
+    score = np.rint(rank * 10).astype(np.int64) * len(names) + code  # rank, then name
     best = np.full(len(junctions), np.iinfo(np.int64).max)
     for column in ("start_junction_id", "end_junction_id", "junction_id"):
         if column in chains.columns:
@@ -301,14 +302,13 @@ def _positions(
     return position
 
 
-def _candidate_ids(network: RoadNetwork, seg: _Segments) -> np.ndarray:
+def _candidate_ids(network: RoadNetwork, seg: _Segments) -> pd.api.extensions.ExtensionArray:
     """Return the candidate ids: ``J<junction_id>`` per junction, then ``S<route>@<start>``."""
-    starts = np.rint(seg.start).astype(np.int64).tolist()
-    return np.asarray(
-        [f"J{j}" for j in network.junctions.index]
-        + [f"S{r}@{m}" for r, m in zip(seg.route_ids[seg.code].tolist(), starts, strict=True)],
-        dtype=object,
-    )
+    junction = "J" + pd.array(network.junctions.index, dtype="str")
+    route = pd.array(seg.route_ids, dtype="str").take(seg.code)
+    start = pd.array(np.rint(seg.start).astype(np.int64)).astype("str")
+    return pd.concat([pd.Series(junction), pd.Series("S" + route + "@" + start)],
+                     ignore_index=True).array  # fmt: skip
 
 
 def collision_candidates(
@@ -333,7 +333,7 @@ def collision_candidates(
     """
     seg = _segments(network.chains, length_m)
     ids = _candidate_ids(network, seg)
-    return pd.Series(ids[_positions(snapped, network, seg, length_m)], index=snapped.index,
+    return pd.Series(ids.take(_positions(snapped, network, seg, length_m)), index=snapped.index,
                      name="candidate_id", dtype=object)  # fmt: skip
 
 
@@ -381,14 +381,22 @@ def network_candidates(
     year = snapped["year"].to_numpy(dtype=np.int64)
     counts = _year_counts(position, year, n_j + n_s, years)
     xy = shapely.get_coordinates(points)
+    kind = pd.array(["junction", "link"], dtype="str").take(np.repeat([0, 1], [n_j, n_s]))
+    road_class = np.r_[_junction_road_class(network, cls, rank), cls[under]]
     frame = {
         "candidate_id": ids,
-        "kind": np.r_[np.full(n_j, "junction", dtype=object), np.full(n_s, "link", dtype=object)],
-        "road_class": np.r_[_junction_road_class(network, cls, rank), cls[under]],
+        "kind": kind,
+        "road_class": _text(road_class),
         **_collision_covariates(xy, _in_years(snapped, years), COLLISION_COVARIATES),
         "length_m": np.r_[np.full(n_j, np.nan), np.round(seg.end - seg.start)],
     }
     return _candidates(frame, points, counts, years, mode="network")
+
+
+def _text(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Return object strings (no NA) as a ``str`` array, converting each distinct one once."""
+    code, levels = pd.factorize(values)
+    return pd.array(np.asarray(levels, dtype=object), dtype="str").take(code)
 
 
 def _candidates(
