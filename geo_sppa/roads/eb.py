@@ -126,6 +126,17 @@ def eb_estimates(
     )
 
 
+def _positions_in(index: pd.Index, values: pd.Index) -> np.ndarray:
+    """Return ``index.get_indexer(values)`` (``index`` unique; -1: absent), for a large index.
+
+    Only the members of ``index`` among ``values`` are hashed as an index: one membership scan
+    of a million candidate ids is several times cheaper than building their hash table.
+    """
+    among = np.flatnonzero(index.isin(values))
+    found = index[among].get_indexer(values)
+    return np.where(found >= 0, among[found], -1)
+
+
 def _link_segments(records: pd.DataFrame, seg_len: pd.Series, length_m: float) -> pd.DataFrame:
     """Return ``site, candidate_id, weight``: each link record's route segments by overlap."""
     start = records["start_m"].to_numpy(dtype=float)
@@ -140,7 +151,9 @@ def _link_segments(records: pd.DataFrame, seg_len: pd.Series, length_m: float) -
     ids = pd.Index(
         ["S" + r + "@" + str(int(round(s))) for r, s in zip(route, seg_start, strict=True)]
     )
-    seg_end = seg_start + seg_len.reindex(ids).fillna(length_m).to_numpy(dtype=float)
+    at = _positions_in(seg_len.index, ids)
+    found = np.where(at >= 0, seg_len.to_numpy(dtype=float)[at], np.nan)
+    seg_end = seg_start + np.where(np.isnan(found), length_m, found)
     overlap = np.minimum(end[site], seg_end) - np.maximum(start[site], seg_start)
     share = np.clip(overlap / np.maximum(seg_end - seg_start, 1e-9), 0.0, 1.0)
     return pd.DataFrame({"site": site, "candidate_id": np.asarray(ids, dtype=object),
@@ -222,14 +235,14 @@ def _passed_junctions(
                                         records["end_m"].to_numpy(dtype=float))  # fmt: skip
     names = np.asarray(arms.junctions, dtype=object)
     if snapped is not None:
-        members = [np.asarray(pd.Index(m), dtype=object) for m in records["members"]]
-        at = snapped.index.get_indexer(pd.Index(np.concatenate([*members, np.empty(0)])))
+        members = [np.asarray(m) for m in records["members"]]
+        at = snapped.index.get_indexer(pd.Index(np.concatenate(members)))
         if (at < 0).any():
             raise InputError("EB: a site counts a collision the snapped frame lacks; a bug")
         owner = np.repeat(np.arange(len(records)), [len(m) for m in members])
         jid = snapped["junction_id"].to_numpy(dtype=object)[at]
         hit = pd.notna(jid)
-        code = arms.junctions.get_indexer(pd.Index(jid[hit], dtype=object))
+        code = _positions_in(arms.junctions, pd.Index(jid[hit], dtype=object))
         extra, extra_names = pd.factorize(jid[hit][code < 0])
         code[code < 0] = len(names) + extra
         names = np.concatenate([names, np.asarray(extra_names, dtype=object)])
@@ -359,7 +372,8 @@ def site_spf_moments(
         cell = mu.reindex(ids).fillna(float(mu.min())).to_numpy(dtype=float) * scale
         return cell, np.full(len(cell), fit.k)
     feet = site_footprints(records, candidates, rule=rule, network=network, snapped=snapped)
-    found = mu.reindex(pd.Index(feet["candidate_id"])).to_numpy(dtype=float)
+    at = _positions_in(mu.index, pd.Index(feet["candidate_id"]))
+    found = np.where(at >= 0, mu.to_numpy(dtype=float)[at], np.nan)
     missing = np.isnan(found) & feet["candidate_id"].str.startswith("J").to_numpy(dtype=bool)
     site = feet["site"].to_numpy(dtype=np.int64)
     weight = np.nan_to_num(found) * feet["weight"].to_numpy(dtype=float)
