@@ -56,6 +56,7 @@ from geo_sppa.errors import InputError
 from geo_sppa.roads.network import RoadNetwork
 from geo_sppa.roads.rules import Rule
 from geo_sppa.roads.spf import CandidateSites, SpfFit
+from geo_sppa.roads.spf_candidates import index_positions
 
 __all__ = [
     "EB_COLUMNS",
@@ -126,17 +127,6 @@ def eb_estimates(
     )
 
 
-def _positions_in(index: pd.Index, values: pd.Index) -> np.ndarray:
-    """Return ``index.get_indexer(values)`` (``index`` unique; -1: absent), for a large index.
-
-    Only the members of ``index`` among ``values`` are hashed as an index: one membership scan
-    of a million candidate ids is several times cheaper than building their hash table.
-    """
-    among = np.flatnonzero(index.isin(values))
-    found = index[among].get_indexer(values)
-    return np.where(found >= 0, among[found], -1)
-
-
 def _link_segments(records: pd.DataFrame, seg_len: pd.Series, length_m: float) -> pd.DataFrame:
     """Return ``site, candidate_id, weight``: each link record's route segments by overlap."""
     start = records["start_m"].to_numpy(dtype=float)
@@ -151,7 +141,7 @@ def _link_segments(records: pd.DataFrame, seg_len: pd.Series, length_m: float) -
     ids = pd.Index(
         ["S" + r + "@" + str(int(round(s))) for r, s in zip(route, seg_start, strict=True)]
     )
-    at = _positions_in(seg_len.index, ids)
+    at = index_positions(seg_len.index, ids)[0]
     found = np.where(at >= 0, seg_len.to_numpy(dtype=float)[at], np.nan)
     seg_end = seg_start + np.where(np.isnan(found), length_m, found)
     overlap = np.minimum(end[site], seg_end) - np.maximum(start[site], seg_start)
@@ -242,7 +232,7 @@ def _passed_junctions(
         owner = np.repeat(np.arange(len(records)), [len(m) for m in members])
         jid = snapped["junction_id"].to_numpy(dtype=object)[at]
         hit = pd.notna(jid)
-        code = _positions_in(arms.junctions, pd.Index(jid[hit], dtype=object))
+        code = index_positions(arms.junctions, pd.Index(jid[hit]))[0]
         extra, extra_names = pd.factorize(jid[hit][code < 0])
         code[code < 0] = len(names) + extra
         names = np.concatenate([names, np.asarray(extra_names, dtype=object)])
@@ -372,7 +362,7 @@ def site_spf_moments(
         cell = mu.reindex(ids).fillna(float(mu.min())).to_numpy(dtype=float) * scale
         return cell, np.full(len(cell), fit.k)
     feet = site_footprints(records, candidates, rule=rule, network=network, snapped=snapped)
-    at = _positions_in(mu.index, pd.Index(feet["candidate_id"]))
+    at = index_positions(mu.index, feet["candidate_id"])[0]
     found = np.where(at >= 0, mu.to_numpy(dtype=float)[at], np.nan)
     missing = np.isnan(found) & feet["candidate_id"].str.startswith("J").to_numpy(dtype=bool)
     site = feet["site"].to_numpy(dtype=np.int64)

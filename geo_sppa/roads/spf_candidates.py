@@ -51,6 +51,7 @@ __all__ = [
     "candidate_site_counts",
     "collision_candidates",
     "grid_candidates",
+    "index_positions",
     "network_candidates",
 ]
 
@@ -139,6 +140,49 @@ def candidate_site_counts(
     )
 
 
+def index_positions(index: pd.Index, *values: pd.Series | pd.Index) -> list[np.ndarray]:
+    """Return ``index.get_indexer(v)`` for each ``v`` of ``values``: positions, -1 where absent.
+
+    Without building a hash table of a large ``index``: a few values (under 1/16 of the labels;
+    pandas builds the value set of a membership test in Python, about 16 label hashes per value)
+    are found by a membership scan of the index and a look-up among the labels found; more text
+    values by one factorisation of the index and the values together (the index first, so that
+    its codes are its positions).
+
+    Parameters
+    ----------
+    index
+        The labels looked up into; unique (as ``get_indexer`` requires).
+    *values
+        Labels to find; NA is not found.
+
+    Returns
+    -------
+    list of ndarray
+        One array of positions per ``values``.
+
+    """
+    n = len(index)
+    if sum(len(v) for v in values) * 16 < n:
+        out = []
+        for v in values:
+            among = np.flatnonzero(index.isin(v))
+            found = index[among].get_indexer(pd.Index(v))
+            out.append(np.where(found >= 0, among[found], -1))
+        return out
+    text = [pd.Series(v, copy=False) for v in values]
+    if isinstance(index.dtype, pd.StringDtype) and all(
+        isinstance(v.dtype, pd.StringDtype) for v in text
+    ):
+        labels = pd.concat([pd.Series(index), *(v.astype(index.dtype) for v in text)],
+                           ignore_index=True)  # fmt: skip
+        codes = pd.factorize(labels)[0]
+        if np.array_equal(codes[:n], np.arange(n)):  # else duplicates: get_indexer says so
+            found = np.where(codes[n:] < n, codes[n:], -1)
+            return np.split(found, np.cumsum([len(v) for v in text])[:-1])
+    return [index.get_indexer(pd.Index(v)) for v in values]
+
+
 def _year_counts(
     position: np.ndarray, year: np.ndarray, n: int, years: Sequence[int]
 ) -> np.ndarray:
@@ -212,11 +256,11 @@ def _junction_road_class(network: RoadNetwork, cls: np.ndarray, rank: np.ndarray
     names = np.asarray(names, dtype=object)
     score = np.rint(rank * 10).astype(np.int64) * len(names) + code  # rank, then name
     best = np.full(len(junctions), np.iinfo(np.int64).max)
-    for column in ("start_junction_id", "end_junction_id", "junction_id"):
-        if column in chains.columns:
-            at = junctions.index.get_indexer(pd.Index(chains[column]))
-            hit = at >= 0
-            np.minimum.at(best, at[hit], score[hit])
+    columns = [chains[c] for c in ("start_junction_id", "end_junction_id", "junction_id")
+               if c in chains.columns]  # fmt: skip
+    for at in index_positions(junctions.index, *columns):
+        hit = at >= 0
+        np.minimum.at(best, at[hit], score[hit])
     found = best < np.iinfo(np.int64).max
     out = np.full(len(junctions), UNKNOWN, dtype=object)
     out[found] = names[best[found] % len(names)]
@@ -285,8 +329,8 @@ def _positions(
     chains, junctions = network.chains, network.junctions
     at_j = snapped["junction_id"].notna().to_numpy()
     position = np.full(len(snapped), -1, dtype=np.int64)
-    position[at_j] = junctions.index.get_indexer(pd.Index(snapped["junction_id"][at_j]))
-    chain = chains.index.get_indexer(pd.Index(snapped["chain_id"][~at_j]))
+    position[at_j] = index_positions(junctions.index, snapped["junction_id"][at_j])[0]
+    chain = index_positions(chains.index, snapped["chain_id"][~at_j])[0]
     if (chain < 0).any():
         raise InputError("snapped collisions name chains that are not in this network; "
                          "snap them with snapped_collisions(collisions, network)")  # fmt: skip
@@ -304,11 +348,10 @@ def _positions(
 
 def _candidate_ids(network: RoadNetwork, seg: _Segments) -> pd.api.extensions.ExtensionArray:
     """Return the candidate ids: ``J<junction_id>`` per junction, then ``S<route>@<start>``."""
-    junction = "J" + pd.array(network.junctions.index, dtype="str")
-    route = pd.array(seg.route_ids, dtype="str").take(seg.code)
-    start = pd.array(np.rint(seg.start).astype(np.int64)).astype("str")
-    return pd.concat([pd.Series(junction), pd.Series("S" + route + "@" + start)],
-                     ignore_index=True).array  # fmt: skip
+    junction = "J" + pd.Series(network.junctions.index, dtype="str")
+    route = pd.Series(seg.route_ids, dtype="str").iloc[seg.code].reset_index(drop=True)
+    start = pd.Series(np.rint(seg.start).astype(np.int64)).astype("str")
+    return pd.concat([junction, "S" + route + "@" + start], ignore_index=True).array
 
 
 def collision_candidates(
