@@ -380,9 +380,12 @@ def collision_candidates(
                      name="candidate_id", dtype=object)  # fmt: skip
 
 
-def _in_years(frame: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
-    """Return the rows of ``frame`` whose ``year`` is one of ``years`` (the covariates' rows)."""
-    return frame[frame["year"].isin([int(y) for y in years]).to_numpy(dtype=bool)]
+def _in_years(
+    frame: gpd.GeoDataFrame, years: Sequence[int], columns: Sequence[str]
+) -> pd.DataFrame:
+    """Return the geometry and ``columns`` (those present) of the rows of ``years`` (covariates)."""
+    keep = [frame.geometry.name, *(c for c in columns if c in frame.columns)]
+    return frame.loc[frame["year"].isin([int(y) for y in years]).to_numpy(dtype=bool), keep]
 
 
 def network_candidates(
@@ -430,7 +433,9 @@ def network_candidates(
         "candidate_id": ids,
         "kind": kind,
         "road_class": _text(road_class),
-        **_collision_covariates(xy, _in_years(snapped, years), COLLISION_COVARIATES),
+        **_collision_covariates(
+            xy, _in_years(snapped, years, COLLISION_COVARIATES), COLLISION_COVARIATES
+        ),
         "length_m": np.r_[np.full(n_j, np.nan), np.round(seg.end - seg.start)],
     }
     return _candidates(frame, points, counts, years, mode="network")
@@ -490,12 +495,11 @@ def grid_candidates(
     counts = _year_counts(position, collisions["year"].to_numpy(dtype=np.int64), len(cells), years)
     centre = (cells + 0.5) * step
     ids = [f"C{x:.0f}N{y:.0f}" for x, y in centre]
+    covariates = ("road_class", *COLLISION_COVARIATES)
     frame = {
         "candidate_id": np.asarray(ids, dtype=object),
         "kind": np.full(len(cells), "circle", dtype=object),
-        **_collision_covariates(
-            centre, _in_years(collisions, years), ("road_class", *COLLISION_COVARIATES)
-        ),
+        **_collision_covariates(centre, _in_years(collisions, years, covariates), covariates),
         "length_m": np.full(len(cells), np.nan),
     }
     points = np.asarray(shapely.points(centre), dtype=object)
