@@ -353,8 +353,8 @@ def site_spf_moments(
 
     """
     cand = candidates.sites
-    mu = fit.predict(cand, years).sum(axis=1)
     if candidates.mode == "radius":
+        mu = fit.predict(cand, years).sum(axis=1)
         step = float(candidates.cell_m or 2 * rule.radius_m)
         centre = (np.floor(records[["x", "y"]].to_numpy(dtype=float) / step) + 0.5) * step
         ids = pd.Index([f"C{x:.0f}N{y:.0f}" for x, y in centre])
@@ -362,8 +362,11 @@ def site_spf_moments(
         cell = mu.reindex(ids).fillna(float(mu.min())).to_numpy(dtype=float) * scale
         return cell, np.full(len(cell), fit.k)
     feet = site_footprints(records, candidates, rule=rule, network=network, snapped=snapped)
-    at = index_positions(mu.index, feet["candidate_id"])[0]
-    found = np.where(at >= 0, mu.to_numpy(dtype=float)[at], np.nan)
+    at = index_positions(cand.index, feet["candidate_id"])[0]
+    used = np.unique(at[at >= 0])  # the SPF at the candidates the sites take, not at a million
+    mu_used = fit.predict(cand.iloc[used], years).sum(axis=1).to_numpy(dtype=float)
+    found = np.full(len(at), np.nan)
+    found[at >= 0] = mu_used[np.searchsorted(used, at[at >= 0])]
     missing = np.isnan(found) & feet["candidate_id"].str.startswith("J").to_numpy(dtype=bool)
     site = feet["site"].to_numpy(dtype=np.int64)
     weight = np.nan_to_num(found) * feet["weight"].to_numpy(dtype=float)
