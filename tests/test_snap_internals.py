@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import shapely
 
 from geo_sppa.roads.network.snap import _first_per_point, _within
 
 
-def test_within_finds_the_dwithin_pairs_and_their_distances() -> None:
+def _segments(rng: np.random.Generator, n: int) -> np.ndarray:
+    starts = rng.uniform(0, 1000, (n, 2))
+    return shapely.linestrings(np.stack([starts, starts + rng.uniform(-80, 80, (n, 2))], 1))
+
+
+@pytest.mark.parametrize("kind", ["points", "lines"])
+def test_within_finds_the_dwithin_pairs_and_their_distances(kind: str) -> None:
+    """The envelope query and exact distance find what dwithin finds, at the same distances."""
     rng = np.random.default_rng(3)
-    starts = rng.uniform(0, 1000, (400, 2))
-    lines = shapely.linestrings(np.stack([starts, starts + rng.uniform(-80, 80, (400, 2))], 1))
-    points = shapely.points(rng.uniform(0, 1000, (300, 2)))
+    lines = _segments(rng, 400)
+    points = (
+        shapely.points(rng.uniform(0, 1000, (300, 2))) if kind == "points" else _segments(rng, 300)
+    )
     tree = shapely.STRtree(lines)
     point, item, d = _within(tree, points, 30.0)
     want_point, want_item = tree.query(points, predicate="dwithin", distance=30.0)
@@ -26,6 +35,7 @@ def test_within_finds_the_dwithin_pairs_and_their_distances() -> None:
 
 
 def test_first_per_point_is_the_first_of_a_lexsort() -> None:
+    """The per-point minimum by reduceat picks what the lexsort it replaces picked."""
     rng = np.random.default_rng(5)
     point = np.sort(rng.integers(0, 200, 1000))
     tie = rng.integers(0, 3, 1000).astype(float)  # many ties on the first keys

@@ -144,16 +144,16 @@ def _within(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (point, tree item, distance) of every pair at most ``distance_m`` apart.
 
-    ``points``: point geometries, none missing or empty.
+    ``points``: geometries, none missing or empty.
 
-    Sorted by point. The tree's envelopes are queried with squares of side
-    ``2 * distance_m`` and the exact distances of those candidates kept where they are within
-    it: the same pairs as ``predicate="dwithin"`` (distance <= ``distance_m``), without testing
-    each pair twice.
+    Sorted by point. The tree's envelopes are queried with each point's envelope grown by
+    ``distance_m`` and the exact distances of those candidates kept where they are within it:
+    the same pairs as ``predicate="dwithin"`` (distance <= ``distance_m``), without testing each
+    pair twice.
     """
-    xy = shapely.get_coordinates(points)
-    diagonals = shapely.linestrings(np.stack([xy - distance_m, xy + distance_m], axis=1))
-    point, item = tree.query(diagonals)  # a square's diagonal has the square as its envelope
+    box = shapely.bounds(points)
+    corners = np.stack([box[:, :2] - distance_m, box[:, 2:] + distance_m], axis=1)
+    point, item = tree.query(shapely.linestrings(corners))  # a box's diagonal: the box envelope
     if (point[1:] < point[:-1]).any():  # shapely returns them by input, but do not rely on it
         order = np.argsort(point, kind="stable")
         point, item = point[order], item[order]
