@@ -16,6 +16,7 @@ from geo_sppa.roads.spf import (
     grid_candidates,
     spf_summary,
 )
+from geo_sppa.roads.spf_candidates import index_positions
 
 YEARS = [2014, 2015, 2016]
 
@@ -215,3 +216,28 @@ def test_spf_fit_is_a_frozen_record():
     assert isinstance(fit, SpfFit)
     with pytest.raises(AttributeError):
         fit.k = 1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("n_values", [3, 500, 5000])
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+def test_index_positions_are_get_indexer(n_values: int, dtype: object) -> None:
+    """Every strategy (membership scan, joint factorisation, get_indexer) finds the same rows."""
+    rng = np.random.default_rng(n_values)
+    index = pd.Index([f"J{i}" for i in rng.permutation(2000)], dtype="str")
+    labels = [f"J{i}" for i in rng.integers(0, 2500, n_values)]  # some absent
+    values = pd.Series(labels, dtype=dtype)
+    values.iloc[0] = None  # NA is never found
+    want = index.get_indexer(pd.Index(values))
+    (got,) = index_positions(index, values)
+    assert np.array_equal(got, want)
+    a, b = index_positions(index, values, pd.Index(labels[::-1]))
+    assert np.array_equal(a, want)
+    assert np.array_equal(b, index.get_indexer(pd.Index(labels[::-1])))
+
+
+def test_index_positions_refuses_duplicate_labels_like_get_indexer() -> None:
+    """A duplicated label is ambiguous: the look-up raises as get_indexer does."""
+    index = pd.Index(["a", "b", "a"] * 10, dtype="str")
+    for values in (pd.Index(["a"]), pd.Series(["a", "b"] * 50, dtype="str")):
+        with pytest.raises(pd.errors.InvalidIndexError):
+            index_positions(index, values)

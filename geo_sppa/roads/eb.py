@@ -56,6 +56,7 @@ from geo_sppa.errors import InputError
 from geo_sppa.roads.network import RoadNetwork
 from geo_sppa.roads.rules import Rule
 from geo_sppa.roads.spf import CandidateSites, SpfFit
+from geo_sppa.roads.spf_candidates import index_positions
 
 __all__ = [
     "EB_COLUMNS",
@@ -140,7 +141,9 @@ def _link_segments(records: pd.DataFrame, seg_len: pd.Series, length_m: float) -
     ids = pd.Index(
         ["S" + r + "@" + str(int(round(s))) for r, s in zip(route, seg_start, strict=True)]
     )
-    seg_end = seg_start + seg_len.reindex(ids).fillna(length_m).to_numpy(dtype=float)
+    at = index_positions(seg_len.index, ids)[0]
+    found = np.where(at >= 0, seg_len.to_numpy(dtype=float)[at], np.nan)
+    seg_end = seg_start + np.where(np.isnan(found), length_m, found)
     overlap = np.minimum(end[site], seg_end) - np.maximum(start[site], seg_start)
     share = np.clip(overlap / np.maximum(seg_end - seg_start, 1e-9), 0.0, 1.0)
     return pd.DataFrame({"site": site, "candidate_id": np.asarray(ids, dtype=object),
@@ -222,14 +225,14 @@ def _passed_junctions(
                                         records["end_m"].to_numpy(dtype=float))  # fmt: skip
     names = np.asarray(arms.junctions, dtype=object)
     if snapped is not None:
-        members = [np.asarray(pd.Index(m), dtype=object) for m in records["members"]]
-        at = snapped.index.get_indexer(pd.Index(np.concatenate([*members, np.empty(0)])))
+        members = [np.asarray(m) for m in records["members"]]
+        at = snapped.index.get_indexer(pd.Index(np.concatenate(members)))
         if (at < 0).any():
             raise InputError("EB: a site counts a collision the snapped frame lacks; a bug")
         owner = np.repeat(np.arange(len(records)), [len(m) for m in members])
         jid = snapped["junction_id"].to_numpy(dtype=object)[at]
         hit = pd.notna(jid)
-        code = arms.junctions.get_indexer(pd.Index(jid[hit], dtype=object))
+        code = index_positions(arms.junctions, pd.Index(jid[hit]))[0]
         extra, extra_names = pd.factorize(jid[hit][code < 0])
         code[code < 0] = len(names) + extra
         names = np.concatenate([names, np.asarray(extra_names, dtype=object)])
@@ -350,8 +353,8 @@ def site_spf_moments(
 
     """
     cand = candidates.sites
-    mu = fit.predict(cand, years).sum(axis=1)
     if candidates.mode == "radius":
+        mu = fit.predict(cand, years).sum(axis=1)
         step = float(candidates.cell_m or 2 * rule.radius_m)
         centre = (np.floor(records[["x", "y"]].to_numpy(dtype=float) / step) + 0.5) * step
         ids = pd.Index([f"C{x:.0f}N{y:.0f}" for x, y in centre])
@@ -359,7 +362,11 @@ def site_spf_moments(
         cell = mu.reindex(ids).fillna(float(mu.min())).to_numpy(dtype=float) * scale
         return cell, np.full(len(cell), fit.k)
     feet = site_footprints(records, candidates, rule=rule, network=network, snapped=snapped)
-    found = mu.reindex(pd.Index(feet["candidate_id"])).to_numpy(dtype=float)
+    at = index_positions(cand.index, feet["candidate_id"])[0]
+    used = np.unique(at[at >= 0])  # the SPF at the candidates the sites take, not at a million
+    mu_used = fit.predict(cand.iloc[used], years).sum(axis=1).to_numpy(dtype=float)
+    found = np.full(len(at), np.nan)
+    found[at >= 0] = mu_used[np.searchsorted(used, at[at >= 0])]
     missing = np.isnan(found) & feet["candidate_id"].str.startswith("J").to_numpy(dtype=bool)
     site = feet["site"].to_numpy(dtype=np.int64)
     weight = np.nan_to_num(found) * feet["weight"].to_numpy(dtype=float)

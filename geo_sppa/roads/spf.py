@@ -132,8 +132,14 @@ class SpfFit:
 
 
 def _level_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Return integer codes and the distinct values (as text, NA as ``unknown``) of ``values``."""
-    codes, uniq = pd.factorize(values.to_numpy(dtype=object))
+    """Return integer codes and the distinct values (as text, NA as ``unknown``) of ``values``.
+
+    Text columns are factorised as they are stored (pyarrow strings hash without a detour
+    through Python objects); other dtypes as objects, so that a categorical gives its values in
+    order of appearance like any other column.
+    """
+    text = isinstance(values.dtype, pd.StringDtype)
+    codes, uniq = pd.factorize(values.array if text else values.to_numpy(dtype=object))
     names = [str(v).strip() for v in uniq] + [UNKNOWN]
     return np.where(codes < 0, len(names) - 1, codes), names
 

@@ -51,6 +51,7 @@ __all__ = [
     "candidate_site_counts",
     "collision_candidates",
     "grid_candidates",
+    "index_positions",
     "network_candidates",
 ]
 
@@ -139,6 +140,49 @@ def candidate_site_counts(
     )
 
 
+def index_positions(index: pd.Index, *values: pd.Series | pd.Index) -> list[np.ndarray]:
+    """Return ``index.get_indexer(v)`` for each ``v`` of ``values``: positions, -1 where absent.
+
+    Without building a hash table of a large ``index``: a few values (under 1/16 of the labels;
+    pandas builds the value set of a membership test in Python, about 16 label hashes per value)
+    are found by a membership scan of the index and a look-up among the labels found; more text
+    values by one factorisation of the index and the values together (the index first, so that
+    its codes are its positions).
+
+    Parameters
+    ----------
+    index
+        The labels looked up into; unique (as ``get_indexer`` requires).
+    *values
+        Labels to find; NA is not found.
+
+    Returns
+    -------
+    list of ndarray
+        One array of positions per ``values``.
+
+    """
+    n = len(index)
+    if sum(len(v) for v in values) * 16 < n:
+        out = []
+        for v in values:
+            among = np.flatnonzero(index.isin(v))
+            found = index[among].get_indexer(pd.Index(v))
+            out.append(np.where(found >= 0, among[found], -1))
+        return out
+    text = [pd.Series(v, copy=False) for v in values]
+    if isinstance(index.dtype, pd.StringDtype) and all(
+        isinstance(v.dtype, pd.StringDtype) for v in text
+    ):
+        labels = pd.concat([pd.Series(index), *(v.astype(index.dtype) for v in text)],
+                           ignore_index=True)  # fmt: skip
+        codes = pd.factorize(labels)[0]
+        if np.array_equal(codes[:n], np.arange(n)):  # else duplicates: get_indexer says so
+            found = np.where(codes[n:] < n, codes[n:], -1)
+            return np.split(found, np.cumsum([len(v) for v in text])[:-1])
+    return [index.get_indexer(pd.Index(v)) for v in values]
+
+
 def _year_counts(
     position: np.ndarray, year: np.ndarray, n: int, years: Sequence[int]
 ) -> np.ndarray:
@@ -208,14 +252,15 @@ def _road_classes(highway: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _junction_road_class(network: RoadNetwork, cls: np.ndarray, rank: np.ndarray) -> np.ndarray:
     """Return, per junction, the road class of the most important chain (``cls``) meeting there."""
     chains, junctions = network.chains, network.junctions
-    names, code = np.unique(cls, return_inverse=True)
-    score = np.rint(rank * 10).astype(np.int64) * len(names) + code.ravel()  # rank, then name
+    code, names = pd.factorize(cls, sort=True)
+    names = np.asarray(names, dtype=object)
+    score = np.rint(rank * 10).astype(np.int64) * len(names) + code  # rank, then name
     best = np.full(len(junctions), np.iinfo(np.int64).max)
-    for column in ("start_junction_id", "end_junction_id", "junction_id"):
-        if column in chains.columns:
-            at = junctions.index.get_indexer(pd.Index(chains[column]))
-            hit = at >= 0
-            np.minimum.at(best, at[hit], score[hit])
+    columns = [chains[c] for c in ("start_junction_id", "end_junction_id", "junction_id")
+               if c in chains.columns]  # fmt: skip
+    for at in index_positions(junctions.index, *columns):
+        hit = at >= 0
+        np.minimum.at(best, at[hit], score[hit])
     found = best < np.iinfo(np.int64).max
     out = np.full(len(junctions), UNKNOWN, dtype=object)
     out[found] = names[best[found] % len(names)]
@@ -284,8 +329,8 @@ def _positions(
     chains, junctions = network.chains, network.junctions
     at_j = snapped["junction_id"].notna().to_numpy()
     position = np.full(len(snapped), -1, dtype=np.int64)
-    position[at_j] = junctions.index.get_indexer(pd.Index(snapped["junction_id"][at_j]))
-    chain = chains.index.get_indexer(pd.Index(snapped["chain_id"][~at_j]))
+    position[at_j] = index_positions(junctions.index, snapped["junction_id"][at_j])[0]
+    chain = index_positions(chains.index, snapped["chain_id"][~at_j])[0]
     if (chain < 0).any():
         raise InputError("snapped collisions name chains that are not in this network; "
                          "snap them with snapped_collisions(collisions, network)")  # fmt: skip
@@ -301,14 +346,12 @@ def _positions(
     return position
 
 
-def _candidate_ids(network: RoadNetwork, seg: _Segments) -> np.ndarray:
+def _candidate_ids(network: RoadNetwork, seg: _Segments) -> pd.api.extensions.ExtensionArray:
     """Return the candidate ids: ``J<junction_id>`` per junction, then ``S<route>@<start>``."""
-    starts = np.rint(seg.start).astype(np.int64).tolist()
-    return np.asarray(
-        [f"J{j}" for j in network.junctions.index]
-        + [f"S{r}@{m}" for r, m in zip(seg.route_ids[seg.code].tolist(), starts, strict=True)],
-        dtype=object,
-    )
+    junction = "J" + pd.Series(network.junctions.index, dtype="str")
+    route = pd.Series(seg.route_ids, dtype="str").iloc[seg.code].reset_index(drop=True)
+    start = pd.Series(np.rint(seg.start).astype(np.int64)).astype("str")
+    return pd.concat([junction, "S" + route + "@" + start], ignore_index=True).array
 
 
 def collision_candidates(
@@ -333,13 +376,16 @@ def collision_candidates(
     """
     seg = _segments(network.chains, length_m)
     ids = _candidate_ids(network, seg)
-    return pd.Series(ids[_positions(snapped, network, seg, length_m)], index=snapped.index,
+    return pd.Series(ids.take(_positions(snapped, network, seg, length_m)), index=snapped.index,
                      name="candidate_id", dtype=object)  # fmt: skip
 
 
-def _in_years(frame: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
-    """Return the rows of ``frame`` whose ``year`` is one of ``years`` (the covariates' rows)."""
-    return frame[frame["year"].isin([int(y) for y in years]).to_numpy(dtype=bool)]
+def _in_years(
+    frame: gpd.GeoDataFrame, years: Sequence[int], columns: Sequence[str]
+) -> pd.DataFrame:
+    """Return the geometry and ``columns`` (those present) of the rows of ``years`` (covariates)."""
+    keep = [frame.geometry.name, *(c for c in columns if c in frame.columns)]
+    return frame.loc[frame["year"].isin([int(y) for y in years]).to_numpy(dtype=bool), keep]
 
 
 def network_candidates(
@@ -381,14 +427,24 @@ def network_candidates(
     year = snapped["year"].to_numpy(dtype=np.int64)
     counts = _year_counts(position, year, n_j + n_s, years)
     xy = shapely.get_coordinates(points)
+    kind = pd.array(["junction", "link"], dtype="str").take(np.repeat([0, 1], [n_j, n_s]))
+    road_class = np.r_[_junction_road_class(network, cls, rank), cls[under]]
     frame = {
         "candidate_id": ids,
-        "kind": np.r_[np.full(n_j, "junction", dtype=object), np.full(n_s, "link", dtype=object)],
-        "road_class": np.r_[_junction_road_class(network, cls, rank), cls[under]],
-        **_collision_covariates(xy, _in_years(snapped, years), COLLISION_COVARIATES),
+        "kind": kind,
+        "road_class": _text(road_class),
+        **_collision_covariates(
+            xy, _in_years(snapped, years, COLLISION_COVARIATES), COLLISION_COVARIATES
+        ),
         "length_m": np.r_[np.full(n_j, np.nan), np.round(seg.end - seg.start)],
     }
     return _candidates(frame, points, counts, years, mode="network")
+
+
+def _text(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Return object strings (no NA) as a ``str`` array, converting each distinct one once."""
+    code, levels = pd.factorize(values)
+    return pd.array(np.asarray(levels, dtype=object), dtype="str").take(code)
 
 
 def _candidates(
@@ -439,12 +495,11 @@ def grid_candidates(
     counts = _year_counts(position, collisions["year"].to_numpy(dtype=np.int64), len(cells), years)
     centre = (cells + 0.5) * step
     ids = [f"C{x:.0f}N{y:.0f}" for x, y in centre]
+    covariates = ("road_class", *COLLISION_COVARIATES)
     frame = {
         "candidate_id": np.asarray(ids, dtype=object),
         "kind": np.full(len(cells), "circle", dtype=object),
-        **_collision_covariates(
-            centre, _in_years(collisions, years), ("road_class", *COLLISION_COVARIATES)
-        ),
+        **_collision_covariates(centre, _in_years(collisions, years, covariates), covariates),
         "length_m": np.full(len(cells), np.nan),
     }
     points = np.asarray(shapely.points(centre), dtype=object)

@@ -116,13 +116,15 @@ def snapped_collisions(
     tree = shapely.STRtree(link_geoms)
     pos = np.flatnonzero(present)
     # every link within tolerance, then the nearest: cheaper than query_nearest at this radius
-    cand_pt, cand_link = tree.query(points[pos], predicate="dwithin", distance=tolerance_m)
-    cand_d = shapely.distance(points[pos][cand_pt], link_geoms[cand_link])
+    cand_pt, cand_link, cand_d = _within(tree, points[pos], tolerance_m)
     candidates = _Candidates(cand_pt, cand_link, cand_d)
-    near, link, moved = _preferred_links(collisions, pos, candidates, links, tie_m, prefer_factor)
-    far = np.setdiff1d(pos, near)
+    near, pick, moved = _preferred_links(collisions, pos, candidates, links, tie_m, prefer_factor)
+    placed = np.zeros(len(points), dtype=bool)
+    placed[near] = True
+    far = pos[~placed[pos]]
     set_aside = _set_aside(collisions, far, np.flatnonzero(~present), points, tree, source)
-    snapped = _placed(collisions.iloc[near], points[near], link, network, junction_radius_m)
+    snapped = _placed(collisions.iloc[near], points[near], candidates.subset(pick), network,
+                      junction_radius_m)  # fmt: skip
     snapped["moved_by_name"] = moved
     return SnappedCollisions(snapped=snapped, set_aside=set_aside, n_moved_by_name=int(moved.sum()))
 
@@ -137,11 +139,44 @@ def _check_collisions(collisions: gpd.GeoDataFrame) -> None:
         raise InputError("collisions: the index has duplicate labels; call reset_index() first")
 
 
-def _first_per_point(point: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Positions (into ``order``'s target) of the first candidate of each point in ``order``."""
-    sorted_pt = point[order]
-    first = np.r_[True, sorted_pt[1:] != sorted_pt[:-1]][: len(sorted_pt)]
-    return order[first]
+def _within(
+    tree: shapely.STRtree, points: np.ndarray, distance_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (point, tree item, distance) of every pair at most ``distance_m`` apart.
+
+    ``points``: geometries, none missing or empty.
+
+    Sorted by point. The tree's envelopes are queried with each point's envelope grown by
+    ``distance_m`` and the exact distances of those candidates kept where they are within it:
+    the same pairs as ``predicate="dwithin"`` (distance <= ``distance_m``), without testing each
+    pair twice.
+    """
+    box = shapely.bounds(points)
+    corners = np.stack([box[:, :2] - distance_m, box[:, 2:] + distance_m], axis=1)
+    point, item = tree.query(shapely.linestrings(corners))  # a box's diagonal: the box envelope
+    if (point[1:] < point[:-1]).any():  # shapely returns them by input, but do not rely on it
+        order = np.argsort(point, kind="stable")
+        point, item = point[order], item[order]
+    d = shapely.distance(points[point], tree.geometries.take(item))
+    keep = d <= distance_m
+    return point[keep], item[keep], d[keep]
+
+
+def _first_per_point(point: np.ndarray, keys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Return the position of each point's smallest candidate by ``keys``, most significant first.
+
+    ``point`` is sorted; a point's candidates must differ in the last key. The same pick as the
+    first of each point in ``np.lexsort((*reversed(keys), point))``, without the sort.
+    """
+    if not len(point):
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, point[1:] != point[:-1]])
+    size = np.diff(np.r_[starts, len(point)])
+    alive = np.ones(len(point), dtype=bool)
+    for key in keys:
+        value = np.where(alive, key, np.inf)
+        alive &= value == np.repeat(np.minimum.reduceat(value, starts), size)
+    return np.flatnonzero(alive)
 
 
 def _preferred_links(
@@ -152,19 +187,21 @@ def _preferred_links(
     tie_m: float,
     prefer_factor: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the positions of collisions with a candidate, the chosen link of each, and moves.
+    """Return the positions of collisions with a candidate, the chosen candidate of each, moves.
 
-    ``moves`` is True where the name preference chose a link other than the nearest.
+    ``cand`` is sorted by point. ``moves`` is True where the name preference chose a link other
+    than the nearest.
     """
     rounded = np.round(cand.distance, 6)
-    nearest_pick = _first_per_point(cand.point, np.lexsort((cand.link, rounded, cand.point)))
+    nearest_pick = _first_per_point(cand.point, (rounded, cand.link))
     nearest_link = cand.link[nearest_pick]
     per_point = np.full(len(pos), np.nan)
     per_point[cand.point[nearest_pick]] = cand.distance[nearest_pick]
     nearest_d = per_point[cand.point]
     near_enough = cand.distance <= np.maximum(nearest_d + tie_m, prefer_factor * nearest_d)
-    cand = cand.subset(near_enough)
-    rounded = rounded[near_enough]
+    kept = np.flatnonzero(near_enough)
+    cand = cand.subset(kept)
+    rounded = rounded[kept]
     many = np.bincount(cand.point, minlength=len(pos))[cand.point] > 1
     hints = [collisions[c].notna().to_numpy() for c in ("road_number", "location")
              if c in collisions.columns]  # fmt: skip
@@ -175,9 +212,9 @@ def _preferred_links(
     match = np.zeros(len(cand.point), bool)
     if many.any():
         match[many] = _names_match(collisions, pos[cand.point[many]], links, cand.link[many])
-    pick = _first_per_point(cand.point, np.lexsort((cand.link, rounded, ~match, cand.point)))
+    pick = _first_per_point(cand.point, (~match, rounded, cand.link))
     chosen = cand.link[pick]
-    return pos[cand.point[pick]], chosen, chosen != nearest_link
+    return pos[cand.point[pick]], kept[pick], chosen != nearest_link
 
 
 _SPLIT = re.compile(r"[;,/]\s*|\s+")
@@ -245,39 +282,44 @@ def _set_aside(
 def _placed(
     rows: gpd.GeoDataFrame,
     points: np.ndarray,
-    link: np.ndarray,
+    chosen: _Candidates,
     network: RoadNetwork,
     junction_radius_m: float,
 ) -> gpd.GeoDataFrame:
-    """Return a copy of ``rows`` with link_id, chain_id, chain_m, snap_distance_m, junction_id."""
-    links = network.links
+    """Return a copy of ``rows`` with link_id, chain_id, chain_m, snap_distance_m, junction_id.
+
+    ``chosen``: the candidate each row snaps to, in row order.
+    """
+    links, chains, link = network.links, network.chains, chosen.link
     geoms = np.asarray(links.geometry.values, dtype=object)[link]
     along = shapely.line_locate_point(geoms, points)
     start = links["start_m"].to_numpy()[link]
     end = links["end_m"].to_numpy()[link]
     chain_m = np.where(links["forward"].to_numpy()[link], start + along, end - along)
     chain_id = links["chain_id"].iloc[link].to_numpy(dtype=object)
-    chain_len = network.chains["length_m"].reindex(chain_id).to_numpy()
+    chain = chains.index.get_indexer(pd.Index(chain_id, dtype=object))
+    chain_len = np.r_[chains["length_m"].to_numpy(dtype=float), np.nan][chain]  # -1: not found
+    ring = np.r_[chains["junction_id"].to_numpy(dtype=object), None][chain]
     snapped = rows.copy()
     snapped["link_id"] = links["link_id"].to_numpy()[link]
     snapped["chain_id"] = chain_id
     snapped["chain_m"] = np.clip(chain_m, 0.0, chain_len)
-    snapped["snap_distance_m"] = shapely.distance(points, geoms)
-    snapped["junction_id"] = _junction_of(points, chain_id, network, junction_radius_m)
+    snapped["snap_distance_m"] = chosen.distance
+    snapped["junction_id"] = _junction_of(points, ring, network, junction_radius_m)
     return snapped
 
 
 def _junction_of(
-    points: np.ndarray, chain_id: np.ndarray, network: RoadNetwork, radius_m: float
+    points: np.ndarray, ring: np.ndarray, network: RoadNetwork, radius_m: float
 ) -> pd.api.extensions.ExtensionArray:
-    """Return, per point, the junction of its chain (a ring) or of the nearest junction node."""
+    """Return, per point, the junction of its chain (``ring``) or of the nearest junction node."""
     junctions = network.junctions
-    out = network.chains["junction_id"].reindex(chain_id).to_numpy(dtype=object).copy()
+    out = np.array(ring, dtype=object)
     nodes = np.asarray(junctions["nodes"].to_numpy(), dtype=object)
     parts, owner = shapely.get_parts(nodes, return_index=True)
     if len(parts) and len(points):
-        pi, ni = shapely.STRtree(parts).query(points, predicate="dwithin", distance=radius_m)
-        d = np.round(shapely.distance(points[pi], parts[ni]), 6)
+        pi, ni, d = _within(shapely.STRtree(parts), points, radius_m)
+        d = np.round(d, 6)
         ids = junctions["junction_id"].iloc[owner[ni]].to_numpy(dtype=object)
         order = np.lexsort((owner[ni], d, pi))  # junctions are sorted by id: owner breaks ties
         pi, ids = pi[order], ids[order]
