@@ -100,6 +100,10 @@ _SITE_COLUMNS = (
     "site_id", "site_type", "name", "fatal", "serious", "slight", "total", "criterion",
     "cost_gbp", "status", "rank", "collision_ids", "geometry",
 )  # fmt: skip
+_RECORD_COLUMNS = frozenset(
+    ("site_id", "site_type", "name", "fatal", "serious", "slight", "total", "criterion",
+     "cost_gbp", "status", "rank", "previous_total", "casualties")
+)  # fmt: skip
 _COLLISION_COLUMNS = ("collision_id", "date", "severity", "geometry")
 
 
@@ -208,7 +212,8 @@ def _site_records(sites: pd.DataFrame, hits: pd.DataFrame, radius_m: float | Non
     rows_of = hits.groupby("i")["row"].agg(list)
     types = sites.geometry.geom_type.tolist()
     records = []
-    for i, site in enumerate(pd.DataFrame(sites.drop(columns="geometry")).to_dict("records")):
+    used = [c for c in sites.columns if c in _RECORD_COLUMNS]  # to_dict of these only: quicker
+    for i, site in enumerate(pd.DataFrame(sites[used]).to_dict("records")):
         if types[i] == "Point":
             kind = "Junction" if site["site_type"] == "junction" else "Road site"
             kind += f", {radius_m:g} m radius" if radius_m else ""
