@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gc
 
-import numpy as np
-
 from geo_sppa.roads.network import road_network
 from geo_sppa.roads.network import sites as network_sites_module
 from tests.test_network import crossroads
@@ -22,15 +20,3 @@ def test_parts_are_made_once_per_network_and_dropped_with_it():
     del net, parts
     gc.collect()
     assert key not in network_sites_module._PARTS
-
-
-def test_chain_ends_are_the_junction_positions_of_the_chain_ends():
-    net = road_network(crossroads())
-    parts = network_sites_module._parts_of(net)
-    ids = net.junctions.index.to_numpy(dtype=object)
-    for ends, col in zip(parts.chain_ends, ("start_junction_id", "end_junction_id"), strict=True):
-        expected = net.chains[col].to_numpy(dtype=object)
-        got = np.where(ends >= 0, ids[np.maximum(ends, 0)], None)
-        assert [g if g is not None else None for g in got] == [
-            e if isinstance(e, str) else None for e in expected
-        ]

@@ -331,10 +331,19 @@ class TaggedGeoJson(_LiteralScript, folium.GeoJson):
 
 
 class TaggedHeatMap(_LiteralScript, folium.plugins.HeatMap):
-    """A heat layer that remembers its geo-sppa ``layer_key`` (see :func:`map_layer_counts`)."""
+    """A heat layer that remembers its geo-sppa ``layer_key`` (see :func:`map_layer_counts`).
 
-    def __init__(self, data: list, layer_key: str, **options: Any) -> None:
-        super().__init__(data, **options)
+    ``data`` as a float array of ``[lat, lon, weight]`` rows is taken whole (folium checks each
+    row in Python, slow for tens of thousands of points: the same NaN check is made here).
+    """
+
+    def __init__(self, data: list | np.ndarray, layer_key: str, **options: Any) -> None:
+        rows = isinstance(data, np.ndarray) and data.dtype == np.float64 and data.ndim == 2
+        super().__init__([] if rows else data, **options)
+        if rows:
+            if np.isnan(data).any():
+                raise ValueError("data may not contain NaNs.")
+            self.data = np.asarray(data).tolist()
         self.layer_key = layer_key
 
 

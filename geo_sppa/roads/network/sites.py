@@ -239,15 +239,6 @@ class _NetworkParts:
         return shapely.STRtree(self.junction_points)
 
     @cached_property
-    def chain_ends(self) -> tuple[np.ndarray, np.ndarray]:
-        """Junction positions of each chain's start and end junction (-1: none)."""
-        index = self.network.junctions.index
-        return tuple(  # type: ignore[return-value]
-            index.get_indexer(pd.Index(self.network.chains[col]))
-            for col in ("start_junction_id", "end_junction_id")
-        )
-
-    @cached_property
     def link_chain(self) -> np.ndarray:
         """Each link's chain position (links run chain by chain, in chain order)."""
         ids = self.network.links["chain_id"].array
@@ -448,9 +439,11 @@ def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> l
             hits.setdefault(int(s), []).append(jids[jj])
         hit = np.unique(j)
         roads_of = dict(zip(jids[hit], junctions["roads"].iloc[hit], strict=True))
-        for ends in parts.chain_ends:
-            at = np.flatnonzero(np.isin(ends, hit))
-            route_junctions |= set(zip(routes.code[at].tolist(), jids[ends[at]], strict=True))
+        hit_ids, chains = set(jids[hit]), network.chains
+        for col in ("start_junction_id", "end_junction_id"):
+            at = np.flatnonzero(chains[col].isin(hit_ids).to_numpy())
+            route_junctions |= set(zip(routes.code[at].tolist(),
+                                       chains[col].iloc[at].tolist(), strict=True))  # fmt: skip
     xs, ys = shapely.get_x(centres), shapely.get_y(centres)
     out = []
     for i, r in enumerate(code.tolist()):
