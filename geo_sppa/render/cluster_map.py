@@ -392,9 +392,9 @@ def _road_table(roads: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> tuple[dict,
     parts, owner = parts[lines_only], owner[lines_only]
     xy, part_of = shapely.get_coordinates(parts, return_index=True)
     latlon = xy[:, ::-1].ravel().tolist()
-    ends = 2 * np.searchsorted(part_of, np.arange(len(parts) + 1))
+    ends = (2 * np.searchsorted(part_of, np.arange(len(parts) + 1))).tolist()
     code_of = np.asarray(codes)[owner].tolist()
-    lines = [[code_of[k], *latlon[ends[k] : ends[k + 1]]] for k in range(len(parts))]
+    lines = [[c, *latlon[a:b]] for c, a, b in zip(code_of, ends[:-1], ends[1:], strict=True)]
     return {"names": names, "lines": lines}, len(lines)
 
 
