@@ -131,9 +131,9 @@ def _sorted_labels(labels) -> list:
 
 
 def _link_sites(snapped, ksi, taken, network, rule) -> pd.DataFrame:
-    chains = network.chains
     free = ~taken
-    code = chains.index.get_indexer(snapped["chain_id"].iloc[free].to_numpy(dtype=object))
+    link = snapped["link_id"].to_numpy()[free] if "link_id" in snapped.columns else None
+    code = _chain_positions(snapped["chain_id"].iloc[free], link, network)
     if (code < 0).any():
         raise InputError("snapped collisions name chains that are not in this network; "
                          "snap them with snapped_collisions(collisions, network)")  # fmt: skip
@@ -147,6 +147,24 @@ def _link_sites(snapped, ksi, taken, network, rule) -> pd.DataFrame:
     order = np.lexsort((rows, mm, rcode))
     picked = _greedy_windows(rcode[order], mm[order], ksi[free][order], length_mm, window_mm, rule)
     return _link_site_frame(picked, rows[order], (snapped, ksi), (network, routes), rule)
+
+
+def _chain_positions(ids: pd.Series, link: np.ndarray | None, network: RoadNetwork) -> np.ndarray:
+    """Return the positions in ``network.chains`` of the chain ``ids`` (-1: not there).
+
+    The chain of each collision's link (``link``: ``link_id``; links run chain by chain, in
+    chain order) is checked against its chain id, which is quicker than looking every id up;
+    the ids are looked up when a check fails.
+    """
+    chains, n_links = network.chains, len(network.links)
+    if link is not None and link.dtype.kind == "i" and len(link) and n_links:
+        if link.min() >= 0 and link.max() < n_links:
+            code = _parts_of(network).link_chain[link]
+            if code.max() < len(chains):
+                same = np.asarray(chains.index.take(code).array == ids.array, dtype=bool)
+                if same.all():
+                    return code
+    return chains.index.get_indexer(pd.Index(ids.to_numpy(dtype=object), dtype=object))
 
 
 class _Routes:
