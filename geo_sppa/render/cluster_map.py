@@ -100,10 +100,7 @@ _SITE_COLUMNS = (
     "site_id", "site_type", "name", "fatal", "serious", "slight", "total", "criterion",
     "cost_gbp", "status", "rank", "collision_ids", "geometry",
 )  # fmt: skip
-_RECORD_COLUMNS = frozenset(
-    ("site_id", "site_type", "name", "fatal", "serious", "slight", "total", "criterion",
-     "cost_gbp", "status", "rank", "previous_total", "casualties")
-)  # fmt: skip
+_RECORD_COLUMNS = {*_SITE_COLUMNS, "previous_total", "casualties"} - {"geometry"}  # popups read
 _COLLISION_COLUMNS = ("collision_id", "date", "severity", "geometry")
 
 
