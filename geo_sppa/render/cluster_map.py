@@ -100,6 +100,7 @@ _SITE_COLUMNS = (
     "site_id", "site_type", "name", "fatal", "serious", "slight", "total", "criterion",
     "cost_gbp", "status", "rank", "collision_ids", "geometry",
 )  # fmt: skip
+_RECORD_COLUMNS = {*_SITE_COLUMNS, "previous_total", "casualties"} - {"geometry"}  # popups read
 _COLLISION_COLUMNS = ("collision_id", "date", "severity", "geometry")
 
 
@@ -205,10 +206,13 @@ def _by_year_text(pairs: pd.DataFrame, n_sites: int) -> list[str]:
 def _site_records(sites: pd.DataFrame, hits: pd.DataFrame, radius_m: float | None) -> list[dict]:
     """Return the popup table: one record of HTML-escaped texts per site (built into HTML in JS)."""
     by_year = _by_year_text(hits[["i", "year"]], len(sites))
-    rows_of = hits.groupby("i")["row"].agg(list)
+    # hits run site by site (by date within a site): each site's rows are one slice
+    bounds = np.searchsorted(hits["i"].to_numpy(), np.arange(len(sites) + 1))
+    hit_rows = hits["row"].tolist()
     types = sites.geometry.geom_type.tolist()
     records = []
-    for i, site in enumerate(pd.DataFrame(sites.drop(columns="geometry")).to_dict("records")):
+    used = [c for c in sites.columns if c in _RECORD_COLUMNS]  # to_dict of these only: quicker
+    for i, site in enumerate(pd.DataFrame(sites[used]).to_dict("records")):
         if types[i] == "Point":
             kind = "Junction" if site["site_type"] == "junction" else "Road site"
             kind += f", {radius_m:g} m radius" if radius_m else ""
@@ -229,7 +233,7 @@ def _site_records(sites: pd.DataFrame, hits: pd.DataFrame, radius_m: float | Non
             "casualties": escape_text(casualties) if casualties is not None else "",
             "cost": f"\u00a3{float(site['cost_gbp']):,.0f}" if pd.notna(site["cost_gbp"]) else "",
             "criterion": escape_text(site["criterion"]), "trend": escape_text(trend),
-            "hits": [int(r) for r in rows_of.get(i, [])],
+            "hits": [int(r) for r in hit_rows[bounds[i] : bounds[i + 1]]],
         })  # fmt: skip
     return records
 
@@ -314,13 +318,13 @@ def _collision_table(points: gpd.GeoDataFrame) -> dict:
     }  # fmt: skip
 
 
-def _heat_points(collisions: gpd.GeoDataFrame, *, cell_m: float | None) -> list[list[float]]:
-    """Return heat-map points ``[lat, lon, weight]``: each collision, or per ``cell_m`` grid cell.
+def _heat_points(collisions: gpd.GeoDataFrame, *, cell_m: float | None) -> np.ndarray:
+    """Return heat-map rows ``[lat, lon, weight]``: each collision, or per ``cell_m`` grid cell.
 
     Weights: fatal 1, serious 0.7, slight 0.4; a cell's weight is its collisions' sum.
     """
     if not len(collisions):
-        return []
+        return np.empty((0, 3))
     weight = collisions["severity"].astype(str).map(_HEAT_WEIGHT).fillna(0.4)
     xy = shapely.get_coordinates(collisions.geometry.to_crs(BNG).values)
     if cell_m:
@@ -329,7 +333,7 @@ def _heat_points(collisions: gpd.GeoDataFrame, *, cell_m: float | None) -> list[
         xy = (summed[["x", "y"]].to_numpy() + 0.5) * cell_m
         weight = summed["w"]
     lon, lat = lon_lat(xy)
-    return np.column_stack([lat.round(5), lon.round(5), np.round(weight, 2)]).tolist()
+    return np.column_stack([lat.round(5), lon.round(5), np.round(weight, 2)]).astype(float)
 
 
 def _collision_layers(
@@ -351,7 +355,7 @@ def _collision_layers(
     heat = _heat_points(collisions[others], cell_m=_HEAT_CELL_M) if aggregated else (
         _heat_points(collisions, cell_m=None)
     )  # fmt: skip
-    if heat:
+    if len(heat):
         name = (
             f"Other collisions: density of {int(others.sum()):,} ({_HEAT_CELL_M:g} m cells)"
             if aggregated
@@ -374,8 +378,9 @@ def _road_table(roads: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> tuple[dict,
     large = int(drawn.sum()) > _ROAD_LIMIT
     if large and len(sites):
         drawn &= near_any(roads, sites, distance_m=_ROAD_NEAR_SITE_M)
-    roads = roads.iloc[np.flatnonzero(drawn)]
     name_column = next((c for c in ("name", "road_name", "ref") if c in roads.columns), None)
+    used = [c for c in (name_column, roads.geometry.name) if c is not None]
+    roads = roads[used].iloc[np.flatnonzero(drawn)]  # the used columns only: quicker to take
     blank = pd.Series("", index=roads.index)
     codes, names = _codes(roads[name_column] if name_column else blank)
     geoms = display_geometry(roads, simplify_m=5 if large else 2, decimals=5)
@@ -384,9 +389,9 @@ def _road_table(roads: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> tuple[dict,
     parts, owner = parts[lines_only], owner[lines_only]
     xy, part_of = shapely.get_coordinates(parts, return_index=True)
     latlon = xy[:, ::-1].ravel().tolist()
-    ends = 2 * np.searchsorted(part_of, np.arange(len(parts) + 1))
+    ends = (2 * np.searchsorted(part_of, np.arange(len(parts) + 1))).tolist()
     code_of = np.asarray(codes)[owner].tolist()
-    lines = [[code_of[k], *latlon[ends[k] : ends[k + 1]]] for k in range(len(parts))]
+    lines = [[c, *latlon[a:b]] for c, a, b in zip(code_of, ends[:-1], ends[1:], strict=True)]
     return {"names": names, "lines": lines}, len(lines)
 
 

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import html
 import json
+from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import folium
@@ -38,6 +40,7 @@ import shapely
 from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
+from pyproj import CRS, Transformer
 
 from geo_sppa.crs import BNG
 from geo_sppa.errors import InputError, OfflineError
@@ -106,14 +109,27 @@ def display_geometry(frame: gpd.GeoDataFrame, *, simplify_m: float, decimals: in
     geoms = frame.geometry.to_crs(BNG)
     if simplify_m > 0:
         geoms = geoms.simplify(simplify_m, preserve_topology=True)
-    wgs = geoms.to_crs("EPSG:4326").values
-    return shapely.transform(np.asarray(wgs, dtype=object), lambda xy: np.round(xy, decimals))
+    values = np.array(geoms.values, dtype=object)
+    if shapely.has_z(values).any():  # to_crs keeps z, the rounding drops it
+        wgs = geoms.to_crs("EPSG:4326").values
+        return shapely.transform(np.asarray(wgs, dtype=object), lambda xy: np.round(xy, decimals))
+    # what to_crs then a rounding transform give, in one pass over the coordinates
+    xy = shapely.get_coordinates(values)
+    lon, lat = _to_wgs84(geoms.crs).transform(xy[:, 0], xy[:, 1])
+    return shapely.set_coordinates(values, np.round(np.column_stack([lon, lat]), decimals))
 
 
 def lon_lat(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return (lon, lat) arrays of British National Grid coordinates ``xy``."""
-    wgs = gpd.GeoSeries(shapely.points(xy), crs=BNG).to_crs("EPSG:4326").values
-    return shapely.get_x(wgs), shapely.get_y(wgs)
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    lon, lat = _to_wgs84(CRS.from_user_input(BNG)).transform(xy[:, 0], xy[:, 1])
+    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+@lru_cache(maxsize=8)
+def _to_wgs84(crs: CRS) -> Transformer:
+    """Return the transformer GeoSeries.to_crs("EPSG:4326") uses from ``crs`` (x, y order)."""
+    return Transformer.from_crs(crs, CRS.from_user_input("EPSG:4326"), always_xy=True)
 
 
 def near_any(frame: gpd.GeoDataFrame, others: gpd.GeoDataFrame, *, distance_m: float) -> np.ndarray:
@@ -248,7 +264,65 @@ def finished_map(m: folium.Map, bounds: list[list[float]] | None) -> folium.Map:
     return m
 
 
-class TaggedGeoJson(folium.GeoJson):
+class _LiteralScript(MacroElement):
+    """A layer whose rendered script goes into the page as it is, not compiled as a template.
+
+    branca wraps each layer's rendered script in an ``Element``, which compiles it as a Jinja
+    template: for a layer holding megabytes of GeoJSON that compile is most of the page's render.
+    Here the script is set aside while the layer renders and then put in the wrapper's place, as
+    the text the template would render: when it holds no Jinja markup, the text less one final
+    newline (:func:`_as_rendered`); a script with markup is compiled as before.
+    """
+
+    def render(self, **kwargs: Any) -> Any:
+        """Render the layer (see the class docstring)."""
+        own = vars(self).get("_template")
+        aside = _ScriptAside(self._template)
+        self._template = aside
+        try:
+            rendered = super().render(**kwargs)
+        finally:
+            if own is None:
+                del self._template
+            else:
+                self._template = own
+        if aside.text is not None:
+            root = self.get_root()
+            assert isinstance(root, Figure)  # MacroElement.render asserts it too
+            raw = _RawHtml(aside.text)
+            root.script._children[self.get_name()] = raw  # in the wrapper's place in the page
+            raw._parent = root.script
+        return rendered
+
+
+class _ScriptAside:
+    """Stands in for a layer's template: its ``script`` macro's plain output is kept in ``text``."""
+
+    def __init__(self, template: Any) -> None:
+        macros = template.module.__dict__
+        self.text: str | None = None
+        self.module = SimpleNamespace(
+            header=macros.get("header"), html=macros.get("html"), script=None
+        )
+        script = macros.get("script")
+        if script is not None:
+
+            def aside(this: Any, kwargs: Any) -> str:
+                text = str(script(this, kwargs))
+                self.text = _as_rendered(text)
+                return text if self.text is None else ""
+
+            self.module.script = aside
+
+
+def _as_rendered(text: str) -> str | None:
+    """Return what Jinja renders ``text`` as, when it holds no Jinja markup; else None."""
+    if "{{" in text or "{%" in text or "{#" in text or "\r" in text:
+        return None
+    return text[:-1] if text.endswith("\n") else text
+
+
+class TaggedGeoJson(_LiteralScript, folium.GeoJson):
     """A GeoJson layer that remembers its geo-sppa ``layer_key`` (see :func:`map_layer_counts`)."""
 
     def __init__(self, data: dict, layer_key: str, **options: Any) -> None:
@@ -256,11 +330,20 @@ class TaggedGeoJson(folium.GeoJson):
         self.layer_key = layer_key
 
 
-class TaggedHeatMap(folium.plugins.HeatMap):
-    """A heat layer that remembers its geo-sppa ``layer_key`` (see :func:`map_layer_counts`)."""
+class TaggedHeatMap(_LiteralScript, folium.plugins.HeatMap):
+    """A heat layer that remembers its geo-sppa ``layer_key`` (see :func:`map_layer_counts`).
 
-    def __init__(self, data: list, layer_key: str, **options: Any) -> None:
-        super().__init__(data, **options)
+    ``data`` as a float array of ``[lat, lon, weight]`` rows is taken whole (folium checks each
+    row in Python, slow for tens of thousands of points: the same NaN check is made here).
+    """
+
+    def __init__(self, data: list | np.ndarray, layer_key: str, **options: Any) -> None:
+        rows = isinstance(data, np.ndarray) and data.dtype == np.float64 and data.ndim == 2
+        super().__init__([] if rows else data, **options)
+        if rows:
+            if np.isnan(data).any():
+                raise ValueError("data may not contain NaNs.")
+            self.data = np.asarray(data).tolist()
         self.layer_key = layer_key
 
 

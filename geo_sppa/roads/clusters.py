@@ -332,8 +332,11 @@ def _window_frames(
     placed: pd.DataFrame, usable: pd.DataFrame, masks: tuple[np.ndarray, np.ndarray]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the placed collisions of the current and of the previous window."""
-    index = placed.index
-    return placed[index.isin(usable.index[masks[0]])], placed[index.isin(usable.index[masks[1]])]
+    index, labels = placed.index, usable.index
+    at = labels.get_indexer(index) if labels.is_unique else np.empty(0, np.intp)
+    if len(at) != len(index) or (at < 0).any():
+        return placed[index.isin(labels[masks[0]])], placed[index.isin(labels[masks[1]])]
+    return placed[masks[0][at]], placed[masks[1][at]]  # each placed row's own window masks
 
 
 def _sites_with_status(

@@ -192,9 +192,10 @@ def _member_table(
     return pd.DataFrame(
         {
             "site": np.repeat(np.arange(len(sizes)), sizes),
-            "severity": frame["severity"].to_numpy(dtype=object)[flat],
+            # text columns: take the members, then convert (a few rows, not every collision)
+            "severity": frame["severity"].take(flat).to_numpy(dtype=object),
             "date": frame["date"].to_numpy()[flat],
-            "collision_id": frame["collision_id"].astype(str).to_numpy()[flat],
+            "collision_id": frame["collision_id"].take(flat).astype(str).to_numpy(),
             "cas": frame["casualties"].astype("Int64").fillna(0).to_numpy(dtype=np.int64)[flat],
             "cas_na": frame["casualties"].isna().to_numpy()[flat],
             "kcas": ksi_cas.fillna(0).to_numpy(dtype=np.int64)[flat],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import weakref
+from functools import cached_property
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -128,13 +131,13 @@ def _sorted_labels(labels) -> list:
 
 
 def _link_sites(snapped, ksi, taken, network, rule) -> pd.DataFrame:
-    chains = network.chains
     free = ~taken
-    code = chains.index.get_indexer(snapped["chain_id"].iloc[free].to_numpy(dtype=object))
+    link = snapped["link_id"].to_numpy()[free] if "link_id" in snapped.columns else None
+    code = _chain_positions(snapped["chain_id"].iloc[free], link, network)
     if (code < 0).any():
         raise InputError("snapped collisions name chains that are not in this network; "
                          "snap them with snapped_collisions(collisions, network)")  # fmt: skip
-    routes = _Routes(chains)
+    routes = _parts_of(network).routes
     route_m = routes.measure(code, snapped["chain_m"].to_numpy()[free])
     rcode = routes.code[code]
     mm = np.rint(route_m * 1000).astype(np.int64)
@@ -143,7 +146,25 @@ def _link_sites(snapped, ksi, taken, network, rule) -> pd.DataFrame:
     rows = np.flatnonzero(free)
     order = np.lexsort((rows, mm, rcode))
     picked = _greedy_windows(rcode[order], mm[order], ksi[free][order], length_mm, window_mm, rule)
-    return _link_site_frame(picked, rows[order], snapped, (network, routes), rule)
+    return _link_site_frame(picked, rows[order], (snapped, ksi), (network, routes), rule)
+
+
+def _chain_positions(ids: pd.Series, link: np.ndarray | None, network: RoadNetwork) -> np.ndarray:
+    """Return the positions in ``network.chains`` of the chain ``ids`` (-1: not there).
+
+    The chain of each collision's link (``link``: ``link_id``; links run chain by chain, in
+    chain order) is checked against its chain id, which is quicker than looking every id up;
+    the ids are looked up when a check fails.
+    """
+    chains, n_links = network.chains, len(network.links)
+    if link is not None and link.dtype.kind == "i" and len(link) and n_links:
+        if link.min() >= 0 and link.max() < n_links:
+            code = _parts_of(network).link_chain[link]
+            if code.max() < len(chains):
+                same = np.asarray(chains.index.take(code).array == ids.array, dtype=bool)
+                if same.all():
+                    return code
+    return chains.index.get_indexer(pd.Index(ids.to_numpy(dtype=object), dtype=object))
 
 
 class _Routes:
@@ -202,6 +223,67 @@ class _Routes:
         return self.own[np.asarray(k, dtype=np.int64)]
 
 
+class _NetworkParts:
+    """What the link scan derives from a network alone, worked out once per network."""
+
+    def __init__(self, network: RoadNetwork):
+        self._network = weakref.ref(network)  # not kept alive by its own cache entry
+
+    @property
+    def network(self) -> RoadNetwork:
+        """The network (alive while its parts are asked for)."""
+        network = self._network()
+        assert network is not None
+        return network
+
+    @cached_property
+    def routes(self) -> _Routes:
+        """The routes of the network's chains."""
+        return _Routes(self.network.chains)
+
+    @cached_property
+    def junction_points(self) -> np.ndarray:
+        """The junctions' points (object array, junction order)."""
+        return np.asarray(self.network.junctions.geometry.values, dtype=object)
+
+    @cached_property
+    def junction_ids(self) -> np.ndarray:
+        """The junctions' ids (object array, junction order)."""
+        return self.network.junctions.index.to_numpy(dtype=object)
+
+    @cached_property
+    def junction_tree(self) -> shapely.STRtree:
+        """A tree of :attr:`junction_points`."""
+        return shapely.STRtree(self.junction_points)
+
+    @cached_property
+    def link_chain(self) -> np.ndarray:
+        """Each link's chain position (links run chain by chain, in chain order)."""
+        ids = self.network.links["chain_id"].array
+        changes = np.asarray(ids[1:] != ids[:-1], dtype=bool) if len(ids) else np.empty(0, bool)
+        return np.r_[0, np.cumsum(changes)][: len(ids)]
+
+    @cached_property
+    def link_starts(self) -> np.ndarray:
+        """Each link's start measure along its chain."""
+        return self.network.links["start_m"].to_numpy()
+
+
+# one entry per live network: dropped when the network is
+_PARTS: dict[int, tuple[weakref.ref, _NetworkParts]] = {}
+
+
+def _parts_of(network: RoadNetwork) -> _NetworkParts:
+    """Return the :class:`_NetworkParts` of ``network`` (made on first use)."""
+    key = id(network)
+    found = _PARTS.get(key)
+    if found is not None and found[0]() is network:
+        return found[1]
+    parts = _NetworkParts(network)
+    _PARTS[key] = (weakref.ref(network, lambda _: _PARTS.pop(key, None)), parts)
+    return parts
+
+
 def _greedy_windows(code, mm, ksi, length_mm, window_mm, rule) -> list[tuple]:
     """Repeatedly take each route's peak window; return (route, start_mm, end_mm, positions).
 
@@ -233,13 +315,15 @@ def _greedy_windows(code, mm, ksi, length_mm, window_mm, rule) -> list[tuple]:
         best = np.flatnonzero(ok)
         best = best[np.lexsort((start[best], -nksi[best], -total[best], c[best]))]
         best = best[np.r_[True, c[best][1:] != c[best][:-1]]]
-        for b in best:
-            r, members = int(c[b]), pos[lo[b] : hi[b]]
+        for r, b0, b1 in zip(c[best].tolist(), lo[best].tolist(), hi[best].tolist(), strict=True):
+            members = pos[b0:b1]
             s, e = _placed(mm[members], int(length_mm[r]), window_mm, done.get(r, []))
-            a0 = np.searchsorted(key_all, r * shift + s - 1, "left")
-            a1 = np.searchsorted(key_all, r * shift + e + 1, "right")
+            a0 = int(key_all.searchsorted(r * shift + s - 1, "left"))
+            a1 = int(key_all.searchsorted(r * shift + e + 1, "right"))
             inside = np.arange(a0, a1)[alive[a0:a1]]
-            members = np.union1d(members, inside)
+            if members[0] < a0 or members[-1] >= a1:  # else every (free) member is inside
+                inside = np.union1d(members, inside)
+            members = inside
             picked.append((r, s, e, members))
             alive[members] = False
             done.setdefault(r, []).append((s, e))
@@ -257,17 +341,18 @@ def _placed(member_mm, length, window_mm, earlier) -> tuple[int, int]:
     return start, min(start + window_mm, length)
 
 
-def _link_site_frame(picked, rows, snapped, nets, rule) -> pd.DataFrame:
-    network, routes = nets
+def _link_site_frame(picked, rows, collisions, nets, rule) -> pd.DataFrame:
+    (snapped, ksi), (network, routes) = collisions, nets
     columns = _SITE_COLUMNS
     if not picked:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    ksi = _ksi(snapped)
     code = np.array([p[0] for p in picked])
     start = np.array([p[1] for p in picked]) / 1000
     end = np.array([p[2] for p in picked]) / 1000
     total = np.array([len(p[3]) for p in picked])
-    n_ksi = np.array([int(ksi[rows[p[3]]].sum()) for p in picked])
+    at = rows[np.concatenate([p[3] for p in picked])]  # the sites' collisions, site by site
+    owner = np.repeat(np.arange(len(picked)), total)
+    n_ksi = np.bincount(owner, weights=ksi[at], minlength=len(picked)).astype(np.int64)
     lines = routes.lines(np.unique(code))
     geoms = _stretches(lines, code, start, end)
     mid = (start + end) / 2
@@ -287,7 +372,7 @@ def _link_site_frame(picked, rows, snapped, nets, rule) -> pd.DataFrame:
             "total": total,
             "ksi": n_ksi,
             "criterion": rule.criteria(total, n_ksi),
-            "members": [_sorted_labels(snapped.index[rows[p[3]]]) for p in picked],
+            "members": _labels_by_site(owner, snapped.index[at], len(picked)),
             "route_id": route_ids,
             "route_m": mid,
             "chain_spans": _chain_spans(routes, code, start, end),
@@ -358,43 +443,40 @@ def link_names(network: RoadNetwork, routes: _Routes, code, under, centres) -> l
     and measures along them); the cross street is another named road at the junction on the
     route nearest the centre, within 100 m.
     """
-    chains, junctions = network.chains, network.junctions
+    junctions, parts = network.junctions, _parts_of(network)
     names, refs = _link_labels_at(network, *under)
     hits: dict[int, list] = {}
     route_junctions: set[tuple[int, str]] = set()
+    roads_of: dict[str, tuple] = {}
     if len(junctions):
-        points = np.asarray(junctions.geometry.values, dtype=object)
-        site, j = shapely.STRtree(points).query(centres, predicate="dwithin", distance=100.0)
+        points, jids = parts.junction_points, parts.junction_ids
+        site, j = parts.junction_tree.query(centres, predicate="dwithin", distance=100.0)
         d = np.round(shapely.distance(centres[site], points[j]), 6)
         order = np.lexsort((j, d, site))
-        jids = junctions.index.to_numpy(dtype=object)
         for s, jj in zip(site[order], j[order], strict=True):
             hits.setdefault(int(s), []).append(jids[jj])
-        hit_ids = set(jids[np.unique(j)])
+        hit = np.unique(j)
+        roads_of = dict(zip(jids[hit], junctions["roads"].iloc[hit], strict=True))
+        hit_ids, chains = set(jids[hit]), network.chains
         for col in ("start_junction_id", "end_junction_id"):
             at = np.flatnonzero(chains[col].isin(hit_ids).to_numpy())
             route_junctions |= set(zip(routes.code[at].tolist(),
                                        chains[col].iloc[at].tolist(), strict=True))  # fmt: skip
-    roads_of = junctions["roads"]
+    xs, ys = shapely.get_x(centres), shapely.get_y(centres)
     out = []
     for i, r in enumerate(code.tolist()):
         road = _label(names[i], refs[i])
         other = next((x for jid in hits.get(i, []) if (r, jid) in route_junctions
                       for x in roads_of[jid]
                       if x not in (road, _UNNAMED)), None)  # fmt: skip
-        x, y = shapely.get_coordinates(centres[i])[0]
-        out.append(f"{road} nr {other}" if other else f"{road}, E{x:.0f} N{y:.0f}")
+        out.append(f"{road} nr {other}" if other else f"{road}, E{xs[i]:.0f} N{ys[i]:.0f}")
     return out
 
 
 def _link_labels_at(network: RoadNetwork, chain: np.ndarray, at_m: np.ndarray):
     """Name and ref of the link at measure ``at_m`` along each chain (positions)."""
-    links = network.links
-    # links run chain by chain, in chain order: a chain's position counts the changes of id
-    ids = links["chain_id"].array
-    changes = np.asarray(ids[1:] != ids[:-1], dtype=bool) if len(ids) else np.empty(0, bool)
-    link_chain = np.r_[0, np.cumsum(changes)][: len(ids)]
-    starts = links["start_m"].to_numpy()
+    links, parts = network.links, _parts_of(network)
+    link_chain, starts = parts.link_chain, parts.link_starts
     lo = np.searchsorted(link_chain, chain, "left")
     hi = np.searchsorted(link_chain, chain, "right")
     k = np.array([a + max(int(np.searchsorted(starts[a:b], x, "right")) - 1, 0)
@@ -431,8 +513,10 @@ def members_of_sites(snapped: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> pd.S
     # the first junction site of each junction id takes its collisions
     jsite = pd.Series(np.flatnonzero(is_j), index=sites["junction_id"].to_numpy(dtype=object)[is_j])
     jsite = jsite[~jsite.index.duplicated()]
-    at_j = jsite.index.get_indexer(
-        pd.Index(snapped["junction_id"].to_numpy(dtype=object), dtype=object)
+    at_j = np.full(len(snapped), -1, dtype=np.intp)
+    known = snapped["junction_id"].notna().to_numpy()  # most collisions are at no junction
+    at_j[known] = jsite.index.get_indexer(
+        pd.Index(snapped["junction_id"].to_numpy(dtype=object)[known], dtype=object)
     )
     site_j, row_j = jsite.to_numpy()[at_j[at_j >= 0]], np.flatnonzero(at_j >= 0)
     free = np.flatnonzero(at_j < 0)
