@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -389,33 +391,55 @@ def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, juncti
     chain_of_link = new_pos[chain_of_link]
     same = np.r_[False, (ends[1:] == ends[:-1]).all(axis=1)]
     group_start = np.maximum.accumulate(np.where(same, 0, np.arange(len(same))))
-    rank = np.arange(len(same)) - group_start
-    ids = np.array([f"{a}_{b}-{c}_{d}" + (f"~{r}" if r else "") for (a, b, c, d), r in
-                    zip(ends.tolist(), rank.tolist(), strict=True)], dtype=object)  # fmt: skip
-    id_text = pd.array(ids, dtype="str")  # converted once; links take from it
+    ids = _chain_ids(ends, np.arange(len(same)) - group_start)
     id_of_group, junctions = junction_data
-    jid = np.r_[id_of_group, None]  # group -1 (no junction) maps to None
     start_node, end_node = _node_at(nodes, first), _node_at(nodes, last)
-    sj, ej = jid[junction_of_node[start_node]], jid[junction_of_node[end_node]]
+    sg, eg = junction_of_node[start_node], junction_of_node[end_node]
+    sj = _junction_ids(id_of_group, sg)
     links, longest, (row, link_chain) = _link_frame(
-        nodes, lines, chain_of_link, (geoms, first, last), measures, id_text
+        nodes, lines, chain_of_link, (geoms, first, last), measures, ids
     )
     rb = lines["roundabout"].to_numpy()[row]
     rb_chain = np.bincount(link_chain, weights=rb, minlength=len(ids)) == np.bincount(
         link_chain, minlength=len(ids))  # fmt: skip
-    inside = _inside_junction(geoms, (sj, ej), length, junctions, rb_chain)
+    inside = _inside_junction(geoms, (sg, eg), sj, length, junctions, rb_chain)
     carriageway = lines["carriageway"].to_numpy()[row[longest]]
     name, ref = links["name"].array.take(longest), links["ref"].array.take(longest)
     per_chain = {"chain_id": ids, "geometry": geoms, "length_m": length, "name": name, "ref": ref}
     routes = chain_routes(per_chain, start_node, end_node, carriageway, pair_m=pair_m)
     frame = gpd.GeoDataFrame(
-        {"chain_id": id_text, "name": name, "ref": ref,
+        {"chain_id": ids, "name": name, "ref": ref,
          "highway": links["highway"].array.take(longest),
-         "length_m": length, "start_junction_id": sj, "end_junction_id": ej,
-         "junction_id": np.where(inside, sj, None), **routes},
-        geometry=geoms, crs=BNG, index=pd.Index(id_text),
+         "length_m": length, "start_junction_id": sj,
+         "end_junction_id": _junction_ids(id_of_group, eg),
+         "junction_id": _junction_ids(id_of_group, np.where(inside, sg, -1)), **routes},
+        geometry=geoms, crs=BNG, index=pd.Index(ids),
     )  # fmt: skip
     return frame, links
+
+
+def _chain_ids(ends: np.ndarray, rank: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``"<e>_<n>-<e>_<n>"`` per chain from its rounded end coordinates, ``~k`` added for rank k.
+
+    A ``str`` array; ``rank`` counts the earlier chains with the same ends (0: none).
+    """
+    e0, n0, e1, n1 = (pc.cast(pa.array(col), pa.string()) for col in ends.T)
+    ids = pc.binary_join_element_wise(pc.binary_join_element_wise(e0, n0, "_"),
+                                      pc.binary_join_element_wise(e1, n1, "_"), "-")  # fmt: skip
+    if rank.any():
+        tilde = pc.binary_join_element_wise("~", pc.cast(pa.array(rank), pa.string()), "")
+        ids = pc.binary_join_element_wise(ids, pc.if_else(pa.array(rank > 0), tilde, ""), "")
+    return pd.array(ids, dtype="str")
+
+
+def _junction_ids(id_of_group, group: np.ndarray):
+    """Junction id per junction number in ``group`` (-1: none): a ``str`` array, NaN for none.
+
+    An object array of None when no entry has a junction (the column type that always had).
+    """
+    if not (group >= 0).any():
+        return np.full(len(group), None, dtype=object)
+    return id_of_group.take(group, allow_fill=True)
 
 
 def _chain_order(geoms, ends, length) -> np.ndarray:
@@ -475,10 +499,22 @@ def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
         geometry=link_geoms[order],
         crs=BNG,
     )
-    by_length = np.lexsort((-length[order], chain_of_link[order]))
-    owner = chain_of_link[order][by_length]
-    firsts = np.r_[True, owner[1:] != owner[:-1]]
-    return links, by_length[firsts], (row, chain_of_link[order])
+    return (
+        links,
+        _longest_per_chain(chain_of_link[order], length[order]),
+        (row, chain_of_link[order]),
+    )
+
+
+def _longest_per_chain(chain: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Per chain ``0 .. k - 1``, the position of its longest link (the first of equals).
+
+    ``chain`` is sorted and holds every chain number.
+    """
+    starts = np.flatnonzero(np.r_[True, chain[1:] != chain[:-1]])
+    longest = np.maximum.reduceat(length, starts) if len(chain) else length[:0]
+    at = np.flatnonzero(length == np.repeat(longest, np.diff(np.r_[starts, len(chain)])))
+    return at[np.r_[True, chain[at][1:] != chain[at][:-1]]]
 
 
 def public_roads(

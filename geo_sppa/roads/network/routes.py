@@ -53,9 +53,10 @@ def chain_routes(chains: dict, start_node, end_node, carriageway, *, pair_m: flo
     partner = _paired_ends(ends["bearing"], start_node, end_node, name, ref)
     partner = _opened_circuits(partner, m)
     route_of, from_m, to_m = _route_measures(partner, length, ends)
-    ids = np.asarray(chains["chain_id"], dtype=object)[route_of]
+    ids = pd.array(chains["chain_id"], dtype="str").take(route_of)
     paired = np.zeros(m, bool)
     if carriageway.any():
+        ids = np.asarray(ids, dtype=object)
         ids, from_m, to_m, paired = _carriageway_pairs(
             (geoms, length, name, ref, carriageway, ends), (route_of, ids, from_m, to_m), pair_m
         )
