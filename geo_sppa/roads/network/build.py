@@ -227,7 +227,8 @@ def _chains(nodes: dict):
     -------
     tuple
         Chain number per link; (chain geometries, first and last coordinates); (start measure
-        along the chain per link, NaN on rings, and whether the link runs the chain's way).
+        along the chain per link, NaN on rings, whether the link runs the chain's way, and the
+        links not on rings, chain by chain along each chain).
 
     """
     start, end, degree = nodes["start"], nodes["end"], nodes["degree"]
@@ -295,7 +296,7 @@ def _path_chains(nodes, succ, ptr, steps, on_path):
     if ring.any():  # closed loops of degree-2 nodes only: rare, merged by GEOS
         geoms, first_xy, last_xy, chain_of_link = _rings(nodes, ring, chain_of_link, geoms,
                                                          first_xy, last_xy)  # fmt: skip
-    return chain_of_link, (geoms, first_xy, last_xy), (link_start, forward)
+    return chain_of_link, (geoms, first_xy, last_xy), (link_start, forward, link)
 
 
 def _south_west_first(a, b, a2, b2, len_a, len_b, fwd) -> np.ndarray:
@@ -444,17 +445,25 @@ def _junction_ids(id_of_group, group: np.ndarray):
 
 def _chain_order(geoms, ends, length) -> np.ndarray:
     """Order chains by rounded end coordinates, then length, then midpoint (parallel chains)."""
-    mx = my = np.zeros(len(geoms))
-    key = (ends[:, 0] << 42) ^ (ends[:, 1] << 21) ^ (ends[:, 2] << 10) ^ ends[:, 3]
-    dup = pd.Series(key).duplicated(keep=False).to_numpy()
-    if dup.any():
+    if np.abs(ends).max(initial=0) < 1 << 31:  # metres in EPSG:27700: always
+        order = np.lexsort((_packed(ends[:, 2], ends[:, 3]), _packed(ends[:, 0], ends[:, 1])))
+    else:
+        order = np.lexsort((ends[:, 3], ends[:, 2], ends[:, 1], ends[:, 0]))
+    same = (ends[order][1:] == ends[order][:-1]).all(axis=1)
+    tied = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+    if len(tied):  # chains with the same ends: by length, then midpoint
+        group = np.cumsum(np.r_[True, ~same])[tied]
+        chain = order[tied]
         mid = shapely.get_coordinates(
-            shapely.line_interpolate_point(geoms[dup], 0.5, normalized=True)
+            shapely.line_interpolate_point(geoms[chain], 0.5, normalized=True)
         )
-        mx, my = mx.copy(), my.copy()
-        mx[dup], my[dup] = mid[:, 0], mid[:, 1]
-    return np.lexsort((my, mx, np.round(length, 3), ends[:, 3], ends[:, 2], ends[:, 1],
-                       ends[:, 0]))  # fmt: skip
+        order[tied] = chain[np.lexsort((mid[:, 1], mid[:, 0], np.round(length[chain], 3), group))]
+    return order
+
+
+def _packed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One int64 per row that sorts as the pair ``(a, b)`` does (``|a|, |b| < 2**31``)."""
+    return a * (1 << 32) + (b + (1 << 31))
 
 
 def _node_at(nodes, xy: np.ndarray) -> np.ndarray:
@@ -482,7 +491,7 @@ def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
         )
         start_m[ring], forward[ring] = mid - length[ring] / 2, quarter <= mid
     start_m = np.maximum(start_m, 0.0)
-    order = np.lexsort((start_m, chain_of_link))
+    order = _along_chains(measures[2], chain_of_link, start_m)
     row = nodes["link_line"][order]
     links = gpd.GeoDataFrame(
         {
@@ -504,6 +513,27 @@ def _link_frame(nodes, lines, chain_of_link, chains, measures, chain_ids):
         _longest_per_chain(chain_of_link[order], length[order]),
         (row, chain_of_link[order]),
     )
+
+
+def _along_chains(path: np.ndarray, chain: np.ndarray, start_m: np.ndarray) -> np.ndarray:
+    """Return the links sorted by chain, then start measure: ``np.lexsort((start_m, chain))``.
+
+    ``path`` lists the links of all but ring chains, chain by chain, each chain's in order along
+    it; their blocks are moved into chain order rather than sorted (ring links are sorted).
+    """
+    rest = np.ones(len(chain), bool)
+    rest[path] = False
+    rest = np.flatnonzero(rest)
+    grouped = np.r_[path, rest[np.lexsort((start_m[rest], chain[rest]))]]
+    c = chain[grouped]
+    new = np.r_[True, c[1:] != c[:-1]][: len(c)]
+    if not (np.diff(start_m[grouped])[~new[1:]] > 0).all():  # equal measures: sort as lexsort
+        return np.lexsort((start_m, chain))
+    size = np.bincount(c, minlength=int(c.max(initial=-1)) + 1)
+    block_start = np.flatnonzero(new)[np.cumsum(new) - 1]
+    order = np.empty_like(grouped)
+    order[(np.cumsum(size) - size)[c] + np.arange(len(c)) - block_start] = grouped
+    return order
 
 
 def _longest_per_chain(chain: np.ndarray, length: np.ndarray) -> np.ndarray:

@@ -99,8 +99,8 @@ def unique_links(nodes: dict, lines: pd.DataFrame) -> tuple[dict, int]:
     """
     start, end = nodes["start"], nodes["end"]
     lo, hi = np.minimum(start, end), np.maximum(start, end)
-    pair = pd.DataFrame({"lo": lo, "hi": hi})
-    maybe = np.flatnonzero(pair.duplicated(keep=False).to_numpy())
+    pair = lo * len(nodes["keys"]) + hi  # node ids are below len(keys)
+    maybe = np.flatnonzero(pd.Series(pair).duplicated(keep=False).to_numpy())
     if len(maybe) == 0:
         return nodes, 0
     geoms = nodes["link_geoms"][maybe]
