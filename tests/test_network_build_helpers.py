@@ -14,6 +14,7 @@ from geo_sppa.roads.network.build import (
     _junction_ids,
     _longest_per_chain,
     _packed,
+    _path_order,
 )
 from geo_sppa.roads.network.junctions import _junction_names, _road_tuples, _xy_ids
 
@@ -108,3 +109,19 @@ def test_junction_names_and_road_tuples():
         "A1 junction High Street", "High Street junction", "unnamed road junction",
         "unnamed road junction",
     ]  # fmt: skip
+
+
+def test_path_order_places_half_edges_as_the_lexsort():
+    # chain 1: half-edges 7, 3, 9 (steps 2, 1, 0); chain 0: 4, 8 (steps 1, 0)
+    member = np.array([3, 8, 9, 4, 7])
+    chain = np.array([1, 0, 1, 0, 1])
+    steps = np.array([1, 0, 0, 1, 2])
+    got, got_chain = _path_order(member, chain, steps)
+    order = np.lexsort((-steps, chain))
+    assert got.tolist() == member[order].tolist() == [4, 8, 7, 3, 9]
+    assert got_chain.tolist() == [0, 0, 1, 1, 1]
+    steps[2] = 1  # not 0 .. length - 1 on chain 1: sorted instead, the same way
+    got, _ = _path_order(member, chain, steps)
+    assert got.tolist() == member[np.lexsort((-steps, chain))].tolist()
+    empty = np.empty(0, np.int64)
+    assert [len(x) for x in _path_order(empty, empty, empty)] == [0, 0]

@@ -273,10 +273,7 @@ def _path_chains(nodes, succ, ptr, steps, on_path):
     chain_of_path = np.full(2 * n, -1, np.int64)
     chain_of_path[last[keep]] = np.arange(int(keep.sum()))
     member = np.flatnonzero(on_path & (chain_of_path[ptr] >= 0))
-    chain = chain_of_path[ptr[member]]
-    pos = -steps[member]
-    order = np.lexsort((pos, chain))
-    member, chain = member[order], chain[order]
+    member, chain = _path_order(member, chain_of_path[ptr[member]], steps[member])
     link = member % n
     new_chain = np.r_[True, chain[1:] != chain[:-1]][: len(chain)]
     cum = np.cumsum(length[link])
@@ -297,6 +294,21 @@ def _path_chains(nodes, succ, ptr, steps, on_path):
         geoms, first_xy, last_xy, chain_of_link = _rings(nodes, ring, chain_of_link, geoms,
                                                          first_xy, last_xy)  # fmt: skip
     return chain_of_link, (geoms, first_xy, last_xy), (link_start, forward, link)
+
+
+def _path_order(member, chain, steps) -> tuple[np.ndarray, np.ndarray]:
+    """Sort half-edges by chain, then along it: as ``np.lexsort((-steps, chain))``.
+
+    ``steps`` counts the half-edges to the chain's end, 0 .. length - 1 on each chain, so each
+    half-edge's place is known without sorting (a sort is the fallback otherwise).
+    """
+    size = np.bincount(chain, minlength=int(chain.max(initial=-1)) + 1)
+    at = np.full(len(member), -1, np.int64)
+    if (steps >= 0).all() and (steps < size[chain]).all():
+        at[(np.cumsum(size) - size)[chain] + size[chain] - 1 - steps] = np.arange(len(member))
+    if (at < 0).any():
+        at = np.lexsort((-steps, chain))
+    return member[at], chain[at]
 
 
 def _south_west_first(a, b, a2, b2, len_a, len_b, fwd) -> np.ndarray:

@@ -185,12 +185,13 @@ def _junction_roads(
     jun = junction_of_node[np.r_[nodes["start"], nodes["end"]]]
     at = jun >= 0
     j, lab, rank = jun[at], code[row[at]], _ranks(lines["highway"])[row[at]]
-    order = np.lexsort((rank, lab, j))
-    j, lab, rank = j[order], lab[order], rank[order]
-    new = np.r_[True, (j[1:] != j[:-1]) | (lab[1:] != lab[:-1])][: len(j)]
-    starts = np.flatnonzero(new)
-    count = np.diff(np.r_[starts, len(j)])
-    j, lab, rank = j[new], lab[new], rank[new]  # rank: the group's minimum (sorted)
+    key = j * len(labels) + lab  # one int64 per (junction, label), sorting as the pair
+    order = np.argsort(key)
+    key, rank = key[order], rank[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]][: len(key)])
+    count = np.diff(np.r_[starts, len(key)])
+    rank = np.minimum.reduceat(rank, starts) if len(key) else rank  # the pair's best rank
+    j, lab = np.divmod(key[starts], len(labels))
     order = np.lexsort((alpha[lab], -count, rank, labels[lab] == _UNNAMED, j))
     return np.searchsorted(j[order], np.arange(n_groups + 1)), lab[order], labels
 
