@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -11,8 +12,12 @@ from geo_sppa.roads.network.build import (
     _along_chains,
     _chain_ids,
     _chain_order,
+    _chains,
+    _checked_roads,
+    _cleaned,
     _junction_ids,
     _longest_per_chain,
+    _next_to_ends_of,
     _packed,
     _path_order,
 )
@@ -125,3 +130,20 @@ def test_path_order_places_half_edges_as_the_lexsort():
     assert got.tolist() == member[np.lexsort((-steps, chain))].tolist()
     empty = np.empty(0, np.int64)
     assert [len(x) for x in _path_order(empty, empty, empty)] == [0, 0]
+
+
+def test_chain_coordinates_next_to_ends_match_the_chain_geometries():
+    rows = [[(0, 0), (50, 5), (100, 0)], [(100, 0), (100, 50)], [(100, 0), (150, -5), (200, 0)],
+            [(200, 0), (0, 0)], [(100, 50), (120, 80), (90, 90), (100, 50)],
+            [(500, 500), (600, 500), (600, 600), (500, 500)], [(300, 0), (200, 0)]]  # fmt: skip
+    roads = gpd.GeoDataFrame(
+        {"road_id": [f"r{i}" for i in range(len(rows))], "name": "A", "ref": None,
+         "highway": "primary"},
+        geometry=[LineString([(518000 + x, 298000 + y) for x, y in r]) for r in rows],
+        crs="EPSG:27700",
+    )  # fmt: skip
+    _, nodes, _ = _cleaned(_checked_roads(roads), 2.0)
+    _, (geoms, _, _), (second, penultimate), _ = _chains(nodes)
+    expected = _next_to_ends_of(geoms)
+    assert len(geoms) >= 5  # paths, a loop at a junction and a ring with no junction
+    assert np.array_equal(second, expected[0]) and np.array_equal(penultimate, expected[1])

@@ -111,14 +111,15 @@ def road_network(
     """
     lines = _checked_roads(roads)
     lines, nodes, repairs = _cleaned(lines, end_snap_m)
-    chain_of_link, (chain_geoms, first, last), measures = _chains(nodes)
+    chain_of_link, (chain_geoms, first, last), near, measures = _chains(nodes)
     junction_of_node = _junction_groups(
         nodes, (chain_geoms, first, last), junction_merge_m, roundabout_max_diameter_m,
         lines["roundabout"].to_numpy()[nodes["link_line"]],
     )  # fmt: skip
     junctions, id_of_group = _junction_frame(nodes, lines, junction_of_node)
     chains, links = _chain_and_link_frames(nodes, lines, chain_of_link, (chain_geoms, first, last),
-                                           measures, junction_of_node, (id_of_group, junctions),
+                                           (near, measures), junction_of_node,
+                                           (id_of_group, junctions),
                                            carriageway_pair_m)  # fmt: skip
     return RoadNetwork(links=links, chains=chains, junctions=junctions, repairs=repairs)
 
@@ -226,7 +227,8 @@ def _chains(nodes: dict):
     Returns
     -------
     tuple
-        Chain number per link; (chain geometries, first and last coordinates); (start measure
+        Chain number per link; (chain geometries, first and last coordinates); (the second and
+        the second-last coordinates of each chain); (start measure
         along the chain per link, NaN on rings, whether the link runs the chain's way, and the
         links not on rings, chain by chain along each chain).
 
@@ -289,11 +291,32 @@ def _path_chains(nodes, succ, ptr, steps, on_path):
     forward[link] = member < n
     last_of_chain = np.r_[new_chain[1:], True][: len(chain)]
     first_xy, last_xy = xy[tail[member[new_chain]]], xy[head[member[last_of_chain]]]
+    near = _next_to_ends(nodes, link, member < n, new_chain, last_of_chain)
     ring = chain_of_link < 0
     if ring.any():  # closed loops of degree-2 nodes only: rare, merged by GEOS
+        n_paths = len(geoms)
         geoms, first_xy, last_xy, chain_of_link = _rings(nodes, ring, chain_of_link, geoms,
                                                          first_xy, last_xy)  # fmt: skip
-    return chain_of_link, (geoms, first_xy, last_xy), (link_start, forward, link)
+        near = tuple(np.r_[a, b] for a, b in zip(near, _next_to_ends_of(geoms[n_paths:]),
+                                                 strict=True))  # fmt: skip
+    return chain_of_link, (geoms, first_xy, last_xy), near, (link_start, forward, link)
+
+
+def _next_to_ends(nodes, link, fwd, new_chain, last_of_chain) -> tuple[np.ndarray, np.ndarray]:
+    """Per chain, the coordinates after its first and before its last (from its end links)."""
+    off, cnt, xy = nodes["offset"][link], nodes["n_coords"][link], nodes["coords"]
+    a, b = new_chain, last_of_chain
+    second = xy[np.where(fwd[a], off[a] + 1, off[a] + cnt[a] - 2)]
+    penultimate = xy[np.where(fwd[b], off[b] + cnt[b] - 2, off[b] + 1)]
+    return second, penultimate
+
+
+def _next_to_ends_of(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the second and the second-last coordinates of each line."""
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    n = np.bincount(idx, minlength=len(geoms))
+    off = np.cumsum(n) - n
+    return coords[off + 1], coords[off + n - 2]
 
 
 def _path_order(member, chain, steps) -> tuple[np.ndarray, np.ndarray]:
@@ -394,6 +417,7 @@ def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, juncti
                            junction_data, pair_m):  # fmt: skip
     """Build the chains frame (sorted by end coordinates) and the links frame (along chains)."""
     geoms, first, last = chains
+    near, measures = measures
     length = shapely.length(geoms)
     ends = np.rint(np.c_[first, last]).astype(np.int64)
     order = _chain_order(geoms, ends, length)
@@ -418,7 +442,9 @@ def _chain_and_link_frames(nodes, lines, chain_of_link, chains, measures, juncti
     inside = _inside_junction(geoms, (sg, eg), sj, length, junctions, rb_chain)
     carriageway = lines["carriageway"].to_numpy()[row[longest]]
     name, ref = links["name"].array.take(longest), links["ref"].array.take(longest)
-    per_chain = {"chain_id": ids, "geometry": geoms, "length_m": length, "name": name, "ref": ref}
+    per_chain = {"chain_id": ids, "geometry": geoms, "length_m": length, "name": name, "ref": ref,
+                 "start": first, "second": near[0][order], "penultimate": near[1][order],
+                 "end": last}  # fmt: skip
     routes = chain_routes(per_chain, start_node, end_node, carriageway, pair_m=pair_m)
     frame = gpd.GeoDataFrame(
         {"chain_id": ids, "name": name, "ref": ref,
