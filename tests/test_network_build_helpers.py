@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -15,6 +17,7 @@ from geo_sppa.roads.network.build import (
     _chains,
     _checked_roads,
     _cleaned,
+    _collector_paused,
     _junction_ids,
     _longest_per_chain,
     _next_to_ends_of,
@@ -147,3 +150,23 @@ def test_chain_coordinates_next_to_ends_match_the_chain_geometries():
     expected = _next_to_ends_of(geoms)
     assert len(geoms) >= 5  # paths, a loop at a junction and a ring with no junction
     assert np.array_equal(second, expected[0]) and np.array_equal(penultimate, expected[1])
+
+
+def test_collector_paused_restores_the_collector_state():
+    assert gc.isenabled()
+    with _collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _collector_paused():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+    try:
+        with _collector_paused():
+            raise ValueError
+    except ValueError:
+        pass
+    assert gc.isenabled()

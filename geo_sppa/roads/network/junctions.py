@@ -9,8 +9,8 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -93,7 +93,7 @@ def _junction_frame(
     """
     jn = np.flatnonzero(junction_of_node >= 0)
     if len(jn) == 0:
-        return _no_junctions(), np.empty(0, dtype=object)
+        return _no_junctions(), pd.array([], dtype="str")
     order = np.argsort(junction_of_node[jn], kind="stable")
     group, xy = junction_of_node[jn][order], nodes["node_xy"][jn][order]
     n_groups = int(junction_of_node.max()) + 1
@@ -113,13 +113,23 @@ def _junction_frame(
             "name": names.take(by_id),
             "roads": pd.Series(roads, dtype=object).take(by_id).to_numpy(),
             "n_nodes": np.bincount(group, minlength=n_groups)[by_id],
-            "geometry": shapely.points(centre.to_numpy().reshape(-1, 2))[by_id],
+            "geometry": shapely.points(centre.to_numpy().reshape(-1, 2)[by_id]),
             "nodes": gpd.GeoSeries(shapely.multipoints(xy, indices=group)[by_id], crs=BNG,
                                    index=index),
         },
         geometry="geometry", crs=BNG, index=index,
     )  # fmt: skip
     return out, id_of_group
+
+
+def _junction_ids(id_of_group, group: np.ndarray):
+    """Junction id per junction number in ``group`` (-1: none): a ``str`` array, NaN for none.
+
+    An object array of None when no entry has a junction (the column type that always had).
+    """
+    if not (group >= 0).any():
+        return np.full(len(group), None, dtype=object)
+    return id_of_group.take(group, allow_fill=True)
 
 
 def _no_junctions() -> gpd.GeoDataFrame:
