@@ -14,11 +14,12 @@ Three repairs, each counted in :attr:`RoadNetwork.repairs <geo_sppa.roads.networ
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["TAG_COLUMNS", "road_tags"]
+__all__ = ["TAG_COLUMNS", "public_roads", "road_tags"]
 
 GRID = 100.0  # vertices are identified on a 1 cm grid
 #: Optional road attributes read when present (OSM tags; OS Open Roads ``form_of_way``).
@@ -99,8 +100,8 @@ def unique_links(nodes: dict, lines: pd.DataFrame) -> tuple[dict, int]:
     """
     start, end = nodes["start"], nodes["end"]
     lo, hi = np.minimum(start, end), np.maximum(start, end)
-    pair = pd.DataFrame({"lo": lo, "hi": hi})
-    maybe = np.flatnonzero(pair.duplicated(keep=False).to_numpy())
+    pair = lo * len(nodes["keys"]) + hi  # node ids are below len(keys)
+    maybe = np.flatnonzero(pd.Series(pair).duplicated(keep=False).to_numpy())
     if len(maybe) == 0:
         return nodes, 0
     geoms = nodes["link_geoms"][maybe]
@@ -184,3 +185,18 @@ def _vertex_measures(coords: np.ndarray, line: np.ndarray, first: np.ndarray) ->
     step[first] = 0.0
     cum = np.cumsum(step)
     return cum - cum[np.flatnonzero(first)][np.cumsum(first) - 1]
+
+
+def public_roads(
+    roads: gpd.GeoDataFrame, *, keep_service: bool = False
+) -> tuple[gpd.GeoDataFrame, int]:
+    """Return the roads a cluster scan should use and how many ways were left out.
+
+    OSM ``highway=service`` ways (car parks, alleys, private access) crowd city centres with
+    junctions that swallow collisions on the public road, so they are left out unless
+    ``keep_service``. The caller's frame is not modified.
+    """
+    if keep_service or "highway" not in roads:
+        return roads, 0
+    service = roads["highway"].astype("string").str.lower().eq("service").fillna(False).to_numpy()
+    return roads[~service], int(service.sum())

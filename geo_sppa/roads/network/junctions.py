@@ -9,6 +9,8 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -82,54 +84,93 @@ def _roundabout_pairs(tree, chains, ring_d) -> tuple[np.ndarray, np.ndarray]:
     return first, node
 
 
-def _junction_frame(nodes, lines, junction_of_node) -> tuple[gpd.GeoDataFrame, np.ndarray]:
-    """One row per junction: id, name, roads, n_nodes, centroid and nodes."""
+def _junction_frame(
+    nodes, lines, junction_of_node
+) -> tuple[gpd.GeoDataFrame, pd.api.extensions.ExtensionArray]:
+    """One row per junction: id, name, roads, n_nodes, centroid and nodes.
+
+    Also returns the junction id of each junction number (a ``str`` array).
+    """
     jn = np.flatnonzero(junction_of_node >= 0)
-    group = junction_of_node[jn]
-    xy = nodes["node_xy"][jn]
-    frame = pd.DataFrame({"group": group, "x": xy[:, 0], "y": xy[:, 1]})
-    first = frame.sort_values(["group", "x", "y"]).drop_duplicates("group").set_index("group")
-    ids = _xy_ids(first["x"].to_numpy(), first["y"].to_numpy())
-    id_of_group = pd.Series(ids, index=first.index)
-    order = np.argsort(group, kind="stable")
-    mp = shapely.multipoints(shapely.points(xy[order]), indices=group[order])
-    centre = frame.groupby("group")[["x", "y"]].mean()
-    roads = _junction_roads(nodes, lines, junction_of_node)
+    if len(jn) == 0:
+        return _no_junctions(), pd.array([], dtype="str")
+    order = np.argsort(junction_of_node[jn], kind="stable")
+    group, xy = junction_of_node[jn][order], nodes["node_xy"][jn][order]
+    n_groups = int(junction_of_node.max()) + 1
+    first = np.lexsort((xy[:, 1], xy[:, 0], group))  # the south-west-most node of each
+    first = first[np.r_[True, group[first][1:] != group[first][:-1]][: len(first)]]
+    id_of_group = _xy_ids(xy[first, 0], xy[first, 1])
+    at = nodes["node_xy"][jn]  # the mean's sums depend on row order: node order, as before
+    centre = pd.DataFrame({"x": at[:, 0], "y": at[:, 1]}).groupby(junction_of_node[jn]).mean()
+    bounds, label, labels = _junction_roads(nodes, lines, junction_of_node, n_groups)
+    roads = _road_tuples(bounds, label, labels)
+    names = _junction_names(bounds, label, labels)
+    by_id = id_of_group.argsort()  # ids are unique
+    index = pd.Index(id_of_group.take(by_id))
     out = gpd.GeoDataFrame(
         {
-            "junction_id": id_of_group.sort_index().to_numpy(),
-            "n_nodes": np.bincount(group),
-            "nodes": gpd.GeoSeries(mp, crs=BNG),
+            "junction_id": id_of_group.take(by_id),
+            "name": names.take(by_id),
+            "roads": pd.Series(roads, dtype=object).take(by_id).to_numpy(),
+            "n_nodes": np.bincount(group, minlength=n_groups)[by_id],
+            "geometry": shapely.points(centre.to_numpy().reshape(-1, 2)[by_id]),
+            "nodes": gpd.GeoSeries(shapely.multipoints(xy, indices=group)[by_id], crs=BNG,
+                                   index=index),
         },
-        geometry=shapely.points(centre.sort_index().to_numpy()),
-        crs=BNG,
-    )
-    out["roads"] = pd.Series(roads, index=out.index, dtype=object)
-    out["name"] = [_junction_name(r) for r in out["roads"]]
-    group_ids = out["junction_id"].to_numpy(dtype=object)
-    out = out.set_index("junction_id", drop=False).sort_index()
-    out.index.name = None
-    return out[["junction_id", "name", "roads", "n_nodes", "geometry", "nodes"]], group_ids
+        geometry="geometry", crs=BNG, index=index,
+    )  # fmt: skip
+    return out, id_of_group
 
 
-def _xy_ids(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    xs, ys = np.rint(x).astype(np.int64).tolist(), np.rint(y).astype(np.int64).tolist()
-    return np.array([f"{a}_{b}" for a, b in zip(xs, ys, strict=True)], dtype=object)
+def _junction_ids(id_of_group, group: np.ndarray):
+    """Junction id per junction number in ``group`` (-1: none): a ``str`` array, NaN for none.
+
+    An object array of None when no entry has a junction (the column type that always had).
+    """
+    if not (group >= 0).any():
+        return np.full(len(group), None, dtype=object)
+    return id_of_group.take(group, allow_fill=True)
 
 
-def _labels(lines: gpd.GeoDataFrame) -> pd.Series:
-    """Return each road's label: its name, else its ref, else NA."""
-    return pd.Series(_label_values(lines["name"]), index=lines.index).fillna(
-        pd.Series(_label_values(lines["ref"]), index=lines.index)
-    )
+def _no_junctions() -> gpd.GeoDataFrame:
+    """Return the junction frame of a network with no junction (its usual column types)."""
+    none = gpd.GeoSeries([], crs=BNG, index=pd.Index([], dtype=object))
+    return gpd.GeoDataFrame(
+        {"junction_id": np.empty(0, object), "name": np.empty(0), "roads": np.empty(0, object),
+         "n_nodes": np.empty(0, np.int64), "geometry": none, "nodes": none},
+        geometry="geometry", crs=BNG, index=none.index,
+    )  # fmt: skip
 
 
-def _label_values(values: pd.Series) -> np.ndarray:
-    """Return stripped non-empty strings, NA elsewhere (computed once per distinct value)."""
+def _xy_ids(x: np.ndarray, y: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``"<e>_<n>"`` of coordinates rounded to metres, as a ``str`` array."""
+    e, n = (pc.cast(pa.array(np.rint(v).astype(np.int64)), pa.string()) for v in (x, y))
+    return pd.array(pc.binary_join_element_wise(e, n, "_"), dtype="str")
+
+
+def _label_codes(lines: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per line, the code of its label (its name, else its ref, else ``unnamed road``).
+
+    Returns the codes and the distinct labels they index; equal texts share a code.
+    """
+    name, names = _label_values(lines["name"])
+    ref, refs = _label_values(lines["ref"])
+    texts = np.r_[names, refs, np.array([_UNNAMED], dtype=object)]
+    code_of_text, labels = pd.factorize(texts, use_na_sentinel=True)
+    at = np.where(pd.notna(names)[name], name,
+                  np.where(pd.notna(refs)[ref], len(names) + ref, len(texts) - 1))  # fmt: skip
+    return code_of_text[at], np.asarray(labels, dtype=object)
+
+
+def _label_values(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``values`` and their stripped non-empty texts (None where empty or missing).
+
+    The texts end with None, for missing values (code -1).
+    """
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
     clean = np.array([v.strip() or None if isinstance(v, str) else None for v in uniq] + [None],
                      dtype=object)  # fmt: skip
-    return clean[codes]
+    return codes, clean
 
 
 def _ranks(highway: pd.Series) -> np.ndarray:
@@ -138,29 +179,58 @@ def _ranks(highway: pd.Series) -> np.ndarray:
     return rank[codes]
 
 
-def _junction_roads(nodes, lines, junction_of_node) -> list[tuple]:
-    """Per junction number, the tuple of road labels meeting there, most important first.
+def _junction_roads(
+    nodes, lines, junction_of_node, n_groups
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the road labels meeting at each junction, most important first.
 
     Named roads come before ``unnamed road``, then by highway rank, then by how many link ends
-    carry the label, then alphabetically.
+    carry the label, then alphabetically. Returns where each junction's labels start and end
+    (``n_groups + 1`` bounds), the label codes in that order, and the labels they index.
     """
-    code, found = pd.factorize(_labels(lines).fillna(_UNNAMED), use_na_sentinel=False)
-    uniq = np.asarray(found, dtype=object)
-    alpha = np.empty(len(uniq), np.int64)
-    alpha[np.argsort(uniq.astype(str), kind="stable")] = np.arange(len(uniq))
+    code, labels = _label_codes(lines)
+    alpha = np.empty(len(labels), np.int64)
+    alpha[np.argsort(labels.astype(str), kind="stable")] = np.arange(len(labels))
     row = np.r_[nodes["link_line"], nodes["link_line"]]
     jun = junction_of_node[np.r_[nodes["start"], nodes["end"]]]
     at = jun >= 0
     j, lab, rank = jun[at], code[row[at]], _ranks(lines["highway"])[row[at]]
-    order = np.lexsort((rank, lab, j))
-    j, lab, rank = j[order], lab[order], rank[order]
-    new = np.r_[True, (j[1:] != j[:-1]) | (lab[1:] != lab[:-1])][: len(j)]
-    starts = np.flatnonzero(new)
-    count = np.diff(np.r_[starts, len(j)])
-    j, lab, rank = j[new], lab[new], rank[new]  # rank: the group's minimum (sorted)
-    order = np.lexsort((alpha[lab], -count, rank, uniq[lab] == _UNNAMED, j))
-    n_groups = int(junction_of_node.max()) + 1
-    return _split_by(j[order], uniq[lab[order]], n_groups)
+    key = j * len(labels) + lab  # one int64 per (junction, label), sorting as the pair
+    order = np.argsort(key)
+    key, rank = key[order], rank[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]][: len(key)])
+    count = np.diff(np.r_[starts, len(key)])
+    rank = np.minimum.reduceat(rank, starts) if len(key) else rank  # the pair's best rank
+    j, lab = np.divmod(key[starts], len(labels))
+    order = np.lexsort((alpha[lab], -count, rank, labels[lab] == _UNNAMED, j))
+    return np.searchsorted(j[order], np.arange(n_groups + 1)), lab[order], labels
+
+
+def _road_tuples(bounds: np.ndarray, label: np.ndarray, labels: np.ndarray) -> list[tuple]:
+    """Per junction, the tuple of its road labels (``bounds`` index into ``label``)."""
+    text = labels[label].tolist()
+    return [
+        tuple(text[a:b]) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+    ]
+
+
+def _junction_names(
+    bounds: np.ndarray, label: np.ndarray, labels: np.ndarray
+) -> pd.api.extensions.ExtensionArray:
+    """``"<road A> junction <road B>"`` per junction (``"<road A> junction"`` with one road).
+
+    ``unnamed road junction`` where no road meets. A ``str`` array.
+    """
+    count = np.diff(bounds)
+    text = pa.array(np.r_[labels, np.array([_UNNAMED], dtype=object)], pa.string())
+    none = len(labels)  # the extra "unnamed road"
+    at = np.r_[label, none]
+    first = np.where(count >= 1, at[bounds[:-1]], none)
+    second = np.where(count >= 2, at[np.minimum(bounds[:-1] + 1, len(label))], none)
+    a, b = text.take(pa.array(first)), text.take(pa.array(second))
+    one = pc.binary_join_element_wise(a, "junction", " ")
+    two = pc.binary_join_element_wise(a, "junction", b, " ")
+    return pd.array(pc.if_else(pa.array(count >= 2), two, one), dtype="str")
 
 
 def _split_by(keys: np.ndarray, values: np.ndarray, n_groups: int, kind=tuple) -> list:
@@ -169,26 +239,20 @@ def _split_by(keys: np.ndarray, values: np.ndarray, n_groups: int, kind=tuple) -
     return [kind(values[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def _junction_name(roads: tuple) -> str:
-    if not roads:
-        return f"{_UNNAMED} junction"
-    if len(roads) == 1:
-        return f"{roads[0]} junction" if roads[0] != _UNNAMED else f"{_UNNAMED} junction"
-    return f"{roads[0]} junction {roads[1]}"
-
-
-def _inside_junction(geoms, ends, length, junctions, roundabout_chain) -> np.ndarray:
+def _inside_junction(geoms, ends, start_ids, length, junctions, roundabout_chain) -> np.ndarray:
     """Return True for chains from a junction back to it that lie within its footprint.
 
     Short loops (up to pi * 60 m, as before), ring arcs no farther from the junction's centre
-    than its farthest node plus 10 m, and chains of ways tagged as a roundabout.
+    than its farthest node plus 10 m, and chains of ways tagged as a roundabout. ``ends`` are
+    the junction numbers at each chain's start and end (-1: none), ``start_ids`` the ids at its
+    start.
     """
-    sj, ej = ends
-    loop = (sj == ej) & pd.notna(sj)
+    start, end = ends
+    loop = (start == end) & (start >= 0)
     inside = loop & ((length <= np.pi * 60.0) | roundabout_chain)
     rest = np.flatnonzero(loop & ~inside)
     if len(rest):
-        at = junctions.loc[sj[rest]]
+        at = junctions.loc[start_ids[rest]]
         centre = at.geometry.to_numpy()
         radius = shapely.hausdorff_distance(at["nodes"].to_numpy(), centre)
         inside[rest] = shapely.hausdorff_distance(geoms[rest], centre) <= radius + 10.0

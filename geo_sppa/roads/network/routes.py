@@ -40,22 +40,24 @@ _PARALLEL_MAX_DEG = 30.0
 def chain_routes(chains: dict, start_node, end_node, carriageway, *, pair_m: float = 30.0):
     """Return ``route_id``, ``route_from_m``, ``route_to_m`` and ``paired`` arrays per chain.
 
-    ``chains`` holds equal-length arrays ``chain_id``, ``geometry``, ``length_m``, ``name`` and
-    ``ref``. ``route_from_m`` / ``route_to_m`` are the route measures at the chain's start and
-    end (a measure along a chain maps linearly between them); ``paired`` marks chains placed on
-    a partner carriageway's route.
+    ``chains`` holds equal-length arrays ``chain_id``, ``geometry``, ``length_m``, ``name``,
+    ``ref`` and the coordinates ``start``, ``second``, ``penultimate`` and ``end`` of each chain
+    (its first two and last two). ``route_from_m`` / ``route_to_m`` are the route measures at
+    the chain's start and end (a measure along a chain maps linearly between them); ``paired``
+    marks chains placed on a partner carriageway's route.
     """
     geoms = np.asarray(chains["geometry"], dtype=object)
     m = len(geoms)
     length = np.asarray(chains["length_m"], dtype=float)
     name, ref = _norm(chains["name"]), _norm(chains["ref"])
-    ends = _end_geometry(geoms)
+    ends = _end_geometry(chains)
     partner = _paired_ends(ends["bearing"], start_node, end_node, name, ref)
     partner = _opened_circuits(partner, m)
     route_of, from_m, to_m = _route_measures(partner, length, ends)
-    ids = np.asarray(chains["chain_id"], dtype=object)[route_of]
+    ids = pd.array(chains["chain_id"], dtype="str").take(route_of)
     paired = np.zeros(m, bool)
     if carriageway.any():
+        ids = np.asarray(ids, dtype=object)
         ids, from_m, to_m, paired = _carriageway_pairs(
             (geoms, length, name, ref, carriageway, ends), (route_of, ids, from_m, to_m), pair_m
         )
@@ -70,15 +72,12 @@ def _norm(values: np.ndarray) -> np.ndarray:
     return np.asarray(clean, dtype=object)[codes]
 
 
-def _end_geometry(geoms: np.ndarray) -> dict:
+def _end_geometry(chains: dict) -> dict:
     """Start and end points of each chain, and unit vectors leaving it at either end."""
-    coords, idx = shapely.get_coordinates(geoms, return_index=True)
-    first = np.r_[True, idx[1:] != idx[:-1]]
-    last = np.r_[idx[1:] != idx[:-1], True]
-    f, lst = np.flatnonzero(first), np.flatnonzero(last)
-    norm = np.r_[coords[f + 1] - coords[f], coords[lst - 1] - coords[lst]]
+    start, end = np.asarray(chains["start"]), np.asarray(chains["end"])
+    norm = np.r_[np.asarray(chains["second"]) - start, np.asarray(chains["penultimate"]) - end]
     norm = norm / np.maximum(np.hypot(*norm.T), 1e-9)[:, None]
-    return {"start": coords[f], "end": coords[lst], "bearing": norm}
+    return {"start": start, "end": end, "bearing": norm}
 
 
 def _paired_ends(bearing, start_node, end_node, name, ref) -> np.ndarray:
