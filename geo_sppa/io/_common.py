@@ -266,9 +266,9 @@ def set_aside_rows(
 def _numeric(values: pd.Series) -> pd.Series:
     """Return ``values`` as float64 with NaN where a value is missing or not a number.
 
-    A column that is all numbers (or empty cells) is cast by pyarrow where it is installed,
-    about ten times faster than ``pd.to_numeric`` and to the same floats; a column with any
-    other text goes through ``pd.to_numeric``, which sets each bad value to NaN.
+    A column that is all numbers (or empty cells) is cast by pyarrow, about ten times faster
+    than ``pd.to_numeric`` and to the same floats; a column with any other text goes through
+    ``pd.to_numeric``, which sets each bad value to NaN.
     """
     text = values.astype("string").str.strip()
     numbers = _arrow_floats(text)
@@ -280,11 +280,9 @@ def _numeric(values: pd.Series) -> pd.Series:
 
 def _arrow_floats(text: pd.Series) -> np.ndarray | None:
     """Return ``text`` cast to float64 by pyarrow (NaN for missing), or None if it cannot."""
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-    except ImportError:
-        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     try:
         floats = pc.cast(pa.array(text.array), pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
