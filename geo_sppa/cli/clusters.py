@@ -91,6 +91,7 @@ def _run(o: dict[str, Any]) -> None:
     from geo_sppa import io
     from geo_sppa.bundled.inputs import cluster_inputs
     from geo_sppa.cli.cluster_pages import cluster_pages
+    from geo_sppa.collector import collector_paused
     from geo_sppa.io.stats19_parts import inputs_with_parts
     from geo_sppa.roads.clusters import cluster_sites
     from geo_sppa.roads.flow import flow_summary, with_site_flows
@@ -99,7 +100,10 @@ def _run(o: dict[str, Any]) -> None:
     out = io.output_dir(o["output_dir"])  # fail before the work, not after it
     lengths = {k: o[k] for k in ("length_m", "radius_m", "junction_radius_m")}
     rule = rule_from_options(o["rule_name"], o["clauses"], **lengths)
-    with Progress(["reading inputs", "cluster scan", "map", "writing outputs"]) as progress:
+    with (
+        collector_paused(),
+        Progress(["reading inputs", "cluster scan", "map", "writing outputs"]) as progress,
+    ):
         with progress.stage("reading inputs"):
             inputs = cluster_inputs(
                 o["area"],
