@@ -10,6 +10,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import LineString
 
+from geo_sppa.collector import collector_paused
 from geo_sppa.roads.network.build import (
     _along_chains,
     _chain_ids,
@@ -17,7 +18,6 @@ from geo_sppa.roads.network.build import (
     _chains,
     _checked_roads,
     _cleaned,
-    _collector_paused,
     _junction_ids,
     _longest_per_chain,
     _next_to_ends_of,
@@ -154,18 +154,18 @@ def test_chain_coordinates_next_to_ends_match_the_chain_geometries():
 
 def test_collector_paused_restores_the_collector_state():
     assert gc.isenabled()
-    with _collector_paused():
+    with collector_paused():
         assert not gc.isenabled()
     assert gc.isenabled()
     gc.disable()
     try:
-        with _collector_paused():
+        with collector_paused():
             pass
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
     try:
-        with _collector_paused():
+        with collector_paused():
             raise ValueError
     except ValueError:
         pass
