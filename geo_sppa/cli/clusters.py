@@ -74,7 +74,10 @@ def clusters(**options: Any) -> None:
         geo-sppa clusters --collisions dft-road-casualty-statistics-collision-2023.csv \\
             --roads oproad_roadlink.gpkg --rule wales-trunk -o out/
     """
-    _run(options)
+    from geo_sppa.collector import collector_paused
+
+    with collector_paused():  # millions of geometries: full collections cost seconds at 1x
+        _run(options)
 
 
 #: Options recorded in run.json (the rest are file paths, recorded with checksums, or columns).
@@ -91,7 +94,6 @@ def _run(o: dict[str, Any]) -> None:
     from geo_sppa import io
     from geo_sppa.bundled.inputs import cluster_inputs
     from geo_sppa.cli.cluster_pages import cluster_pages
-    from geo_sppa.collector import collector_paused
     from geo_sppa.io.stats19_parts import inputs_with_parts
     from geo_sppa.roads.clusters import cluster_sites
     from geo_sppa.roads.flow import flow_summary, with_site_flows
@@ -100,10 +102,7 @@ def _run(o: dict[str, Any]) -> None:
     out = io.output_dir(o["output_dir"])  # fail before the work, not after it
     lengths = {k: o[k] for k in ("length_m", "radius_m", "junction_radius_m")}
     rule = rule_from_options(o["rule_name"], o["clauses"], **lengths)
-    with (
-        collector_paused(),
-        Progress(["reading inputs", "cluster scan", "map", "writing outputs"]) as progress,
-    ):
+    with Progress(["reading inputs", "cluster scan", "map", "writing outputs"]) as progress:
         with progress.stage("reading inputs"):
             inputs = cluster_inputs(
                 o["area"],
