@@ -96,14 +96,21 @@ def floor(csv: str, gpkg: str) -> None:
 
 
 def timed_child(args: list[str]) -> dict:
-    """Run a child process; return its wall seconds, CPU seconds, peak RSS and stderr."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, _, rusage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    stdout, stderr = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
-    if proc.returncode not in (0, None) and rusage is None:
-        raise RuntimeError(stderr)
+    """Run a child process; return its wall seconds, CPU seconds, peak RSS, stdout and stderr.
+
+    The child writes to temporary files, not pipes, so a long log can never fill a pipe and
+    stall it while this process waits; a failed child raises with the end of its stderr.
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=out, stderr=err, text=True)
+        _, status, rusage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(args[:4])} ... failed:\n{stderr[-2000:]}")
     return {
         "wall_s": wall,
         "cpu_s": rusage.ru_utime + rusage.ru_stime,
