@@ -278,7 +278,7 @@ def test_manifest_written_last_and_stale_outputs_of_an_earlier_run_removed(tmp_p
         assert record["sha256"] == hashlib.sha256(data).hexdigest()
     assert entry["inputs"][0]["path"].endswith("peterborough_rtc_cambsinsight_2012_2017.csv")
     assert entry["counts"]["n_read"] == 3329 and entry["options"]["years"] == [2015, 2017]
-    assert "geopandas" in entry["versions"]
+    assert "geopandas" in entry["versions"] and "pyarrow" in entry["versions"]
     # An earlier run's output this run will not write, and a partial file from a killed run.
     entry["outputs"].append({"path": str(out / "clusters.html")})
     (out / "run.json").write_text(json.dumps(manifest))

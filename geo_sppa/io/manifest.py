@@ -24,7 +24,17 @@ from geo_sppa.io.writers import PARTIAL_MARK, write_text
 __all__ = ["MANIFEST_NAME", "file_record", "stale_outputs", "write_manifest"]
 
 MANIFEST_NAME = "run.json"
-_PACKAGES = ("geo-sppa", "geopandas", "shapely", "pandas", "numpy", "pyogrio", "pyproj", "folium")
+_PACKAGES = (
+    "geo-sppa",
+    "geopandas",
+    "shapely",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "pyogrio",
+    "pyproj",
+    "folium",
+)
 
 
 def file_record(path: str | Path) -> dict[str, object]:
