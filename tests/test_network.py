@@ -184,6 +184,13 @@ def test_wrong_crs_is_an_input_error():
         road_network(crossroads().to_crs(4326))
 
 
+def test_junction_merge_under_the_id_rounding_is_an_input_error():
+    """Junction ids round to the metre: nodes 0.4 m apart must merge, so under 1.5 m is refused."""
+    with pytest.raises(InputError, match=r"junction_merge_m: expected at least 1\.5 m, found 0\.1"):
+        road_network(crossroads(), junction_merge_m=0.1)
+    assert len(road_network(crossroads(), junction_merge_m=1.5).junctions) == 1  # the threshold
+
+
 def test_missing_road_column_is_an_input_error():
     """A layer without highway names the missing column."""
     with pytest.raises(InputError, match="missing column.*highway"):

@@ -78,6 +78,11 @@ class RoadNetwork:
     repairs: dict[str, int] = field(default_factory=dict)
 
 
+#: Smallest junction merge distance: nodes whose coordinates round to the same metre (under
+#: sqrt(2) m apart) must be one junction, or two junctions would share an id.
+_MIN_MERGE_M = 1.5
+
+
 def road_network(
     roads: gpd.GeoDataFrame,
     *,
@@ -96,7 +101,8 @@ def road_network(
         ``oneway, junction, bridge, tunnel, layer, dual_carriageway, form_of_way``. Not modified.
     junction_merge_m
         Junction nodes closer than this, transitively, are one junction (dual carriageways,
-        staggered and compact junctions), metres.
+        staggered and compact junctions), metres; at least 1.5 (junction ids are coordinates
+        rounded to the metre, which nodes less than 1.5 m apart can share).
     roundabout_max_diameter_m
         Every junction node on a round face of the network (circularity 4*pi*A/P**2 >= 0.85,
         >= 0.92 when wider than 60 m) no wider than this is merged into one junction: a
@@ -109,9 +115,15 @@ def road_network(
     Raises
     ------
     InputError
-        Wrong CRS, missing columns, or no usable line.
+        Wrong CRS, missing columns, no usable line, or ``junction_merge_m`` under 1.5.
 
     """
+    if not junction_merge_m >= _MIN_MERGE_M:
+        raise InputError(
+            f"junction_merge_m: expected at least {_MIN_MERGE_M:g} m, found {junction_merge_m:g}; "
+            "junction ids are node coordinates rounded to the metre, so closer nodes would share "
+            "one id: merge them (the default is 15 m)"
+        )
     with collector_paused():
         lines = _checked_roads(roads)
         lines, nodes, repairs = _cleaned(lines, end_snap_m)

@@ -105,7 +105,7 @@ def _junction_frame(
     bounds, label, labels = _junction_roads(nodes, lines, junction_of_node, n_groups)
     roads = _road_tuples(bounds, label, labels)
     names = _junction_names(bounds, label, labels)
-    by_id = id_of_group.argsort()  # ids are unique
+    by_id = id_of_group.argsort()  # unique: road_network merges nodes under 1.5 m apart
     index = pd.Index(id_of_group.take(by_id))
     out = gpd.GeoDataFrame(
         {
