@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import gc
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry import LineString
 
-from geo_sppa.collector import collector_paused
 from geo_sppa.roads.network.build import (
     _along_chains,
     _chain_ids,
@@ -150,23 +147,3 @@ def test_chain_coordinates_next_to_ends_match_the_chain_geometries():
     expected = _next_to_ends_of(geoms)
     assert len(geoms) >= 5  # paths, a loop at a junction and a ring with no junction
     assert np.array_equal(second, expected[0]) and np.array_equal(penultimate, expected[1])
-
-
-def test_collector_paused_restores_the_collector_state():
-    assert gc.isenabled()
-    with collector_paused():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with collector_paused():
-            pass
-        assert not gc.isenabled()  # left as the caller had it
-    finally:
-        gc.enable()
-    try:
-        with collector_paused():
-            raise ValueError
-    except ValueError:
-        pass
-    assert gc.isenabled()
