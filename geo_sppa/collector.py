@@ -1,4 +1,4 @@
-"""Pausing Python's cyclic garbage collector while a large network or scan is built."""
+"""Pausing Python's cyclic garbage collector for a command run or a network build."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ def collector_paused() -> Iterator[None]:
 
     Shapely geometries are objects the collector tracks, so a national network's millions of
     them make every full collection walk them all: at 1x national scale the collections cost
-    2-4 s of a 25 s ``clusters`` run. Memory is still freed by reference counting; the few
-    reference cycles made inside the block are collected once the collector resumes. Nested
-    use is safe: only the outermost block turns the collector back on.
+    1-4 s of a 25 s ``clusters`` run. The CLI pauses it for every command
+    (:mod:`geo_sppa.cli.main`) and :func:`~geo_sppa.roads.network.road_network` for library
+    callers. Memory is still freed by reference counting; the few reference cycles made inside
+    the block are collected once the collector resumes. Nested use is safe: only the outermost
+    block turns the collector back on.
     """
     enabled = gc.isenabled()
     gc.disable()

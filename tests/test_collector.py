@@ -25,3 +25,18 @@ def test_collector_paused_restores_the_collector_state():
     except ValueError:
         pass
     assert gc.isenabled()
+
+
+def test_every_command_runs_with_the_collector_paused_and_restores_it(monkeypatch):
+    import click
+    from click.testing import CliRunner
+
+    from geo_sppa.cli import main, options
+
+    seen: list[bool] = []
+    probe = click.Command("probe-gc", callback=lambda: seen.append(gc.isenabled()))
+    monkeypatch.setattr(options, "probe", probe, raising=False)  # a command module
+    monkeypatch.setitem(main.COMMANDS, "probe-gc", ("options", "probe", "probe"))
+    result = CliRunner().invoke(main.cli, ["probe-gc"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert seen == [False] and gc.isenabled()

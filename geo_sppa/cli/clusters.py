@@ -74,10 +74,7 @@ def clusters(**options: Any) -> None:
         geo-sppa clusters --collisions dft-road-casualty-statistics-collision-2023.csv \\
             --roads oproad_roadlink.gpkg --rule wales-trunk -o out/
     """
-    from geo_sppa.collector import collector_paused
-
-    with collector_paused():  # millions of geometries: full collections cost seconds at 1x
-        _run(options)
+    _run(options)
 
 
 #: Options recorded in run.json (the rest are file paths, recorded with checksums, or columns).

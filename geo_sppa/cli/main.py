@@ -11,6 +11,8 @@ import logging
 
 import click
 
+from geo_sppa.collector import collector_paused
+
 __all__ = ["cli", "COMMANDS"]
 
 #: name -> (module in geo_sppa.cli, function name, one-line purpose shown by --help)
@@ -115,3 +117,6 @@ def cli(verbose: int, quiet: bool) -> None:
         logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     )
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    # Every command: millions of shapely geometries make the cyclic collector's full
+    # collections cost seconds at national scale; memory is still freed by reference counting.
+    click.get_current_context().with_resource(collector_paused())
