@@ -844,22 +844,22 @@ def test_vehicle_and_casualty_files_join_on_the_collision_index(tmp_path, vehicl
 
 
 @pytest.mark.parametrize(
-    "cells",
+    ("cells", "by_arrow"),
     [
-        ["518382", " 301233 ", "-0.5", "+3", "1e3", "430067.45", None, ""],  # numbers and blanks
-        ["518382", "not a number", "12,5", None],  # any other text: the pandas path
+        (["518382", " 301233 ", "-0.5", "+3", "1e3", "430067.45", "1e500", None], True),
+        (["518382", "not a number", "12,5", "", "   ", None], False),  # the pandas path
     ],
 )
-def test_numeric_columns_parse_as_pandas_does(cells):
+def test_numeric_columns_parse_as_pandas_does(cells, by_arrow):
     """The pyarrow fast path and the pd.to_numeric path give the same floats and NaNs."""
     import numpy as np
 
-    from geo_sppa.io._common import _numeric
+    from geo_sppa.io._common import _arrow_floats, _numeric
 
     values = pd.Series(cells, dtype="string")
-    expected = pd.to_numeric(values.str.strip(), errors="coerce").to_numpy(
-        "float64", na_value=np.nan
-    )
+    stripped = values.str.strip()
+    assert (_arrow_floats(stripped) is not None) == by_arrow  # the path each case takes
+    expected = pd.to_numeric(stripped, errors="coerce").to_numpy("float64", na_value=np.nan)
     got = _numeric(values)
     np.testing.assert_array_equal(got.to_numpy(), expected)
     assert got.dtype == "float64" and got.index.equals(values.index)

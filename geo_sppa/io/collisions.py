@@ -498,10 +498,7 @@ def _no_rows(source: str) -> pd.DataFrame:
 
 def _severities(values: pd.Series) -> pd.Series:
     """Return severity codes or words as ``fatal``/``serious``/``slight`` (NA where unknown)."""
-    text = values.astype("string").str.strip().str.lower()
-    codes, uniques = pd.factorize(text)  # a few distinct values, looked up once each
-    words = np.array([_SEVERITY_CODES.get(v, pd.NA) for v in uniques] + [pd.NA], dtype=object)
-    return pd.Series(words[codes], index=values.index)  # code -1 (missing) takes the last NA
+    return values.astype("string").str.strip().str.lower().map(_SEVERITY_CODES)
 
 
 def _screened(

@@ -143,11 +143,11 @@ def candidate_site_counts(
 def index_positions(index: pd.Index, *values: pd.Series | pd.Index) -> list[np.ndarray]:
     """Return ``index.get_indexer(v)`` for each ``v`` of ``values``: positions, -1 where absent.
 
-    Without building a hash table of a large ``index``: a few values (under 1/16 of the labels;
-    pandas builds the value set of a membership test in Python, about 16 label hashes per value)
-    are found by a membership scan of the index and a look-up among the labels found; more text
-    values by one factorisation of the index and the values together (the index first, so that
-    its codes are its positions).
+    Without ``get_indexer``'s hash table of a large ``index`` as Python objects: a few values
+    (under 1/16 of the labels; pandas builds the value set of a membership test in Python,
+    about 16 label hashes per value) are found by a membership scan of the index and a look-up
+    among the labels found; more text values by one pyarrow factorisation of the index and the
+    values together (the index first, so that its codes are its positions).
 
     Parameters
     ----------
