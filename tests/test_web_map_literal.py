@@ -79,3 +79,17 @@ def test_display_geometry_and_lon_lat_match_to_crs():
     lon, lat = lon_lat(xy)
     np.testing.assert_array_equal(lon, shapely.get_x(pts))
     np.testing.assert_array_equal(lat, shapely.get_y(pts))
+
+
+@pytest.mark.parametrize(("name", "literal"), [("Oundle Road", True), ("{# c #}", False)])
+def test_plain_layer_scripts_skip_the_template_compile(name, literal):
+    """The fast path really engages for plain text (a folium upgrade could silently stop it)."""
+    from geo_sppa.render.web_map import _RawHtml
+
+    m = folium.Map(location=[52.5, -0.2], zoom_start=10)
+    feature = {"type": "Feature", "properties": {"n": name},
+               "geometry": {"type": "Point", "coordinates": [-0.2, 52.5]}}  # fmt: skip
+    layer = TaggedGeoJson({"type": "FeatureCollection", "features": [feature]}, layer_key="k")
+    layer.add_to(m)
+    m.get_root().render()
+    assert isinstance(m.get_root().script._children[layer.get_name()], _RawHtml) == literal

@@ -43,6 +43,9 @@ __all__ = ["HIGHWAY_RANK", "RoadNetwork", "public_roads", "road_network", "_UNNA
 class RoadNetwork:
     """A noded, chained road network with merged junctions, all in EPSG:27700.
 
+    Treat its frames as read-only: the link scan caches what it derives from them once per
+    network (:mod:`geo_sppa.roads.network.sites`); build a new network rather than edit one.
+
     Attributes
     ----------
     links
